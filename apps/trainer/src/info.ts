@@ -1,0 +1,69 @@
+import { createDevice, type DeviceInfo, deviceInfo } from '@cutrec/tensor';
+
+/** What `cutrec info` reports: devices found and which backends are usable. */
+export interface InfoReport {
+  cutrec: string;
+  node: string;
+  platform: string;
+  backends: { name: 'webgpu' | 'cpu' | 'cuda'; usable: boolean; reason?: string }[];
+  webgpu: DeviceInfo | null;
+}
+
+/** Probes the machine: the WebGPU adapter (with limits and features), the CPU, and CUDA. */
+export async function collectInfo(version: string): Promise<InfoReport> {
+  let webgpu: DeviceInfo | null = null;
+  let webgpuReason: string | undefined;
+  try {
+    const device = await createDevice();
+    webgpu = deviceInfo(device);
+    device.destroy();
+  } catch (err) {
+    webgpuReason = (err as Error).message;
+  }
+  return {
+    cutrec: version,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    backends: [
+      webgpu
+        ? { name: 'webgpu', usable: true }
+        : { name: 'webgpu', usable: false, reason: webgpuReason ?? 'unknown' },
+      { name: 'cpu', usable: true },
+      {
+        name: 'cuda',
+        usable: false,
+        reason: 'CUDA unavailable: the CUDA bridge is not part of this build yet',
+      },
+    ],
+    webgpu,
+  };
+}
+
+function mib(bytes: number | undefined): string {
+  return bytes === undefined ? '?' : `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+}
+
+/** The report as text for a terminal. */
+export function formatInfo(r: InfoReport): string {
+  const out: string[] = [];
+  out.push(`cutrec ${r.cutrec} (node ${r.node}, ${r.platform})`, '', 'backends:');
+  for (const b of r.backends) {
+    out.push(
+      `  ${b.name.padEnd(7)} ${b.usable ? 'usable' : 'not usable'}${b.reason ? `: ${b.reason.split('\n').join('\n           ')}` : ''}`,
+    );
+  }
+  if (r.webgpu) {
+    const w = r.webgpu;
+    out.push('', 'WebGPU adapter:');
+    out.push(`  vendor        ${w.vendor || '?'}`);
+    out.push(`  architecture  ${w.architecture || '?'}`);
+    out.push(`  description   ${w.description || '?'}`);
+    out.push(`  runtime       ${w.runtime}`);
+    out.push(`  features      ${w.features.join(', ')}`);
+    out.push('  limits:');
+    for (const [k, v] of Object.entries(w.limits)) {
+      out.push(`    ${k.padEnd(36)} ${k.endsWith('Size') && v >= 2 ** 20 ? `${v} (${mib(v)})` : v}`);
+    }
+  }
+  return out.join('\n');
+}
