@@ -1,1 +1,1 @@
-export {};
+export type { CceImpl, CceOptions, ResolvedCceOptions } from './options.js';

@@ -1,1 +1,25 @@
-export {};
+/**
+ * @cutrec/sampler — which negatives: a negative is a pure function of (seed, group, j, stream)
+ * through Philox4x32-10, computed identically in TypeScript, WGSL and CUDA.
+ */
+export {
+  mulhi32,
+  mullo32,
+  PHILOX_M0,
+  PHILOX_M1,
+  PHILOX_W0,
+  PHILOX_W1,
+  philox4x32_10,
+  seedKey,
+  uniformItem,
+} from './philox.js';
+export { philoxWGSL } from './philox.wgsl.js';
+export type {
+  AliasTable,
+  InBatchSpec,
+  PopularitySpec,
+  SamplerKind,
+  SamplerSpec,
+  Share,
+  UniformSpec,
+} from './types.js';

@@ -1,0 +1,49 @@
+import type { AliasTable, SamplerKind, Share } from '@cutrec/sampler';
+
+/** Which implementation computes the loss. */
+export type CceImpl = 'auto' | 'reference' | 'tfjs' | 'wgsl' | 'cuda';
+
+/** Options of `cceLoss` (DESIGN.md, "The loss contract"). */
+export interface CceOptions {
+  /** K sampled negatives per row, or 'all' for full-catalog cross-entropy. Default 'all'. */
+  negatives?: number | 'all';
+  /** Which rows share negatives. Default 'row'. */
+  share?: Share;
+  /** Rows per block when share is 'block'. Default 64. */
+  blockRows?: number;
+  /** The distribution of negatives: a kind, or a prebuilt popularity alias table. Default 'uniform'. */
+  sampler?: SamplerKind | { kind: 'popularity'; table: AliasTable };
+  /** Integer seed in [0, 2^53). Default 0. */
+  seed?: number;
+  /** The stream (training step) so each step draws fresh negatives. Default 0. */
+  step?: number;
+  /** Subtract log(K·q(n)) from each negative's logit. Default true. */
+  logQ?: boolean;
+  /** Mask a negative equal to the row's target. Default true. */
+  removeAccidentalHits?: boolean;
+  /** A target equal to this marks a row that contributes nothing. Default -1. */
+  ignoreIndex?: number;
+  /** Default 'mean'. */
+  reduction?: 'mean' | 'sum' | 'none';
+  /** Default 'auto': 'wgsl' on the WebGPU backend, else 'tfjs'. */
+  impl?: CceImpl;
+  /** Rows per chunk for the 'tfjs' implementation (bounds its memory). Default: chosen from C, D, K. */
+  chunkSize?: number;
+}
+
+/** Options with every default filled in and checked; what implementations receive. */
+export interface ResolvedCceOptions {
+  negatives: number | 'all';
+  share: Share;
+  blockRows: number;
+  sampler: SamplerKind;
+  aliasTable: AliasTable | undefined;
+  seed: number;
+  step: number;
+  logQ: boolean;
+  removeAccidentalHits: boolean;
+  ignoreIndex: number;
+  reduction: 'mean' | 'sum' | 'none';
+  impl: Exclude<CceImpl, 'auto'>;
+  chunkSize: number | undefined;
+}
