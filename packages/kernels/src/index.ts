@@ -1,1 +1,8 @@
-export type { CceImpl, CceOptions, ResolvedCceOptions } from './options.js';
+export type {
+  CceForwardResult,
+  CceGradients,
+  CceImpl,
+  CceImplementation,
+  CceOptions,
+  ResolvedCceOptions,
+} from './options.js';

@@ -1,4 +1,5 @@
 import type { AliasTable, SamplerKind, Share } from '@cutrec/sampler';
+import type { Tensor1D, Tensor2D } from '@tensorflow/tfjs';
 
 /** Which implementation computes the loss. */
 export type CceImpl = 'auto' | 'reference' | 'tfjs' | 'wgsl' | 'cuda';
@@ -46,4 +47,36 @@ export interface ResolvedCceOptions {
   reduction: 'mean' | 'sum' | 'none';
   impl: Exclude<CceImpl, 'auto'>;
   chunkSize: number | undefined;
+}
+
+/** Forward result of an implementation: per-row loss (0 for ignored rows) and per-row log-sum-exp. */
+export interface CceForwardResult {
+  /** [N] float32: loss_i, 0 where the target is ignoreIndex. */
+  loss: Tensor1D;
+  /** [N] float32: logsumexp_i (anything for ignored rows); what backward recomputes from. */
+  lse: Tensor1D;
+}
+
+/** Gradients of sum_i dLoss_i · loss_i with respect to hidden and items. */
+export interface CceGradients {
+  dHidden: Tensor2D;
+  dItems: Tensor2D;
+}
+
+/**
+ * One implementation of the loss contract on tfjs tensors. `forward` and `backward` are
+ * synchronous (tfjs's customGrad needs that). `dLoss` [N] is the upstream gradient per row,
+ * already scaled for the reduction and 0 for ignored rows.
+ */
+export interface CceImplementation {
+  name: Exclude<CceImpl, 'auto'>;
+  forward(hidden: Tensor2D, items: Tensor2D, targets: Tensor1D, o: ResolvedCceOptions): CceForwardResult;
+  backward(
+    hidden: Tensor2D,
+    items: Tensor2D,
+    targets: Tensor1D,
+    lse: Tensor1D,
+    dLoss: Tensor1D,
+    o: ResolvedCceOptions,
+  ): CceGradients;
 }

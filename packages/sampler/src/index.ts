@@ -2,6 +2,8 @@
  * @cutrec/sampler — which negatives: a negative is a pure function of (seed, group, j, stream)
  * through Philox4x32-10, computed identically in TypeScript, WGSL and CUDA.
  */
+
+export { checkSpec, groupOf, negatives } from './negatives.js';
 export {
   mulhi32,
   mullo32,
