@@ -3,7 +3,16 @@
  * through Philox4x32-10, computed identically in TypeScript, WGSL and CUDA.
  */
 
-export { checkSpec, groupOf, negatives } from './negatives.js';
+export { type AliasOptions, buildAliasTable, checkAliasTable, encodedProbabilities } from './alias.js';
+export {
+  checkSpec,
+  drawItem,
+  groupOf,
+  inBatchCandidates,
+  inBatchLogQ,
+  negatives,
+  sampleLogQ,
+} from './negatives.js';
 export {
   mulhi32,
   mullo32,
