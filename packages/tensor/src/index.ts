@@ -8,6 +8,7 @@
  * - memory: {@link memoryMeter}, {@link measurePeak}
  */
 
+export * from './cuda/index.js';
 export {
   bf16BitsToF32,
   f16BitsToF32,
