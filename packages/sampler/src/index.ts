@@ -4,6 +4,7 @@
  */
 
 export { type AliasOptions, buildAliasTable, checkAliasTable, encodedProbabilities } from './alias.js';
+export { type SamplerBuffers, samplerBuffers } from './buffers.js';
 export {
   checkSpec,
   drawItem,
@@ -25,6 +26,13 @@ export {
   uniformItem,
 } from './philox.js';
 export { philoxWGSL } from './philox.wgsl.js';
+export {
+  SAMPLER_BINDINGS,
+  type SamplerWGSL,
+  type SamplerWGSLOptions,
+  samplerWGSL,
+  shareMode,
+} from './sampler.wgsl.js';
 export type {
   AliasTable,
   InBatchSpec,
