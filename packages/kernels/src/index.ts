@@ -1,3 +1,11 @@
+/**
+ * @cutrec/kernels — the CCE- loss: `cceLoss`, one differentiable tfjs op over four
+ * implementations of one contract (DESIGN.md): 'reference' (float64, the oracle), 'tfjs'
+ * (portable, chunked), 'wgsl' (fused WebGPU) and 'cuda'.
+ */
+
+export { cceLoss } from './cce-loss.js';
+export { checkCceInputs } from './check-inputs.js';
 export type {
   CceForwardResult,
   CceGradients,
@@ -6,3 +14,20 @@ export type {
   CceOptions,
   ResolvedCceOptions,
 } from './options.js';
+export {
+  type HostCceInputs,
+  type ReferenceForward,
+  type ReferenceGradients,
+  referenceBackward,
+  referenceForward,
+} from './reference/index.js';
+export { getImplementation, hasImplementation, registerImplementation } from './registry.js';
+export { type CceShapes, resolveOptions } from './resolve.js';
+
+import { registerImplementation as register } from './registry.js';
+// The fused WebGPU implementation registers itself here.
+import { wgslImplementation } from './wgsl/index.js';
+
+register(wgslImplementation);
+
+export { setWgslTuning, type WgslTuning, wgslImplementation, wgslTuning } from './wgsl/index.js';

@@ -30,6 +30,13 @@ export interface CceOptions {
   impl?: CceImpl;
   /** Rows per chunk for the 'tfjs' implementation (bounds its memory). Default: chosen from C, D, K. */
   chunkSize?: number;
+  /**
+   * Read the inputs to check for NaN/±Infinity and target ids outside [0, C). These checks need a
+   * synchronous read, which tfjs's WebGPU backend does not offer in Node: default true on every
+   * backend but 'webgpu', false there (use `await checkCceInputs(...)` instead). Shapes and dtypes
+   * are always checked.
+   */
+  checkInputs?: boolean;
 }
 
 /** Options with every default filled in and checked; what implementations receive. */
@@ -47,6 +54,7 @@ export interface ResolvedCceOptions {
   reduction: 'mean' | 'sum' | 'none';
   impl: Exclude<CceImpl, 'auto'>;
   chunkSize: number | undefined;
+  checkInputs: boolean;
 }
 
 /** Forward result of an implementation: per-row loss (0 for ignored rows) and per-row log-sum-exp. */
