@@ -95,7 +95,7 @@ export function resolveColumns(
       }
       if (required) {
         throw new Error(
-          `${where}: expected a ${role} column (named one of ${DEFAULT_COLUMN_NAMES[role].join(', ')}, or set columns.${role}); found ${names!.map((n) => JSON.stringify(n)).join(', ')}`,
+          `${where}: expected the ${role} column (named one of ${DEFAULT_COLUMN_NAMES[role].join(', ')}, or set columns.${role}); found ${names!.map((n) => JSON.stringify(n)).join(', ')}`,
         );
       }
       return -1;

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import {
+  detectDelimiter,
+  readDelimited,
+  readInteractions,
+  splitDelimited,
+  textSource,
+} from '../src/index.js';
+import { plain, tempFile } from './helpers.js';
+
+describe('readDelimited (CSV/TSV)', () => {
+  it('finds default column names in a header and sorts each user by timestamp (stable)', async () => {
+    const p = tempFile(
+      'log.csv',
+      'user_id,item_id,rating,timestamp\nalice,x,5,30\nbob,y,3,10\nalice,y,4,10\nalice,z,1,30\nbob,x,2,5\n',
+    );
+    const ds = await readDelimited(p);
+    expect(ds.userIds).toEqual(['alice', 'bob']);
+    expect(ds.itemIds).toEqual(['x', 'y', 'z']);
+    expect(plain(ds.sequences)).toEqual([
+      [1, 0, 2], // y@10, then x@30 and z@30 in file order
+      [0, 1],
+    ]);
+    expect(plain(ds.timestamps!)).toEqual([
+      [10, 30, 30],
+      [5, 10],
+    ]);
+  });
+
+  it('keeps rows with rating ≥ ratingThreshold', async () => {
+    const p = tempFile(
+      'log.csv',
+      'user,item,rating,timestamp\n1,a,5,1\n1,b,3,2\n1,c,4,3\n2,a,1,1\n2,d,4.5,2\n',
+    );
+    const ds = await readDelimited(p, { ratingThreshold: 4 });
+    expect(ds.itemIds).toEqual(['a', 'c', 'd']);
+    expect(plain(ds.sequences)).toEqual([[0, 1], [2]]);
+  });
+
+  it('takes columns by name or by index, any delimiter, quotes, and ISO timestamps', async () => {
+    const byName = await readDelimited(
+      textSource('ts;who;"what, exactly"\n2024-01-02T00:00:00Z;u1;"a;b"\n2024-01-01;u1;c\n', 'x.csv'),
+      { columns: { user: 'who', item: 'what, exactly', timestamp: 'TS' } },
+    );
+    expect(byName.itemIds).toEqual(['a;b', 'c']);
+    expect(plain(byName.sequences)).toEqual([[1, 0]]);
+    expect(byName.timestamps![0]![0]).toBe(Date.UTC(2024, 0, 1) / 1000);
+    const byIndex = await readDelimited(textSource('9|x|7\n8|y|6\n9|z|5\n', 'x.psv'), {
+      columns: { user: 0, item: 1, timestamp: 2 },
+    });
+    expect(byIndex.userIds).toEqual(['8', '9']);
+    expect(plain(byIndex.sequences)).toEqual([[1], [2, 0]]);
+  });
+
+  it('TSV through readInteractions', async () => {
+    const p = tempFile('log.tsv', 'user\titem\n1\t10\n1\t11\n');
+    const ds = await readInteractions(p, { format: 'tsv' });
+    expect(plain(ds.sequences)).toEqual([[0, 1]]);
+    expect((await readInteractions(p)).numItems).toBe(2);
+  });
+
+  it('errors name file and line: missing column in the header', async () => {
+    const p = tempFile('nocol.csv', 'user,product\n1,2\n');
+    await expect(readDelimited(p)).rejects.toThrow(`${p}:1: expected the item column`);
+    await expect(readDelimited(p, { columns: { item: 'sku' } })).rejects.toThrow(
+      `${p}:1: expected a column named "sku" (the item)`,
+    );
+  });
+
+  it('errors name file and line: a short row, a non-numeric rating, a bad timestamp', async () => {
+    const p1 = tempFile('short.csv', 'user,item,rating\n1,2,5\n3\n');
+    await expect(readDelimited(p1)).rejects.toThrow(`${p1}:3: expected at least 3 fields, found 1`);
+    const p2 = tempFile('rating.csv', 'user,item,rating\n1,2,five\n');
+    await expect(readDelimited(p2)).rejects.toThrow(`${p2}:2: expected a numeric rating, got "five"`);
+    const p3 = tempFile('ts.csv', 'user,item,timestamp\n1,2,3\n1,3,yesterday\n');
+    await expect(readDelimited(p3)).rejects.toThrow(
+      `${p3}:3: expected a numeric or ISO 8601 timestamp, got "yesterday"`,
+    );
+    const p4 = tempFile('empty-id.csv', 'user,item\n1,\n');
+    await expect(readDelimited(p4)).rejects.toThrow(`${p4}:2: expected an item id`);
+    const p5 = tempFile('quote.csv', 'user,item\n1,"abc\n');
+    await expect(readDelimited(p5)).rejects.toThrow(`${p5}:2: unterminated quoted field`);
+  });
+
+  it('errors: empty file, header only, threshold without a rating column', async () => {
+    const p = tempFile('empty.csv', '');
+    await expect(readDelimited(p)).rejects.toThrow(`${p}: no interactions`);
+    const h = tempFile('header.csv', 'user,item\n');
+    await expect(readDelimited(h)).rejects.toThrow(`${h}: no interactions`);
+    await expect(readDelimited(h, { ratingThreshold: 4 })).rejects.toThrow(
+      'ratingThreshold is set but there is no rating column',
+    );
+  });
+
+  it('splitDelimited and detectDelimiter', () => {
+    expect(splitDelimited('a,"b,""c""",d', ',')).toEqual(['a', 'b,"c"', 'd']);
+    expect(splitDelimited('a::b::c', '::')).toEqual(['a', 'b', 'c']);
+    expect(detectDelimiter('a\tb\tc,d')).toBe('\t');
+    expect(detectDelimiter('abc')).toBe(',');
+  });
+});
