@@ -1,7 +1,13 @@
 // Philox4x32-10 (Random123) for CUDA C++, identical to @cutrec/sampler's TypeScript and WGSL.
 // counter = [group, j, stream, 0], key = [seed mod 2^32, seed / 2^32] (see DESIGN.md).
 #pragma once
+#ifdef __CUDACC_RTC__
+// NVRTC: no system headers; these are the fixed-width types the header needs.
+typedef unsigned int uint32_t;
+typedef unsigned long long uint64_t;
+#else
 #include <stdint.h>
+#endif
 
 #ifndef CUTREC_HD
 #define CUTREC_HD __host__ __device__ __forceinline__

@@ -5,8 +5,10 @@
 
 export { type AliasOptions, buildAliasTable, checkAliasTable, encodedProbabilities } from './alias.js';
 export { type SamplerBuffers, samplerBuffers } from './buffers.js';
+export { cudaHeaders, cudaIncludeDir, philoxCUDA, samplerCUDA } from './cuda.js';
 export {
   checkSpec,
+  drawerOf,
   drawItem,
   groupOf,
   inBatchCandidates,

@@ -185,13 +185,22 @@ function drawer(spec: SamplerSpec): ((w0: number, w1: number) => number) | undef
 }
 
 /**
- * One draw of a checked spec at (group, j, stream): the item, as the kernels' `cutrec_draw`
- * returns it (−1 for inBatch with no candidates). For tests and spot checks; `negatives` is the bulk path.
+ * A checked spec's draw function: (group, j, stream) ↦ the item the kernels' `cutrec_draw`
+ * returns (−1 for inBatch with no candidates). Checks the spec once; for tests and spot checks.
  */
-export function drawItem(spec: SamplerSpec, group: number, j: number, stream: number): number {
+export function drawerOf(spec: SamplerSpec): (group: number, j: number, stream: number) => number {
   checkSpec(spec);
   const [k0, k1] = seedKey(spec.seed);
-  const w = philox4x32_10(group, j, stream, 0, k0, k1);
   const draw = drawer(spec);
-  return draw === undefined ? -1 : draw(w[0]!, w[1]!);
+  const w = new Uint32Array(4);
+  return (group, j, stream) => {
+    if (draw === undefined) return -1;
+    philox4x32_10(group, j, stream, 0, k0, k1, w);
+    return draw(w[0]!, w[1]!);
+  };
+}
+
+/** One draw of a spec at (group, j, stream): the item (see `drawerOf`, which checks the spec once for many draws). */
+export function drawItem(spec: SamplerSpec, group: number, j: number, stream: number): number {
+  return drawerOf(spec)(group, j, stream);
 }
