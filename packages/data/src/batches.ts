@@ -38,6 +38,14 @@ export interface TrainingBatch {
   maxLen: number;
 }
 
+function checkIds(ids: Int32Array, numItems: number, name: string): void {
+  for (let t = 0; t < ids.length; t++) {
+    const v = ids[t]!;
+    if (v < 0 || v >= numItems)
+      throw new RangeError(`${name}[${t}] = ${v} is outside [0, numItems = ${numItems})`);
+  }
+}
+
 function checkBatchOptions(o: { batchSize: number; maxLen: number; numItems: number }): void {
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1)
     throw new RangeError(`batchSize must be an integer ≥ 1, got ${o.batchSize}`);
@@ -95,6 +103,7 @@ export function* trainingBatches(
     const batchUsers = users.slice(start, start + B);
     for (let b = 0; b < B; b++) {
       const s = train[batchUsers[b]!]!;
+      checkIds(s, numItems, `train[${batchUsers[b]}]`);
       const n = Math.min(L, s.length - 1); // positions with a target
       const row = b * L + (L - n);
       inputs.set(s.subarray(s.length - 1 - n, s.length - 1), row);
@@ -143,6 +152,13 @@ export function* evaluationBatches(
     const users = new Int32Array(B);
     for (let b = 0; b < B; b++) {
       const h = ex[b]!.history;
+      checkIds(h, options.numItems, `examples[${start + b}].history`);
+      const y = ex[b]!.target;
+      if (!(Number.isInteger(y) && y >= 0 && y < options.numItems)) {
+        throw new RangeError(
+          `examples[${start + b}].target = ${y} is outside [0, numItems = ${options.numItems})`,
+        );
+      }
       const n = Math.min(L, h.length);
       inputs.set(h.subarray(h.length - n), b * L + (L - n));
       targets[b] = ex[b]!.target;
