@@ -1,1 +1,20 @@
-export {};
+/**
+ * @cutrec/models — SASRec on tfjs, its training step with any loss, full-catalog top-k scoring
+ * and safetensors checkpoints.
+ */
+
+export { type ResolvedSASRecConfig, resolveConfig, type SASRecConfig } from './config.js';
+export { computeLoss, type LossContext } from './losses/loss.js';
+export { gbceBeta, type SampledBceOptions, sampledBce } from './losses/sampled-bce.js';
+export {
+  type BceLoss,
+  type CceMinusLoss,
+  type CeLoss,
+  checkLossSpec,
+  type GbceLoss,
+  type LossSpec,
+} from './losses/types.js';
+export { AdamW, type AdamWConfig, type ResolvedAdamWConfig, resolveAdamW } from './optim/adamw.js';
+export { checkSchedule, type LrSchedule, learningRate } from './optim/schedule.js';
+export { checkInputIds, type ForwardOptions, type NamedParameter, SASRec } from './sasrec.js';
+export { type Batch, Trainer, type TrainerOptions } from './train.js';

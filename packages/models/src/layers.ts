@@ -1,0 +1,116 @@
+/** SASRec's building blocks as pure functions of tfjs tensors: layer norm, dense, attention, feed-forward, dropout. */
+import * as tf from '@tensorflow/tfjs';
+
+/** Layer norm over the last axis: (x − mean) / √(var + eps) · gamma + beta. */
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), gamma), beta);
+  });
+}
+
+/** x [..., Din] · w [Din, Dout] + b [Dout]. */
+export function dense(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const shape = x.shape;
+    const din = shape[shape.length - 1]!;
+    const y = tf.add(tf.matMul(tf.reshape(x, [-1, din]) as tf.Tensor2D, w as tf.Tensor2D), b);
+    return tf.reshape(y, [...shape.slice(0, -1), w.shape[1]!]);
+  });
+}
+
+/** GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
+    return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+  });
+}
+
+/** Inverted dropout with a given seed (identity when `rate` is 0 or `seed` is undefined, i.e. not training). */
+export function dropout(x: tf.Tensor, rate: number, seed: number | undefined): tf.Tensor {
+  if (rate === 0 || seed === undefined) return x;
+  return tf.dropout(x, rate, undefined, seed);
+}
+
+/** Weights of one multi-head attention layer. */
+export interface AttentionWeights {
+  wq: tf.Tensor;
+  bq: tf.Tensor;
+  wk: tf.Tensor;
+  bk: tf.Tensor;
+  wv: tf.Tensor;
+  bv: tf.Tensor;
+  wo: tf.Tensor;
+  bo: tf.Tensor;
+}
+
+/**
+ * Multi-head self-attention of x [B, L, D] with an additive mask bias [B, 1, L, L] (0 where a query
+ * may attend a key, a large negative number elsewhere); returns [B, L, D].
+ */
+export function multiHeadAttention(
+  x: tf.Tensor,
+  w: AttentionWeights,
+  maskBias: tf.Tensor,
+  numHeads: number,
+  attnDropout: number,
+  seed: number | undefined,
+): tf.Tensor {
+  return tf.tidy(() => {
+    const [B, L, D] = x.shape as [number, number, number];
+    const dh = D / numHeads;
+    const heads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [B, L, numHeads, dh]), [0, 2, 1, 3]);
+    const q = heads(dense(x, w.wq, w.bq));
+    const k = heads(dense(x, w.wk, w.bk));
+    const v = heads(dense(x, w.wv, w.bv));
+    const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)), maskBias);
+    const probs = dropout(tf.softmax(scores, -1), attnDropout, seed);
+    const ctx = tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [B, L, D]);
+    return dense(ctx, w.wo, w.bo);
+  });
+}
+
+/** Weights of the point-wise feed-forward. */
+export interface FeedForwardWeights {
+  w1: tf.Tensor;
+  b1: tf.Tensor;
+  w2: tf.Tensor;
+  b2: tf.Tensor;
+}
+
+/** Point-wise feed-forward: dense → activation → dropout → dense, on x [..., D]. */
+export function feedForward(
+  x: tf.Tensor,
+  w: FeedForwardWeights,
+  activation: 'relu' | 'gelu',
+  rate: number,
+  seed: number | undefined,
+): tf.Tensor {
+  return tf.tidy(() => {
+    const h = dense(x, w.w1, w.b1);
+    const a = activation === 'relu' ? tf.relu(h) : gelu(h);
+    return dense(dropout(a, rate, seed), w.w2, w.b2);
+  });
+}
+
+/**
+ * Rows `ids` (int32, any shape) of `table` [R, D] → [...ids.shape, D], whose gradient is a scatter-add
+ * (tf.scatterND, O(|ids|·D)) rather than tfjs's default unsortedSegmentSum, which costs O(R·|ids|·D)
+ * on the CPU backend.
+ */
+export function embeddingLookup(table: tf.Tensor, ids: tf.Tensor): tf.Tensor {
+  const [R, D] = table.shape as [number, number];
+  const f = (t: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([ids]); // keeps ids alive until the backward pass
+    return {
+      value: tf.gather(t, ids),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.scatterND(tf.reshape(saved[0]!, [-1, 1]), tf.reshape(dy, [-1, D]), [R, D]),
+    };
+  };
+  const op = tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (
+    t: tf.Tensor,
+  ) => tf.Tensor;
+  return op(table);
+}

@@ -1,0 +1,204 @@
+/**
+ * SASRec (Kang & McAuley 2018) on tfjs: tied item embeddings scaled by √D, learned positions,
+ * causal multi-head self-attention with a key padding mask, point-wise feed-forward, dropout and
+ * layer norm (pre-norm with a final norm by default, post-norm as an option).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { type ResolvedSASRecConfig, resolveConfig, type SASRecConfig } from './config.js';
+import { dropoutSeed, seededNormal, seededUniform } from './init.js';
+import { dropout, embeddingLookup, feedForward, layerNorm, multiHeadAttention } from './layers.js';
+
+/** Additive bias for masked attention scores (finite, so exp gives exactly 0 without −∞ arithmetic). */
+const MASKED = -1e9;
+
+/** Options of {@link SASRec.forward}. */
+export interface ForwardOptions {
+  /** Apply dropout. Default false. */
+  training?: boolean;
+  /** Dropout stream (the training step): masks are a pure function of (seed, stream, site). Default 0. */
+  stream?: number;
+}
+
+/** One named parameter of the model. */
+export interface NamedParameter {
+  name: string;
+  variable: tf.Variable;
+}
+
+/** SASRec's parameters as named tfjs variables, and its forward pass. */
+export class SASRec {
+  readonly config: ResolvedSASRecConfig;
+  /** Parameters in a fixed order (the order checkpoints and the optimizer use). */
+  readonly parameters: readonly NamedParameter[];
+  private readonly byName: Map<string, tf.Variable>;
+
+  /** Builds a model with deterministic initial weights from `config.seed`. */
+  constructor(config: SASRecConfig) {
+    this.config = resolveConfig(config);
+    const { numItems: C, maxLen: L, hidden: D, ffnHidden: F, numBlocks, seed } = this.config;
+    const params: NamedParameter[] = [];
+    const add = (name: string, shape: number[], values: Float32Array) => {
+      const variable = tf.variable(tf.tensor(values, shape, 'float32'), true);
+      params.push({ name, variable });
+    };
+    const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+    const normal = (name: string, shape: number[], std: number) =>
+      add(name, shape, seededNormal(seed, params.length, size(shape), std));
+    const glorot = (name: string, shape: [number, number]) =>
+      add(name, shape, seededUniform(seed, params.length, size(shape), Math.sqrt(6 / (shape[0] + shape[1]))));
+    const fill = (name: string, shape: number[], v: number) =>
+      add(name, shape, new Float32Array(size(shape)).fill(v));
+
+    // Item table: rows 0…C−1 are items (N(0, 1/D) so √D-scaled inputs have unit variance), row C is padding (zero).
+    const itemValues = seededNormal(seed, 0, (C + 1) * D, 1 / Math.sqrt(D));
+    itemValues.fill(0, C * D);
+    add('item_emb', [C + 1, D], itemValues);
+    normal('pos_emb', [L, D], 0.1);
+    for (let b = 0; b < numBlocks; b++) {
+      const p = `blocks.${b}.`;
+      fill(`${p}ln1.gamma`, [D], 1);
+      fill(`${p}ln1.beta`, [D], 0);
+      for (const m of ['q', 'k', 'v', 'o']) {
+        glorot(`${p}attn.w${m}`, [D, D]);
+        fill(`${p}attn.b${m}`, [D], 0);
+      }
+      fill(`${p}ln2.gamma`, [D], 1);
+      fill(`${p}ln2.beta`, [D], 0);
+      glorot(`${p}ffn.w1`, [D, F]);
+      fill(`${p}ffn.b1`, [F], 0);
+      glorot(`${p}ffn.w2`, [F, D]);
+      fill(`${p}ffn.b2`, [D], 0);
+    }
+    if (this.config.norm === 'pre') {
+      fill('final_ln.gamma', [D], 1);
+      fill('final_ln.beta', [D], 0);
+    }
+    this.parameters = params;
+    this.byName = new Map(params.map((p) => [p.name, p.variable]));
+  }
+
+  /** The variable called `name`; throws naming it when there is none. */
+  param(name: string): tf.Variable {
+    const v = this.byName.get(name);
+    if (!v) throw new Error(`SASRec: no parameter named '${name}'`);
+    return v;
+  }
+
+  /** The padding id (= numItems): inputs use it for empty positions. */
+  get padId(): number {
+    return this.config.numItems;
+  }
+
+  /** The output item table [C, D]: the first C rows of the (tied) input embeddings, unscaled. */
+  itemEmbeddings(): tf.Tensor2D {
+    const { numItems, hidden } = this.config;
+    return tf.slice(this.param('item_emb') as tf.Tensor2D, [0, 0], [numItems, hidden]);
+  }
+
+  /**
+   * Hidden states [B, L, D] for inputs [B, L] int32 (item ids in [0, C], C = padding, left-padded);
+   * rows at padding positions are zero. Position t depends only on inputs at positions ≤ t.
+   */
+  forward(inputs: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor3D {
+    const cfg = this.config;
+    if (inputs.rank !== 2 || inputs.shape[1] !== cfg.maxLen) {
+      throw new RangeError(
+        `SASRec.forward: inputs must be [B, ${cfg.maxLen}], got [${inputs.shape.join(', ')}]`,
+      );
+    }
+    if (inputs.dtype !== 'int32')
+      throw new TypeError(`SASRec.forward: inputs must be int32, got ${inputs.dtype}`);
+    const training = options.training ?? false;
+    const stream = options.stream ?? 0;
+    const seedOf = (site: number) => (training ? dropoutSeed(cfg.seed, stream, site) : undefined);
+    const { maxLen: L, hidden: D, numHeads } = cfg;
+    return tf.tidy(() => {
+      const [B] = inputs.shape;
+      const mask = tf.cast(tf.notEqual(inputs, cfg.numItems), 'float32'); // [B, L]
+      const mask3 = tf.reshape(mask, [B, L, 1]);
+      let x: tf.Tensor = tf.mul(embeddingLookup(this.param('item_emb'), inputs), Math.sqrt(D));
+      x = tf.add(x, this.param('pos_emb'));
+      x = tf.mul(dropout(x, cfg.dropout, seedOf(0)), mask3);
+      // Query i may attend key j when j ≤ i and j is not padding, and always itself (so a padding
+      // query is never fully masked and every position stays strictly causal).
+      const causal = tf.linalg.bandPart(tf.ones([L, L]), -1, 0);
+      const allowed = tf.maximum(tf.mul(causal, tf.reshape(mask, [B, 1, 1, L])), tf.eye(L));
+      const maskBias = tf.mul(tf.sub(1, allowed), MASKED);
+      const ln = (t: tf.Tensor, name: string) =>
+        layerNorm(t, this.param(`${name}.gamma`), this.param(`${name}.beta`), cfg.layerNormEps);
+      for (let b = 0; b < cfg.numBlocks; b++) {
+        const p = `blocks.${b}.`;
+        const attnW = {
+          wq: this.param(`${p}attn.wq`),
+          bq: this.param(`${p}attn.bq`),
+          wk: this.param(`${p}attn.wk`),
+          bk: this.param(`${p}attn.bk`),
+          wv: this.param(`${p}attn.wv`),
+          bv: this.param(`${p}attn.bv`),
+          wo: this.param(`${p}attn.wo`),
+          bo: this.param(`${p}attn.bo`),
+        };
+        const ffnW = {
+          w1: this.param(`${p}ffn.w1`),
+          b1: this.param(`${p}ffn.b1`),
+          w2: this.param(`${p}ffn.w2`),
+          b2: this.param(`${p}ffn.b2`),
+        };
+        const site = 1 + 4 * b;
+        const attn = (t: tf.Tensor) =>
+          dropout(
+            multiHeadAttention(t, attnW, maskBias, numHeads, cfg.attentionDropout, seedOf(site)),
+            cfg.dropout,
+            seedOf(site + 1),
+          );
+        const ffn = (t: tf.Tensor) =>
+          dropout(
+            feedForward(t, ffnW, cfg.activation, cfg.dropout, seedOf(site + 2)),
+            cfg.dropout,
+            seedOf(site + 3),
+          );
+        if (cfg.norm === 'pre') {
+          x = tf.add(x, attn(ln(x, `${p}ln1`)));
+          x = tf.add(x, ffn(ln(x, `${p}ln2`)));
+        } else {
+          x = ln(tf.add(x, attn(x)), `${p}ln1`);
+          x = ln(tf.add(x, ffn(x)), `${p}ln2`);
+        }
+        x = tf.mul(x, mask3);
+      }
+      if (cfg.norm === 'pre') x = tf.mul(ln(x, 'final_ln'), mask3);
+      return x as tf.Tensor3D;
+    });
+  }
+
+  /** Hidden state [B, D] at the last position of inputs [B, L] (what scoring ranks items with). */
+  lastHidden(inputs: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const h = this.forward(inputs);
+      const [B, L, D] = h.shape;
+      return tf.reshape(tf.slice(h, [0, L - 1, 0], [B, 1, D]), [B, D]) as tf.Tensor2D;
+    });
+  }
+
+  /** Number of scalar parameters. */
+  get numParameters(): number {
+    return this.parameters.reduce((s, p) => s + p.variable.size, 0);
+  }
+
+  /** Frees every variable. */
+  dispose(): void {
+    for (const p of this.parameters) p.variable.dispose();
+  }
+}
+
+/** Checks that every id of `ids` lies in [0, numItems] (numItems is padding); throws naming `name`. */
+export function checkInputIds(ids: Int32Array, numItems: number, name = 'inputs'): void {
+  for (let i = 0; i < ids.length; i++) {
+    const v = ids[i]!;
+    if (v < 0 || v > numItems) {
+      throw new RangeError(
+        `${name}[${i}] = ${v} is outside [0, ${numItems}] (items 0…${numItems - 1}, padding ${numItems})`,
+      );
+    }
+  }
+}
