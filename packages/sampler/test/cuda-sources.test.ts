@@ -26,6 +26,15 @@ describe('CUDA sources', () => {
     expect(samplerCUDA).toContain('#include "philox.cuh"');
   });
 
+  it('packs the .cuh files next to dist (what cudaIncludeDir() finds in an install)', () => {
+    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    const files = (JSON.parse(out) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+    expect(files).toEqual(expect.arrayContaining(['cuda/philox.cuh', 'cuda/sampler.cuh', 'dist/index.js']));
+  });
+
   it.skipIf(!NVCC)('compiles with nvcc -arch=sm_90 (sampler_check.cu and a kernel using cutrec_draw)', () => {
     const out = mkdtempSync(join(tmpdir(), 'cutrec-sampler-'));
     execFileSync(NVCC!, [
