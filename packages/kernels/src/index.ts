@@ -24,6 +24,8 @@ export {
 export { getImplementation, hasImplementation, registerImplementation } from './registry.js';
 export { type CceShapes, resolveOptions } from './resolve.js';
 
+// The fused CUDA implementation (available where a driver and the built fatbin are).
+import { cudaImplementation } from './cuda/index.js';
 import { registerImplementation as register } from './registry.js';
 // The fused WebGPU implementation registers itself here.
 import { wgslImplementation } from './wgsl/index.js';
@@ -31,3 +33,7 @@ import { wgslImplementation } from './wgsl/index.js';
 register(wgslImplementation);
 
 export { setWgslTuning, type WgslTuning, wgslImplementation, wgslTuning } from './wgsl/index.js';
+
+register(cudaImplementation);
+
+export * from './cuda/index.js';

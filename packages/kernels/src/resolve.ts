@@ -135,6 +135,11 @@ export function resolveOptions(
     impl = backend === 'webgpu' && hasImplementation('wgsl') ? 'wgsl' : 'tfjs';
   } else {
     impl = requested;
+    if (impl === 'wgsl' && backend !== 'webgpu') {
+      throw new RangeError(
+        `cceLoss: options.impl 'wgsl' needs the 'webgpu' tfjs backend (active: '${backend}'); call setupTfjs({ backend: 'webgpu' }) first`,
+      );
+    }
     if (!hasImplementation(impl)) {
       throw new RangeError(
         `cceLoss: options.impl '${impl}' is not available in this build (registered: ${registeredList()})`,

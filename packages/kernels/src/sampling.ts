@@ -2,7 +2,8 @@
  * Host-side negatives for the loss: the sampler spec of a call, the negatives of a range of groups
  * (what the 'tfjs' implementation draws per chunk), and the logQ correction log(K·q(n)).
  */
-import { groupOf, philox4x32_10, type SamplerSpec, seedKey, uniformItem } from '@cutrec/sampler';
+import { drawerOf, groupOf, type SamplerSpec, sampleLogQ } from '@cutrec/sampler';
+import * as tf from '@tensorflow/tfjs';
 import type { ResolvedCceOptions } from './options.js';
 
 /** The sampler spec `negatives()` takes for this call (C items; the batch's targets for 'inBatch'). */
@@ -24,8 +25,10 @@ export function groupCount(o: ResolvedCceOptions, N: number): number {
 }
 
 /**
- * The K negatives of each group g0 … g0+G-1 as an Int32Array [G·K]: the same items
- * `negatives(spec, …)` gives the rows of those groups (a pure function of seed, group, j, stream).
+ * The K negatives of each group g0 … g0+G-1 as an Int32Array [G·K]: the sampler's own draw for
+ * (seed, group, j, stream), so exactly the items `negatives(spec, …)` gives the rows of those
+ * groups. An inBatch batch with no valid target has nothing to draw: its entries are 0 (no row
+ * uses them).
  */
 export function groupNegatives(
   spec: SamplerSpec,
@@ -34,35 +37,35 @@ export function groupNegatives(
   K: number,
   stream: number,
 ): Int32Array {
-  if (spec.kind === 'inBatch') {
-    throw new Error("cceLoss: the 'inBatch' sampler is not supported by this implementation yet");
-  }
-  const [k0, k1] = seedKey(spec.seed);
-  const C = spec.numItems;
+  const draw = drawerOf(spec);
   const out = new Int32Array(G * K);
-  const w = new Uint32Array(4);
-  const table = spec.kind === 'popularity' ? spec.table : undefined;
   for (let g = 0; g < G; g++) {
-    for (let j = 0; j < K; j++) {
-      philox4x32_10(g0 + g, j, stream, 0, k0, k1, w);
-      const col = uniformItem(w[0]!, C);
-      out[g * K + j] = table ? (w[1]! < table.prob[col]! ? col : table.alias[col]!) : col;
-    }
+    for (let j = 0; j < K; j++) out[g * K + j] = Math.max(0, draw(g0 + g, j, stream));
   }
   return out;
 }
 
-/** log(K·q(n)) for each negative id, in float64 (the correction logQ subtracts). */
+/**
+ * log(K·q(n)) for each negative id, in float64 (the shift logQ subtracts), from the sampler's
+ * `sampleLogQ`; 0 for an id of −1 (inBatch with no candidates: no row uses it).
+ */
 export function logKq(spec: SamplerSpec, ids: ArrayLike<number>, K: number): Float64Array {
+  const logQ = sampleLogQ(spec);
+  const logK = Math.log(K);
   const out = new Float64Array(ids.length);
-  if (spec.kind === 'uniform') {
-    out.fill(Math.log(K / spec.numItems));
-    return out;
+  for (let i = 0; i < ids.length; i++) out[i] = ids[i]! < 0 ? 0 : logK + logQ(ids[i]!);
+  return out;
+}
+
+/**
+ * The targets on the host, synchronously (the inBatch sampler draws from them). The 'webgpu'
+ * backend cannot read synchronously in Node, so there the host implementations refuse inBatch.
+ */
+export function targetsOnHost(targets: tf.Tensor1D): Int32Array {
+  if (tf.getBackend() === 'webgpu') {
+    throw new Error(
+      "cceLoss: sampler 'inBatch' in impl 'tfjs' needs the targets on the host, which the 'webgpu' backend cannot read synchronously; use impl 'wgsl'",
+    );
   }
-  if (spec.kind === 'popularity') {
-    const q = spec.table.q;
-    for (let i = 0; i < ids.length; i++) out[i] = Math.log(K * q[ids[i]!]!);
-    return out;
-  }
-  throw new Error("cceLoss: logQ for the 'inBatch' sampler is not supported yet");
+  return targets.dataSync() as Int32Array;
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CceGradients, ResolvedCceOptions } from '../options.js';
+import { targetsOnHost } from '../sampling.js';
 import { chunkRows, sampledLogits } from './logits.js';
 import { chunkNegatives, planChunks, samplerSpec } from './plan.js';
 
@@ -20,7 +21,7 @@ export function tfjsBackward(
   const spec =
     o.negatives === 'all'
       ? undefined
-      : samplerSpec(o, C, o.sampler === 'inBatch' ? targets.dataSync() : undefined);
+      : samplerSpec(o, C, o.sampler === 'inBatch' ? targetsOnHost(targets) : undefined);
   let dItems: tf.Tensor2D = tf.zeros([C, D]);
   const dHiddens: tf.Tensor2D[] = [];
   for (const chunk of planChunks(o, N, C, D)) {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CceForwardResult, ResolvedCceOptions } from '../options.js';
+import { targetsOnHost } from '../sampling.js';
 import { chunkRows, sampledLogits, sampledLse, unpad } from './logits.js';
 import { chunkNegatives, planChunks, samplerSpec } from './plan.js';
 
@@ -15,7 +16,7 @@ export function tfjsForward(
   const spec =
     o.negatives === 'all'
       ? undefined
-      : samplerSpec(o, C, o.sampler === 'inBatch' ? targets.dataSync() : undefined);
+      : samplerSpec(o, C, o.sampler === 'inBatch' ? targetsOnHost(targets) : undefined);
   const losses: tf.Tensor1D[] = [];
   const lses: tf.Tensor1D[] = [];
   for (const chunk of planChunks(o, N, C, D)) {
