@@ -4,6 +4,15 @@
  */
 
 export { type ResolvedSASRecConfig, resolveConfig, type SASRecConfig } from './config.js';
+export { type RankOptions, rankOfTarget } from './eval/rank.js';
+export { rankTargets, recommend, sliceSeen } from './eval/scoring.js';
+export { checkSeen, isSeen, type SeenItems, seenFromHistories } from './eval/seen.js';
+export { topKItems } from './eval/topk.js';
+export { type TopKShaderParams, topKWGSL } from './eval/topk.wgsl.js';
+export { TOPK_WGSL_MAX_K, TopKProgram } from './eval/topk-program.js';
+export { better, topKReference } from './eval/topk-reference.js';
+export { topKTfjs } from './eval/topk-tfjs.js';
+export type { TopK, TopKOptions } from './eval/topk-types.js';
 export { computeLoss, type LossContext } from './losses/loss.js';
 export { gbceBeta, type SampledBceOptions, sampledBce } from './losses/sampled-bce.js';
 export {
