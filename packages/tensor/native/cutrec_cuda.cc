@@ -570,7 +570,8 @@ class Kernel : public Napi::ObjectWrap<Kernel> {
   }
 
   // launch(grid [x,y,z], block [x,y,z], sharedBytes, stream|null, types "pifuq...", values [])
-  // types: p = device pointer (DeviceMemory, bigint or number), i = i32, u = u32, f = f32, q = u64.
+  // types: p = device pointer (DeviceMemory, bigint or number), i = i32, u = u32, f = f32, q = u64,
+  // b = a struct by value (its bytes as a TypedArray / ArrayBuffer).
   Napi::Value Launch(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto dims = [&](Napi::Value v, unsigned out[3], const char* what) {
@@ -594,6 +595,8 @@ class Kernel : public Napi::ObjectWrap<Kernel> {
                                            std::to_string(values.Length()) + " values");
     }
     std::vector<uint64_t> slots(types.size(), 0);
+    std::vector<std::vector<uint8_t>> blobs;
+    blobs.reserve(types.size());
     std::vector<void*> params(types.size());
     for (size_t i = 0; i < types.size(); ++i) {
       Napi::Value v = values.Get(static_cast<uint32_t>(i));
@@ -638,6 +641,14 @@ class Kernel : public Napi::ObjectWrap<Kernel> {
             s = static_cast<uint64_t>(v.As<Napi::Number>().DoubleValue());
           }
           break;
+        case 'b': {  // a struct passed by value: its bytes
+          uint8_t* data;
+          size_t n;
+          HostSpan(env, v, &data, &n);
+          blobs.emplace_back(data, data + n);
+          params[i] = blobs.back().data();
+          continue;
+        }
         default:
           throw Napi::TypeError::New(env, name + ": unknown parameter type '" + std::string(1, types[i]) + "'");
       }

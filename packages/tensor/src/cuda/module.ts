@@ -39,7 +39,9 @@ export type KernelArg =
   | { i32: number }
   | { u32: number }
   | { f32: number }
-  | { u64: number | bigint };
+  | { u64: number | bigint }
+  /** A struct passed by value: its bytes, laid out as the kernel declares it. */
+  | { bytes: ArrayBufferView };
 
 /** A kernel of a {@link CudaModule}. */
 export class CudaKernel {
@@ -91,6 +93,9 @@ export function launch(kernel: CudaKernel, config: LaunchConfig, args: KernelArg
     } else if ('f32' in a) {
       types += 'f';
       values.push(a.f32);
+    } else if ('bytes' in a) {
+      types += 'b';
+      values.push(a.bytes);
     } else {
       types += 'q';
       values.push(a.u64);
