@@ -1,4 +1,11 @@
-import { createDevice, type DeviceInfo, deviceInfo } from '@cutrec/tensor';
+import {
+  type CudaDeviceInfo,
+  createDevice,
+  cudaDevices,
+  cudaUnavailableReason,
+  type DeviceInfo,
+  deviceInfo,
+} from '@cutrec/tensor';
 
 /** What `cutrec info` reports: devices found and which backends are usable. */
 export interface InfoReport {
@@ -7,6 +14,7 @@ export interface InfoReport {
   platform: string;
   backends: { name: 'webgpu' | 'cpu' | 'cuda'; usable: boolean; reason?: string }[];
   webgpu: DeviceInfo | null;
+  cuda: CudaDeviceInfo[];
 }
 
 /** Probes the machine: the WebGPU adapter (with limits and features), the CPU, and CUDA. */
@@ -20,6 +28,8 @@ export async function collectInfo(version: string): Promise<InfoReport> {
   } catch (err) {
     webgpuReason = (err as Error).message;
   }
+  const cudaReason = cudaUnavailableReason();
+  const cuda = cudaReason ? [] : cudaDevices();
   return {
     cutrec: version,
     node: process.version,
@@ -29,13 +39,10 @@ export async function collectInfo(version: string): Promise<InfoReport> {
         ? { name: 'webgpu', usable: true }
         : { name: 'webgpu', usable: false, reason: webgpuReason ?? 'unknown' },
       { name: 'cpu', usable: true },
-      {
-        name: 'cuda',
-        usable: false,
-        reason: 'CUDA unavailable: the CUDA bridge is not part of this build yet',
-      },
+      cudaReason ? { name: 'cuda', usable: false, reason: cudaReason } : { name: 'cuda', usable: true },
     ],
     webgpu,
+    cuda,
   };
 }
 
@@ -64,6 +71,10 @@ export function formatInfo(r: InfoReport): string {
     for (const [k, v] of Object.entries(w.limits)) {
       out.push(`    ${k.padEnd(36)} ${k.endsWith('Size') && v >= 2 ** 20 ? `${v} (${mib(v)})` : v}`);
     }
+  }
+  for (const d of r.cuda) {
+    out.push('', `CUDA device ${d.ordinal}:`);
+    for (const [k, v] of Object.entries(d)) if (k !== 'api') out.push(`  ${k.padEnd(28)} ${v}`);
   }
   return out.join('\n');
 }
