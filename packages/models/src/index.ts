@@ -3,6 +3,23 @@
  * and safetensors checkpoints.
  */
 
+export {
+  CHECKPOINT_FORMAT,
+  type CheckpointInfo,
+  checkpointBytes,
+  loadCheckpoint,
+  loadModel,
+  readCheckpoint,
+  saveCheckpoint,
+  writeFileAtomic,
+} from './checkpoint/checkpoint.js';
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  SAFETENSORS_DTYPES,
+  type SafeTensor,
+  type SafetensorsDtype,
+} from './checkpoint/safetensors.js';
 export { type ResolvedSASRecConfig, resolveConfig, type SASRecConfig } from './config.js';
 export { type RankOptions, rankOfTarget } from './eval/rank.js';
 export { rankTargets, recommend, sliceSeen } from './eval/scoring.js';
