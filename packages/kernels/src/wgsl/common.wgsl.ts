@@ -1,0 +1,52 @@
+/**
+ * WGSL shared by the CCE- kernels: the Params block, the work-unit index of a 2-D dispatch, the
+ * online log-sum-exp state (max, sum) and its merge, and a float add on an `atomic<u32>` array
+ * by compare-and-swap (WGSL has no float atomics).
+ */
+import { paramsWGSL } from './program.js';
+
+/** Stands for −∞ in the online state; kernels skip masked logits instead of adding −∞. */
+export const NEG_SENTINEL = '-3.0e38';
+
+/** Params, `unit_id`, `lse_push`, `lse_merge`. */
+export function preludeWGSL(): string {
+  return `${paramsWGSL()}
+// The work unit (one per workgroup) of a dispatch laid out over x then y.
+fn unit_id(wid: vec3<u32>) -> u32 {
+  return wid.x + wid.y * P.wg_x;
+}
+
+// Online log-sum-exp: state (max m, sum s of exp(x - m)); s = 0 means empty (m = sentinel).
+fn lse_push(st: vec2<f32>, x: f32) -> vec2<f32> {
+  if (x > st.x) {
+    return vec2<f32>(x, st.y * exp(st.x - x) + 1.0);
+  }
+  return vec2<f32>(st.x, st.y + exp(x - st.x));
+}
+
+fn lse_merge(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
+  let m = max(a.x, b.x);
+  return vec2<f32>(m, a.y * exp(a.x - m) + b.y * exp(b.x - m));
+}
+
+fn lse_empty() -> vec2<f32> {
+  return vec2<f32>(${NEG_SENTINEL}, 0.0);
+}
+`;
+}
+
+/** `fn atomic_add_<arr>(i: u32, v: f32)`: adds v to element i of `arr: array<atomic<u32>>` (f32 bits) by CAS. */
+export function atomicAddWGSL(arr: string): string {
+  return `
+fn atomic_add_${arr}(i: u32, v: f32) {
+  var old = atomicLoad(&${arr}[i]);
+  loop {
+    let r = atomicCompareExchangeWeak(&${arr}[i], old, bitcast<u32>(bitcast<f32>(old) + v));
+    if (r.exchanged) {
+      break;
+    }
+    old = r.old_value;
+  }
+}
+`;
+}

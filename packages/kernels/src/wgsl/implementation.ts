@@ -1,0 +1,313 @@
+/**
+ * The 'wgsl' implementation of the loss contract: fused WebGPU kernels on the tfjs WebGPU
+ * backend's own buffers. Forward: the negatives' online log-sum-exp (row or tile kernels, one
+ * pass per item chunk), then the target kernel that adds the positive logit and writes lse and
+ * loss. Backward: clear dHidden and dItems, the target's gradient term, then the negatives'
+ * terms recomputed from lse. No buffer grows with K.
+ */
+import { type SamplerSpec, seedKey } from '@cutrec/sampler';
+import { allocTensor, tensorBuffer, webgpuBackend } from '@cutrec/tensor';
+import type * as tf from '@tensorflow/tfjs';
+import type { CceForwardResult, CceGradients, CceImplementation, ResolvedCceOptions } from '../options.js';
+import { inBatchNegBuffers, type NegBuffers, type NegConfig, uploadNegBuffers } from './negatives.js';
+import { type Chunk, chunkRows, maxBindingBytes, type TileShape, tileGeometry, tileShape } from './plan.js';
+import type { Params } from './program.js';
+import { RowProgram } from './row.js';
+import { type Dispatch, Runner, type Step } from './runner.js';
+import { TargetProgram } from './target.js';
+import { TileProgram } from './tile.js';
+import { tuning } from './tuning.js';
+
+/** Fewest grad-items workgroups worth having before row sweeps are split across workgroups. */
+const MIN_ITEM_UNITS = 1024;
+
+interface Call {
+  device: GPUDevice;
+  N: number;
+  C: number;
+  D: number;
+  K: number;
+  all: boolean;
+  rowChunks: Chunk[];
+  itemChunks: Chunk[];
+  neg: NegConfig | undefined;
+  negBufs: NegBuffers | undefined;
+  base: Params;
+  tile: TileShape | undefined;
+  groupRows: number;
+  removeHits: boolean;
+}
+
+function prepare(hidden: tf.Tensor2D, items: tf.Tensor2D, targets: tf.Tensor1D, o: ResolvedCceOptions): Call {
+  const device = (webgpuBackend() as unknown as { device: GPUDevice }).device;
+  const [N, D] = hidden.shape;
+  const C = items.shape[0];
+  const all = o.negatives === 'all';
+  const K = all ? C : (o.negatives as number);
+  const maxBytes = maxBindingBytes(device);
+  const rowChunks = chunkRows(N, D * 4, maxBytes, 'hidden');
+  const itemChunks = chunkRows(C, D * 4, maxBytes, 'items');
+  if (!Number.isInteger(o.step) || o.step < 0 || o.step > 0xffffffff) {
+    throw new RangeError(`cceLoss (wgsl): options.step must be an integer in [0, 2^32), got ${o.step}`);
+  }
+  const [key0, key1] = seedKey(o.seed);
+  let neg: NegConfig | undefined;
+  let negBufs: NegBuffers | undefined;
+  let n = C;
+  if (!all) {
+    neg = { kind: o.sampler, logQ: o.logQ };
+    const base = { numItems: C, seed: o.seed, share: o.share, blockRows: o.blockRows };
+    let spec: SamplerSpec = { ...base, kind: 'uniform' };
+    if (o.sampler === 'popularity') {
+      if (!o.aliasTable) throw new Error("cceLoss (wgsl): sampler 'popularity' needs options.sampler.table");
+      spec = { ...base, kind: 'popularity', table: o.aliasTable };
+    }
+    if (o.sampler === 'inBatch') {
+      negBufs = inBatchNegBuffers(device, tensorBuffer(targets), N, C, o.ignoreIndex);
+    } else {
+      negBufs = uploadNegBuffers(device, spec);
+      n = negBufs.n;
+    }
+  }
+  const groupRows = all || o.share === 'batch' ? N : o.share === 'block' ? o.blockRows : 1;
+  const tile = all || o.share !== 'row' ? tileShape(device, groupRows, D) : undefined;
+  return {
+    device,
+    N,
+    C,
+    D,
+    K,
+    all,
+    rowChunks,
+    itemChunks,
+    neg,
+    negBufs,
+    tile,
+    groupRows,
+    removeHits: !all && o.removeAccidentalHits,
+    base: {
+      dim: D,
+      k: K,
+      num_items: n,
+      block_rows: groupRows,
+      key0,
+      key1,
+      stream: o.step,
+      ignore_index: o.ignoreIndex,
+      log_k: Math.log(K),
+    },
+  };
+}
+
+/** A binding of rows [chunk) of a buffer whose rows are `rowBytes` wide. */
+function rows(buffer: GPUBuffer, c: Chunk, rowBytes: number): GPUBufferBinding {
+  return { buffer, offset: c.base * rowBytes, size: c.count * rowBytes };
+}
+
+function chunkParams(call: Call, rc: Chunk, ic: Chunk, first: boolean): Params {
+  return {
+    ...call.base,
+    n_rows: rc.count,
+    row_base: rc.base,
+    n_items: ic.count,
+    item_base: ic.base,
+    first: first ? 1 : 0,
+    ...(call.all ? { k: ic.count } : {}),
+  };
+}
+
+function samplerBindings(call: Call): GPUBufferBinding[] {
+  return (call.negBufs?.buffers ?? []).map((buffer) => ({ buffer }));
+}
+
+function poison(device: GPUDevice, buffer: GPUBuffer, count: number): void {
+  if (tuning().poison) device.queue.writeBuffer(buffer, 0, new Float32Array(count).fill(Number.NaN));
+}
+
+function forward(
+  hidden: tf.Tensor2D,
+  items: tf.Tensor2D,
+  targets: tf.Tensor1D,
+  o: ResolvedCceOptions,
+): CceForwardResult {
+  const call = prepare(hidden, items, targets, o);
+  const { device, N, D } = call;
+  const loss = allocTensor<tf.Rank.R1>([N], 'float32');
+  const lse = allocTensor<tf.Rank.R1>([N], 'float32');
+  try {
+    if (N === 0) return { loss: loss.tensor, lse: lse.tensor };
+    poison(device, loss.buffer, N);
+    poison(device, lse.buffer, N);
+    const hB = tensorBuffer(hidden);
+    const iB = tensorBuffer(items);
+    const tB = tensorBuffer(targets);
+    const steps: Step[] = [...(call.negBufs?.steps ?? [])];
+    const rb = D * 4;
+    for (const rc of call.rowChunks) {
+      const geo = call.tile ? tileGeometry(rc, call.groupRows, call.tile.tr) : undefined;
+      call.itemChunks.forEach((ic, ii) => {
+        const buffers = [
+          rows(hB, rc, rb),
+          rows(iB, ic, rb),
+          rows(tB, rc, 4),
+          rows(lse.buffer, rc, 4),
+          rows(loss.buffer, rc, 4),
+          ...samplerBindings(call),
+        ];
+        const params = chunkParams(call, rc, ic, ii === 0);
+        if (!geo || !call.tile) {
+          const program = new RowProgram({
+            neg: call.neg as NegConfig,
+            removeHits: call.removeHits,
+            backward: false,
+          });
+          steps.push({ program, params, buffers, units: rc.count });
+        } else {
+          const program = new TileProgram({
+            kernel: 'lse',
+            neg: call.neg,
+            removeHits: call.removeHits,
+            ...call.tile,
+            atomicItems: false,
+          });
+          steps.push({
+            program,
+            params: { ...params, g0: geo.g0, tiles_per_group: geo.tilesPerGroup },
+            buffers,
+            units: geo.nGroups * geo.tilesPerGroup,
+          });
+        }
+      });
+    }
+    const target = new TargetProgram({ all: call.all, backward: false });
+    for (const rc of call.rowChunks) {
+      call.itemChunks.forEach((ic, ii) => {
+        steps.push({
+          program: target,
+          params: chunkParams(call, rc, ic, ii === 0),
+          buffers: [
+            rows(hB, rc, rb),
+            rows(iB, ic, rb),
+            rows(tB, rc, 4),
+            rows(lse.buffer, rc, 4),
+            rows(loss.buffer, rc, 4),
+          ],
+          units: rc.count,
+        } satisfies Dispatch);
+      });
+    }
+    Runner.of(device).submit(steps);
+    return { loss: loss.tensor, lse: lse.tensor };
+  } finally {
+    call.negBufs?.release();
+  }
+}
+
+function backward(
+  hidden: tf.Tensor2D,
+  items: tf.Tensor2D,
+  targets: tf.Tensor1D,
+  lseT: tf.Tensor1D,
+  dLoss: tf.Tensor1D,
+  o: ResolvedCceOptions,
+): CceGradients {
+  const call = prepare(hidden, items, targets, o);
+  const { device, N, C, D } = call;
+  const dHidden = allocTensor<tf.Rank.R2>([N, D], 'float32');
+  const dItems = allocTensor<tf.Rank.R2>([C, D], 'float32');
+  try {
+    const steps: Step[] = [
+      { clear: dHidden.buffer },
+      { clear: dItems.buffer },
+      ...(call.negBufs?.steps ?? []),
+    ];
+    if (N > 0) {
+      const hB = tensorBuffer(hidden);
+      const iB = tensorBuffer(items);
+      const tB = tensorBuffer(targets);
+      const lB = tensorBuffer(lseT);
+      const gB = tensorBuffer(dLoss);
+      const rb = D * 4;
+      const target = new TargetProgram({ all: call.all, backward: true });
+      const common = (rc: Chunk, ic: Chunk) => [
+        rows(hB, rc, rb),
+        rows(iB, ic, rb),
+        rows(tB, rc, 4),
+        rows(lB, rc, 4),
+        rows(gB, rc, 4),
+      ];
+      for (const rc of call.rowChunks) {
+        for (const ic of call.itemChunks) {
+          steps.push({
+            program: target,
+            params: chunkParams(call, rc, ic, false),
+            buffers: [...common(rc, ic), rows(dHidden.buffer, rc, rb), rows(dItems.buffer, ic, rb)],
+            units: rc.count,
+          });
+        }
+      }
+      for (const rc of call.rowChunks) {
+        for (const ic of call.itemChunks) {
+          const params = chunkParams(call, rc, ic, false);
+          if (!call.tile) {
+            steps.push({
+              program: new RowProgram({
+                neg: call.neg as NegConfig,
+                removeHits: call.removeHits,
+                backward: true,
+              }),
+              params,
+              buffers: [
+                ...common(rc, ic),
+                rows(dHidden.buffer, rc, rb),
+                rows(dItems.buffer, ic, rb),
+                ...samplerBindings(call),
+              ],
+              units: rc.count,
+            });
+            continue;
+          }
+          const t = call.tile;
+          const geo = tileGeometry(rc, call.groupRows, t.tr);
+          const nd = Math.ceil(D / t.dc);
+          const k = call.all ? ic.count : call.K;
+          const nKtiles = Math.ceil(k / t.tk);
+          const tileParams = { ...params, g0: geo.g0, tiles_per_group: geo.tilesPerGroup, n_dchunks: nd };
+          steps.push({
+            program: new TileProgram({
+              kernel: 'grad-hidden',
+              neg: call.neg,
+              removeHits: call.removeHits,
+              ...t,
+              atomicItems: false,
+            }),
+            params: tileParams,
+            buffers: [...common(rc, ic), rows(dHidden.buffer, rc, rb), ...samplerBindings(call)],
+            units: geo.nGroups * geo.tilesPerGroup * nd,
+          });
+          const perSplit = geo.nGroups * nKtiles * nd;
+          const splits = Math.min(geo.tilesPerGroup, Math.max(1, Math.ceil(MIN_ITEM_UNITS / perSplit)));
+          steps.push({
+            program: new TileProgram({
+              kernel: 'grad-items',
+              neg: call.neg,
+              removeHits: call.removeHits,
+              ...t,
+              atomicItems: !call.all || splits > 1,
+            }),
+            params: { ...tileParams, n_ktiles: nKtiles, n_groups: geo.nGroups, splits },
+            buffers: [...common(rc, ic), rows(dItems.buffer, ic, rb), ...samplerBindings(call)],
+            units: perSplit * splits,
+          });
+        }
+      }
+    }
+    Runner.of(device).submit(steps);
+    return { dHidden: dHidden.tensor, dItems: dItems.tensor };
+  } finally {
+    call.negBufs?.release();
+  }
+}
+
+/** The fused WebGPU implementation (needs tfjs on the WebGPU backend: `setupTfjs({ backend: 'webgpu' })`). */
+export const wgslImplementation: CceImplementation = { name: 'wgsl', forward, backward };

@@ -1,0 +1,78 @@
+/**
+ * What every WGSL kernel of cutrec declares (one class per kernel, like tfjs-backend-webgpu's
+ * programs): its cache key, workgroup size, bindings in order, and its WGSL source from the
+ * template module beside it.
+ */
+
+/** How a binding is declared: the uniform params (always binding 0), read-only or read-write storage. */
+export type BindingKind = 'uniform' | 'read' | 'rw';
+
+export interface WgslProgram {
+  /** Identifies the generated WGSL: programs with equal keys share one pipeline. */
+  readonly key: string;
+  /** Threads per workgroup (1-D). */
+  readonly workgroupSize: number;
+  /** Binding kinds in binding order (group 0); binding 0 is the uniform params. */
+  readonly bindings: readonly BindingKind[];
+  /** The WGSL source. */
+  code(): string;
+}
+
+/** Params fields shared by all kernels, in the order of the WGSL `Params` struct (all 4-byte). */
+export const PARAM_FIELDS = [
+  ['n_rows', 'u32'], // rows in this row chunk
+  ['row_base', 'u32'], // global index of the chunk's first row
+  ['n_items', 'u32'], // items in this item chunk
+  ['item_base', 'u32'], // global index of the chunk's first item
+  ['dim', 'u32'], // D
+  ['k', 'u32'], // negatives per group (for 'all': items in this chunk)
+  ['num_items', 'u32'], // C, the sampler's range
+  ['block_rows', 'u32'], // rows per group (N for 'batch' and 'all')
+  ['key0', 'u32'],
+  ['key1', 'u32'],
+  ['stream', 'u32'],
+  ['ignore_index', 'i32'],
+  ['log_k', 'f32'], // log K (logQ correction = log K + log q)
+  ['first', 'u32'], // first item-chunk pass: start the online state
+  ['wg_x', 'u32'], // workgroups dispatched along x (linearises a 2-D dispatch)
+  ['n_units', 'u32'], // work units (workgroups) that do work; the rest return
+  ['tiles_per_group', 'u32'],
+  ['g0', 'u32'], // first group of this row chunk
+  ['n_ktiles', 'u32'],
+  ['n_dchunks', 'u32'],
+  ['n_groups', 'u32'], // grad-items: groups in this row chunk
+  ['splits', 'u32'], // grad-items: workgroups that share one group's row tiles
+] as const;
+
+export type ParamName = (typeof PARAM_FIELDS)[number][0];
+export type Params = Partial<Record<ParamName, number>>;
+
+/** Byte size of one Params block in the uniform buffer (aligned for dynamic offsets). */
+export const PARAM_STRIDE = 256;
+
+/** The WGSL declaration of `Params` and binding 0. */
+export function paramsWGSL(): string {
+  const fields = PARAM_FIELDS.map(([n, t]) => `  ${n}: ${t},`).join('\n');
+  return `struct Params {\n${fields}\n};\n@group(0) @binding(0) var<uniform> P: Params;\n`;
+}
+
+/** Packs params into `view` at `byteOffset` in the struct's order. */
+export function packParams(p: Params, view: DataView, byteOffset: number): void {
+  PARAM_FIELDS.forEach(([name, type], i) => {
+    const v = p[name] ?? 0;
+    const at = byteOffset + 4 * i;
+    if (type === 'f32') view.setFloat32(at, v, true);
+    else if (type === 'i32') view.setInt32(at, v, true);
+    else view.setUint32(at, v >>> 0, true);
+  });
+}
+
+/** WGSL declarations of storage bindings 1… from (name, kind, element type). */
+export function bindingsWGSL(decls: readonly [string, 'read' | 'rw', string][]): string {
+  return decls
+    .map(
+      ([name, kind, elem], i) =>
+        `@group(0) @binding(${i + 1}) var<storage, ${kind === 'read' ? 'read' : 'read_write'}> ${name}: array<${elem}>;`,
+    )
+    .join('\n');
+}

@@ -1,0 +1,158 @@
+/**
+ * WGSL of the share 'row' kernels: one workgroup of 64 threads per row, each row with its own K
+ * negatives regenerated from the sampler.
+ * - lse: thread t takes negatives t, t+64, …; computes each logit as a dot over D and pushes it
+ *   into its online (max, sum); the workgroup merges the 64 states and merges that into the state
+ *   of earlier item chunks (kept in lse[r], loss[r]).
+ * - grad: 64 negatives at a time, thread t computes g_j = dLoss·exp(s_j − lse) into workgroup
+ *   memory; then the threads split D (coalesced) and add Σ_j g_j·w_j into dHidden (the row is this
+ *   workgroup's alone) and g_j·h into dItems by CAS atomics.
+ */
+import { atomicAddWGSL, preludeWGSL } from './common.wgsl.js';
+import { type NegConfig, negativesWGSL } from './negatives.js';
+import { bindingsWGSL } from './program.js';
+
+export interface RowShaderConfig {
+  neg: NegConfig;
+  removeHits: boolean;
+  backward: boolean;
+}
+
+export const ROW_WG = 64;
+
+function drawAndDot(c: RowShaderConfig): string {
+  const hit = c.removeHits ? ' || i32(dr.item) == y' : '';
+  return `
+// The logit of negative j of row r less its correction; ok = false when masked or in another chunk.
+struct NegLogit {
+  x: f32,
+  li: u32,
+  ok: bool,
+}
+
+fn neg_logit(r: u32, y: i32, j: u32) -> NegLogit {
+  let dr = neg_draw(P.row_base + r, j);
+  if (dr.item < P.item_base || dr.item >= P.item_base + P.n_items${hit}) {
+    return NegLogit(0.0, 0u, false);
+  }
+  let li = dr.item - P.item_base;
+  var acc = 0.0;
+  for (var d = 0u; d < P.dim; d = d + 1u) {
+    acc = acc + hidden[r * P.dim + d] * items[li * P.dim + d];
+  }
+  return NegLogit(acc - dr.corr, li, true);
+}
+`;
+}
+
+/** The row kernel's WGSL. */
+export function rowWGSL(c: RowShaderConfig): string {
+  const common = c.backward
+    ? bindingsWGSL([
+        ['hidden', 'read', 'f32'],
+        ['items', 'read', 'f32'],
+        ['targets', 'read', 'i32'],
+        ['lse', 'read', 'f32'],
+        ['dloss', 'read', 'f32'],
+        ['d_hidden', 'rw', 'f32'],
+        ['d_items', 'rw', 'atomic<u32>'],
+      ])
+    : bindingsWGSL([
+        ['hidden', 'read', 'f32'],
+        ['items', 'read', 'f32'],
+        ['targets', 'read', 'i32'],
+        ['lse', 'rw', 'f32'],
+        ['loss', 'rw', 'f32'],
+      ]);
+  const nb = c.backward ? 8 : 6;
+  const pre = `${preludeWGSL()}
+${common}
+${negativesWGSL(c.neg, nb)}
+${drawAndDot(c)}
+`;
+  if (!c.backward) {
+    return `${pre}
+var<workgroup> red: array<vec2<f32>, ${ROW_WG}>;
+
+@compute @workgroup_size(${ROW_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let r = unit_id(wid);
+  if (r >= P.n_units) {
+    return;
+  }
+  let y = targets[r];
+  var st = lse_empty();
+  if (y != P.ignore_index) {
+    for (var j = lid; j < P.k; j = j + ${ROW_WG}u) {
+      let v = neg_logit(r, y, j);
+      if (v.ok) {
+        st = lse_push(st, v.x);
+      }
+    }
+  }
+  red[lid] = st;
+  workgroupBarrier();
+  for (var s = ${ROW_WG / 2}u; s > 0u; s = s >> 1u) {
+    if (lid < s) {
+      red[lid] = lse_merge(red[lid], red[lid + s]);
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    var t = red[0];
+    if (P.first == 0u) {
+      t = lse_merge(vec2<f32>(lse[r], loss[r]), t);
+    }
+    lse[r] = t.x;
+    loss[r] = t.y;
+  }
+}
+`;
+  }
+  return `${pre}
+${atomicAddWGSL('d_items')}
+var<workgroup> sh_item: array<u32, ${ROW_WG}>;
+var<workgroup> sh_g: array<f32, ${ROW_WG}>;
+
+@compute @workgroup_size(${ROW_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let r = unit_id(wid);
+  if (r >= P.n_units) {
+    return;
+  }
+  let y = targets[r];
+  let valid = y != P.ignore_index;
+  let lse_r = lse[r];
+  let dl = dloss[r];
+  for (var k0 = 0u; k0 < P.k; k0 = k0 + ${ROW_WG}u) {
+    let j = k0 + lid;
+    var g = 0.0;
+    var li = 0u;
+    if (valid && j < P.k && dl != 0.0) {
+      let v = neg_logit(r, y, j);
+      if (v.ok) {
+        g = dl * exp(v.x - lse_r);
+        li = v.li;
+      }
+    }
+    sh_item[lid] = li;
+    sh_g[lid] = g;
+    workgroupBarrier();
+    for (var d = lid; d < P.dim; d = d + ${ROW_WG}u) {
+      let hd = hidden[r * P.dim + d];
+      var acc = 0.0;
+      for (var t = 0u; t < ${ROW_WG}u; t = t + 1u) {
+        let gt = sh_g[t];
+        if (gt != 0.0) {
+          let at = sh_item[t] * P.dim + d;
+          acc = acc + gt * items[at];
+          atomic_add_d_items(at, gt * hd);
+        }
+      }
+      d_hidden[r * P.dim + d] = d_hidden[r * P.dim + d] + acc;
+    }
+    workgroupBarrier();
+  }
+}
+`;
+}

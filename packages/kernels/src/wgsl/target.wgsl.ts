@@ -1,0 +1,120 @@
+/**
+ * WGSL of the target-logit kernels (one workgroup of 64 threads per row, D split over threads):
+ * forward finishes the log-sum-exp (lse = logaddexp(pos, negatives' lse), loss = lse − pos);
+ * backward starts the gradients with the target's term (−dLoss, plus dLoss·p_pos for sampled
+ * negatives) into dHidden and dItems. Rows whose target lies in another item chunk do nothing.
+ */
+import { atomicAddWGSL, preludeWGSL } from './common.wgsl.js';
+import { bindingsWGSL } from './program.js';
+
+export interface TargetShaderConfig {
+  /** 'all': the target is one of the items the lse already covers. */
+  all: boolean;
+  backward: boolean;
+}
+
+const WG = 64;
+
+function posWGSL(): string {
+  return `
+var<workgroup> red: array<f32, ${WG}>;
+
+// h_r · w_y over D (all threads get the sum); 0 unless in_chunk.
+fn target_dot(r: u32, ly: u32, in_chunk: bool, lid: u32) -> f32 {
+  var acc = 0.0;
+  if (in_chunk) {
+    for (var d = lid; d < P.dim; d = d + ${WG}u) {
+      acc = acc + hidden[r * P.dim + d] * items[ly * P.dim + d];
+    }
+  }
+  red[lid] = acc;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
+    if (lid < s) {
+      red[lid] = red[lid] + red[lid + s];
+    }
+    workgroupBarrier();
+  }
+  return red[0];
+}
+`;
+}
+
+function head(): string {
+  return `
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let r = unit_id(wid);
+  if (r >= P.n_units) {
+    return;
+  }
+  let y = targets[r];
+  let ignored = y == P.ignore_index;
+  let in_chunk = !ignored && y >= i32(P.item_base) && u32(y) < P.item_base + P.n_items;
+  let ly = u32(y) - P.item_base;
+  let pos = target_dot(r, ly, in_chunk, lid);
+`;
+}
+
+/** The target kernel's WGSL. */
+export function targetWGSL(c: TargetShaderConfig): string {
+  if (!c.backward) {
+    const lse = c.all
+      ? 'neg_lse'
+      : 'select(max(pos, neg_lse) + log(1.0 + exp(-abs(pos - neg_lse))), pos, st.y <= 0.0)';
+    return `${preludeWGSL()}
+${bindingsWGSL([
+  ['hidden', 'read', 'f32'],
+  ['items', 'read', 'f32'],
+  ['targets', 'read', 'i32'],
+  ['lse', 'rw', 'f32'],
+  ['loss', 'rw', 'f32'],
+])}
+${posWGSL()}
+${head()}
+  if (lid != 0u) {
+    return;
+  }
+  if (in_chunk) {
+    // The main kernels left the negatives' online state (max, sum) in lse[r], loss[r].
+    let st = vec2<f32>(lse[r], loss[r]);
+    let neg_lse = st.x + log(max(st.y, 1e-38));
+    let l = ${lse};
+    lse[r] = l;
+    loss[r] = l - pos;
+  } else if (ignored && P.first == 1u) {
+    lse[r] = 0.0;
+    loss[r] = 0.0;
+  }
+}
+`;
+  }
+  const g = c.all ? '-dl' : 'dl * (exp(pos - lse[r]) - 1.0)';
+  return `${preludeWGSL()}
+${bindingsWGSL([
+  ['hidden', 'read', 'f32'],
+  ['items', 'read', 'f32'],
+  ['targets', 'read', 'i32'],
+  ['lse', 'read', 'f32'],
+  ['dloss', 'read', 'f32'],
+  ['d_hidden', 'rw', 'f32'],
+  ['d_items', 'rw', 'atomic<u32>'],
+])}
+${atomicAddWGSL('d_items')}
+${posWGSL()}
+${head()}
+  if (!in_chunk) {
+    return;
+  }
+  let dl = dloss[r];
+  let g = ${g};
+  if (g == 0.0) {
+    return;
+  }
+  for (var d = lid; d < P.dim; d = d + ${WG}u) {
+    d_hidden[r * P.dim + d] = d_hidden[r * P.dim + d] + g * items[ly * P.dim + d];
+    atomic_add_d_items(ly * P.dim + d, g * hidden[r * P.dim + d]);
+  }
+}
+`;
+}

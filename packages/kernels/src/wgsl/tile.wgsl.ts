@@ -1,0 +1,433 @@
+/**
+ * WGSL of the tile kernels for share 'block', 'batch' and negatives 'all': rows that share their
+ * negatives form dense tiles, S = H[TR×D] · W[TK×D]ᵀ, computed by a 16×16 workgroup with
+ * workgroup-memory tiling over D (TD = 16 deep), each thread holding a (TR/16)×(TK/16) block of S
+ * (rows ty+16i, columns tx+16j, so workgroup-memory reads broadcast or hit distinct banks).
+ * - lse: a workgroup owns a row tile and sweeps all negatives (TK per step), each thread keeping an
+ *   online (max, sum) for its rows; the 16 threads of a row merge at the end.
+ * - grad-hidden: a workgroup owns a row tile and a D chunk (DC columns); per negative tile it
+ *   recomputes S, forms G = dLoss·exp(S − corr − lse) in workgroup memory, and accumulates
+ *   G·W[:, chunk] in registers; it adds the result to dHidden (its rows alone) at the end.
+ * - grad-items: a workgroup owns a negative tile and a D chunk and sweeps the group's row tiles
+ *   (or a 1/splits share of them); accumulates Gᵀ·H[:, chunk] in registers and adds it to dItems —
+ *   by CAS atomics where items can repeat (sampled negatives, or split row sweeps), else plainly.
+ */
+import { atomicAddWGSL, preludeWGSL } from './common.wgsl.js';
+import { type NegConfig, negativesWGSL } from './negatives.js';
+import { bindingsWGSL } from './program.js';
+
+export type TileKernel = 'lse' | 'grad-hidden' | 'grad-items';
+
+export interface TileShaderConfig {
+  kernel: TileKernel;
+  /** undefined: negatives 'all' (the chunk's items in order, no correction, no masking). */
+  neg: NegConfig | undefined;
+  removeHits: boolean;
+  /** Rows per tile: 16 or 64. */
+  tr: number;
+  /** Negatives per tile: 32 or 64. */
+  tk: number;
+  /** D columns per grad workgroup: a power of two in [16, 256]. */
+  dc: number;
+  /** grad-items: add to dItems with CAS atomics. */
+  atomicItems: boolean;
+}
+
+export const TILE_WG = 256;
+const TD = 16;
+
+/** Bindings (after params) of each tile kernel, before the sampler's. */
+export function tileOwnBindings(c: TileShaderConfig): [string, 'read' | 'rw', string][] {
+  const base: [string, 'read' | 'rw', string][] = [
+    ['hidden', 'read', 'f32'],
+    ['items', 'read', 'f32'],
+    ['targets', 'read', 'i32'],
+  ];
+  if (c.kernel === 'lse') return [...base, ['lse', 'rw', 'f32'], ['loss', 'rw', 'f32']];
+  const dItems: [string, 'read' | 'rw', string] = ['d_items', 'rw', c.atomicItems ? 'atomic<u32>' : 'f32'];
+  return [
+    ...base,
+    ['lse', 'read', 'f32'],
+    ['dloss', 'read', 'f32'],
+    c.kernel === 'grad-hidden' ? ['d_hidden', 'rw', 'f32'] : dItems,
+  ];
+}
+
+function sizes(c: TileShaderConfig) {
+  const RM = c.tr / 16;
+  const CM = c.tk / 16;
+  const HS = Math.max(TD * (c.tr + 1), 1024);
+  const WS = Math.max(TD * (c.tk + 1), c.tr * 16);
+  return { RM, CM, HS, WS, DQ: c.dc / 16, CS: 1024 / c.dc };
+}
+
+function sharedWGSL(c: TileShaderConfig): string {
+  const { RM, CM, HS, WS } = sizes(c);
+  const hit = c.removeHits && c.neg ? `if (i32(s_item[c] + P.item_base) == y) { continue; }` : '';
+  const draw = c.neg
+    ? `let dr = neg_draw(grp, j);
+      if (dr.item >= P.item_base && dr.item < P.item_base + P.n_items) {
+        ok = 1u;
+        li = dr.item - P.item_base;
+        corr = dr.corr;
+      }`
+    : `ok = 1u;
+      li = j;`;
+  return `
+const TR = ${c.tr}u;
+const TK = ${c.tk}u;
+const TD = ${TD}u;
+const RM = ${RM}u;
+const CM = ${CM}u;
+
+var<workgroup> hs: array<f32, ${HS}>;
+var<workgroup> ws: array<f32, ${WS}>;
+var<workgroup> s_item: array<u32, ${c.tk}>;
+var<workgroup> s_ok: array<u32, ${c.tk}>;
+var<workgroup> s_corr: array<f32, ${c.tk}>;
+var<workgroup> s_tgt: array<i32, ${c.tr}>;
+var<workgroup> s_lse: array<f32, ${c.tr}>;
+var<workgroup> s_dl: array<f32, ${c.tr}>;
+
+struct Tile {
+  r0: u32,
+  nr: u32,
+  grp: u32,
+}
+
+// Row tile t of this row chunk: rows [r0, r0 + nr) (chunk-local) of group grp.
+fn tile_of(t: u32) -> Tile {
+  let gi = t / P.tiles_per_group;
+  let sub = t % P.tiles_per_group;
+  let g = P.g0 + gi;
+  let gs = max(g * P.block_rows, P.row_base);
+  let ge = min(g * P.block_rows + P.block_rows, P.row_base + P.n_rows);
+  let start = gs + sub * TR;
+  var nr = 0u;
+  if (start < ge) {
+    nr = min(TR, ge - start);
+  }
+  return Tile(start - P.row_base, nr, g);
+}
+
+// Negatives k0 … k0+TK-1 of group grp into s_item (chunk-local), s_ok, s_corr.
+fn load_negatives(grp: u32, k0: u32, lid: u32) {
+  if (lid < TK) {
+    let j = k0 + lid;
+    var ok = 0u;
+    var li = 0u;
+    var corr = 0.0;
+    if (j < P.k) {
+      ${draw}
+    }
+    s_item[lid] = li;
+    s_ok[lid] = ok;
+    s_corr[lid] = corr;
+  }
+}
+
+// Targets, lse and dLoss of the tile's rows into s_tgt, s_lse, s_dl (rows past nr: ignored).
+fn load_rows(tile: Tile, lid: u32, with_grad: bool) {
+  if (lid < TR) {
+    var y = P.ignore_index;
+    var l = 0.0;
+    var dl = 0.0;
+    if (lid < tile.nr) {
+      let r = tile.r0 + lid;
+      y = targets[r];
+      if (with_grad) {
+        l = lse_at(r);
+        dl = dloss_at(r);
+      }
+    }
+    s_tgt[lid] = y;
+    s_lse[lid] = l;
+    s_dl[lid] = dl;
+  }
+}
+
+// S = H[tile rows] · W[s_item]ᵀ over all of D; this thread's rows ty+16i, columns tx+16j.
+fn tile_logits(tile: Tile, lid: u32, tx: u32, ty: u32) -> array<f32, ${RM * CM}> {
+  var acc: array<f32, ${RM * CM}>;
+  for (var d0 = 0u; d0 < P.dim; d0 = d0 + TD) {
+    for (var e = lid; e < TR * TD; e = e + ${TILE_WG}u) {
+      let r = e / TD;
+      let k = e % TD;
+      var v = 0.0;
+      if (r < tile.nr && d0 + k < P.dim) {
+        v = hidden[(tile.r0 + r) * P.dim + d0 + k];
+      }
+      hs[k * (TR + 1u) + r] = v;
+    }
+    for (var e = lid; e < TK * TD; e = e + ${TILE_WG}u) {
+      let c = e / TD;
+      let k = e % TD;
+      var v = 0.0;
+      if (s_ok[c] != 0u && d0 + k < P.dim) {
+        v = items[s_item[c] * P.dim + d0 + k];
+      }
+      ws[k * (TK + 1u) + c] = v;
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < TD; k = k + 1u) {
+      var a: array<f32, ${RM}>;
+      for (var i = 0u; i < RM; i = i + 1u) {
+        a[i] = hs[k * (TR + 1u) + ty + 16u * i];
+      }
+      for (var jj = 0u; jj < CM; jj = jj + 1u) {
+        let b = ws[k * (TK + 1u) + tx + 16u * jj];
+        for (var i = 0u; i < RM; i = i + 1u) {
+          acc[i * CM + jj] = acc[i * CM + jj] + a[i] * b;
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  return acc;
+}
+
+// Whether logit (row i of s_tgt, column c) takes part.
+fn live(r: u32, c: u32) -> bool {
+  let y = s_tgt[r];
+  if (y == P.ignore_index || s_ok[c] == 0u) {
+    return false;
+  }
+  ${hit.replace('continue;', 'return false;')}
+  return true;
+}
+`;
+}
+
+function lseWGSL(c: TileShaderConfig): string {
+  const { RM, CM } = sizes(c);
+  return `
+fn lse_at(r: u32) -> f32 {
+  return 0.0;
+}
+fn dloss_at(r: u32) -> f32 {
+  return 0.0;
+}
+${sharedWGSL(c)}
+
+@compute @workgroup_size(${TILE_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let t = unit_id(wid);
+  if (t >= P.n_units) {
+    return;
+  }
+  let tx = lid % 16u;
+  let ty = lid / 16u;
+  let tile = tile_of(t);
+  load_rows(tile, lid, false);
+  var st: array<vec2<f32>, ${RM}>;
+  for (var i = 0u; i < RM; i = i + 1u) {
+    st[i] = lse_empty();
+  }
+  for (var k0 = 0u; k0 < P.k; k0 = k0 + TK) {
+    load_negatives(tile.grp, k0, lid);
+    workgroupBarrier();
+    let acc = tile_logits(tile, lid, tx, ty);
+    for (var i = 0u; i < RM; i = i + 1u) {
+      for (var jj = 0u; jj < ${CM}u; jj = jj + 1u) {
+        let c = tx + 16u * jj;
+        if (live(ty + 16u * i, c)) {
+          st[i] = lse_push(st[i], acc[i * CM + jj] - s_corr[c]);
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < RM; i = i + 1u) {
+    hs[(ty + 16u * i) * 16u + tx] = st[i].x;
+    ws[(ty + 16u * i) * 16u + tx] = st[i].y;
+  }
+  workgroupBarrier();
+  if (lid < tile.nr) {
+    var m = lse_empty();
+    for (var q = 0u; q < 16u; q = q + 1u) {
+      m = lse_merge(m, vec2<f32>(hs[lid * 16u + q], ws[lid * 16u + q]));
+    }
+    let r = tile.r0 + lid;
+    if (P.first == 0u) {
+      m = lse_merge(vec2<f32>(lse[r], loss[r]), m);
+    }
+    lse[r] = m.x;
+    loss[r] = m.y;
+  }
+}
+`;
+}
+
+function gradPrelude(c: TileShaderConfig): string {
+  const { RM, CM } = sizes(c);
+  return `
+fn lse_at(r: u32) -> f32 {
+  return lse[r];
+}
+fn dloss_at(r: u32) -> f32 {
+  return dloss[r];
+}
+${sharedWGSL(c)}
+var<workgroup> gs: array<f32, ${c.tr * (c.tk + 1)}>;
+
+// G = dLoss·exp(S − corr − lse) (0 where masked) into gs[row·(TK+1) + col].
+fn store_g(acc: array<f32, ${RM * CM}>, tx: u32, ty: u32) {
+  for (var i = 0u; i < RM; i = i + 1u) {
+    let r = ty + 16u * i;
+    for (var jj = 0u; jj < CM; jj = jj + 1u) {
+      let c = tx + 16u * jj;
+      var g = 0.0;
+      if (live(r, c) && s_dl[r] != 0.0) {
+        g = s_dl[r] * exp(acc[i * CM + jj] - s_corr[c] - s_lse[r]);
+      }
+      gs[r * (TK + 1u) + c] = g;
+    }
+  }
+}
+`;
+}
+
+function gradHiddenWGSL(c: TileShaderConfig): string {
+  const { RM, DQ, CS } = sizes(c);
+  return `${gradPrelude(c)}
+@compute @workgroup_size(${TILE_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let u = unit_id(wid);
+  if (u >= P.n_units) {
+    return;
+  }
+  let tx = lid % 16u;
+  let ty = lid / 16u;
+  let dc = u % P.n_dchunks;
+  let tile = tile_of(u / P.n_dchunks);
+  let d_base = dc * ${c.dc}u;
+  load_rows(tile, lid, true);
+  var dacc: array<f32, ${RM * DQ}>;
+  for (var k0 = 0u; k0 < P.k; k0 = k0 + TK) {
+    load_negatives(tile.grp, k0, lid);
+    workgroupBarrier();
+    let acc = tile_logits(tile, lid, tx, ty);
+    store_g(acc, tx, ty);
+    // dH[rows, chunk] += G · W[s_item, chunk], ${CS} negatives at a time through hs.
+    for (var c0 = 0u; c0 < TK; c0 = c0 + ${CS}u) {
+      workgroupBarrier();
+      for (var e = lid; e < ${CS * c.dc}u; e = e + ${TILE_WG}u) {
+        let cc = e / ${c.dc}u;
+        let d = d_base + e % ${c.dc}u;
+        var v = 0.0;
+        if (s_ok[c0 + cc] != 0u && d < P.dim) {
+          v = items[s_item[c0 + cc] * P.dim + d];
+        }
+        hs[e] = v;
+      }
+      workgroupBarrier();
+      for (var cc = 0u; cc < ${CS}u; cc = cc + 1u) {
+        for (var i = 0u; i < RM; i = i + 1u) {
+          let g = gs[(ty + 16u * i) * (TK + 1u) + c0 + cc];
+          for (var q = 0u; q < ${DQ}u; q = q + 1u) {
+            dacc[i * ${DQ}u + q] = dacc[i * ${DQ}u + q] + g * hs[cc * ${c.dc}u + tx + 16u * q];
+          }
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < RM; i = i + 1u) {
+    let r = ty + 16u * i;
+    if (r < tile.nr) {
+      for (var q = 0u; q < ${DQ}u; q = q + 1u) {
+        let d = d_base + tx + 16u * q;
+        if (d < P.dim) {
+          let at = (tile.r0 + r) * P.dim + d;
+          d_hidden[at] = d_hidden[at] + dacc[i * ${DQ}u + q];
+        }
+      }
+    }
+  }
+}
+`;
+}
+
+function gradItemsWGSL(c: TileShaderConfig): string {
+  const { CM, DQ, CS } = sizes(c);
+  const add = c.atomicItems ? 'atomic_add_d_items(at, v);' : 'd_items[at] = d_items[at] + v;';
+  return `${gradPrelude(c)}
+${c.atomicItems ? atomicAddWGSL('d_items') : ''}
+@compute @workgroup_size(${TILE_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let u = unit_id(wid);
+  if (u >= P.n_units) {
+    return;
+  }
+  let tx = lid % 16u;
+  let ty = lid / 16u;
+  // u = ((split · groups + gi) · n_ktiles + kt) · n_dchunks + dc
+  let dc = u % P.n_dchunks;
+  let kt = (u / P.n_dchunks) % P.n_ktiles;
+  let gsplit = u / (P.n_dchunks * P.n_ktiles);
+  let n_groups = P.n_groups;
+  let splits = P.splits;
+  let gi = gsplit % n_groups;
+  let split = gsplit / n_groups;
+  let d_base = dc * ${c.dc}u;
+  let k0 = kt * TK;
+  load_negatives(P.g0 + gi, k0, lid);
+  var wacc: array<f32, ${CM * DQ}>;
+  for (var sub = split; sub < P.tiles_per_group; sub = sub + splits) {
+    let tile = tile_of(gi * P.tiles_per_group + sub);
+    workgroupBarrier();
+    load_rows(tile, lid, true);
+    workgroupBarrier();
+    let acc = tile_logits(tile, lid, tx, ty);
+    store_g(acc, tx, ty);
+    // dW[s_item, chunk] += Gᵀ · H[rows, chunk], ${CS} rows at a time through hs.
+    for (var r0 = 0u; r0 < TR; r0 = r0 + ${CS}u) {
+      workgroupBarrier();
+      for (var e = lid; e < ${CS * c.dc}u; e = e + ${TILE_WG}u) {
+        let rr = e / ${c.dc}u;
+        let d = d_base + e % ${c.dc}u;
+        var v = 0.0;
+        if (r0 + rr < tile.nr && d < P.dim) {
+          v = hidden[(tile.r0 + r0 + rr) * P.dim + d];
+        }
+        hs[e] = v;
+      }
+      workgroupBarrier();
+      for (var rr = 0u; rr < ${CS}u; rr = rr + 1u) {
+        for (var i = 0u; i < CM; i = i + 1u) {
+          let g = gs[(r0 + rr) * (TK + 1u) + ty + 16u * i];
+          for (var q = 0u; q < ${DQ}u; q = q + 1u) {
+            wacc[i * ${DQ}u + q] = wacc[i * ${DQ}u + q] + g * hs[rr * ${c.dc}u + tx + 16u * q];
+          }
+        }
+      }
+    }
+  }
+  for (var i = 0u; i < CM; i = i + 1u) {
+    let col = ty + 16u * i;
+    if (s_ok[col] != 0u) {
+      for (var q = 0u; q < ${DQ}u; q = q + 1u) {
+        let d = d_base + tx + 16u * q;
+        let v = wacc[i * ${DQ}u + q];
+        if (d < P.dim && v != 0.0) {
+          let at = s_item[col] * P.dim + d;
+          ${add}
+        }
+      }
+    }
+  }
+}
+`;
+}
+
+/** The tile kernel's WGSL. */
+export function tileWGSL(c: TileShaderConfig): string {
+  const own = tileOwnBindings(c);
+  const neg = c.neg ? negativesWGSL(c.neg, own.length + 1) : '';
+  const body =
+    c.kernel === 'lse' ? lseWGSL(c) : c.kernel === 'grad-hidden' ? gradHiddenWGSL(c) : gradItemsWGSL(c);
+  return `${preludeWGSL()}
+${bindingsWGSL(own)}
+${neg}
+${body}`;
+}
