@@ -1,0 +1,170 @@
+/**
+ * The 'wgsl' implementation called directly (forward, backward) against the float64 reference,
+ * with outputs poisoned (NaN) before each run, on sizes that force the chunked paths: bindings
+ * of 64 rows (so hidden, items and the gradients are cut into several chunks whose block groups
+ * straddle chunk edges) and 11 workgroups per dispatch dimension (so dispatches go 2-D). And the
+ * memory contract: peak extra memory of forward + backward does not grow with K.
+ *
+ * Tolerances (fp32 against float64): loss and lse |got − ref| ≤ 1e-4 · max(|ref|, 1); gradients
+ * max |got − ref| ≤ 1e-4 · max(max |ref|, 1e-3).
+ */
+import { measurePeak, setupTfjs } from '@cutrec/tensor';
+import { webgpuForTests } from '@cutrec/tensor/testing';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type CceOptions,
+  referenceBackward,
+  referenceForward,
+  resolveOptions,
+  setWgslTuning,
+  type WgslTuning,
+  wgslImplementation,
+} from '../src/index.js';
+import { randomInputs, rng, skewedTable } from './contract.js';
+
+const { device } = await webgpuForTests();
+const SEED = process.env.CUTREC_TEST_SEED
+  ? Number(process.env.CUTREC_TEST_SEED)
+  : Math.floor(Math.random() * 2 ** 31);
+
+function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
+  return m;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (!(d <= m)) m = d;
+  }
+  return m;
+}
+
+/** Runs forward and backward (dLoss random on valid rows) and compares all outputs with the reference. */
+async function checkAgainstReference(N: number, C: number, D: number, options: CceOptions, seed: number) {
+  const where = `[N=${N} C=${C} D=${D} ${JSON.stringify(options, (k, v) => (k === 'sampler' && typeof v === 'object' ? 'popularity' : v))}; CUTREC_TEST_SEED=${SEED}]`;
+  const x = randomInputs(seed, N, C, D, { ignoredFraction: 0.2 });
+  const rand = rng(seed ^ 0x1234567);
+  const full = { seed: Math.floor(rand() * 2 ** 40), step: Math.floor(rand() * 1000), ...options };
+  const ro = resolveOptions({ ...full, impl: 'reference', checkInputs: false }, x, 'cpu');
+  const o = {
+    ...resolveOptions({ ...full, impl: 'wgsl', checkInputs: false }, x, 'webgpu'),
+    impl: 'wgsl' as const,
+  };
+  const ref = referenceForward(x, ro);
+  const dLoss = Float64Array.from(x.targets, (t) => (t === ro.ignoreIndex ? 0 : rand() * 2 - 1));
+  const refG = referenceBackward(x, dLoss, ro);
+
+  const h = tf.tensor2d(x.hidden, [N, D]);
+  const w = tf.tensor2d(x.items, [C, D]);
+  const t = tf.tensor1d(x.targets, 'int32');
+  const dl = tf.tensor1d(Float32Array.from(dLoss));
+  const f = wgslImplementation.forward(h, w, t, o);
+  const g = wgslImplementation.backward(h, w, t, f.lse, dl, o);
+  const [loss, lse, dH, dW] = await Promise.all([
+    f.loss.data(),
+    f.lse.data(),
+    g.dHidden.data(),
+    g.dItems.data(),
+  ]);
+  tf.dispose([h, w, t, dl, f.loss, f.lse, g.dHidden, g.dItems]);
+
+  for (let i = 0; i < N; i++) {
+    const tol = 1e-4 * Math.max(Math.abs(ref.loss[i]!), 1);
+    expect(
+      Math.abs(loss[i]! - ref.loss[i]!),
+      `${where} loss[${i}] ${loss[i]} vs ${ref.loss[i]}`,
+    ).toBeLessThanOrEqual(tol);
+    if (x.targets[i] !== ro.ignoreIndex) {
+      const tl = 1e-4 * Math.max(Math.abs(ref.lse[i]!), 1);
+      expect(
+        Math.abs(lse[i]! - ref.lse[i]!),
+        `${where} lse[${i}] ${lse[i]} vs ${ref.lse[i]}`,
+      ).toBeLessThanOrEqual(tl);
+    }
+  }
+  for (const [name, got, want] of [
+    ['dHidden', dH, refG.dHidden],
+    ['dItems', dW, refG.dItems],
+  ] as const) {
+    const bound = 1e-4 * Math.max(maxAbs(want), 1e-3);
+    expect(maxAbsDiff(got, want), `${where} ${name} max abs error (bound ${bound})`).toBeLessThanOrEqual(
+      bound,
+    );
+  }
+}
+
+describe.skipIf(!device)(`wgsl: chunked bindings and 2-D dispatch, poisoned outputs (seed ${SEED})`, () => {
+  let prev: WgslTuning;
+  const D = 19;
+  beforeAll(async () => {
+    await setupTfjs({ backend: 'webgpu', device });
+    // 64 rows per binding: N = 150 → 3 row chunks, C = 140 → 3 item chunks.
+    prev = setWgslTuning({ maxBindingBytes: 64 * D * 4 + 100, maxWorkgroupsPerDim: 11, poison: true });
+  });
+  afterAll(() => {
+    setWgslTuning(prev);
+  });
+  const cases: [string, CceOptions][] = [
+    ['share row, K = 20', { negatives: 20 }],
+    ['share row, K > C', { negatives: 150, logQ: false }],
+    ['share block of 10 (groups straddle chunks)', { negatives: 33, share: 'block', blockRows: 10 }],
+    ['share block of 64', { negatives: 70, share: 'block', blockRows: 64 }],
+    ['share block of 100', { negatives: 9, share: 'block', blockRows: 100, removeAccidentalHits: false }],
+    ['share batch', { negatives: 65, share: 'batch' }],
+    ["negatives 'all'", { negatives: 'all' }],
+    [
+      'popularity, block of 16',
+      {
+        negatives: 12,
+        share: 'block',
+        blockRows: 16,
+        sampler: { kind: 'popularity', table: skewedTable(140) },
+      },
+    ],
+    ['inBatch, share row', { negatives: 7, sampler: 'inBatch' }],
+  ];
+  cases.forEach(([name, options], i) => {
+    it(name, async () => {
+      await checkAgainstReference(150, 140, D, options, (SEED + 104729 * i) >>> 0);
+    });
+  });
+});
+
+describe.skipIf(!device)('wgsl: peak extra memory does not grow with K', () => {
+  beforeAll(async () => {
+    await setupTfjs({ backend: 'webgpu', device });
+  });
+  const N = 300;
+  const C = 500;
+  const D = 32;
+  const x = randomInputs(7, N, C, D);
+  const shares: CceOptions[] = [{ share: 'row' }, { share: 'block', blockRows: 64 }, { share: 'batch' }];
+  for (const share of shares) {
+    it(`share ${share.share}: K = 8 and K = 128 peak alike, under 2·N·4 B + 1 MiB beyond the gradients`, async () => {
+      const h = tf.tensor2d(x.hidden, [N, D]);
+      const w = tf.tensor2d(x.items, [C, D]);
+      const t = tf.tensor1d(x.targets, 'int32');
+      const dl = tf.fill([N], 1 / N) as tf.Tensor1D;
+      const peaks: number[] = [];
+      // The first K uploads the inputs lazily (tfjs), so it runs twice and the second counts.
+      for (const K of [8, 8, 128]) {
+        const o = resolveOptions({ ...share, negatives: K, impl: 'wgsl', checkInputs: false }, x, 'webgpu');
+        const { peakExtraBytes } = await measurePeak(async () => {
+          const f = wgslImplementation.forward(h, w, t, o);
+          const g = wgslImplementation.backward(h, w, t, f.lse, dl, o);
+          await g.dItems.data();
+          tf.dispose([f.loss, f.lse, g.dHidden, g.dItems]);
+        });
+        peaks.push(peakExtraBytes);
+      }
+      tf.dispose([h, w, t, dl]);
+      const grads = (N + C) * D * 4;
+      expect(peaks[2], `peaks ${peaks}`).toBe(peaks[1]);
+      expect(peaks[1]! - grads).toBeLessThanOrEqual(2 * N * 4 + 2 ** 20);
+    });
+  }
+});
