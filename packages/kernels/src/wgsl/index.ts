@@ -3,4 +3,9 @@
  * internal tuning knobs for tests and benchmarks.
  */
 export { wgslImplementation } from './implementation.js';
-export { setTuning as setWgslTuning, tuning as wgslTuning, type WgslTuning } from './tuning.js';
+export {
+  type PassTimestamps,
+  setTuning as setWgslTuning,
+  tuning as wgslTuning,
+  type WgslTuning,
+} from './tuning.js';

@@ -26,6 +26,17 @@ interface Cached {
 
 const runners = new WeakMap<GPUDevice, Runner>();
 
+/** Timestamp writes for the next compute pass when a benchmark asked for them (see tuning). */
+function timestampWrites(): { timestampWrites?: GPUComputePassTimestampWrites } {
+  const ts = tuning().timestamps;
+  if (!ts || 2 * ts.used + 2 > ts.querySet.count) return {};
+  const at = 2 * ts.used;
+  ts.used++;
+  return {
+    timestampWrites: { querySet: ts.querySet, beginningOfPassWriteIndex: at, endOfPassWriteIndex: at + 1 },
+  };
+}
+
 export class Runner {
   private cache = new Map<string, Cached>();
 
@@ -114,7 +125,7 @@ export class Runner {
       }
       if (s.units <= 0) continue;
       const c = this.build(s.program);
-      pass ??= enc.beginComputePass({ label: 'cutrec-wgsl' });
+      pass ??= enc.beginComputePass({ label: 'cutrec-wgsl', ...timestampWrites() });
       const entries: GPUBindGroupEntry[] = [
         {
           binding: 0,

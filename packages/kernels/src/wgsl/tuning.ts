@@ -9,6 +9,15 @@ export interface WgslTuning {
   maxWorkgroupsPerDim?: number;
   /** Fill forward outputs with NaN before the kernels run, so an element no kernel writes shows up in tests. */
   poison?: boolean;
+  /** Benchmarks: every compute pass the runner encodes writes its begin/end timestamps here (device needs 'timestamp-query'). */
+  timestamps?: PassTimestamps;
+}
+
+/** A query set that compute passes write pairs of timestamps into, from `used` on. */
+export interface PassTimestamps {
+  querySet: GPUQuerySet;
+  /** Pairs written so far (the next pass writes queries 2·used and 2·used + 1). */
+  used: number;
 }
 
 let current: WgslTuning = {};
