@@ -132,6 +132,14 @@ describe.skipIf(!device)(`wgsl: chunked bindings and 2-D dispatch, poisoned outp
       await checkAgainstReference(150, 140, D, options, (SEED + 104729 * i) >>> 0);
     });
   });
+  // D % 4 = 0: the row kernels read hidden and items as vec4 (chunked as well).
+  it('share row, D = 16 (vec4 loads), chunked', async () => {
+    await checkAgainstReference(150, 140, 16, { negatives: 21 }, (SEED + 7) >>> 0);
+  });
+  it('share row, D = 12 (vec4 loads), popularity', async () => {
+    const options: CceOptions = { negatives: 9, sampler: { kind: 'popularity', table: skewedTable(140) } };
+    await checkAgainstReference(150, 140, 12, options, (SEED + 11) >>> 0);
+  });
 });
 
 describe.skipIf(!device)('wgsl: peak extra memory does not grow with K', () => {

@@ -160,8 +160,10 @@ function forward(
             neg: call.neg as NegConfig,
             removeHits: call.removeHits,
             backward: false,
+            vec4: D % 4 === 0,
           });
-          steps.push({ program, params, buffers, units: rc.count });
+          const v4 = D % 4 === 0 ? [rows(hB, rc, rb), rows(iB, ic, rb)] : [];
+          steps.push({ program, params, buffers: [...buffers, ...v4], units: rc.count });
         } else {
           const program = new TileProgram({
             kernel: 'lse',
@@ -255,6 +257,7 @@ function backward(
                 neg: call.neg as NegConfig,
                 removeHits: call.removeHits,
                 backward: true,
+                vec4: D % 4 === 0,
               }),
               params,
               buffers: [
@@ -262,6 +265,7 @@ function backward(
                 rows(dHidden.buffer, rc, rb),
                 rows(dItems.buffer, ic, rb),
                 ...samplerBindings(call),
+                ...(D % 4 === 0 ? [rows(hB, rc, rb), rows(iB, ic, rb)] : []),
               ],
               units: rc.count,
             });

@@ -9,19 +9,29 @@
  *   workgroup's alone) and g_j·h into dItems by CAS atomics.
  */
 import { atomicAddWGSL, preludeWGSL } from './common.wgsl.js';
-import { type NegConfig, negativesWGSL } from './negatives.js';
+import { type NegConfig, negativesWGSL, negBindingCount } from './negatives.js';
 import { bindingsWGSL } from './program.js';
 
 export interface RowShaderConfig {
   neg: NegConfig;
   removeHits: boolean;
   backward: boolean;
+  /** D % 4 = 0: logits read hidden and items as vec4 (two more read-only bindings of the same buffers, after the sampler's). */
+  vec4: boolean;
 }
 
 export const ROW_WG = 64;
 
 function drawAndDot(c: RowShaderConfig): string {
   const hit = c.removeHits ? ' || i32(dr.item) == y' : '';
+  const dot = c.vec4
+    ? `let q4 = P.dim / 4u;
+  for (var q = 0u; q < q4; q = q + 1u) {
+    acc = acc + dot(hidden4[r * q4 + q], items4[li * q4 + q]);
+  }`
+    : `for (var d = 0u; d < P.dim; d = d + 1u) {
+    acc = acc + hidden[r * P.dim + d] * items[li * P.dim + d];
+  }`;
   return `
 // The logit of negative j of row r less its correction; ok = false when masked or in another chunk.
 struct NegLogit {
@@ -37,9 +47,7 @@ fn neg_logit(r: u32, y: i32, j: u32) -> NegLogit {
   }
   let li = dr.item - P.item_base;
   var acc = 0.0;
-  for (var d = 0u; d < P.dim; d = d + 1u) {
-    acc = acc + hidden[r * P.dim + d] * items[li * P.dim + d];
-  }
+  ${dot}
   return NegLogit(acc - dr.corr, li, true);
 }
 `;
@@ -65,9 +73,15 @@ export function rowWGSL(c: RowShaderConfig): string {
         ['loss', 'rw', 'f32'],
       ]);
   const nb = c.backward ? 8 : 6;
+  const v4 = nb + negBindingCount(c.neg);
+  const vec4Decls = c.vec4
+    ? `@group(0) @binding(${v4}) var<storage, read> hidden4: array<vec4<f32>>;
+@group(0) @binding(${v4 + 1}) var<storage, read> items4: array<vec4<f32>>;`
+    : '';
   const pre = `${preludeWGSL()}
 ${common}
 ${negativesWGSL(c.neg, nb)}
+${vec4Decls}
 ${drawAndDot(c)}
 `;
   if (!c.backward) {
