@@ -31,7 +31,14 @@ const QUICK = [
 const CEILING = { tflops: 9, tbps: 4 };
 
 function parseArgs(argv) {
-  const a = { quick: false, out: undefined, shapes: undefined, shares: ['row', 'block', 'batch'], warmup: 2, repeats: 5 };
+  const a = {
+    quick: false,
+    out: undefined,
+    shapes: undefined,
+    shares: ['row', 'block', 'batch'],
+    warmup: 2,
+    repeats: 5,
+  };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = () => argv[++i];
@@ -42,7 +49,9 @@ function parseArgs(argv) {
     else if (k === '--warmup') a.warmup = Number(v());
     else if (k === '--repeats') a.repeats = Number(v());
     else if (k === '--help' || k === '-h') {
-      console.log('usage: node bench/wgsl-bench.mjs [--quick] [--out file.json] [--shapes a,b] [--shares row,block,batch] [--warmup n] [--repeats n]');
+      console.log(
+        'usage: node bench/wgsl-bench.mjs [--quick] [--out file.json] [--shapes a,b] [--shares row,block,batch] [--warmup n] [--repeats n]',
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${k}`);
   }
@@ -98,10 +107,19 @@ async function timeOnce(device, ts, run) {
 
 async function benchOne(device, ts, s, share, args) {
   const blockRows = 64;
-  const row = { name: s.name, share, N: s.N, C: s.C, D: s.D, K: s.K, blockRows: share === 'block' ? blockRows : undefined };
+  const row = {
+    name: s.name,
+    share,
+    N: s.N,
+    C: s.C,
+    D: s.D,
+    K: s.K,
+    blockRows: share === 'block' ? blockRows : undefined,
+  };
   const bytesIn = (s.N + s.C) * s.D * 4;
   const maxBuf = device.limits.maxBufferSize;
-  if (Math.max(s.N, s.C) * s.D * 4 > maxBuf) return { ...row, skipped: `limit: a tensor exceeds maxBufferSize ${maxBuf}` };
+  if (Math.max(s.N, s.C) * s.D * 4 > maxBuf)
+    return { ...row, skipped: `limit: a tensor exceeds maxBufferSize ${maxBuf}` };
   const { flops, bytes } = cost(s, share, blockRows);
   const o = resolveOptions(
     { negatives: s.K, share, blockRows, impl: 'wgsl', checkInputs: false, seed: 1, step: 0 },
@@ -181,16 +199,26 @@ async function main() {
     ts = {
       querySet: device.createQuerySet({ type: 'timestamp', count }),
       used: 0,
-      resolve: device.createBuffer({ size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
-      read: device.createBuffer({ size: count * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+      resolve: device.createBuffer({
+        size: count * 8,
+        usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+      }),
+      read: device.createBuffer({
+        size: count * 8,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      }),
     };
     setWgslTuning({ timestamps: ts });
   }
   let shapes = args.quick ? QUICK : SHAPES;
   if (args.shapes) shapes = shapes.filter((s) => args.shapes.includes(s.name));
   const results = [];
-  console.log(`device: ${info.description || info.vendor} (${info.architecture}); timing: ${ts ? 'timestamp-query' : 'wall'}`);
-  console.log('| shape | share | ms (median) | min–max | TFLOP/s | GB/s | peak extra MiB | beyond grads MiB | target ms | target MiB |');
+  console.log(
+    `device: ${info.description || info.vendor} (${info.architecture}); timing: ${ts ? 'timestamp-query' : 'wall'}`,
+  );
+  console.log(
+    '| shape | share | ms (median) | min–max | TFLOP/s | GB/s | peak extra MiB | beyond grads MiB | target ms | target MiB |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const s of shapes) {
     for (const share of args.shares) {
