@@ -1,11 +1,22 @@
 #!/usr/bin/env node
+/** `cutrec-bench`: loss, roofline, train and grid benchmarks (see the README). */
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
+import { registerLoss } from './commands/loss.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
-// No benchmark has landed yet (see the package README): the command only answers --help/--version.
-new Command('cutrec-bench')
-  .description('Time and peak memory of the cutrec losses and training steps (no benchmarks have landed yet)')
-  .version(version, '-V, --version')
-  .parse(process.argv);
+const program = new Command('cutrec-bench')
+  .description(
+    'Time and peak memory of the cutrec losses and training steps, the roofline, and the negatives × batch-size grid',
+  )
+  .version(version, '-V, --version');
+registerLoss(program);
+
+program.parseAsync(process.argv).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`cutrec-bench: ${(err as Error)?.message ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
