@@ -6,7 +6,7 @@ import { chunkNegatives, planChunks, samplerSpec } from './plan.js';
 
 /**
  * dHidden and dItems of Σ_i dLoss_i · loss_i, chunk by chunk: recomputes each chunk's logits,
- * takes their softmax with the forward's lse, and scatter-adds into dItems (unsortedSegmentSum).
+ * takes their softmax with the forward's lse, and scatter-adds into dItems (scatterND).
  */
 export function tfjsBackward(
   hidden: tf.Tensor2D,
@@ -40,7 +40,10 @@ export function tfjsBackward(
         );
         const dHc = tf.sub(tf.matMul(P, items), tf.mul(gCol, rows.Wy));
         const dW = tf.add(dItems, tf.matMul(P, rows.Hc, true, false));
-        return [dHc, tf.sub(dW, tf.unsortedSegmentSum(tf.mul(gCol, rows.Hc), rows.ySafe, C))] as const;
+        return [
+          dHc,
+          tf.sub(dW, scatterAddRows(tf.mul(gCol, rows.Hc) as tf.Tensor2D, rows.ySafe, C)),
+        ] as const;
       }
       // d loss / d pos = softmax(pos) − 1, per row, times g
       const gPos = tf.expandDims(
@@ -65,7 +68,7 @@ export function tfjsBackward(
       const dWn = tf.reshape(tf.matMul(P, Hg, true, false), [G * K, D]);
       const contributions = tf.concat([tf.mul(gPos, rows.Hc) as tf.Tensor2D, dWn as tf.Tensor2D]);
       const segments = tf.concat([rows.ySafe, tf.reshape(ids, [G * K]) as tf.Tensor1D]);
-      return [dHc, tf.add(dItems, tf.unsortedSegmentSum(contributions, segments, C))] as const;
+      return [dHc, tf.add(dItems, scatterAddRows(contributions, segments, C))] as const;
     });
     dItems.dispose();
     dItems = dItemsNext as tf.Tensor2D;
@@ -76,4 +79,12 @@ export function tfjsBackward(
   const dHidden = tf.concat(dHiddens) as tf.Tensor2D;
   tf.dispose(dHiddens);
   return { dHidden, dItems };
+}
+
+/**
+ * Σ of the rows of values [M, D] into [C, D] at rows ids [M]. tf.scatterND adds duplicates in
+ * O(M·D) on every backend (WebGPU with atomics); tfjs-cpu's unsortedSegmentSum is O(C·M·D).
+ */
+function scatterAddRows(values: tf.Tensor2D, ids: tf.Tensor1D, C: number): tf.Tensor2D {
+  return tf.scatterND(tf.expandDims(ids, 1), values, [C, values.shape[1]]) as tf.Tensor2D;
 }
