@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ResolvedCceOptions } from '../options.js';
+import { gatherRows } from './gather.js';
 import type { Chunk, ChunkNegatives } from './plan.js';
 
 /** What every chunk needs: its hidden rows, targets, validity, the target embeddings and pos = h·w_y. */
@@ -57,7 +58,7 @@ export function sampledLogits(
   const K = negs.ids.length / G;
   const padded = G * B;
   const ids = tf.tensor2d(negs.ids, [G, K], 'int32');
-  const Wn = tf.reshape(tf.gather(items, tf.reshape(ids, [G * K])), [G, K, D]) as tf.Tensor3D;
+  const Wn = tf.reshape(gatherRows(items, negs.ids), [G, K, D]) as tf.Tensor3D;
   const Hpad =
     padded > chunk.rows
       ? tf.pad(rows.Hc, [
