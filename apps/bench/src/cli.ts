@@ -3,6 +3,8 @@
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { registerLoss } from './commands/loss.js';
+import { registerRoofline } from './commands/roofline.js';
+import { registerTrain } from './commands/train.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -12,6 +14,8 @@ const program = new Command('cutrec-bench')
   )
   .version(version, '-V, --version');
 registerLoss(program);
+registerRoofline(program);
+registerTrain(program);
 
 program.parseAsync(process.argv).then(
   () => process.exit(0),

@@ -41,6 +41,10 @@ export function environmentMarkdown(env: BenchEnvironment): string {
   ].join('\n');
 }
 
+/** x with 3 significant digits (no exponent below 1e21). */
+const sig = (x: number) =>
+  x === 0 ? '0' : Math.abs(x) >= 1000 ? num(x, 0) : Number(x.toPrecision(3)).toString();
+
 const num = (x: number, digits: number) =>
   x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
@@ -102,4 +106,127 @@ export function lossMarkdown(results: readonly LossResult[], env?: BenchEnvironm
     '"beyond grads": the same less the gradients 4·(N + C)·D. "spread": max − min of the timed repeats. ' +
     'Triton: the published CCE- kernel, fp16 on an H200 (18.3 / 57.6 / 185 / 304 ms).\n';
   return `${head}${table}${foot}`;
+}
+
+/** The roofline table: limits first, then each kernel's bytes, FLOPs, bound and fraction reached. */
+export function rooflineMarkdown(
+  rows: readonly import('../roofline.js').RooflineRow[],
+  limits: {
+    webgpu: import('../roofline.js').DeviceLimits | null;
+    cuda: import('../roofline.js').DeviceLimits | null;
+  },
+  env?: BenchEnvironment,
+): string {
+  const lim: string[][] = [];
+  for (const [name, l] of [
+    ['WebGPU', limits.webgpu],
+    ['CUDA', limits.cuda],
+  ] as const) {
+    if (!l) continue;
+    lim.push([
+      name,
+      `${sig(l.copyBytesPerSec / 1e9)} GB/s`,
+      l.copyHow,
+      `${sig(l.matmulFlopsPerSec / 1e12)} TFLOP/s`,
+      l.matmulHow,
+    ]);
+    if (l.tensorFlopsPerSec)
+      lim.push([
+        `${name} tensor cores`,
+        l.theoreticalBytesPerSec ? `${num(l.theoreticalBytesPerSec / 1e9, 0)} GB/s` : '',
+        'theoretical DRAM',
+        `${num(l.tensorFlopsPerSec / 1e12, 1)} TFLOP/s`,
+        'theoretical dense bf16',
+      ]);
+  }
+  const head = env ? `# cutrec-bench roofline\n\n${environmentMarkdown(env)}\n` : '';
+  const t1 = markdownTable(
+    ['device', 'bandwidth', 'how', 'matmul rate', 'how'],
+    ['l', 'r', 'l', 'r', 'l'],
+    lim,
+  );
+  const t2 = markdownTable(
+    [
+      'shape',
+      'impl',
+      'share',
+      'dtype',
+      'GFLOP',
+      'GB moved',
+      'FLOP/byte',
+      'ms',
+      'bound ms',
+      'bound by',
+      'fraction of roofline',
+    ],
+    ['l', 'l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'l', 'r'],
+    rows.map((r) => [
+      r.shapeName,
+      r.impl,
+      r.share,
+      r.dtype,
+      sig(r.flops / 1e9),
+      sig(r.bytes / 1e9),
+      sig(r.intensity),
+      num(r.ms, 3),
+      num(r.boundMs, 3),
+      r.bound,
+      `${num(100 * r.fraction, 1)}%`,
+    ]),
+  );
+  return `${head}## Device limits\n\n${t1}\n## Kernels\n\n${t2}\nBytes and FLOPs are the compulsory traffic and arithmetic of each algorithm (apps/bench/README.md, "Formulas"); "bound ms" = max(bytes / bandwidth, FLOPs / matmul rate).\n`;
+}
+
+/** The train table: steps/s, step, body and loss milliseconds, and peak memory per loss. */
+export function trainMarkdown(
+  r: {
+    bodyMs: number;
+    bodyPeakBytes: number | null;
+    results: readonly import('../train/bench.js').TrainResult[];
+  },
+  config: string,
+  env?: BenchEnvironment,
+): string {
+  const head = env ? `# cutrec-bench train\n\n${environmentMarkdown(env)}\n` : '';
+  const f = (x: number | null, d = 2) => (x === null ? '' : num(x, d));
+  const mib = (x: number | null) => (x === null ? 'n/a' : num(x / MiB, 1));
+  const t = markdownTable(
+    [
+      'loss',
+      'steps/s',
+      'step ms (median)',
+      'spread ms',
+      'body ms',
+      'loss in step ms',
+      'loss alone ms',
+      'peak MiB',
+      'note',
+    ],
+    ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+    [
+      [
+        '(body: trivial loss)',
+        num(1000 / r.bodyMs, 2),
+        num(r.bodyMs, 2),
+        '',
+        num(r.bodyMs, 2),
+        '',
+        '',
+        mib(r.bodyPeakBytes),
+        '',
+      ],
+      ...r.results.map((x) => [
+        x.loss,
+        f(x.stepsPerSec),
+        f(x.stepMs),
+        f(x.stepSpreadMs),
+        f(x.bodyMs),
+        f(x.lossInStepMs),
+        f(x.lossMs),
+        x.skipped ? (x.skipped.startsWith('OOM') ? 'OOM' : 'skipped') : mib(x.peakBytes),
+        x.skipped ?? JSON.stringify(x.spec),
+      ]),
+    ],
+  );
+  return `${head}${config}\n\n${t}\n"body": the same step with mean(hidden) as its loss (forward, backward, AdamW); "loss in step" = step − body; "loss alone": the loss's forward+backward on random [B·L, D] hidden states against the item table. Times are wall-clock and wait for the device.\n`;
 }

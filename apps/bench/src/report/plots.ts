@@ -82,3 +82,62 @@ export async function lossPlots(results: readonly LossResult[]): Promise<Record<
     ),
   };
 }
+
+/** A roofline chart: achieved GFLOP/s against arithmetic intensity, with the device's roof. */
+export async function rooflinePlot(
+  rows: readonly {
+    impl: string;
+    share: string;
+    dtype: string;
+    intensity: number;
+    flopsPerSec: number;
+    shapeName: string;
+  }[],
+  limits: { copyBytesPerSec: number; matmulFlopsPerSec: number },
+  title: string,
+): Promise<string> {
+  const xs = rows.map((r) => r.intensity);
+  const lo = Math.min(0.1, ...xs) / 2;
+  const hi = Math.max(1000, ...xs) * 2;
+  const roof: { intensity: number; gflops: number }[] = [];
+  for (let x = lo; x <= hi; x *= 1.25) {
+    roof.push({ intensity: x, gflops: Math.min(x * limits.copyBytesPerSec, limits.matmulFlopsPerSec) / 1e9 });
+  }
+  const points = rows.map((r) => ({
+    intensity: r.intensity,
+    gflops: r.flopsPerSec / 1e9,
+    series: `${r.impl} ${r.share}${r.dtype !== 'float32' ? ` ${r.dtype}` : ''}`,
+    shape: r.shapeName,
+  }));
+  const x = {
+    field: 'intensity',
+    type: 'quantitative' as const,
+    title: 'FLOPs per byte',
+    scale: { type: 'log' as const },
+  };
+  const y = {
+    field: 'gflops',
+    type: 'quantitative' as const,
+    title: 'GFLOP/s',
+    scale: { type: 'log' as const },
+  };
+  return renderSvg({
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: 520,
+    height: 340,
+    layer: [
+      { data: { values: roof }, mark: { type: 'line', color: '#888' }, encoding: { x, y } },
+      {
+        data: { values: points },
+        mark: { type: 'point', filled: true, size: 70 },
+        encoding: {
+          x,
+          y,
+          color: { field: 'series', type: 'nominal', title: 'impl / share' },
+          shape: { field: 'shape', type: 'nominal' },
+        },
+      },
+    ],
+  });
+}

@@ -1,0 +1,119 @@
+/** The `train` command: SASRec step time and memory per loss, body vs loss. */
+import type { Command } from 'commander';
+import { progress } from '../progress.js';
+import { trainMarkdown } from '../report/markdown.js';
+import { benchSetup, outputDir, writeResult } from '../setup.js';
+import { runTrainBench, TRAIN_LOSSES, type TrainLossName } from '../train/bench.js';
+
+interface TrainCliOptions {
+  items: string;
+  batch: string;
+  maxLen: string;
+  hidden: string;
+  blocks: string;
+  heads: string;
+  negatives: string;
+  losses: string;
+  share: string;
+  blockRows: string;
+  impl: string;
+  warmup: string;
+  steps: string;
+  seed: string;
+  quick?: boolean;
+  backend: string;
+  json?: boolean;
+  out?: string;
+}
+
+function int(name: string, v: string, min = 1): number {
+  const x = Number(v);
+  if (!Number.isInteger(x) || x < min)
+    throw new RangeError(`${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  return x;
+}
+
+/** Registers `cutrec-bench train`. */
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description(
+      'steps per second and peak memory of a SASRec training step for each loss, split into body and loss',
+    )
+    .option('--items <C>', 'catalog size (synthetic batches)', '100000')
+    .option('--batch <B>', 'users per batch', '128')
+    .option('--max-len <L>', 'sequence length', '200')
+    .option('--hidden <D>', 'hidden size', '64')
+    .option('--blocks <n>', 'transformer blocks', '2')
+    .option('--heads <n>', 'attention heads', '2')
+    .option('--negatives <K>', 'negatives for cce-, bce and gbce', '127')
+    .option('--losses <list>', `losses (${TRAIN_LOSSES.join(', ')})`, TRAIN_LOSSES.join(','))
+    .option('--share <mode>', 'share mode of cce- (row, block, batch)', 'row')
+    .option('--block-rows <n>', 'rows per block', '64')
+    .option('--impl <name>', 'impl of ce and cce- (auto, tfjs, wgsl, cuda)', 'auto')
+    .option('--warmup <n>', 'untimed steps', '2')
+    .option('--steps <n>', 'timed steps', '10')
+    .option('--seed <n>', 'seed', '7')
+    .option('--quick', 'a tiny model and catalog (seconds on a software GPU)')
+    .option('--backend <name>', 'tfjs backend: webgpu, cpu or auto', 'auto')
+    .option('--json', 'print the results as JSON on stdout (no progress output)')
+    .option(
+      '--out <dir>',
+      'write train.json and train.md here (default results/<card>-<date>, not with --json alone)',
+    )
+    .action(async (o: TrainCliOptions) => {
+      const setup = await benchSetup(o.backend as 'auto');
+      const losses = o.losses.split(',').map((s) => s.trim()) as TrainLossName[];
+      for (const l of losses) {
+        if (!TRAIN_LOSSES.includes(l))
+          throw new RangeError(
+            `--losses must be a list of ${TRAIN_LOSSES.join(', ')}; got ${JSON.stringify(l)}`,
+          );
+      }
+      if (!['row', 'block', 'batch'].includes(o.share))
+        throw new RangeError(`--share must be row, block or batch, got ${JSON.stringify(o.share)}`);
+      if (!['auto', 'tfjs', 'wgsl', 'cuda'].includes(o.impl))
+        throw new RangeError(`--impl must be auto, tfjs, wgsl or cuda, got ${JSON.stringify(o.impl)}`);
+      const q = o.quick;
+      const model = {
+        numItems: q ? 500 : int('--items', o.items),
+        maxLen: q ? 16 : int('--max-len', o.maxLen),
+        hidden: q ? 16 : int('--hidden', o.hidden),
+        numBlocks: q ? 1 : int('--blocks', o.blocks, 0),
+        numHeads: q ? 1 : int('--heads', o.heads),
+        dropout: 0.2,
+      };
+      const batchSize = q ? 8 : int('--batch', o.batch);
+      const negatives = q ? 7 : int('--negatives', o.negatives);
+      const bar = progress(Boolean(o.json));
+      const config = `SASRec C=${model.numItems} L=${model.maxLen} D=${model.hidden} blocks=${model.numBlocks} heads=${model.numHeads}, batch ${batchSize} (N = ${batchSize * model.maxLen} positions), K=${negatives}, cce- share ${o.share}, impl ${o.impl}`;
+      bar.log(`cutrec-bench train on ${setup.env.card} (tfjs ${setup.env.backend}): ${config}`);
+      const r = await runTrainBench({
+        model,
+        batchSize,
+        losses,
+        negatives,
+        share: o.share as 'row',
+        blockRows: int('--block-rows', o.blockRows),
+        impl: o.impl as 'auto',
+        warmup: q ? 1 : int('--warmup', o.warmup, 0),
+        steps: q ? 3 : int('--steps', o.steps),
+        seed: int('--seed', o.seed, 0),
+        onProgress: (d, t, l) => bar.update(d, t, l),
+      });
+      bar.stop();
+      const out = {
+        environment: setup.env,
+        config: { model, batchSize, negatives, share: o.share, impl: o.impl },
+        ...r,
+      };
+      if (o.json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      if (o.out || !o.json) {
+        const dir = outputDir(o.out, setup.env);
+        writeResult(dir, 'train.json', JSON.stringify(out, null, 2));
+        const md = trainMarkdown(r, config, setup.env);
+        writeResult(dir, 'train.md', md);
+        if (!o.json) process.stdout.write(`${md}\nwritten to ${dir}\n`);
+      }
+    });
+}
