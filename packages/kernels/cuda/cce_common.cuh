@@ -39,8 +39,8 @@ struct CceArgs {
   int flags;
   int ignoreIndex;
   float logK;
-  int tilesPerGroup;  // tile kernels: row tiles per negative group
-  int pad;
+  int tilesPerGroup;  // tile kernels: row tiles per negative group; row backward: first item of this pass
+  int itemHi;         // row backward: end of this pass's item range (0: no range)
 };
 static_assert(sizeof(CceArgs) == 152, "CceArgs layout changed: update src/cuda/args.ts");
 static_assert(offsetof(CceArgs, N) == 88 && offsetof(CceArgs, k0) == 112 && offsetof(CceArgs, logK) == 140,

@@ -4,7 +4,9 @@
 // in flight), each lane forms partial dots for all 32, and a transposing butterfly (31 shuffles)
 // leaves lane l with the full logit of its own negative. Forward keeps an online (max, sum) per
 // lane and merges them once; backward recomputes the logits, then adds p·w into dh (registers)
-// and p·h into dW (vector atomics on sm_90).
+// and p·h into dW (vector atomics on sm_90). The backward may run in passes over item ranges
+// [lo, hi) (host: src/cuda/cce.ts) so that the dItems rows the atomics hit stay in L2; the first
+// pass writes dH, later ones add to it, and the positive term goes with the pass owning y.
 #pragma once
 #include "cce_common.cuh"
 
@@ -28,8 +30,12 @@ __device__ __forceinline__ void cce_row_kernel(const CceArgs a) {
   const int i = (int)warp;
   const int D = a.D;
   const int y = a.Y[i];
+  const int lo = BWD ? a.tilesPerGroup : 0;
+  const int hi = (BWD && a.itemHi > 0) ? a.itemHi : 0x7fffffff;
+  const bool firstPass = lo == 0;
   if (y == a.ignoreIndex) {
     if constexpr (BWD) {
+      if (!firstPass) return;
       for (int d = lane; d < D; d += 32) a.dH[(size_t)i * D + d] = 0.f;
     } else if (lane == 0) {
       a.loss[i] = 0.f;
@@ -80,7 +86,9 @@ __device__ __forceinline__ void cce_row_kernel(const CceArgs a) {
   }
   for (int j0 = 0; j0 < a.K; j0 += 32) {
     float adj;
-    const int item = cce_negative(a, g, j0 + lane, &adj);
+    int item = cce_negative(a, g, j0 + lane, &adj);
+    if (BWD && (item < lo || item >= hi)) item = -1;
+    if (__ballot_sync(0xffffffffu, item >= 0) == 0) continue;
     float part[32];
 #pragma unroll
     for (int t = 0; t < 32; ++t) {
@@ -156,7 +164,8 @@ __device__ __forceinline__ void cce_row_kernel(const CceArgs a) {
       a.loss[i] = out - pos;
     }
   } else {
-    const float gpos = all ? -gsc : gsc * (__expf(pos - lse) - 1.f);
+    const bool ownsPos = y >= lo && y < hi;
+    const float gpos = !ownsPos ? 0.f : all ? -gsc : gsc * (__expf(pos - lse) - 1.f);
 #pragma unroll
     for (int c = 0; c < NCH; ++c) {
       const int idx = (c * 32 + lane) * VEC;
@@ -165,7 +174,9 @@ __device__ __forceinline__ void cce_row_kernel(const CceArgs a) {
         load_vec<T, VEC>(W + (size_t)y * D + idx, w);
 #pragma unroll
         for (int q = 0; q < VEC; ++q) {
-          a.dH[(size_t)i * D + idx + q] = fmaf(gpos, w[q], dh[c][q]);
+          float* out = a.dH + (size_t)i * D + idx + q;
+          const float v = fmaf(gpos, w[q], dh[c][q]);
+          *out = firstPass ? v : *out + v;
           add[q] = gpos * hv[c][q];
         }
         if (gpos != 0.f) atomic_add_vec<VEC>(a.dW + (size_t)y * D + idx, add);

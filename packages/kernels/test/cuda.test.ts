@@ -98,6 +98,9 @@ describe('CUDA kernels, host side', () => {
     expect(planKernel({ ...base, dtype: 'float32', mode: 'batch' }).name).toBe('cce_tile_bwd_f32x3');
     expect(planKernel({ ...base, dtype: 'bfloat16', mode: 'row' }).name).toBe('cce_row_bwd_bf16_v8_c1');
     expect(planKernel({ ...base, dtype: 'float32', mode: 'row', D: 19 }).name).toBe('cce_row_bwd_f32_v1_c1');
+    expect(planKernel({ ...base, dtype: 'bfloat16', mode: 'row', D: 250 }).name).toBe(
+      'cce_row_bwd_bf16_v1_c8',
+    );
     expect(planKernel({ ...base, dtype: 'float32', mode: 'block', blockRows: 8 }).kind).toBe('row');
     const small = { sharedMemoryPerBlockOptin: 101376, major: 8 } as never;
     expect(planKernel({ ...base, dtype: 'bfloat16', mode: 'block', device: small }).kind).toBe('row');
@@ -209,7 +212,11 @@ describe.skipIf(!!reason)(`CUDA kernels on a GPU (seed ${SEED})`, () => {
   const cases: [string, Case][] = [
     ['row, K = 37, D = 19', { N: 45, C: 70, D: 19, options: { negatives: 37 } }],
     ['row, K = 100, D = 64 (16-byte loads)', { N: 45, C: 70, D: 64, options: { negatives: 100 } }],
-    ['row, K = 1, D = 300', { N: 33, C: 70, D: 300, options: { negatives: 1, logQ: false } }],
+    [
+      'row, 3 backward passes over item ranges',
+      { N: 45, C: 70, D: 64, options: { negatives: 100 }, call: { rowPasses: 3 } },
+    ],
+    ['row, K = 1, D = 250', { N: 33, C: 70, D: 250, options: { negatives: 1, logQ: false } }],
     ['block 64 tile, K = 77, D = 40', { N: 150, C: 90, D: 40, options: { negatives: 77, share: 'block' } }],
     [
       'block 16 tile, accidental hits, C = 5',

@@ -33,6 +33,8 @@ export interface CceArgsFields {
   ignoreIndex: number;
   logK: number;
   tilesPerGroup: number;
+  /** Row backward passes: end of the item range (0: none); tilesPerGroup is then its start. */
+  itemHi?: number;
 }
 
 /** The 152 bytes of CceArgs (little endian, pointers first), for `launch`'s `{ bytes }` argument. */
@@ -59,6 +61,6 @@ export function packCceArgs(f: CceArgsFields): Uint8Array {
   v.setInt32(136, f.ignoreIndex, true);
   v.setFloat32(140, f.logK, true);
   v.setInt32(144, f.tilesPerGroup, true);
-  v.setInt32(148, 0, true);
+  v.setInt32(148, f.itemHi ?? 0, true);
   return new Uint8Array(buf);
 }

@@ -21,6 +21,11 @@ export interface CudaCallOptions {
   f32Precision?: F32Precision;
   /** Stream to queue on (default: the legacy default stream). */
   stream?: CudaStream | null;
+  /**
+   * Row kernel backward: passes over item ranges so each pass's dItems rows stay in L2 (default:
+   * enough passes for dItems/pass ≤ 60% of L2, at most 16).
+   */
+  rowPasses?: number;
   /** The targets on the host, for the 'inBatch' sampler (otherwise they are read back). */
   hostTargets?: Int32Array;
 }
@@ -167,36 +172,48 @@ function run(
   if (N === 0) return plan.name;
   const s = samplerOnDevice(o, C, targets, ctx, call);
   try {
-    const bytes = packCceArgs({
-      H: hidden.buffer,
-      W: items.buffer,
-      Y: targets.buffer,
-      sa: s.bufs[0],
-      sb: s.bufs[1],
-      slq: s.bufs[2],
-      ...outputs,
-      N,
-      C,
-      D,
-      K: c.K,
-      mode: c.mode,
-      blockRows: o.blockRows,
-      k0: c.k0,
-      k1: c.k1,
-      stream: o.step,
-      skind: s.kind,
-      sn: s.n,
-      flags: c.flags,
-      ignoreIndex: o.ignoreIndex,
-      logK: c.logK,
-      tilesPerGroup: plan.tilesPerGroup,
-    });
-    const kernel = cceModule(ctx).kernel(plan.name);
-    launch(
-      kernel,
-      { grid: plan.grid, block: plan.block, sharedBytes: plan.sharedBytes, stream: call.stream ?? null },
-      [{ bytes }],
-    );
+    const passes =
+      backward && plan.kind === 'row'
+        ? Math.max(
+            1,
+            Math.min(C, call.rowPasses ?? Math.min(16, Math.ceil((C * D * 4) / (0.6 * ctx.device.l2Bytes)))),
+          )
+        : 1;
+    for (let p = 0; p < passes; p++) {
+      const lo = Math.floor((p * C) / passes);
+      const hi = Math.floor(((p + 1) * C) / passes);
+      const bytes = packCceArgs({
+        H: hidden.buffer,
+        W: items.buffer,
+        Y: targets.buffer,
+        sa: s.bufs[0],
+        sb: s.bufs[1],
+        slq: s.bufs[2],
+        ...outputs,
+        N,
+        C,
+        D,
+        K: c.K,
+        mode: c.mode,
+        blockRows: o.blockRows,
+        k0: c.k0,
+        k1: c.k1,
+        stream: o.step,
+        skind: s.kind,
+        sn: s.n,
+        flags: c.flags,
+        ignoreIndex: o.ignoreIndex,
+        logK: c.logK,
+        tilesPerGroup: plan.kind === 'row' ? lo : plan.tilesPerGroup,
+        itemHi: plan.kind === 'row' ? hi : 0,
+      });
+      const kernel = cceModule(ctx).kernel(plan.name);
+      launch(
+        kernel,
+        { grid: plan.grid, block: plan.block, sharedBytes: plan.sharedBytes, stream: call.stream ?? null },
+        [{ bytes }],
+      );
+    }
   } finally {
     // in-batch candidates are per call; free them once the kernel has run
     if (s.temporary.length) {
