@@ -2,6 +2,7 @@
 /** `cutrec-bench`: loss, roofline, train and grid benchmarks (see the README). */
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
+import { registerGrid } from './commands/grid.js';
 import { registerLoss } from './commands/loss.js';
 import { registerRoofline } from './commands/roofline.js';
 import { registerTrain } from './commands/train.js';
@@ -16,6 +17,7 @@ const program = new Command('cutrec-bench')
 registerLoss(program);
 registerRoofline(program);
 registerTrain(program);
+registerGrid(program);
 
 program.parseAsync(process.argv).then(
   () => process.exit(0),

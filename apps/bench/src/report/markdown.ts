@@ -230,3 +230,53 @@ export function trainMarkdown(
   );
   return `${head}${config}\n\n${t}\n"body": the same step with mean(hidden) as its loss (forward, backward, AdamW); "loss in step" = step − body; "loss alone": the loss's forward+backward on random [B·L, D] hidden states against the item table. Times are wall-clock and wait for the device.\n`;
 }
+
+/** The grid table: each cell's prediction, budget status, NDCG@10/HR@10 and what it cost. */
+export function gridMarkdown(
+  rows: readonly import('../commands/grid.js').GridRow[],
+  spec: Record<string, unknown>,
+  wallSeconds: number,
+  env?: BenchEnvironment,
+): string {
+  const head = env ? `# cutrec-bench grid\n\n${environmentMarkdown(env)}\n` : '';
+  const f = (x: number | null | undefined, d: number) => (x === null || x === undefined ? '' : num(x, d));
+  const t = markdownTable(
+    [
+      'max len',
+      'K',
+      'batch',
+      'predicted MiB',
+      'budget',
+      'NDCG@10',
+      'HR@10',
+      'steps',
+      'steps/s',
+      'train s',
+      'eval s',
+      'cell s',
+      'measured peak MiB',
+      'note',
+    ],
+    ['r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+    rows.map((r) => [
+      String(r.maxLen),
+      String(r.negatives),
+      String(r.batchSize),
+      num(r.predictedBytes / MiB, 1),
+      r.overBudget ? 'over' : 'fits',
+      f(r.result?.ndcg10, 4),
+      f(r.result?.hr10, 4),
+      r.result ? String(r.result.steps) : '',
+      f(r.result?.stepsPerSec, 1),
+      f(r.result?.trainSeconds, 1),
+      f(r.result?.evalSeconds, 1),
+      f(r.result?.totalSeconds, 1),
+      r.result?.measuredPeakBytes == null ? '' : num(r.result.measuredPeakBytes / MiB, 1),
+      r.result?.error ?? (r.result ? '' : 'not trained (over budget)'),
+    ]),
+  );
+  const cfg = Object.entries(spec)
+    .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(',') : String(v)}`)
+    .join('; ');
+  return `${head}${cfg}\n\nwall time ${num(wallSeconds, 1)} s for the whole grid.\n\n${t}\n"predicted MiB": a training step's peak by the memory model of the budget implementation (README, "grid"); "cell s": the child process from start to result (start-up and data loading included).\n`;
+}

@@ -43,7 +43,7 @@ export function lineSpec(
     encoding: {
       x: { field: x.field, type: 'quantitative', title: x.title, scale: { type: 'log' } },
       y: { field: y.field, type: 'quantitative', title: y.title, scale: { type: 'log' } },
-      color: { field: 'series', type: 'nominal', title: 'impl / share' },
+      color: { field: 'series', type: 'nominal', title: 'impl / share', legend: { labelLimit: 400 } },
       detail: { field: 'group', type: 'nominal' },
       shape: { field: 'group', type: 'nominal', title: 'other dims' },
     },
@@ -134,7 +134,7 @@ export async function rooflinePlot(
         encoding: {
           x,
           y,
-          color: { field: 'series', type: 'nominal', title: 'impl / share' },
+          color: { field: 'series', type: 'nominal', title: 'impl / share', legend: { labelLimit: 400 } },
           shape: { field: 'shape', type: 'nominal' },
         },
       },

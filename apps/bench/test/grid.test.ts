@@ -1,0 +1,132 @@
+import { setupTfjs } from '@cutrec/tensor';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type CellSpec, runCell } from '../src/grid/cell.js';
+import { cellLabel, heatmapSvg } from '../src/grid/heatmap.js';
+import { type GridSpec, planGrid, predictStepBytes } from '../src/grid/plan.js';
+import { mapParallel } from '../src/grid/run.js';
+import { gridMarkdown } from '../src/report/markdown.js';
+
+beforeAll(async () => {
+  await setupTfjs({ backend: 'cpu' });
+});
+
+const spec: GridSpec = {
+  negatives: [16, 256],
+  batchSizes: [64, 256],
+  maxLens: [50, 200],
+  numItems: 12101,
+  hidden: 64,
+  numBlocks: 2,
+  numHeads: 1,
+  share: 'row',
+  blockRows: 64,
+  budgetImpl: 'tfjs-naive-sampled',
+  budgetBytes: 1024 * 2 ** 20,
+};
+
+describe('grid planning', () => {
+  it('one cell per combination, length outermost, and the budget marks the large naive cells', () => {
+    const cells = planGrid(spec);
+    expect(cells.map((c) => `${c.maxLen}/${c.negatives}/${c.batchSize}`)).toEqual([
+      '50/16/64',
+      '50/16/256',
+      '50/256/64',
+      '50/256/256',
+      '200/16/64',
+      '200/16/256',
+      '200/256/64',
+      '200/256/256',
+    ]);
+    // naive sampled K=256, B=256, L=50: the [N, K, D] gather alone is 12800·256·64·4 B = 800 MiB, twice with its gradient
+    expect(cells.find((c) => c.maxLen === 50 && c.negatives === 256 && c.batchSize === 256)!.overBudget).toBe(
+      true,
+    );
+    expect(cells.find((c) => c.maxLen === 50 && c.negatives === 16 && c.batchSize === 64)!.overBudget).toBe(
+      false,
+    );
+    // the fused loss's memory does not grow with K, so every cell of this grid fits
+    expect(planGrid({ ...spec, budgetImpl: 'wgsl' }).every((c) => !c.overBudget)).toBe(true);
+    expect(predictStepBytes({ ...spec, budgetImpl: 'wgsl' }, 16, 64, 50)).toBe(
+      predictStepBytes({ ...spec, budgetImpl: 'wgsl' }, 4096, 64, 50),
+    );
+    expect(predictStepBytes(spec, 256, 64, 50)).toBeGreaterThan(predictStepBytes(spec, 16, 64, 50));
+  });
+
+  it('runs at most P cells at once, in order', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const out = await mapParallel([1, 2, 3, 4, 5], 2, async (x) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((r) => setTimeout(r, 5 * (6 - x)));
+      inFlight--;
+      return x * 10;
+    });
+    expect(out).toEqual([10, 20, 30, 40, 50]);
+    expect(most).toBe(2);
+  });
+});
+
+describe('grid cell and heat map on a tiny synthetic run', () => {
+  it('trains, evaluates and draws', { timeout: 120_000 }, async () => {
+    const cell: CellSpec = {
+      data: 'synthetic',
+      format: 'auto',
+      syntheticUsers: 60,
+      syntheticItems: 30,
+      negatives: 4,
+      batchSize: 16,
+      maxLen: 8,
+      epochs: 1,
+      hidden: 8,
+      numBlocks: 1,
+      numHeads: 1,
+      dropout: 0,
+      lr: 0.01,
+      loss: 'cce-',
+      share: 'row',
+      blockRows: 64,
+      impl: 'tfjs',
+      evalSplit: 'valid',
+      seed: 3,
+    };
+    const r = await runCell(cell);
+    expect(r.steps).toBe(4); // 60 users / 16
+    expect(r.ndcg10).toBeGreaterThanOrEqual(0);
+    expect(r.ndcg10).toBeLessThanOrEqual(1);
+    expect(r.hr10).toBeGreaterThanOrEqual(r.ndcg10!);
+    expect(Number.isFinite(r.finalLoss)).toBe(true);
+    expect(r.measuredPeakBytes).toBeNull(); // CPU backend: no GPU meter
+
+    const cells = [
+      { negatives: 4, batchSize: 16, maxLen: 8, ndcg10: r.ndcg10, overBudget: false, trained: true },
+      { negatives: 64, batchSize: 16, maxLen: 8, ndcg10: null, overBudget: true, trained: false },
+      { negatives: 4, batchSize: 32, maxLen: 8, ndcg10: 0.05, overBudget: true, trained: true },
+      {
+        negatives: 64,
+        batchSize: 32,
+        maxLen: 8,
+        ndcg10: null,
+        overBudget: false,
+        trained: true,
+        error: 'boom',
+      },
+    ];
+    expect(cells.map(cellLabel)).toEqual([r.ndcg10!.toFixed(4), '> budget', '0.0500 *', 'error']);
+    const svg = await heatmapSvg(cells, 'tiny');
+    expect(svg.startsWith('<svg')).toBe(true);
+    for (const s of ['&gt; budget', '0.0500 *', 'batch size', 'negatives K', 'NDCG@10'])
+      expect(svg).toContain(s);
+
+    const md = gridMarkdown(
+      [
+        { negatives: 4, batchSize: 16, maxLen: 8, predictedBytes: 2 ** 20, overBudget: false, result: r },
+        { negatives: 64, batchSize: 16, maxLen: 8, predictedBytes: 2 ** 30, overBudget: true, result: null },
+      ],
+      { data: 'synthetic' },
+      1.5,
+    );
+    expect(md).toContain('| 8 | 4 | 16 | 1.0 | fits |');
+    expect(md).toContain('not trained (over budget)');
+  });
+});
