@@ -21,6 +21,7 @@ export {
   type SafetensorsDtype,
 } from './checkpoint/safetensors.js';
 export { type ResolvedSASRecConfig, resolveConfig, type SASRecConfig } from './config.js';
+export { type EvaluateModelOptions, evaluateModel } from './eval/evaluate.js';
 export { type RankOptions, rankOfTarget } from './eval/rank.js';
 export { rankTargets, recommend, sliceSeen } from './eval/scoring.js';
 export { checkSeen, isSeen, type SeenItems, seenFromHistories } from './eval/seen.js';

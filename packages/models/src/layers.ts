@@ -1,12 +1,87 @@
 /** SASRec's building blocks as pure functions of tfjs tensors: layer norm, dense, attention, feed-forward, dropout. */
 import * as tf from '@tensorflow/tfjs';
 
-/** Layer norm over the last axis: (x − mean) / √(var + eps) · gamma + beta. */
+/**
+ * Layer norm over the last axis: (x − mean) / √(var + eps) · gamma + beta. On the CPU backend a
+ * fused host kernel (forward and backward in plain loops; tfjs's CPU broadcasting is slow); on
+ * other backends tfjs ops.
+ */
 export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
+  if (tf.getBackend() === 'cpu') return layerNormHost(x, gamma, beta, eps);
   return tf.tidy(() => {
     const { mean, variance } = tf.moments(x, -1, true);
     return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), gamma), beta);
   });
+}
+
+function layerNormHost(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
+  const D = x.shape[x.shape.length - 1]!;
+  const f = (xt: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    const xs = xt.dataSync() as Float32Array;
+    const gs = g.dataSync() as Float32Array;
+    const bs = b.dataSync() as Float32Array;
+    const rows = xs.length / D;
+    const y = new Float32Array(xs.length);
+    const xhat = new Float32Array(xs.length);
+    const rstd = new Float32Array(rows);
+    for (let r = 0; r < rows; r++) {
+      const o = r * D;
+      let mean = 0;
+      for (let d = 0; d < D; d++) mean += xs[o + d]!;
+      mean /= D;
+      let v = 0;
+      for (let d = 0; d < D; d++) {
+        const c = xs[o + d]! - mean;
+        v += c * c;
+      }
+      const rs = 1 / Math.sqrt(v / D + eps);
+      rstd[r] = rs;
+      for (let d = 0; d < D; d++) {
+        const h = (xs[o + d]! - mean) * rs;
+        xhat[o + d] = h;
+        y[o + d] = h * gs[d]! + bs[d]!;
+      }
+    }
+    const xhatT = tf.tensor(xhat, xt.shape);
+    const rstdT = tf.tensor1d(rstd);
+    save([xhatT, rstdT, g]);
+    return {
+      value: tf.tensor(y, xt.shape),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const dys = dy.dataSync() as Float32Array;
+        const xh = saved[0]!.dataSync() as Float32Array;
+        const rsd = saved[1]!.dataSync() as Float32Array;
+        const gv = saved[2]!.dataSync() as Float32Array;
+        const dx = new Float32Array(dys.length);
+        const dg = new Float32Array(D);
+        const db = new Float32Array(D);
+        for (let r = 0; r < rows; r++) {
+          const o = r * D;
+          // dxhat = dy·gamma; dx = rstd · (dxhat − mean(dxhat) − xhat · mean(dxhat·xhat))
+          let m1 = 0;
+          let m2 = 0;
+          for (let d = 0; d < D; d++) {
+            const dh = dys[o + d]! * gv[d]!;
+            m1 += dh;
+            m2 += dh * xh[o + d]!;
+            dg[d] = dg[d]! + dys[o + d]! * xh[o + d]!;
+            db[d] = db[d]! + dys[o + d]!;
+          }
+          m1 /= D;
+          m2 /= D;
+          const rs = rsd[r]!;
+          for (let d = 0; d < D; d++) dx[o + d] = rs * (dys[o + d]! * gv[d]! - m1 - xh[o + d]! * m2);
+        }
+        return [tf.tensor(dx, dy.shape), tf.tensor1d(dg), tf.tensor1d(db)];
+      },
+    };
+  };
+  const op = tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (
+    x: tf.Tensor,
+    g: tf.Tensor,
+    b: tf.Tensor,
+  ) => tf.Tensor;
+  return op(x, gamma, beta);
 }
 
 /** x [..., Din] · w [Din, Dout] + b [Dout]. */
@@ -46,7 +121,7 @@ export interface AttentionWeights {
 }
 
 /**
- * Multi-head self-attention of x [B, L, D] with an additive mask bias [B, 1, L, L] (0 where a query
+ * Multi-head self-attention of x [B, L, D] with an additive mask bias [B, H, L, L] (0 where a query
  * may attend a key, a large negative number elsewhere); returns [B, L, D].
  */
 export function multiHeadAttention(

@@ -139,3 +139,31 @@ describe('SASRec', () => {
     model.dispose();
   });
 });
+
+describe('layerNorm host kernel (CPU backend)', () => {
+  it('matches the tfjs-op formula in value and gradients (x, gamma, beta) within 1e-5', async () => {
+    const { layerNorm } = await import('../src/layers.js');
+    const x = tf.randomNormal([3, 5, 7], 0, 2, 'float32', 1);
+    const g = tf.randomNormal([7], 1, 0.5, 'float32', 2);
+    const b = tf.randomNormal([7], 0, 0.5, 'float32', 3);
+    const w = tf.randomNormal([3, 5, 7], 0, 1, 'float32', 4);
+    const ops = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
+      const { mean, variance } = tf.moments(xx, -1, true);
+      return tf.add(tf.mul(tf.div(tf.sub(xx, mean), tf.sqrt(tf.add(variance, 1e-6))), gg), bb);
+    };
+    const lossOf = (f: typeof ops) => (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+      tf.sum(tf.mul(f(xx, gg, bb), w));
+    const [gx1, gg1, gb1] = tf.grads(lossOf((xx, gg, bb) => layerNorm(xx, gg, bb, 1e-6)))([x, g, b]);
+    const [gx2, gg2, gb2] = tf.grads(lossOf(ops))([x, g, b]);
+    const close = async (p: tf.Tensor, q: tf.Tensor) => {
+      const a = await p.data();
+      const c = await q.data();
+      for (let i = 0; i < a.length; i++)
+        expect(Math.abs(a[i]! - c[i]!)).toBeLessThan(1e-5 * (1 + Math.abs(c[i]!)));
+    };
+    await close(layerNorm(x, g, b, 1e-6), ops(x, g, b));
+    await close(gx1!, gx2!);
+    await close(gg1!, gg2!);
+    await close(gb1!, gb2!);
+  });
+});
