@@ -18,37 +18,62 @@ const fatbin = join(out, 'cce.fatbin');
 const manifest = join(out, 'cce.json');
 
 function findNvcc() {
-  const candidates = [process.env.NVCC, process.env.CUDACXX, 'nvcc', '/usr/local/cuda/bin/nvcc'].filter(Boolean);
+  const candidates = [process.env.NVCC, process.env.CUDACXX, 'nvcc', '/usr/local/cuda/bin/nvcc'].filter(
+    Boolean,
+  );
   for (const c of candidates) {
     const r = spawnSync(c, ['--version'], { encoding: 'utf8' });
-    if (r.status === 0) return { nvcc: c, version: (r.stdout.match(/release [\d.]+, V[\d.]+/) ?? [r.stdout.trim()])[0] };
+    if (r.status === 0)
+      return { nvcc: c, version: (r.stdout.match(/release [\d.]+, V[\d.]+/) ?? [r.stdout.trim()])[0] };
   }
   return undefined;
 }
 
 const found = findNvcc();
 if (!found) {
-  console.warn('[cutrec] nvcc not found: the CUDA kernels are not built; impl "cuda" will report itself unavailable.');
+  console.warn(
+    '[cutrec] nvcc not found: the CUDA kernels are not built; impl "cuda" will report itself unavailable.',
+  );
   process.exit(0);
 }
 
-const samplerCuda = join(dirname(createRequire(import.meta.url).resolve('@cutrec/sampler/package.json')), 'cuda');
+const samplerCuda = join(
+  dirname(createRequire(import.meta.url).resolve('@cutrec/sampler/package.json')),
+  'cuda',
+);
 if (!existsSync(join(samplerCuda, 'sampler.cuh'))) {
   console.error(`[cutrec] @cutrec/sampler's CUDA headers are missing (looked in ${samplerCuda})`);
   process.exit(1);
 }
 
-const archs = (process.env.CUTREC_CUDA_ARCHS ?? '80,86,89,90').split(',').map((s) => s.trim()).filter(Boolean);
+const archs = (process.env.CUTREC_CUDA_ARCHS ?? '80,86,89,90')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const ptxArch = archs[archs.length - 1];
 const gencode = archs.flatMap((a) => [
   '-gencode',
   a === ptxArch ? `arch=compute_${a},code=[sm_${a},compute_${a}]` : `arch=compute_${a},code=sm_${a}`,
 ]);
-const flags = ['-std=c++17', '-O3', '-fatbin', '--threads', '0', '-diag-suppress', '128', `-I${samplerCuda}`, ...gencode];
+const flags = [
+  '-std=c++17',
+  '-O3',
+  '-fatbin',
+  '--threads',
+  '0',
+  '-diag-suppress',
+  '128',
+  `-I${samplerCuda}`,
+  ...gencode,
+];
 
 const sources = [
-  ...readdirSync(here).filter((f) => /\.(cu|cuh)$/.test(f)).map((f) => join(here, f)),
-  ...readdirSync(samplerCuda).filter((f) => f.endsWith('.cuh')).map((f) => join(samplerCuda, f)),
+  ...readdirSync(here)
+    .filter((f) => /\.(cu|cuh)$/.test(f))
+    .map((f) => join(here, f)),
+  ...readdirSync(samplerCuda)
+    .filter((f) => f.endsWith('.cuh'))
+    .map((f) => join(samplerCuda, f)),
 ].sort();
 const hash = createHash('sha256');
 for (const f of sources) hash.update(f.slice(f.lastIndexOf('/'))).update(readFileSync(f));
@@ -66,7 +91,9 @@ if (existsSync(fatbin) && existsSync(manifest)) {
 
 mkdirSync(out, { recursive: true });
 const tmp = `${fatbin}.tmp`;
-console.log(`[cutrec] nvcc (${found.version}) → build/cce.fatbin for sm_${archs.join(', sm_')} + compute_${ptxArch} PTX`);
+console.log(
+  `[cutrec] nvcc (${found.version}) → build/cce.fatbin for sm_${archs.join(', sm_')} + compute_${ptxArch} PTX`,
+);
 const t0 = Date.now();
 try {
   execFileSync(found.nvcc, [...flags, '-o', tmp, join(here, 'cce.cu')], { stdio: 'inherit' });
