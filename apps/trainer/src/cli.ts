@@ -7,7 +7,8 @@ runCli(process.argv).then(
     process.exit(process.exitCode ?? 0);
   },
   (err: unknown) => {
-    console.error(`cutrec: ${(err as Error).message}`);
-    process.exit(1);
+    const e = err as Error & { exitCode?: number };
+    console.error(`cutrec: ${e.message}`);
+    process.exit(typeof e.exitCode === 'number' ? e.exitCode : 1);
   },
 );

@@ -1,6 +1,170 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { evaluateRun, formatEvaluation, formatRecommendation, recommendRun } from './commands.js';
+import { resolveTrainConfig } from './config/load.js';
 import { collectInfo, formatInfo } from './info.js';
+import { Reporter, reporterMode } from './train/reporter.js';
+import { train } from './train/train.js';
 import { VERSION } from './version.js';
+
+/** Flags of `cutrec train` that are not config fields. */
+interface TrainFlags {
+  config?: string;
+  out?: string;
+  resume?: string;
+  json?: boolean;
+  quiet?: boolean;
+  [key: string]: unknown;
+}
+
+function addTrainOptions(cmd: Command): Command {
+  return (
+    cmd
+      .option('--config <file>', 'YAML or JSON config file (flags override it)')
+      .option('--out <dir>', 'run folder (default runs/<timestamp>-<dataset>-<loss>)')
+      .option('--resume <run>', 'continue the run folder RUN exactly where its last checkpoint left it')
+      .option('--json', 'print one JSON event per line on stdout (start, epoch, eval, checkpoint, done)')
+      .option('--quiet', 'print only the final results')
+      // dataset
+      .option('--data <path>', 'interaction log (default: the built-in synthetic dataset)')
+      .addOption(
+        new Option('--format <format>', 'format of --data (default: from the file name)').choices([
+          'auto',
+          'sasrec',
+          'iclrec',
+          'text',
+          'csv',
+          'tsv',
+          'movielens',
+          'parquet',
+        ]),
+      )
+      .option('--user-col <col>', 'CSV/Parquet: user column (header name or 0-based index)')
+      .option('--item-col <col>', 'CSV/Parquet: item column')
+      .option('--time-col <col>', 'CSV/Parquet: timestamp column')
+      .option('--rating-col <col>', 'CSV/Parquet: rating column')
+      .option('--rating-threshold <x>', 'keep interactions with rating ≥ x')
+      .option('--delimiter <d>', 'CSV delimiter (default: detected)')
+      .option('--min-user-count <n>', 'drop users with fewer interactions (k-core)')
+      .option('--min-item-count <n>', 'drop items with fewer interactions (k-core)')
+      .option('--synth-users <n>', 'synthetic dataset: users (default 2000)')
+      .option('--synth-items <n>', 'synthetic dataset: items (default 500)')
+      .option('--synth-groups <n>', 'synthetic dataset: latent groups (default 4)')
+      .option('--synth-min-length <n>', 'synthetic dataset: shortest sequence (default 15)')
+      .option('--synth-max-length <n>', 'synthetic dataset: longest sequence (default 25)')
+      .option('--synth-noise <p>', 'synthetic dataset: probability of a random step (default 0.1)')
+      .option('--synth-seed <n>', 'synthetic dataset: seed (default 0)')
+      .addOption(
+        new Option('--split <kind>', 'leave-one-out (default) or temporal').choices([
+          'leave-one-out',
+          'temporal',
+        ]),
+      )
+      .option('--split-threshold <t>', 'temporal split: test interactions are after time t')
+      // model
+      .option('--blocks <n>', 'transformer blocks (default 2)')
+      .option('--heads <n>', 'attention heads (default 2)')
+      .option('--hidden <d>', 'hidden size D (default 64)')
+      .option('--dropout <p>', 'dropout rate (default 0.2)')
+      .option('--max-len <l>', 'positions per user L (default: min(50, longest training sequence))')
+      .addOption(new Option('--norm <where>', 'layer norm placement (default pre)').choices(['pre', 'post']))
+      // loss
+      .addOption(
+        new Option('--loss <kind>', 'training loss (default cce-)').choices(['ce', 'cce-', 'bce', 'gbce']),
+      )
+      .option('--negatives <k>', 'negatives K for cce-, bce, gbce (default 128)')
+      .addOption(
+        new Option('--share <mode>', 'cce-: who shares negatives (default row)').choices([
+          'row',
+          'block',
+          'batch',
+        ]),
+      )
+      .option('--block-rows <n>', 'cce- with --share block: rows per group (default 64)')
+      .addOption(
+        new Option('--sampler <kind>', 'cce-: negative sampler (default uniform)').choices([
+          'uniform',
+          'popularity',
+          'inBatch',
+        ]),
+      )
+      .option('--no-logq', 'cce-: turn the logQ correction off')
+      .option('--gbce-t <t>', 'gbce: calibration t in [0, 1] (default 0.75)')
+      .addOption(
+        new Option('--impl <impl>', 'loss implementation (default auto)').choices([
+          'auto',
+          'reference',
+          'tfjs',
+          'wgsl',
+          'cuda',
+        ]),
+      )
+      // optimizer and schedule
+      .option('--lr <x>', 'peak learning rate (default 0.001)')
+      .option('--weight-decay <x>', 'AdamW decoupled weight decay (default 0)')
+      .addOption(
+        new Option('--schedule <kind>', 'learning-rate schedule (default constant)').choices([
+          'constant',
+          'cosine',
+          'linear',
+        ]),
+      )
+      .option('--warmup <steps>', 'linear warmup steps (default 0)')
+      // loop
+      .option('--batch-size <b>', 'users per batch (default 128)')
+      .option('--epochs <n>', 'epochs (default 20)')
+      .option('--seed <n>', 'seed of initialisation, dropout, negatives and shuffling (default 0)')
+      .option(
+        '--patience <n>',
+        'early stopping: epochs without a better validation metric (default 5; 0 = off)',
+      )
+      .option(
+        '--metric <name>',
+        'validation metric for early stopping and the best checkpoint (default ndcg@10)',
+      )
+      .option('--ks <list>', 'metric cutoffs, e.g. 1,5,10,20,100')
+      .option('--remove-seen', "evaluate without the user's history items among the candidates")
+      .addOption(
+        new Option(
+          '--backend <backend>',
+          'tfjs backend (default auto: WebGPU when there is an adapter)',
+        ).choices(['auto', 'webgpu', 'cpu']),
+      )
+  );
+}
+
+const RESUMABLE = new Set(['epochs', 'patience', 'json', 'quiet', 'resume', 'logQ']);
+
+async function runTrain(flags: TrainFlags): Promise<void> {
+  const reporter = new Reporter(reporterMode(flags));
+  try {
+    if (flags.resume !== undefined) {
+      const others = Object.keys(flags).filter((k) => flags[k] !== undefined && !RESUMABLE.has(k));
+      if (others.length) {
+        throw new Error(
+          `--resume continues a run with its saved config.json; only --epochs, --patience, --json and --quiet may be given with it (got ${others.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')})`,
+        );
+      }
+      const num = (v: unknown) => (v === undefined ? undefined : Number(v));
+      const epochs = num(flags.epochs);
+      const patience = num(flags.patience);
+      await train({
+        config: resolveTrainConfig(undefined, {}),
+        resume: flags.resume,
+        resumeOverrides: {
+          ...(epochs !== undefined ? { epochs } : {}),
+          ...(patience !== undefined ? { patience } : {}),
+        },
+        reporter,
+      });
+      return;
+    }
+    const config = resolveTrainConfig(flags.config, flags);
+    await train({ config, ...(flags.out !== undefined ? { out: flags.out } : {}), reporter });
+  } catch (err) {
+    if (reporter.mode === 'json') reporter.emit({ event: 'error', message: (err as Error).message });
+    throw err;
+  }
+}
 
 /** The `cutrec` command line, without running it (tests parse with it). */
 export function buildProgram(): Command {
@@ -8,6 +172,45 @@ export function buildProgram(): Command {
     .description('Train, evaluate and serve transformer sequential recommenders (SASRec) with the CCE- loss')
     .version(VERSION, '-V, --version')
     .showHelpAfterError();
+
+  addTrainOptions(
+    program
+      .command('train')
+      .description('train SASRec (default: on the built-in synthetic dataset) and write a run folder'),
+  ).action(async (flags: TrainFlags) => runTrain(flags));
+
+  program
+    .command('evaluate')
+    .description("a run's test metrics at k = 1, 5, 10, 20, 100, next to the popularity baseline")
+    .argument('<run>', 'run folder')
+    .option('--json', 'print JSON')
+    .option('--checkpoint <which>', 'best (default) or last')
+    .option('--split <split>', 'test (default) or valid')
+    .option('--ks <list>', 'cutoffs (default 1,5,10,20,100)')
+    .option('--remove-seen', "remove the user's history items from the candidates")
+    .option('--backend <backend>', "auto, webgpu or cpu (default: the run's)")
+    .action(async (run: string, opts) => {
+      const report = await evaluateRun(run, opts);
+      process.stdout.write(
+        opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatEvaluation(report)}\n`,
+      );
+    });
+
+  program
+    .command('recommend')
+    .description('top-k items (original ids) for a user of the dataset or for a list of items')
+    .argument('<run>', 'run folder')
+    .option('--user <id>', "a user's original id: recommend after the whole history")
+    .option('--items <ids>', 'comma-separated original item ids, oldest first')
+    .option('--k <k>', 'how many items (default 10)')
+    .option('--include-seen', 'allow items of the history in the list')
+    .option('--json', 'print JSON')
+    .option('--checkpoint <which>', 'best (default) or last')
+    .option('--backend <backend>', "auto, webgpu or cpu (default: the run's)")
+    .action(async (run: string, opts) => {
+      const r = await recommendRun(run, opts);
+      process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatRecommendation(r)}\n`);
+    });
 
   program
     .command('info')

@@ -1,0 +1,468 @@
+/**
+ * `cutrec train`: the training loop. Epochs of shuffled batches, validation after each epoch,
+ * early stopping on a validation metric, the best and the last checkpoint, a signal handler that
+ * finishes the current step and checkpoints, exact resume, and the run folder's files.
+ */
+import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
+import { countTrainingBatches, type Example, evaluatePopularity, trainingBatches } from '@cutrec/data';
+import {
+  evaluateModel,
+  loadCheckpoint,
+  loadModel,
+  type SASRec,
+  SASRec as SASRecModel,
+  saveCheckpoint,
+  Trainer,
+} from '@cutrec/models';
+import { type Backend, setupBackend } from '../backend.js';
+import { validateConfig } from '../config/load.js';
+import type { TrainConfig } from '../config/schema.js';
+import { loadRunData, longestInput, type RunData } from '../data.js';
+import { explainOutOfMemory, InterruptedError, type MemorySettings } from '../errors.js';
+import { writeReport } from '../report/report.js';
+import type { EpochRecord, Metrics, TestRecord } from './events.js';
+import { lossSpec, optimizerConfig, sasrecConfig } from './model.js';
+import type { Reporter } from './reporter.js';
+import {
+  appendMetrics,
+  createRunFolder,
+  defaultRunDir,
+  type RunPaths,
+  readJson,
+  runPaths,
+  truncateMetrics,
+  writeJson,
+} from './run-folder.js';
+import { trainStep } from './step.js';
+
+/** What `cutrec train` was asked to do. */
+export interface TrainRequest {
+  /** The resolved configuration (ignored when resuming, except the fields in `resumeOverrides`). */
+  config: TrainConfig;
+  /** The run folder; default `runs/<timestamp>-<dataset>-<loss>`. */
+  out?: string;
+  /** A run folder to continue from its last checkpoint. */
+  resume?: string;
+  /** Fields a resumed run may change: more epochs, another patience. */
+  resumeOverrides?: { epochs?: number; patience?: number };
+  reporter: Reporter;
+}
+
+/** The outcome of a finished run. */
+export interface TrainResult {
+  runDir: string;
+  bestEpoch: number;
+  test: Metrics;
+  popularity: Metrics;
+}
+
+/** Training progress kept in a checkpoint's extra entries, so a resumed run continues exactly. */
+interface Progress {
+  /** The epoch in progress (or the next one when `batch` is 0). */
+  epoch: number;
+  /** Batches of `epoch` already trained on. */
+  batch: number;
+  /** Sum and count of the losses of those batches, and their time and positions. */
+  lossSum: number;
+  lossCount: number;
+  epochTime: number;
+  epochPositions: number;
+  bestValue: number;
+  bestEpoch: number;
+  badEpochs: number;
+}
+
+const FRESH: Progress = {
+  epoch: 0,
+  batch: 0,
+  lossSum: 0,
+  lossCount: 0,
+  epochTime: 0,
+  epochPositions: 0,
+  bestValue: Number.NEGATIVE_INFINITY,
+  bestEpoch: -1,
+  badEpochs: 0,
+};
+
+function progressFromExtra(extra: Record<string, string>): Progress {
+  const p = { ...FRESH };
+  for (const key of Object.keys(FRESH) as (keyof Progress)[]) {
+    const v = extra[key];
+    if (v === undefined)
+      throw new Error(`checkpoint has no '${key}' entry: it was not written by cutrec train`);
+    p[key] = Number(v);
+  }
+  return p;
+}
+
+function progressToExtra(p: Progress): Record<string, string> {
+  return Object.fromEntries(Object.entries(p).map(([k, v]) => [k, String(v)]));
+}
+
+/** Metrics at the config's cutoffs, never without the early-stopping metric's k. */
+export function cutoffs(config: TrainConfig): number[] {
+  const k = Number(config.train.metric.split('@')[1]);
+  return [...new Set([...config.eval.ks, k])].sort((a, b) => a - b);
+}
+
+/** Ranking metrics of `model` on `examples` (full catalog). */
+export async function evaluate(
+  model: SASRec,
+  examples: readonly Example[],
+  config: TrainConfig,
+  ks: readonly number[] = cutoffs(config),
+): Promise<Metrics> {
+  return evaluateModel(model, examples, {
+    ks,
+    removeSeen: config.eval.removeSeen,
+    batchSize: config.eval.batchSize,
+  });
+}
+
+/** The popularity baseline on validation and test. */
+function popularityBaseline(data: RunData, config: TrainConfig): { valid: Metrics; test: Metrics } {
+  const opts = { ks: cutoffs(config), numItems: data.dataset.numItems, removeSeen: config.eval.removeSeen };
+  return {
+    valid: evaluatePopularity(data.split.train, data.split.valid, opts),
+    test: evaluatePopularity(data.split.train, data.split.test, opts),
+  };
+}
+
+function memorySettings(config: TrainConfig): MemorySettings {
+  return {
+    batchSize: config.train.batchSize,
+    maxLen: config.model.maxLen === 'auto' ? 50 : config.model.maxLen,
+    hidden: config.model.hidden,
+    negatives: config.loss.kind === 'ce' ? 'all' : config.loss.negatives,
+    evalBatchSize: config.eval.batchSize,
+  };
+}
+
+const SIGNAL_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+/** Watches SIGINT/SIGTERM: the first asks the loop to stop after its step, a second exits at once. */
+function watchSignals(): { requested: () => string | undefined; dispose: () => void } {
+  let signal: string | undefined;
+  const handler = (s: NodeJS.Signals) => {
+    if (signal) {
+      process.stderr.write(`cutrec: ${s} again; exiting without waiting (the last checkpoint is intact)\n`);
+      process.exit(SIGNAL_CODES[s] ?? 1);
+    }
+    signal = s;
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    requested: () => signal,
+    dispose: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
+function resumeCommand(dir: string): string {
+  const rel = relative(process.cwd(), dir);
+  return `cutrec train --resume ${rel && !rel.startsWith('..') ? rel : dir}`;
+}
+
+/** Runs `cutrec train`; resolves when training and the final test evaluation are done. */
+export async function train(req: TrainRequest): Promise<TrainResult> {
+  const { reporter } = req;
+  const signals = watchSignals();
+  try {
+    return await trainInner(req, reporter, signals.requested);
+  } finally {
+    signals.dispose();
+  }
+}
+
+async function trainInner(
+  req: TrainRequest,
+  reporter: Reporter,
+  stopRequested: () => string | undefined,
+): Promise<TrainResult> {
+  let config: TrainConfig;
+  let paths: RunPaths;
+  const resumed = req.resume !== undefined;
+  if (req.resume !== undefined) {
+    paths = runPaths(req.resume);
+    if (!existsSync(paths.last)) {
+      throw new Error(`--resume ${req.resume}: no checkpoint at ${paths.last} (nothing to resume)`);
+    }
+    const saved = readJson<TrainConfig>(paths.config);
+    const o = req.resumeOverrides ?? {};
+    config = validateConfig({
+      ...saved,
+      train: {
+        ...saved.train,
+        ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
+        ...(o.patience !== undefined ? { patience: o.patience } : {}),
+      },
+    });
+  } else {
+    config = req.config;
+    paths = runPaths(
+      req.out ?? defaultRunDir(config.dataset.path === null ? 'synthetic' : 'data', config.loss.kind),
+    );
+  }
+
+  const backend = await setupBackend(config.backend, config.loss.impl);
+  if (backend.fallbackReason)
+    reporter.warn(`no WebGPU adapter, training on the CPU: ${backend.fallbackReason}`);
+  const data = await loadRunData(config);
+  if (!resumed && req.out === undefined) paths = runPaths(defaultRunDir(data.name, config.loss.kind));
+  if (config.model.maxLen === 'auto') {
+    config = { ...config, model: { ...config.model, maxLen: Math.min(50, longestInput(data.split.train)) } };
+  }
+  const mem = memorySettings(config);
+  const C = data.dataset.numItems;
+  const batchOpts = {
+    batchSize: config.train.batchSize,
+    maxLen: config.model.maxLen as number,
+    numItems: C,
+    seed: config.train.seed,
+  };
+  const stepsPerEpoch = countTrainingBatches(data.split.train, batchOpts);
+  if (stepsPerEpoch === 0)
+    throw new Error('the training split has no user with 2 or more items; nothing to train on');
+  const loss = lossSpec(config, data.split.train, C);
+  const keyMetric = config.train.metric;
+  reporter.setKeys([keyMetric, 'ndcg@10', 'hr@10']);
+
+  // The model and its optimizer: fresh, or exactly as the last checkpoint left them.
+  let trainer: Trainer;
+  let progress: Progress;
+  if (resumed) {
+    const restored = await loadCheckpoint(paths.last, { loss });
+    trainer = restored.trainer;
+    progress = progressFromExtra(restored.info.extra);
+    truncateMetrics(paths, progress.epoch);
+  } else {
+    createRunFolder(paths);
+    writeJson(paths.config, config);
+    const model = new SASRecModel(sasrecConfig(config, C));
+    trainer = new Trainer(model, {
+      loss,
+      optimizer: optimizerConfig(config, config.train.epochs * stepsPerEpoch),
+      seed: config.train.seed,
+    });
+    progress = { ...FRESH };
+  }
+
+  const popularity = popularityBaseline(data, config);
+  const planted = data.synthetic
+    ? { 'ndcg@10': data.synthetic.best.ndcg10, 'hr@10': data.synthetic.best.hr10 }
+    : undefined;
+  writeJson(paths.baselines, {
+    popularity,
+    ...(planted
+      ? { plantedBest: { test: planted, expectedNdcg10: data.synthetic!.best.expectedNdcg10 } }
+      : {}),
+  });
+  reporter.emit({
+    event: 'start',
+    runDir: paths.dir,
+    resumed,
+    backend: backend.name,
+    device: backend.device,
+    dataset: {
+      name: data.name,
+      users: data.stats.numUsers,
+      items: data.stats.numItems,
+      interactions: data.stats.numInteractions,
+    },
+    stepsPerEpoch,
+    epochs: config.train.epochs,
+    startEpoch: progress.epoch,
+    popularity,
+    ...(planted ? { plantedBest: planted } : {}),
+  });
+
+  const saveLast = async (p: Progress) => {
+    await saveCheckpoint(paths.last, trainer, progressToExtra(p));
+    reporter.emit({
+      event: 'checkpoint',
+      kind: 'last',
+      path: paths.last,
+      epoch: p.epoch,
+      step: trainer.step,
+    });
+  };
+  const checkGpu = () => {
+    const e = backend.takeError();
+    if (e) throw e;
+  };
+
+  let stoppedEarly = false;
+  try {
+    for (let epoch = progress.epoch; epoch < config.train.epochs && !stoppedEarly; epoch++) {
+      const p = progress;
+      backend.resetPeak();
+      reporter.epochStart(epoch, config.train.epochs, stepsPerEpoch, p.batch);
+      let b = 0;
+      for (const batch of trainingBatches(data.split.train, batchOpts, epoch)) {
+        if (b++ < p.batch) continue; // trained on before the checkpoint
+        const t0 = performance.now();
+        let l: number;
+        try {
+          l = await trainStep(trainer, batch);
+          checkGpu();
+        } catch (err) {
+          throw explainOutOfMemory(err, mem, 'training');
+        }
+        p.epochTime += (performance.now() - t0) / 1000;
+        let positions = 0;
+        for (const t of batch.targets) if (t !== -1) positions++;
+        p.epochPositions += positions;
+        p.lossSum += l;
+        p.lossCount += 1;
+        p.batch = b;
+        reporter.step(b, l, p.epochPositions / Math.max(p.epochTime, 1e-9));
+        const signal = stopRequested();
+        if (signal && b < stepsPerEpoch) {
+          reporter.stopBar();
+          await saveLast(p);
+          const resume = resumeCommand(paths.dir);
+          reporter.emit({
+            event: 'interrupted',
+            signal,
+            epoch,
+            step: trainer.step,
+            checkpoint: paths.last,
+            resume,
+          });
+          throw new InterruptedError(
+            `interrupted by ${signal}; resume with: ${resume}`,
+            SIGNAL_CODES[signal] ?? 1,
+          );
+        }
+      }
+      reporter.stopBar();
+      const peak = backend.peak();
+      const record: EpochRecord = {
+        type: 'epoch',
+        epoch,
+        step: trainer.step,
+        trainLoss: p.lossSum / Math.max(1, p.lossCount),
+        epochTimeSec: p.epochTime,
+        positionsPerSec: p.epochPositions / Math.max(p.epochTime, 1e-9),
+        peakGpuBytes: peak,
+        lr: trainer.optimizer.currentLr(),
+      };
+      const { type: _t, valid: _v, ...epochEvent } = record;
+      reporter.emit({ event: 'epoch', ...epochEvent });
+
+      const next: Progress = {
+        ...p,
+        epoch: epoch + 1,
+        batch: 0,
+        lossSum: 0,
+        lossCount: 0,
+        epochTime: 0,
+        epochPositions: 0,
+      };
+      const last = epoch + 1 === config.train.epochs;
+      let improved = false;
+      if ((epoch + 1) % config.train.evalEvery === 0 || last) {
+        const t0 = performance.now();
+        let valid: Metrics;
+        try {
+          valid = await evaluate(trainer.model, data.split.valid, config);
+          checkGpu();
+        } catch (err) {
+          throw explainOutOfMemory(err, mem, 'evaluation');
+        }
+        record.valid = valid;
+        record.evalTimeSec = (performance.now() - t0) / 1000;
+        const value = valid[keyMetric] ?? Number.NaN;
+        improved = value > next.bestValue;
+        if (improved) {
+          next.bestValue = value;
+          next.bestEpoch = epoch;
+          next.badEpochs = 0;
+        } else {
+          next.badEpochs += 1;
+        }
+        reporter.emit({ event: 'eval', epoch, split: 'valid', metrics: valid, best: improved });
+      }
+      appendMetrics(paths, record);
+      if (improved) {
+        await saveCheckpoint(paths.best, trainer, progressToExtra(next));
+        reporter.emit({ event: 'checkpoint', kind: 'best', path: paths.best, epoch, step: trainer.step });
+      }
+      await saveLast(next);
+      progress = next;
+      if (config.train.patience > 0 && next.badEpochs >= config.train.patience && !last) {
+        reporter.emit({
+          event: 'early-stop',
+          epoch,
+          bestEpoch: next.bestEpoch,
+          patience: config.train.patience,
+        });
+        stoppedEarly = true;
+      }
+      const signal = stopRequested();
+      if (signal && !last && !stoppedEarly) {
+        const resume = resumeCommand(paths.dir);
+        reporter.emit({
+          event: 'interrupted',
+          signal,
+          epoch: epoch + 1,
+          step: trainer.step,
+          checkpoint: paths.last,
+          resume,
+        });
+        throw new InterruptedError(
+          `interrupted by ${signal}; resume with: ${resume}`,
+          SIGNAL_CODES[signal] ?? 1,
+        );
+      }
+    }
+  } finally {
+    reporter.stopBar();
+  }
+
+  // Test metrics of the best checkpoint (the last one when validation never improved).
+  const bestPath = existsSync(paths.best) ? paths.best : paths.last;
+  const { model: best } = await loadModel(bestPath);
+  let test: Metrics;
+  try {
+    test = await evaluate(best, data.split.test, config);
+    checkGpu();
+  } catch (err) {
+    throw explainOutOfMemory(err, mem, 'evaluation');
+  }
+  best.dispose?.();
+  const bestEpoch = progress.bestEpoch >= 0 ? progress.bestEpoch : progress.epoch - 1;
+  reporter.emit({ event: 'eval', epoch: bestEpoch, split: 'test', metrics: test, best: true });
+  const testRecord: TestRecord = { type: 'test', bestEpoch, test, popularity: popularity.test };
+  const epochs = truncateMetrics(paths, progress.epoch);
+  appendMetrics(paths, testRecord);
+  writeJson(paths.test, {
+    bestEpoch,
+    checkpoint: relative(paths.dir, bestPath),
+    test,
+    popularity: popularity.test,
+    ...(planted ? { plantedBest: planted } : {}),
+  });
+  await writeReport(paths);
+  const times = epochs.map((r) => r.epochTimeSec);
+  const peaks = epochs.map((r) => r.peakGpuBytes).filter((x): x is number => x !== null);
+  reporter.emit({
+    event: 'done',
+    runDir: paths.dir,
+    bestEpoch,
+    epochs: progress.epoch,
+    test,
+    popularity: popularity.test,
+    epochTimeSec: times.length ? times.reduce((a, b) => a + b, 0) / times.length : 0,
+    peakGpuBytes: peaks.length ? Math.max(...peaks) : null,
+    report: paths.report,
+  });
+  trainer.dispose();
+  return { runDir: paths.dir, bestEpoch, test, popularity: popularity.test };
+}
+
+export type { Backend };
