@@ -121,7 +121,7 @@ for (let epoch = 0; epoch < num('epochs') && trainer.step < maxSteps; epoch++) {
     { batchSize: B, maxLen: L, numItems: C, seed: num('seed') },
     epoch,
   )) {
-    sum += trainer.trainStep(b);
+    sum += await trainer.trainStepAsync(b);
     n++;
     if (trainer.step >= maxSteps) break;
   }

@@ -51,9 +51,33 @@ export class Trainer {
     return this.optimizer.step;
   }
 
-  /** One optimisation step on `batch`; returns the batch's mean loss before the update. */
+  /**
+   * One optimisation step on `batch`; returns the batch's mean loss before the update. Reads the
+   * loss synchronously, which tfjs's WebGPU backend cannot do in Node: use {@link trainStepAsync} there.
+   */
   trainStep(batch: Batch): number {
-    const { maxLen: L, numItems: C, hidden: D } = this.model.config;
+    if (tf.getBackend() === 'webgpu') {
+      throw new Error('trainStep: the WebGPU backend cannot read the loss synchronously; use trainStepAsync');
+    }
+    const pending = this.lossAndGrads(batch);
+    return this.finish(pending, pending.value.dataSync()[0]!);
+  }
+
+  /** One optimisation step on `batch` on any backend; resolves to the batch's mean loss before the update. */
+  async trainStepAsync(batch: Batch): Promise<number> {
+    const pending = this.lossAndGrads(batch);
+    let loss: number;
+    try {
+      loss = (await pending.value.data())[0]!;
+    } catch (err) {
+      tf.dispose([pending.value, ...Object.values(pending.grads)]);
+      throw err;
+    }
+    return this.finish(pending, loss);
+  }
+
+  private checkBatch(batch: Batch): number {
+    const { maxLen: L, numItems: C } = this.model.config;
     const { inputs, targets } = batch;
     if (inputs.length === 0 || inputs.length % L !== 0) {
       throw new RangeError(
@@ -76,13 +100,19 @@ export class Trainer {
         }
       }
     }
-    const B = inputs.length / L;
+    return inputs.length / L;
+  }
+
+  /** Forward and backward: the loss scalar and gradients by parameter name (caller disposes). */
+  private lossAndGrads(batch: Batch): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {
+    const B = this.checkBatch(batch);
+    const { maxLen: L, hidden: D } = this.model.config;
     const step = this.step;
     const vars = this.model.parameters.map((p) => p.variable);
     const nameOf = new Map(this.model.parameters.map((p) => [p.variable.name, p.name]));
-    const inputT = tf.tensor2d(inputs, [B, L], 'int32');
+    const inputT = tf.tensor2d(batch.inputs, [B, L], 'int32');
     // Made outside variableGrads so that it outlives the backward pass.
-    const targetT = tf.tensor1d(targets, 'int32');
+    const targetT = tf.tensor1d(batch.targets, 'int32');
     try {
       const { value, grads } = tf.variableGrads(() => {
         const h = this.model.forward(inputT, { training: true, stream: step });
@@ -90,24 +120,30 @@ export class Trainer {
           seed: this.seed,
           step,
           ignoreIndex: this.ignoreIndex,
-          hostTargets: targets,
+          hostTargets: batch.targets,
         });
       }, vars);
       const byName: Record<string, tf.Tensor> = {};
       for (const [varName, g] of Object.entries(grads)) byName[nameOf.get(varName)!] = g;
-      const loss = value.dataSync()[0]!;
-      if (!Number.isFinite(loss)) {
-        tf.dispose([value, ...Object.values(grads)]);
-        throw new Error(
-          `trainStep: the loss at step ${step} is ${loss}; lower the learning rate or check the inputs`,
-        );
-      }
-      this.optimizer.apply(byName);
-      tf.dispose([value, ...Object.values(grads)]);
-      return loss;
+      return { value: value as tf.Scalar, grads: byName };
     } finally {
       inputT.dispose();
       targetT.dispose();
+    }
+  }
+
+  /** Applies the update unless the loss is not finite (then throws); frees the step's tensors. */
+  private finish(pending: { value: tf.Scalar; grads: Record<string, tf.Tensor> }, loss: number): number {
+    try {
+      if (!Number.isFinite(loss)) {
+        throw new Error(
+          `trainStep: the loss at step ${this.step} is ${loss}; lower the learning rate or check the inputs`,
+        );
+      }
+      this.optimizer.apply(pending.grads);
+      return loss;
+    } finally {
+      tf.dispose([pending.value, ...Object.values(pending.grads)]);
     }
   }
 

@@ -78,31 +78,26 @@ export class AdamW {
   }
 
   /**
-   * Applies one update from `grads` (by parameter name; a parameter without a gradient is left
-   * as it is) and returns the global gradient norm before clipping (NaN when clipping is off).
+   * Applies one update from `grads` (by parameter name; a parameter without a gradient is left as
+   * it is). Clipping by the global norm happens on the device (no read-back).
    */
-  apply(grads: Record<string, tf.Tensor>): number {
+  apply(grads: Record<string, tf.Tensor>): void {
     const { betas, eps, weightDecay, clipNorm } = this.config;
     const [b1, b2] = betas;
     const t = this.step + 1;
     const lr = this.currentLr();
     const bc1 = 1 - b1 ** t;
     const bc2 = 1 - b2 ** t;
-    let norm = Number.NaN;
-    if (clipNorm > 0) {
-      const gnorm = tf.tidy(() => {
-        const sq = this.slots.filter((s) => grads[s.name]).map((s) => tf.sum(tf.square(grads[s.name]!)));
-        return sq.length ? tf.sqrt(tf.addN(sq)) : tf.scalar(0);
-      });
-      norm = gnorm.dataSync()[0]!;
-      gnorm.dispose();
-    }
-    const scale = clipNorm > 0 && norm > clipNorm ? clipNorm / norm : 1;
     tf.tidy(() => {
+      let scale: tf.Tensor | undefined;
+      if (clipNorm > 0) {
+        const sq = this.slots.filter((s) => grads[s.name]).map((s) => tf.sum(tf.square(grads[s.name]!)));
+        if (sq.length > 0) scale = tf.minimum(1, tf.div(clipNorm, tf.add(tf.sqrt(tf.addN(sq)), 1e-12)));
+      }
       for (const s of this.slots) {
         const g0 = grads[s.name];
         if (!g0) continue;
-        const g = scale === 1 ? g0 : tf.mul(g0, scale);
+        const g = scale ? tf.mul(g0, scale) : g0;
         const m = tf.add(tf.mul(s.m, b1), tf.mul(g, 1 - b1));
         const v = tf.add(tf.mul(s.v, b2), tf.mul(tf.square(g), 1 - b2));
         const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), eps));
@@ -114,7 +109,6 @@ export class AdamW {
       }
     });
     this.step = t;
-    return norm;
   }
 
   /** The moment estimates by parameter name (live variables; read, don't dispose). */
