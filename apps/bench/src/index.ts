@@ -14,6 +14,10 @@ export {
   type MemoryPrediction,
   predictMemory,
 } from './formulas.js';
+export { type CellResult, type CellSpec, cellLoss, runCell } from './grid/cell.js';
+export { cellLabel, type HeatCell, heatmapSvg } from './grid/heatmap.js';
+export { type GridCell, type GridSpec, planGrid, predictStepBytes } from './grid/plan.js';
+export { mapParallel, runCellChild } from './grid/run.js';
 export {
   isOutOfMemory,
   type LossBenchOptions,
@@ -24,9 +28,25 @@ export {
   skipReason,
 } from './loss/bench.js';
 export { drawNaiveNegatives, naiveFullCe, naiveSampledCe } from './loss/naive.js';
-export { environmentMarkdown, lossMarkdown, markdownTable } from './report/markdown.js';
-export { lineSpec, lossPlots } from './report/plots.js';
+export {
+  environmentMarkdown,
+  gridMarkdown,
+  lossMarkdown,
+  markdownTable,
+  rooflineMarkdown,
+  trainMarkdown,
+} from './report/markdown.js';
+export { lineSpec, lossPlots, rooflinePlot } from './report/plots.js';
 export { renderSvg } from './report/svg.js';
+export {
+  cudaCopyBandwidth,
+  cudaTheoretical,
+  type DeviceLimits,
+  type RooflineRow,
+  roofline,
+  webgpuCopyBandwidth,
+  webgpuMatmulRate,
+} from './roofline.js';
 export {
   expandSweeps,
   type LossShape,
@@ -38,3 +58,19 @@ export {
 } from './shapes.js';
 export { summarize } from './stats.js';
 export { type TimingKind, WebGpuTimer } from './timing/webgpu-timer.js';
+export {
+  lossSpec,
+  runTrainBench,
+  TRAIN_LOSSES,
+  type TrainBenchOptions,
+  type TrainLossName,
+  type TrainResult,
+} from './train/bench.js';
+export {
+  BenchTrainer,
+  type StepBatch,
+  type StepLoss,
+  specLoss,
+  syntheticBatch,
+  trivialLoss,
+} from './train/step.js';

@@ -44,8 +44,14 @@ describe('grid planning', () => {
     expect(cells.find((c) => c.maxLen === 50 && c.negatives === 16 && c.batchSize === 64)!.overBudget).toBe(
       false,
     );
-    // the fused loss's memory does not grow with K, so every cell of this grid fits
-    expect(planGrid({ ...spec, budgetImpl: 'wgsl' }).every((c) => !c.overBudget)).toBe(true);
+    // with the fused loss only the body's activations decide: every L = 50 cell fits
+    const fused = planGrid({ ...spec, budgetImpl: 'wgsl' });
+    expect(fused.filter((c) => c.maxLen === 50).every((c) => !c.overBudget)).toBe(true);
+    expect(fused.find((c) => c.maxLen === 200 && c.batchSize === 256)!.overBudget).toBe(true);
+    // the calibration point: B = 128, L = 50, D = 64 measured 325 MiB
+    const mib = predictStepBytes({ ...spec, budgetImpl: 'wgsl' }, 64, 128, 50) / 2 ** 20;
+    expect(mib).toBeGreaterThan(250);
+    expect(mib).toBeLessThan(400);
     expect(predictStepBytes({ ...spec, budgetImpl: 'wgsl' }, 16, 64, 50)).toBe(
       predictStepBytes({ ...spec, budgetImpl: 'wgsl' }, 4096, 64, 50),
     );

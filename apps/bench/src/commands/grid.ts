@@ -38,6 +38,7 @@ interface GridCliOptions {
   trainOverBudget?: boolean;
   evalSplit: string;
   parallel: string;
+  maxSteps: string;
   seed: string;
   quick?: boolean;
   backend: string;
@@ -93,6 +94,7 @@ export function registerGrid(program: Command): void {
     .option('--train-over-budget', 'train cells over the budget too (marked * in the heat map)')
     .option('--eval-split <name>', 'valid or test (leave-one-out)', 'test')
     .option('--parallel <P>', 'cells trained at once, each in its own process', '1')
+    .option('--max-steps <n>', 'cap on training steps per cell (0: none), to bound the grid’s time', '0')
     .option('--seed <n>', 'seed', '42')
     .option('--quick', 'a 2×2 grid on a small synthetic dataset, 1 epoch (CI)')
     .option('--backend <name>', 'tfjs backend: webgpu, cpu or auto', 'auto')
@@ -167,6 +169,7 @@ export function registerGrid(program: Command): void {
           impl,
           evalSplit,
           seed: num('--seed', o.seed, 0),
+          maxSteps: Math.floor(num('--max-steps', o.maxSteps, 0)),
         };
         const r = await runCellChild(cli, cellSpec, setup.env.backend);
         done++;

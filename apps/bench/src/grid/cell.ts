@@ -35,6 +35,8 @@ export interface CellSpec {
   /** Which examples NDCG@10 is measured on. */
   evalSplit: 'valid' | 'test';
   seed: number;
+  /** Stop training after this many steps (all epochs together); 0 = no cap. */
+  maxSteps?: number;
 }
 
 /** What a cell reports. */
@@ -96,7 +98,8 @@ export async function runCell(s: CellSpec, started = performance.now()): Promise
   let measuredPeakBytes: number | null = null;
   try {
     const t0 = performance.now();
-    for (let epoch = 0; epoch < s.epochs; epoch++) {
+    const cap = s.maxSteps || Number.POSITIVE_INFINITY;
+    for (let epoch = 0; epoch < s.epochs && steps < cap; epoch++) {
       for (const b of trainingBatches(
         split.train,
         { batchSize: s.batchSize, maxLen: s.maxLen, numItems, seed: s.seed },
@@ -108,6 +111,7 @@ export async function runCell(s: CellSpec, started = performance.now()): Promise
           finalLoss = m.result;
         } else finalLoss = await trainer.step(b, loss);
         steps++;
+        if (steps >= cap) break;
       }
     }
     const trainSeconds = (performance.now() - t0) / 1e3;
