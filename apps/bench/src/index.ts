@@ -28,6 +28,7 @@ export {
   skipReason,
 } from './loss/bench.js';
 export { drawNaiveNegatives, naiveFullCe, naiveSampledCe } from './loss/naive.js';
+export { caseRepeats } from './loss/repeats.js';
 export {
   environmentMarkdown,
   gridMarkdown,

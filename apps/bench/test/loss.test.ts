@@ -117,3 +117,12 @@ describe('loss benchmark plumbing', () => {
     expect(results2[0]!.skipped).toMatch(/^OOM: predicted peak/);
   });
 });
+
+describe('case time budget', () => {
+  it('keeps every repeat where it fits and at least one timed pass where it does not', async () => {
+    const { caseRepeats } = await import('../src/loss/repeats.js');
+    expect(caseRepeats({ warmup: 2, repeats: 7, caseSeconds: 30 }, 0.1)).toEqual({ warmup: 2, repeats: 7 });
+    expect(caseRepeats({ warmup: 2, repeats: 7, caseSeconds: 30 }, 10)).toEqual({ warmup: 1, repeats: 2 });
+    expect(caseRepeats({ warmup: 2, repeats: 7, caseSeconds: 30 }, 60)).toEqual({ warmup: 1, repeats: 1 });
+  });
+});

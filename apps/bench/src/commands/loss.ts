@@ -28,6 +28,7 @@ export interface LossCliOptions {
   cs?: string;
   warmup: string;
   repeats: string;
+  caseSeconds: string;
   memoryLimitMib?: string;
   cudaDtypes: string;
   seed: string;
@@ -55,6 +56,11 @@ export function lossOptions(cmd: Command): Command {
     .option('--cs <list>', 'also run each shape at these C (a sweep for the plots)')
     .option('--warmup <n>', 'untimed passes before timing (the first also measures memory)', '2')
     .option('--repeats <n>', 'timed passes (median and spread reported)', '7')
+    .option(
+      '--case-seconds <s>',
+      'time budget of one case: slow cases get fewer repeats (at least one)',
+      '30',
+    )
     .option(
       '--memory-limit-mib <n>',
       'skip as OOM where the predicted peak exceeds this (default: the CUDA card’s memory, else 8192)',
@@ -133,6 +139,7 @@ export async function runLossCommand(o: LossCliOptions, quiet: boolean) {
     blockRows: positiveInt('--block-rows', o.blockRows),
     warmup: o.quick ? 1 : positiveInt('--warmup', o.warmup, 0),
     repeats: o.quick ? 3 : positiveInt('--repeats', o.repeats),
+    caseSeconds: positiveInt('--case-seconds', o.caseSeconds),
     memoryLimitBytes,
     cudaDtypes,
     seed: positiveInt('--seed', o.seed, 0),

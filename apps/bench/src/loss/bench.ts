@@ -11,6 +11,7 @@ import { summarize } from '../stats.js';
 import { type TimingKind, WebGpuTimer } from '../timing/webgpu-timer.js';
 import { type CudaBenchDtype, type CudaInputs, cudaInputs, runCudaCase } from './cuda.js';
 import { drawNaiveNegatives, naiveFullCe, naiveSampledCe } from './naive.js';
+import { caseRepeats } from './repeats.js';
 
 /** One measured (or skipped) implementation × share × shape. */
 export interface LossResult {
@@ -51,6 +52,11 @@ export interface LossBenchOptions {
   blockRows: number;
   warmup: number;
   repeats: number;
+  /**
+   * Time budget of one case in seconds: where the first pass takes long, fewer warm-ups and
+   * repeats run (at least one timed pass), so slow baselines cannot hold a run for long. Default 30.
+   */
+  caseSeconds?: number;
   /** Predicted peaks above this are skipped as OOM. */
   memoryLimitBytes: number;
   /** Element types of the CUDA rows. */
@@ -209,6 +215,7 @@ async function runTfjsCase(
   try {
     return await withErrorScopes(device, async () => {
       // First pass (compiles pipelines): its peak is the memory figure.
+      const t0 = performance.now();
       let peakBytes: number | null = null;
       if (device) {
         const { result, peakExtraBytes } = await measurePeak(() => once(0));
@@ -218,10 +225,12 @@ async function runTfjsCase(
       } else {
         tf.dispose(once(0));
       }
-      for (let i = 1; i < o.warmup; i++) tf.dispose(once(i));
+      if (device) await device.queue.onSubmittedWorkDone();
+      const { warmup, repeats } = caseRepeats(o, (performance.now() - t0) / 1e3);
+      for (let i = 1; i < warmup; i++) tf.dispose(once(i));
       const times: number[] = [];
       let timing: TimingKind = 'wall';
-      for (let i = 0; i < o.repeats; i++) {
+      for (let i = 0; i < repeats; i++) {
         let grads: tf.Tensor[] = [];
         if (timer) {
           const t = await timer.time(() => {
@@ -304,7 +313,16 @@ export async function runLossBench(o: LossBenchOptions): Promise<LossResult[]> {
                 inputs = cudaInputs(shape, c.dtype as CudaBenchDtype);
                 cuda.set(c.dtype, inputs);
               }
-              const r = runCudaCase(inputs, c.share, shape, o.blockRows, o.warmup, o.repeats, o.seed);
+              const r = runCudaCase(
+                inputs,
+                c.share,
+                shape,
+                o.blockRows,
+                o.warmup,
+                o.repeats,
+                o.seed,
+                o.caseSeconds,
+              );
               results.push({
                 ...base,
                 ...summarize(r.times),

@@ -7,6 +7,7 @@ import { CudaContext, type CudaTensor, cudaMemoryMeter, DeviceBuffer, packBf16 }
 import type { BenchShare } from '../formulas.js';
 import type { LossShape } from '../shapes.js';
 import { cudaTime } from '../timing/cuda-timer.js';
+import { caseRepeats } from './repeats.js';
 
 /** Input element types the CUDA benchmark runs. */
 export type CudaBenchDtype = 'float32' | 'bfloat16';
@@ -88,6 +89,7 @@ export function runCudaCase(
   warmup: number,
   repeats: number,
   seed: number,
+  caseSeconds = 30,
 ): { times: number[]; peakBytes: number; kernels: string } {
   const ctx = CudaContext.get();
   const meter = cudaMemoryMeter();
@@ -122,7 +124,14 @@ export function runCudaCase(
   const before = meter.read().current;
   meter.resetPeak();
   let peak = 0;
-  for (let i = 0; i < Math.max(1, warmup); i++) {
+  const t0 = performance.now();
+  const first = once(0);
+  ctx.synchronize();
+  peak = Math.max(peak, meter.read().peak - before);
+  first.loss.free();
+  first.lse.free();
+  const plan = caseRepeats({ warmup, repeats, caseSeconds }, (performance.now() - t0) / 1e3);
+  for (let i = 1; i < plan.warmup; i++) {
     const f = once(i);
     ctx.synchronize();
     peak = Math.max(peak, meter.read().peak - before);
@@ -130,7 +139,7 @@ export function runCudaCase(
     f.lse.free();
   }
   const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
+  for (let i = 0; i < plan.repeats; i++) {
     let f: ReturnType<typeof once> | undefined;
     times.push(cudaTime(() => (f = once(1000 + i)), ctx));
     peak = Math.max(peak, meter.read().peak - before);
