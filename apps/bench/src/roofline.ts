@@ -28,7 +28,8 @@ export interface DeviceLimits {
 
 /** Copy bandwidth of a large WebGPU buffer copy: 2·size bytes moved per copy, median of `repeats`. */
 export async function webgpuCopyBandwidth(device: GPUDevice, bytes: number, repeats = 5): Promise<number> {
-  const size = Math.min(bytes, device.limits.maxBufferSize) & ~255;
+  const max = Math.min(bytes, device.limits.maxBufferSize);
+  const size = max - (max % 256);
   const usage = GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | GPUBufferUsage.STORAGE;
   const a = device.createBuffer({ size, usage });
   const b = device.createBuffer({ size, usage });

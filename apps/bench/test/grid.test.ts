@@ -103,6 +103,7 @@ describe('grid cell and heat map on a tiny synthetic run', () => {
     expect(r.hr10).toBeGreaterThanOrEqual(r.ndcg10!);
     expect(Number.isFinite(r.finalLoss)).toBe(true);
     expect(r.measuredPeakBytes).toBeNull(); // CPU backend: no GPU meter
+    expect(r.evalExamples).toBe(60);
 
     const cells = [
       { negatives: 4, batchSize: 16, maxLen: 8, ndcg10: r.ndcg10, overBudget: false, trained: true },

@@ -39,6 +39,7 @@ interface GridCliOptions {
   evalSplit: string;
   parallel: string;
   maxSteps: string;
+  evalUsers: string;
   seed: string;
   quick?: boolean;
   backend: string;
@@ -95,6 +96,7 @@ export function registerGrid(program: Command): void {
     .option('--eval-split <name>', 'valid or test (leave-one-out)', 'test')
     .option('--parallel <P>', 'cells trained at once, each in its own process', '1')
     .option('--max-steps <n>', 'cap on training steps per cell (0: none), to bound the grid’s time', '0')
+    .option('--eval-users <n>', 'evaluate on this many users (an even subsample; 0: all)', '0')
     .option('--seed <n>', 'seed', '42')
     .option('--quick', 'a 2×2 grid on a small synthetic dataset, 1 epoch (CI)')
     .option('--backend <name>', 'tfjs backend: webgpu, cpu or auto', 'auto')
@@ -170,6 +172,7 @@ export function registerGrid(program: Command): void {
           evalSplit,
           seed: num('--seed', o.seed, 0),
           maxSteps: Math.floor(num('--max-steps', o.maxSteps, 0)),
+          evalUsers: Math.floor(num('--eval-users', o.evalUsers, 0)),
         };
         const r = await runCellChild(cli, cellSpec, setup.env.backend);
         done++;
@@ -185,7 +188,19 @@ export function registerGrid(program: Command): void {
       const wallSeconds = (performance.now() - t0) / 1e3;
       const out = {
         environment: setup.env,
-        spec: { ...spec, data, loss, impl, evalSplit, parallel },
+        spec: {
+          ...spec,
+          data,
+          loss,
+          impl,
+          evalSplit,
+          parallel,
+          epochs: q ? 1 : Number(o.epochs),
+          maxSteps: Number(o.maxSteps),
+          evalUsers: Number(o.evalUsers),
+          lr: Number(o.lr),
+          dropout: Number(o.dropout),
+        },
         wallSeconds,
         rows,
       };

@@ -37,6 +37,8 @@ export interface CellSpec {
   seed: number;
   /** Stop training after this many steps (all epochs together); 0 = no cap. */
   maxSteps?: number;
+  /** Evaluate on this many examples (every ⌈n / evalUsers⌉-th, deterministic); 0 = all. */
+  evalUsers?: number;
 }
 
 /** What a cell reports. */
@@ -55,6 +57,8 @@ export interface CellResult {
   /** Peak bytes of one training step beyond what was held before it (WebGPU meter; null on the CPU). */
   measuredPeakBytes: number | null;
   finalLoss: number | null;
+  /** Examples NDCG@10 was measured on. */
+  evalExamples?: number;
   error?: string;
 }
 
@@ -116,7 +120,9 @@ export async function runCell(s: CellSpec, started = performance.now()): Promise
     }
     const trainSeconds = (performance.now() - t0) / 1e3;
     const t1 = performance.now();
-    const examples = s.evalSplit === 'valid' ? split.valid : split.test;
+    const all = s.evalSplit === 'valid' ? split.valid : split.test;
+    const stride = s.evalUsers ? Math.max(1, Math.ceil(all.length / s.evalUsers)) : 1;
+    const examples = stride === 1 ? all : all.filter((_, i) => i % stride === 0);
     const m = await evaluateModel(model, examples, { ks: [10] });
     const evalSeconds = (performance.now() - t1) / 1e3;
     return {
@@ -130,6 +136,7 @@ export async function runCell(s: CellSpec, started = performance.now()): Promise
       stepsPerSec: steps / trainSeconds,
       measuredPeakBytes,
       finalLoss,
+      evalExamples: examples.length,
     };
   } finally {
     trainer.dispose();
