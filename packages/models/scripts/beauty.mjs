@@ -141,14 +141,14 @@ for (let epoch = 0; epoch < num('epochs') && trainer.step < maxSteps; epoch++) {
     'valid_hr@10': v['hr@10'],
   });
   if (v['ndcg@10'] > best.ndcg) {
-    best.weights?.forEach((w) => w.dispose());
+    for (const w of best.weights ?? []) w.dispose();
     best = { ndcg: v['ndcg@10'], epoch, weights: model.parameters.map((p) => tf.clone(p.variable)) };
     bad = 0;
   } else if (++bad >= num('patience')) {
     break;
   }
 }
-model.parameters.forEach((p, i) => p.variable.assign(best.weights[i]));
+for (const [i, p] of model.parameters.entries()) p.variable.assign(best.weights[i]);
 const r = await evaluateModel(model, test, evalOpts);
 log({
   event: 'test',

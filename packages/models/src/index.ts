@@ -21,6 +21,14 @@ export {
   type SafetensorsDtype,
 } from './checkpoint/safetensors.js';
 export { type ResolvedSASRecConfig, resolveConfig, type SASRecConfig } from './config.js';
+export { tfjsDevice } from './device.js';
+export { DROPOUT_TAG, dropoutMaskWGSL } from './dropout/dropout-mask.wgsl.js';
+export {
+  type DropoutDraw,
+  DropoutMaskProgram,
+  dropoutMaskHost,
+  keepThreshold,
+} from './dropout/dropout-mask-program.js';
 export { type EvaluateModelOptions, evaluateModel } from './eval/evaluate.js';
 export { type RankOptions, rankOfTarget } from './eval/rank.js';
 export { rankTargets, recommend, sliceSeen } from './eval/scoring.js';

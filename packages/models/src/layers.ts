@@ -1,5 +1,8 @@
 /** SASRec's building blocks as pure functions of tfjs tensors: layer norm, dense, attention, feed-forward, dropout. */
 import * as tf from '@tensorflow/tfjs';
+import { tfjsDevice } from './device.js';
+import { type DropoutDraw, DropoutMaskProgram } from './dropout/dropout-mask-program.js';
+import { dropoutSeed } from './init.js';
 
 /**
  * Layer norm over the last axis: (x − mean) / √(var + eps) · gamma + beta. On the CPU backend a
@@ -102,10 +105,18 @@ export function gelu(x: tf.Tensor): tf.Tensor {
   });
 }
 
-/** Inverted dropout with a given seed (identity when `rate` is 0 or `seed` is undefined, i.e. not training). */
-export function dropout(x: tf.Tensor, rate: number, seed: number | undefined): tf.Tensor {
-  if (rate === 0 || seed === undefined) return x;
-  return tf.dropout(x, rate, undefined, seed);
+/**
+ * Inverted dropout of x for a draw (seed, stream, site); identity when `rate` is 0 or `draw` is
+ * undefined (not training). On WebGPU the mask comes from a Philox kernel on the device; elsewhere
+ * from tfjs's seeded host generator. Either way the mask is a pure function of the draw.
+ */
+export function dropout(x: tf.Tensor, rate: number, draw: DropoutDraw | undefined): tf.Tensor {
+  if (rate === 0 || draw === undefined) return x;
+  const device = tf.getBackend() === 'webgpu' ? tfjsDevice() : undefined;
+  if (device) {
+    return tf.tidy(() => tf.mul(x, DropoutMaskProgram.get(device).run(x.shape, rate, draw)));
+  }
+  return tf.dropout(x, rate, undefined, dropoutSeed(draw.seed, draw.stream, draw.site));
 }
 
 /** Weights of one multi-head attention layer. */
@@ -130,7 +141,7 @@ export function multiHeadAttention(
   maskBias: tf.Tensor,
   numHeads: number,
   attnDropout: number,
-  seed: number | undefined,
+  draw: DropoutDraw | undefined,
 ): tf.Tensor {
   return tf.tidy(() => {
     const [B, L, D] = x.shape as [number, number, number];
@@ -140,7 +151,7 @@ export function multiHeadAttention(
     const k = heads(dense(x, w.wk, w.bk));
     const v = heads(dense(x, w.wv, w.bv));
     const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)), maskBias);
-    const probs = dropout(tf.softmax(scores, -1), attnDropout, seed);
+    const probs = dropout(tf.softmax(scores, -1), attnDropout, draw);
     const ctx = tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [B, L, D]);
     return dense(ctx, w.wo, w.bo);
   });
@@ -160,12 +171,12 @@ export function feedForward(
   w: FeedForwardWeights,
   activation: 'relu' | 'gelu',
   rate: number,
-  seed: number | undefined,
+  draw: DropoutDraw | undefined,
 ): tf.Tensor {
   return tf.tidy(() => {
     const h = dense(x, w.w1, w.b1);
     const a = activation === 'relu' ? tf.relu(h) : gelu(h);
-    return dense(dropout(a, rate, seed), w.w2, w.b2);
+    return dense(dropout(a, rate, draw), w.w2, w.b2);
   });
 }
 

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { type ResolvedSASRecConfig, resolveConfig, type SASRecConfig } from './config.js';
-import { dropoutSeed, seededNormal, seededUniform } from './init.js';
+import { seededNormal, seededUniform } from './init.js';
 import { dropout, embeddingLookup, feedForward, layerNorm, multiHeadAttention } from './layers.js';
 
 /** Additive bias for masked attention scores (finite, so exp gives exactly 0 without −∞ arithmetic). */
@@ -110,7 +110,7 @@ export class SASRec {
       throw new TypeError(`SASRec.forward: inputs must be int32, got ${inputs.dtype}`);
     const training = options.training ?? false;
     const stream = options.stream ?? 0;
-    const seedOf = (site: number) => (training ? dropoutSeed(cfg.seed, stream, site) : undefined);
+    const seedOf = (site: number) => (training ? { seed: cfg.seed, stream, site } : undefined);
     const { maxLen: L, hidden: D, numHeads } = cfg;
     return tf.tidy(() => {
       const [B] = inputs.shape;

@@ -2,7 +2,15 @@ import { setupTfjs } from '@cutrec/tensor';
 import { webgpuForTests } from '@cutrec/tensor/testing';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { evaluateModel, rankOfTarget, SASRec, Trainer, topKItems } from '../src/index.js';
+import {
+  DropoutMaskProgram,
+  dropoutMaskHost,
+  evaluateModel,
+  rankOfTarget,
+  SASRec,
+  Trainer,
+  topKItems,
+} from '../src/index.js';
 import {
   type Case,
   expectClose,
@@ -98,7 +106,7 @@ describe.skipIf(!device)(
         { kind: 'bce' as const, negatives: 3 },
         { kind: 'cce-' as const, negatives: 4 },
       ]) {
-        const model = new SASRec({ numItems: C, maxLen: L, hidden: 8, numBlocks: 1, dropout: 0, seed: 2 });
+        const model = new SASRec({ numItems: C, maxLen: L, hidden: 8, numBlocks: 1, dropout: 0.1, seed: 2 });
         const trainer = new Trainer(model, { loss, optimizer: { lr: 2e-2 } });
         const losses: number[] = [];
         for (let i = 0; i < 12; i++) losses.push(await trainer.trainStepAsync({ inputs, targets }));
@@ -113,6 +121,30 @@ describe.skipIf(!device)(
         expect(byTopK['ndcg@5']).toBeCloseTo(byRank['ndcg@5']!, 6);
         trainer.dispose();
         model.dispose();
+      }
+    });
+
+    it('dropout masks from the Philox kernel equal the host computation bit for bit (awkward sizes)', async () => {
+      for (const [shape, rate] of [
+        [[1], 0.5],
+        [[5], 0.2],
+        [[3, 7, 197], 0.1],
+        [[2, 2, 1031], 0.9],
+      ] as [number[], number][]) {
+        const n = shape.reduce((a, b) => a * b, 1);
+        const draw = { seed: 2 ** 40 + 17, stream: 12, site: 3 };
+        const t = DropoutMaskProgram.get(device!).run(shape, rate, draw);
+        expect(t.shape).toEqual(shape);
+        const got = (await t.data()) as Float32Array;
+        const want = dropoutMaskHost(n, rate, draw);
+        expect(Array.from(got)).toEqual(Array.from(want));
+        if (n > 1000) {
+          const kept = want.filter((v) => v !== 0).length / n;
+          expect(Math.abs(kept - (1 - rate))).toBeLessThan(0.05);
+          const other = dropoutMaskHost(n, rate, { ...draw, stream: 13 });
+          expect(Array.from(other)).not.toEqual(Array.from(want));
+        }
+        t.dispose();
       }
     });
   },

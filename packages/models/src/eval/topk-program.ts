@@ -3,8 +3,8 @@
  * list), its outputs (ids and scores [U, k], tfjs-owned tensors) and its dispatch (one workgroup
  * per user, strided past 65535), and runs the WGSL of `topk.wgsl.ts` on tfjs's device.
  */
-import { allocTensor, createBufferFrom, currentSetup, flushTfjs, tensorBuffer } from '@cutrec/tensor';
-import * as tf from '@tensorflow/tfjs';
+import { allocTensor, createBufferFrom, flushTfjs, tensorBuffer } from '@cutrec/tensor';
+import type * as tf from '@tensorflow/tfjs';
 import type { SeenItems } from './seen.js';
 import { type TopKShaderParams, topKWGSL, topKWorkgroupBytes } from './topk.wgsl.js';
 import type { TopK } from './topk-types.js';
@@ -127,10 +127,4 @@ export class TopKProgram {
 
 function shaderKey(p: TopKShaderParams): string {
   return `topk_${p.k}_${p.dim}_${p.workgroupSize}`;
-}
-
-/** The GPUDevice tfjs's WebGPU backend runs on (set up by @cutrec/tensor's setupTfjs). */
-export function tfjsDevice(): GPUDevice | undefined {
-  const s = currentSetup();
-  return s?.backend === 'webgpu' && tf.getBackend() === 'webgpu' ? s.device : undefined;
 }
