@@ -132,13 +132,16 @@ function addTrainOptions(cmd: Command): Command {
   );
 }
 
-const RESUMABLE = new Set(['epochs', 'patience', 'json', 'quiet', 'resume', 'logQ']);
+const RESUMABLE = new Set(['epochs', 'patience', 'json', 'quiet', 'resume']);
 
 async function runTrain(flags: TrainFlags): Promise<void> {
   const reporter = new Reporter(reporterMode(flags));
   try {
     if (flags.resume !== undefined) {
-      const others = Object.keys(flags).filter((k) => flags[k] !== undefined && !RESUMABLE.has(k));
+      // commander sets the negatable --no-logq to true when it is absent.
+      const others = Object.keys(flags).filter(
+        (k) => flags[k] !== undefined && !RESUMABLE.has(k) && !(k === 'logq' && flags[k] === true),
+      );
       if (others.length) {
         throw new Error(
           `--resume continues a run with its saved config.json; only --epochs, --patience, --json and --quiet may be given with it (got ${others.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')})`,

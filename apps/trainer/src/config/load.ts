@@ -47,7 +47,7 @@ export const FLAG_FIELDS: Record<string, FlagSpec & { flag: string }> = {
   share: { flag: '--share', path: 'loss.share', type: 'string' },
   blockRows: { flag: '--block-rows', path: 'loss.blockRows', type: 'number' },
   sampler: { flag: '--sampler', path: 'loss.sampler', type: 'string' },
-  logQ: { flag: '--no-logq', path: 'loss.logQ', type: 'boolean' },
+  logq: { flag: '--no-logq', path: 'loss.logQ', type: 'boolean' },
   gbceT: { flag: '--gbce-t', path: 'loss.t', type: 'number' },
   impl: { flag: '--impl', path: 'loss.impl', type: 'string' },
   lr: { flag: '--lr', path: 'optimizer.lr', type: 'number' },
@@ -156,7 +156,7 @@ function describeIssue(issue: z.core.$ZodIssue, flagged: Map<string, string>): s
  * the field (or the flag that set it), what is allowed and what was given.
  */
 export function validateConfig(value: unknown, flags: Record<string, unknown> = {}): TrainConfig {
-  const result = configSchema.safeParse(value);
+  const result = configSchema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   const flagged = new Map<string, string>();
   for (const [key, spec] of Object.entries(FLAG_FIELDS))

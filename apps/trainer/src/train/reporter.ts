@@ -100,10 +100,7 @@ export class Reporter {
         );
         break;
       case 'interrupted':
-        this.stopBar();
-        process.stderr.write(
-          `cutrec: interrupted (${e.signal}) at epoch ${e.epoch + 1}, step ${e.step}; checkpoint written to ${e.checkpoint}\nresume with: ${e.resume}\n`,
-        );
+        this.stopBar(); // the command's error message says where the checkpoint is and how to resume
         break;
       case 'done': {
         const lines = [

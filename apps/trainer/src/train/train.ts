@@ -162,6 +162,19 @@ function watchSignals(): { requested: () => string | undefined; dispose: () => v
   };
 }
 
+function interrupted(
+  signal: string,
+  epoch: number,
+  step: number,
+  checkpoint: string,
+  resume: string,
+): InterruptedError {
+  return new InterruptedError(
+    `interrupted (${signal}) in epoch ${epoch + 1} after step ${step}; checkpoint written to ${checkpoint}\nresume with: ${resume}`,
+    SIGNAL_CODES[signal] ?? 1,
+  );
+}
+
 function resumeCommand(dir: string): string {
   const rel = relative(process.cwd(), dir);
   return `cutrec train --resume ${rel && !rel.startsWith('..') ? rel : dir}`;
@@ -320,6 +333,8 @@ async function trainInner(
         p.lossCount += 1;
         p.batch = b;
         reporter.step(b, l, p.epochPositions / Math.max(p.epochTime, 1e-9));
+        // Let signal handlers (and the progress bar's timer) run: a CPU step never yields by itself.
+        await new Promise((r) => setImmediate(r));
         const signal = stopRequested();
         if (signal && b < stepsPerEpoch) {
           reporter.stopBar();
@@ -333,10 +348,7 @@ async function trainInner(
             checkpoint: paths.last,
             resume,
           });
-          throw new InterruptedError(
-            `interrupted by ${signal}; resume with: ${resume}`,
-            SIGNAL_CODES[signal] ?? 1,
-          );
+          throw interrupted(signal, epoch, trainer.step, paths.last, resume);
         }
       }
       reporter.stopBar();
@@ -414,10 +426,7 @@ async function trainInner(
           checkpoint: paths.last,
           resume,
         });
-        throw new InterruptedError(
-          `interrupted by ${signal}; resume with: ${resume}`,
-          SIGNAL_CODES[signal] ?? 1,
-        );
+        throw interrupted(signal, epoch + 1, trainer.step, paths.last, resume);
       }
     }
   } finally {
