@@ -1,5 +1,9 @@
 #!/usr/bin/env node
+import * as tf from '@tensorflow/tfjs';
 import { runCli } from './program.js';
+
+// No tfjs banners or debug checks in the command's output.
+tf.enableProdMode();
 
 runCli(process.argv).then(
   () => {

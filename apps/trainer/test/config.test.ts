@@ -29,6 +29,16 @@ describe('training configuration', () => {
     expect(c.model.maxLen).toBe('auto');
   });
 
+  it('uses the quick preset on the synthetic dataset without a config file, flags over it', () => {
+    const q = resolveTrainConfig(undefined, {});
+    expect(q.model).toMatchObject({ numBlocks: 1, hidden: 32 });
+    expect(q.optimizer.lr).toBe(0.01);
+    expect(resolveTrainConfig(undefined, { hidden: '16' }).model.hidden).toBe(16);
+    const d = resolveTrainConfig(undefined, { data: 'Beauty.txt' });
+    expect(d.model).toMatchObject({ numBlocks: 2, numHeads: 2, hidden: 64 });
+    expect(d.optimizer.lr).toBe(1e-3);
+  });
+
   it('reads YAML and JSON files, with flags over them', () => {
     const yamlPath = join(dir, 'a.yaml');
     writeFileSync(

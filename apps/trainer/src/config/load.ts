@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { QUICK_PRESET } from './preset.js';
 import { configSchema, type TrainConfig } from './schema.js';
 
 /** A configuration error: names the field (or flag), what is allowed, and what was given. */
@@ -165,11 +166,15 @@ export function validateConfig(value: unknown, flags: Record<string, unknown> = 
   throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
 }
 
-/** The resolved configuration of `cutrec train`: the `--config` file (if any) with flags over it. */
+/**
+ * The resolved configuration of `cutrec train`: the `--config` file (if any; else the quick preset
+ * when no `--data` is given) with flags over it.
+ */
 export function resolveTrainConfig(
   configPath: string | undefined,
   flags: Record<string, unknown>,
 ): TrainConfig {
-  const base = configPath ? readConfigFile(configPath) : {};
+  // The built-in synthetic dataset without a config file gets the quick preset (flags still win).
+  const base = configPath ? readConfigFile(configPath) : flags.data === undefined ? QUICK_PRESET : {};
   return validateConfig(mergeFlags(base, flags), flags);
 }
