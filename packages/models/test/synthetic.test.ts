@@ -7,18 +7,18 @@ beforeAll(async () => {
   await setupTfjs({ backend: 'cpu' });
 });
 
-// On the synthetic default (2000 users, 500 items, 4 latent groups with their own item chains)
-// SASRec trained with CCE- (tfjs implementation, CPU backend) for a CPU-sized budget. The issue's
-// target is 90% of the planted best NDCG@10; on this 2-core machine the budget that fits in about
-// a minute reaches roughly half of it (README, "Synthetic check"), so the assertion is the level
-// this budget reliably reaches, far above the popularity baseline, and the ratio is printed.
+// The issue's target: on the synthetic default (2000 users, 200 items, one planted chain with 2
+// successors per item, noise 0.05), SASRec trained with CCE- (tfjs implementation, CPU backend)
+// reaches at least 90% of the planted best test NDCG@10. One epoch of 63 small steps (B 32, L 18,
+// D 32, one block) is enough: about 20 s on one loaded core of this 2-core machine. Everything is
+// seeded (data, initialisation, batch order, negatives), so the result is the same on every run.
 describe('SASRec + CCE- on the synthetic default', () => {
-  it('learns the planted structure: test NDCG@10 well above popularity, ratio to the planted best printed', async () => {
+  it('reaches 90% of the planted best NDCG@10 on the CPU', async () => {
     const synth = syntheticDataset();
     const C = synth.dataset.numItems;
-    const L = 24;
-    const B = 64;
-    const epochs = 2;
+    const L = 18; // sequences have 10–20 items, so ≤ 18 training items per user
+    const B = 32;
+    const epochs = 1;
     const model = new SASRec({
       numItems: C,
       maxLen: L,
@@ -32,7 +32,7 @@ describe('SASRec + CCE- on the synthetic default', () => {
     const trainer = new Trainer(model, {
       loss: { kind: 'cce-', negatives: 64, share: 'block', blockRows: 64, impl: 'tfjs' },
       optimizer: {
-        lr: 2e-2,
+        lr: 3e-2,
         schedule: { kind: 'cosine', warmupSteps: 5, totalSteps: epochs * stepsPerEpoch },
       },
     });
@@ -51,8 +51,8 @@ describe('SASRec + CCE- on the synthetic default', () => {
       `[models] synthetic: NDCG@10 ${m['ndcg@10']!.toFixed(4)} (planted best ${synth.best.ndcg10.toFixed(4)}, ` +
         `ratio ${ratio.toFixed(3)}; popularity ${synth.popularity.ndcg10.toFixed(4)}) after ${trainer.step} steps`,
     );
+    expect(ratio).toBeGreaterThanOrEqual(0.9);
     expect(m['ndcg@10']!).toBeGreaterThan(5 * synth.popularity.ndcg10);
-    expect(ratio).toBeGreaterThan(0.35);
     trainer.dispose();
     model.dispose();
   });
