@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { evaluateRun, formatEvaluation, formatRecommendation, recommendRun } from './commands.js';
 import { resolveTrainConfig } from './config/load.js';
+import { InterruptedError } from './errors.js';
 import { collectInfo, formatInfo } from './info.js';
 import { Reporter, reporterMode } from './train/reporter.js';
 import { train } from './train/train.js';
@@ -164,7 +165,10 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     const config = resolveTrainConfig(flags.config, flags);
     await train({ config, ...(flags.out !== undefined ? { out: flags.out } : {}), reporter });
   } catch (err) {
-    if (reporter.mode === 'json') reporter.emit({ event: 'error', message: (err as Error).message });
+    // An interruption already said so in its own event.
+    if (reporter.mode === 'json' && !(err instanceof InterruptedError)) {
+      reporter.emit({ event: 'error', message: (err as Error).message });
+    }
     throw err;
   }
 }
