@@ -3,7 +3,9 @@ import { evaluateRun, formatEvaluation, formatRecommendation, recommendRun } fro
 import { resolveTrainConfig } from './config/load.js';
 import { InterruptedError } from './errors.js';
 import { collectInfo, formatInfo } from './info.js';
+import { writeReport } from './report/report.js';
 import { Reporter, reporterMode } from './train/reporter.js';
+import { runPaths } from './train/run-folder.js';
 import { train } from './train/train.js';
 import { VERSION } from './version.js';
 
@@ -217,6 +219,16 @@ export function buildProgram(): Command {
     .action(async (run: string, opts) => {
       const r = await recommendRun(run, opts);
       process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatRecommendation(r)}\n`);
+    });
+
+  program
+    .command('report')
+    .description("(re)write a run folder's report.html from its metrics")
+    .argument('<run>', 'run folder')
+    .action(async (run: string) => {
+      const paths = runPaths(run);
+      await writeReport(paths);
+      process.stdout.write(`${paths.report}\n`);
     });
 
   program

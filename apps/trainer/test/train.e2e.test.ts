@@ -132,6 +132,10 @@ describe('cutrec train / evaluate / recommend end to end', () => {
     expect(report).toMatch(/SASRec vs popularity/);
     expect(report).toContain((done.test as Record<string, number>)['ndcg@10']!.toFixed(4));
     expect(report).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+    expect(report).toMatch(/backend cpu/);
+    const again = runCli(['report', full]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(readFileSync(join(full, 'report.html'), 'utf8')).toBe(report);
   });
 
   it('stops on SIGINT after the current step, and resumes to the same parameters', async () => {

@@ -80,7 +80,13 @@ export function testChart(rows: { metric: string; model: string; value: number }
     data: { values: rows },
     mark: 'bar',
     encoding: {
-      column: { field: 'metric', type: 'nominal', title: null, header: { labelOrient: 'bottom' } },
+      column: {
+        field: 'metric',
+        type: 'nominal',
+        title: null,
+        header: { labelOrient: 'bottom' },
+        sort: [...new Set(rows.map((r) => r.metric))],
+      },
       x: { field: 'model', type: 'nominal', axis: null },
       y: { field: 'value', type: 'quantitative', title: 'value' },
       color: { field: 'model', type: 'nominal', title: 'model' },

@@ -1,5 +1,5 @@
 /** `report.html` of a run folder: learning curves and final metrics vs the popularity baseline, as inline SVG (readable offline). */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import type { TrainConfig } from '../config/schema.js';
 import type { EpochRecord, Metrics, TestRecord } from '../train/events.js';
 import { type RunPaths, readJson, readMetrics } from '../train/run-folder.js';
@@ -14,7 +14,12 @@ function num(x: number | null | undefined, digits = 4): string {
 }
 
 function metricsTable(test: Metrics, popularity: Metrics): string {
-  const names = Object.keys(test).filter((k) => /^(ndcg|hr|mrr)@/.test(k));
+  const names = Object.keys(test)
+    .filter((k) => /^(ndcg|hr|mrr)@/.test(k))
+    .sort(
+      (a, b) =>
+        a.split('@')[0]!.localeCompare(b.split('@')[0]!) || Number(a.split('@')[1]) - Number(b.split('@')[1]),
+    );
   const rows = names
     .map(
       (k) =>
@@ -47,6 +52,7 @@ export async function reportHtml(
   epochs: EpochRecord[],
   test: TestRecord | undefined,
   baselines: { popularity: { valid: Metrics; test: Metrics }; plantedBest?: { test: Metrics } },
+  backend?: { name: string; device: string | null },
 ): Promise<string> {
   const key = config.train.metric;
   const shown = [...new Set([key, 'ndcg@10', 'hr@10'])];
@@ -66,7 +72,11 @@ export async function reportHtml(
   );
   let testSection = '<p>No test metrics yet (the run has not finished).</p>';
   if (test) {
-    const names = Object.keys(test.test).filter((k) => /^(ndcg|hr)@/.test(k));
+    const byK = (a: string, b: string) =>
+      a.split('@')[0]!.localeCompare(b.split('@')[0]!) || Number(a.split('@')[1]) - Number(b.split('@')[1]);
+    const names = Object.keys(test.test)
+      .filter((k) => /^(ndcg|hr)@/.test(k))
+      .sort(byK);
     const rows = names.flatMap((m) => [
       { metric: m, model: 'SASRec', value: test.test[m]! },
       { metric: m, model: 'popularity', value: test.popularity[m] ?? 0 },
@@ -110,7 +120,7 @@ code { background: #f4f4f4; padding: 0 .2rem; }
 </head>
 <body>
 <h1>cutrec run report</h1>
-<p>SASRec (${m.numBlocks} blocks, ${m.numHeads} heads, hidden ${m.hidden}, max length ${m.maxLen}, ${m.norm}-norm, dropout ${m.dropout}) trained with ${esc(lossText)} on <code>${esc(dataText)}</code>, ${config.split.kind} split, batch size ${config.train.batchSize}, learning rate ${config.optimizer.lr}, backend ${esc(config.backend)}. Metrics rank the full catalog${config.eval.removeSeen ? ', seen items removed' : ''}.</p>
+<p>SASRec (${m.numBlocks} blocks, ${m.numHeads} heads, hidden ${m.hidden}, max length ${m.maxLen}, ${m.norm}-norm, dropout ${m.dropout}) trained with ${esc(lossText)} on <code>${esc(dataText)}</code>, ${config.split.kind} split, batch size ${config.train.batchSize}, learning rate ${config.optimizer.lr}, backend ${esc(backend ? `${backend.name}${backend.device ? ` (${backend.device})` : ''}` : config.backend)}. Metrics rank the full catalog${config.eval.removeSeen ? ', seen items removed' : ''}.</p>
 <h2>Final metrics (test)</h2>
 ${testSection}
 <h2>Learning curves</h2>
@@ -134,5 +144,8 @@ export async function writeReport(paths: RunPaths): Promise<void> {
     popularity: { valid: Metrics; test: Metrics };
     plantedBest?: { test: Metrics };
   }>(paths.baselines);
-  writeFileSync(paths.report, await reportHtml(config, epochs, test, baselines));
+  const backend = existsSync(paths.test)
+    ? readJson<{ backend?: { name: string; device: string | null } }>(paths.test).backend
+    : undefined;
+  writeFileSync(paths.report, await reportHtml(config, epochs, test, baselines, backend));
 }

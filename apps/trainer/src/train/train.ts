@@ -455,6 +455,7 @@ async function trainInner(
     test,
     popularity: popularity.test,
     ...(planted ? { plantedBest: planted } : {}),
+    backend: { name: backend.name, device: backend.device },
   });
   await writeReport(paths);
   const times = epochs.map((r) => r.epochTimeSec);
