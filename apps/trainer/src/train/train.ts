@@ -4,7 +4,7 @@
  * finishes the current step and checkpoints, exact resume, and the run folder's files.
  */
 import { existsSync } from 'node:fs';
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { countTrainingBatches, type Example, evaluatePopularity, trainingBatches } from '@cutrec/data';
 import {
   evaluateModel,
@@ -216,6 +216,10 @@ async function trainInner(
     });
   } else {
     config = req.config;
+    // The run folder's config must find the data again from any directory (evaluate, resume).
+    if (config.dataset.path !== null) {
+      config = { ...config, dataset: { ...config.dataset, path: resolve(config.dataset.path) } };
+    }
     paths = runPaths(
       req.out ?? defaultRunDir(config.dataset.path === null ? 'synthetic' : 'data', config.loss.kind),
     );
