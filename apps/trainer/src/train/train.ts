@@ -307,6 +307,7 @@ async function trainInner(
       step: trainer.step,
     });
   };
+  // A GPU error (out of memory, device lost) arrives asynchronously; it wins over what it caused (e.g. a NaN loss).
   const checkGpu = () => {
     const e = backend.takeError();
     if (e) throw e;
@@ -327,7 +328,7 @@ async function trainInner(
           l = await trainStep(trainer, batch);
           checkGpu();
         } catch (err) {
-          throw explainOutOfMemory(err, mem, 'training');
+          throw explainOutOfMemory(backend.takeError() ?? err, mem, 'training');
         }
         p.epochTime += (performance.now() - t0) / 1000;
         let positions = 0;
@@ -388,7 +389,7 @@ async function trainInner(
           valid = await evaluate(trainer.model, data.split.valid, config);
           checkGpu();
         } catch (err) {
-          throw explainOutOfMemory(err, mem, 'evaluation');
+          throw explainOutOfMemory(backend.takeError() ?? err, mem, 'evaluation');
         }
         record.valid = valid;
         record.evalTimeSec = (performance.now() - t0) / 1000;
@@ -445,7 +446,7 @@ async function trainInner(
     test = await evaluate(best, data.split.test, config);
     checkGpu();
   } catch (err) {
-    throw explainOutOfMemory(err, mem, 'evaluation');
+    throw explainOutOfMemory(backend.takeError() ?? err, mem, 'evaluation');
   }
   best.dispose?.();
   const bestEpoch = progress.bestEpoch >= 0 ? progress.bestEpoch : progress.epoch - 1;
