@@ -43,6 +43,7 @@ const { values: a } = parseArgs({
     seed: { type: 'string', default: '0' },
     'remove-seen': { type: 'boolean', default: false },
     'max-steps': { type: 'string' },
+    minutes: { type: 'string' },
     'eval-users': { type: 'string' },
     json: { type: 'boolean', default: false },
   },
@@ -112,6 +113,9 @@ let best = { ndcg: -1, epoch: -1, weights: undefined };
 let bad = 0;
 const maxSteps = a['max-steps'] ? num('max-steps') : Number.POSITIVE_INFINITY;
 const t0 = performance.now();
+// --minutes M: a wall-clock budget for training; the epoch that crosses it is the last one
+// (evaluated on validation), then the best epoch is evaluated on test.
+const deadline = a.minutes ? t0 + num('minutes') * 60_000 : Number.POSITIVE_INFINITY;
 for (let epoch = 0; epoch < num('epochs') && trainer.step < maxSteps; epoch++) {
   const te = performance.now();
   let sum = 0;
@@ -123,10 +127,10 @@ for (let epoch = 0; epoch < num('epochs') && trainer.step < maxSteps; epoch++) {
   )) {
     sum += await trainer.trainStepAsync(b);
     n++;
-    if (trainer.step >= maxSteps) break;
+    if (trainer.step >= maxSteps || performance.now() >= deadline) break;
   }
   const trainS = (performance.now() - te) / 1000;
-  const last = epoch + 1 === num('epochs') || trainer.step >= maxSteps;
+  const last = epoch + 1 === num('epochs') || trainer.step >= maxSteps || performance.now() >= deadline;
   if ((epoch + 1) % num('eval-every') !== 0 && !last) {
     log({ event: 'epoch', epoch, loss: sum / n, train_s: trainS });
     continue;
@@ -147,6 +151,7 @@ for (let epoch = 0; epoch < num('epochs') && trainer.step < maxSteps; epoch++) {
   } else if (++bad >= num('patience')) {
     break;
   }
+  if (last) break;
 }
 for (const [i, p] of model.parameters.entries()) p.variable.assign(best.weights[i]);
 const r = await evaluateModel(model, test, evalOpts);
