@@ -170,7 +170,7 @@ function interrupted(
   resume: string,
 ): InterruptedError {
   return new InterruptedError(
-    `interrupted (${signal}) in epoch ${epoch + 1} after step ${step}; checkpoint written to ${checkpoint}\nresume with: ${resume}`,
+    `interrupted (${signal}) after step ${step} (epoch ${epoch + 1}); checkpoint written to ${checkpoint}\nresume with: ${resume}`,
     SIGNAL_CODES[signal] ?? 1,
   );
 }
@@ -313,7 +313,8 @@ async function trainInner(
     if (e) throw e;
   };
 
-  let stoppedEarly = false;
+  // A resumed run that had already stopped early stays stopped (unless --patience was raised).
+  let stoppedEarly = config.train.patience > 0 && progress.badEpochs >= config.train.patience;
   try {
     for (let epoch = progress.epoch; epoch < config.train.epochs && !stoppedEarly; epoch++) {
       const p = progress;
@@ -431,7 +432,7 @@ async function trainInner(
           checkpoint: paths.last,
           resume,
         });
-        throw interrupted(signal, epoch + 1, trainer.step, paths.last, resume);
+        throw interrupted(signal, epoch, trainer.step, paths.last, resume);
       }
     }
   } finally {
