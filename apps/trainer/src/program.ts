@@ -185,7 +185,11 @@ export function buildProgram(): Command {
   addTrainOptions(
     program
       .command('train')
-      .description('train SASRec (default: on the built-in synthetic dataset) and write a run folder'),
+      .description(
+        'train SASRec (default: on the built-in synthetic dataset) and write a run folder\n' +
+          'without --data or --config, a quick preset applies (1 block, 1 head, hidden 32, dropout 0.1,\n' +
+          'lr 0.01, batch 64, 6 epochs); flags override it',
+      ),
   ).action(async (flags: TrainFlags) => runTrain(flags));
 
   program
