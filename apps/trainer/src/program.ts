@@ -1,3 +1,4 @@
+import { SYNTHETIC_DEFAULTS } from '@cutrec/data';
 import { Command, Option } from 'commander';
 import { evaluateRun, formatEvaluation, formatRecommendation, recommendRun } from './commands.js';
 import { resolveTrainConfig } from './config/load.js';
@@ -49,13 +50,25 @@ function addTrainOptions(cmd: Command): Command {
       .option('--delimiter <d>', 'CSV delimiter (default: detected)')
       .option('--min-user-count <n>', 'drop users with fewer interactions (k-core)')
       .option('--min-item-count <n>', 'drop items with fewer interactions (k-core)')
-      .option('--synth-users <n>', 'synthetic dataset: users (default 2000)')
-      .option('--synth-items <n>', 'synthetic dataset: items (default 500)')
-      .option('--synth-groups <n>', 'synthetic dataset: latent groups (default 4)')
-      .option('--synth-min-length <n>', 'synthetic dataset: shortest sequence (default 15)')
-      .option('--synth-max-length <n>', 'synthetic dataset: longest sequence (default 25)')
-      .option('--synth-noise <p>', 'synthetic dataset: probability of a random step (default 0.1)')
-      .option('--synth-seed <n>', 'synthetic dataset: seed (default 0)')
+      .option('--synth-users <n>', `synthetic dataset: users (default ${SYNTHETIC_DEFAULTS.numUsers})`)
+      .option('--synth-items <n>', `synthetic dataset: items (default ${SYNTHETIC_DEFAULTS.numItems})`)
+      .option(
+        '--synth-groups <n>',
+        `synthetic dataset: latent groups (default ${SYNTHETIC_DEFAULTS.numGroups})`,
+      )
+      .option(
+        '--synth-min-length <n>',
+        `synthetic dataset: shortest sequence (default ${SYNTHETIC_DEFAULTS.minLength})`,
+      )
+      .option(
+        '--synth-max-length <n>',
+        `synthetic dataset: longest sequence (default ${SYNTHETIC_DEFAULTS.maxLength})`,
+      )
+      .option(
+        '--synth-noise <p>',
+        `synthetic dataset: probability of a random step (default ${SYNTHETIC_DEFAULTS.noise})`,
+      )
+      .option('--synth-seed <n>', `synthetic dataset: seed (default ${SYNTHETIC_DEFAULTS.seed})`)
       .addOption(
         new Option('--split <kind>', 'leave-one-out (default) or temporal').choices([
           'leave-one-out',

@@ -1,4 +1,5 @@
 /** The training configuration: its zod schema (every field, default and limit) and its TypeScript type. */
+import { SYNTHETIC_DEFAULTS as S } from '@cutrec/data';
 import { z } from 'zod';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
@@ -6,15 +7,15 @@ const rate = z.number().min(0).lt(1);
 
 /** Sizes of the built-in synthetic dataset (see @cutrec/data `syntheticDataset`). */
 export const syntheticSchema = z.strictObject({
-  numUsers: int(10).default(2000),
-  numItems: int(10).default(500),
-  numGroups: int(1).default(4),
-  minLength: int(3).default(15),
-  maxLength: int(3).default(25),
-  successors: int(1).default(2),
-  noise: z.number().min(0).max(1).default(0.1),
-  popularitySkew: z.number().min(0).default(1),
-  seed: int(0).default(0),
+  numUsers: int(10).default(S.numUsers),
+  numItems: int(10).default(S.numItems),
+  numGroups: int(1).default(S.numGroups),
+  minLength: int(3).default(S.minLength),
+  maxLength: int(3).default(S.maxLength),
+  successors: int(1).default(S.successors),
+  noise: z.number().min(0).max(1).default(S.noise),
+  popularitySkew: z.number().min(0).default(S.popularitySkew),
+  seed: int(0).default(S.seed),
 });
 
 export const DATA_FORMATS = [
