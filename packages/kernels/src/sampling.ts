@@ -18,6 +18,19 @@ export function samplerSpec(o: ResolvedCceOptions, C: number, targets?: ArrayLik
   return { ...base, kind: 'inBatch', targets, ignoreIndex: o.ignoreIndex };
 }
 
+/**
+ * The sampler spec of a call on tfjs tensors: undefined for negatives 'all'; for 'inBatch' the
+ * targets are read to the host (see {@link targetsOnHost}).
+ */
+export function callSamplerSpec(
+  o: ResolvedCceOptions,
+  C: number,
+  targets: tf.Tensor1D,
+): SamplerSpec | undefined {
+  if (o.negatives === 'all') return undefined;
+  return samplerSpec(o, C, o.sampler === 'inBatch' ? targetsOnHost(targets) : undefined);
+}
+
 /** How many negative groups N rows form: N ('row'), ceil(N / blockRows) ('block'), 1 ('batch'). */
 export function groupCount(o: ResolvedCceOptions, N: number): number {
   if (N === 0) return 0;

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CceGradients, ResolvedCceOptions } from '../options.js';
-import { targetsOnHost } from '../sampling.js';
+import { callSamplerSpec } from '../sampling.js';
 import { chunkRows, sampledLogits } from './logits.js';
-import { chunkNegatives, planChunks, samplerSpec } from './plan.js';
+import { chunkNegatives, planChunks } from './plan.js';
 
 /**
  * dHidden and dItems of Σ_i dLoss_i · loss_i, chunk by chunk: recomputes each chunk's logits,
@@ -18,10 +18,7 @@ export function tfjsBackward(
 ): CceGradients {
   const [N, D] = hidden.shape;
   const C = items.shape[0];
-  const spec =
-    o.negatives === 'all'
-      ? undefined
-      : samplerSpec(o, C, o.sampler === 'inBatch' ? targetsOnHost(targets) : undefined);
+  const spec = callSamplerSpec(o, C, targets);
   let dItems: tf.Tensor2D = tf.zeros([C, D]);
   const dHiddens: tf.Tensor2D[] = [];
   for (const chunk of planChunks(o, N, C, D)) {

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CceForwardResult, ResolvedCceOptions } from '../options.js';
-import { targetsOnHost } from '../sampling.js';
+import { callSamplerSpec } from '../sampling.js';
 import { chunkRows, sampledLogits, sampledLse, unpad } from './logits.js';
-import { chunkNegatives, planChunks, samplerSpec } from './plan.js';
+import { chunkNegatives, planChunks } from './plan.js';
 
 /** Per-row loss and log-sum-exp of the loss contract, chunk by chunk with tfjs ops. */
 export function tfjsForward(
@@ -13,10 +13,7 @@ export function tfjsForward(
 ): CceForwardResult {
   const [N, D] = hidden.shape;
   const C = items.shape[0];
-  const spec =
-    o.negatives === 'all'
-      ? undefined
-      : samplerSpec(o, C, o.sampler === 'inBatch' ? targetsOnHost(targets) : undefined);
+  const spec = callSamplerSpec(o, C, targets);
   const losses: tf.Tensor1D[] = [];
   const lses: tf.Tensor1D[] = [];
   for (const chunk of planChunks(o, N, C, D)) {

@@ -1,6 +1,6 @@
 import type { SamplerSpec } from '@cutrec/sampler';
 import type { ResolvedCceOptions } from '../options.js';
-import { groupNegatives, logKq, samplerSpec } from '../sampling.js';
+import { groupNegatives, logKq } from '../sampling.js';
 
 /** Bytes the largest per-chunk intermediates may take when `chunkSize` is not given. */
 export const CHUNK_BUDGET_BYTES = 64 * 2 ** 20;
@@ -75,5 +75,3 @@ export function chunkNegatives(
   const shift = o.logQ ? Float32Array.from(logKq(spec, ids, K)) : new Float32Array(ids.length);
   return { ids, shift };
 }
-
-export { samplerSpec };

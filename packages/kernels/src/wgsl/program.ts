@@ -67,6 +67,26 @@ export function packParams(p: Params, view: DataView, byteOffset: number): void 
   });
 }
 
+/** Storage bindings of the forward row and target kernels: inputs, then the per-row outputs. */
+export const FORWARD_ROW_BINDINGS: readonly [string, 'read' | 'rw', string][] = [
+  ['hidden', 'read', 'f32'],
+  ['items', 'read', 'f32'],
+  ['targets', 'read', 'i32'],
+  ['lse', 'rw', 'f32'],
+  ['loss', 'rw', 'f32'],
+];
+
+/** Storage bindings of the backward row and target kernels: inputs, then the gradients (dItems by atomics). */
+export const BACKWARD_ROW_BINDINGS: readonly [string, 'read' | 'rw', string][] = [
+  ['hidden', 'read', 'f32'],
+  ['items', 'read', 'f32'],
+  ['targets', 'read', 'i32'],
+  ['lse', 'read', 'f32'],
+  ['dloss', 'read', 'f32'],
+  ['d_hidden', 'rw', 'f32'],
+  ['d_items', 'rw', 'atomic<u32>'],
+];
+
 /** WGSL declarations of storage bindings 1… from (name, kind, element type). */
 export function bindingsWGSL(decls: readonly [string, 'read' | 'rw', string][]): string {
   return decls

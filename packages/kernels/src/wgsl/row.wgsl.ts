@@ -10,7 +10,7 @@
  */
 import { atomicAddWGSL, preludeWGSL } from './common.wgsl.js';
 import { type NegConfig, negativesWGSL, negBindingCount } from './negatives.js';
-import { bindingsWGSL } from './program.js';
+import { BACKWARD_ROW_BINDINGS, bindingsWGSL, FORWARD_ROW_BINDINGS } from './program.js';
 
 export interface RowShaderConfig {
   neg: NegConfig;
@@ -55,23 +55,7 @@ fn neg_logit(r: u32, y: i32, j: u32) -> NegLogit {
 
 /** The row kernel's WGSL. */
 export function rowWGSL(c: RowShaderConfig): string {
-  const common = c.backward
-    ? bindingsWGSL([
-        ['hidden', 'read', 'f32'],
-        ['items', 'read', 'f32'],
-        ['targets', 'read', 'i32'],
-        ['lse', 'read', 'f32'],
-        ['dloss', 'read', 'f32'],
-        ['d_hidden', 'rw', 'f32'],
-        ['d_items', 'rw', 'atomic<u32>'],
-      ])
-    : bindingsWGSL([
-        ['hidden', 'read', 'f32'],
-        ['items', 'read', 'f32'],
-        ['targets', 'read', 'i32'],
-        ['lse', 'rw', 'f32'],
-        ['loss', 'rw', 'f32'],
-      ]);
+  const common = bindingsWGSL(c.backward ? BACKWARD_ROW_BINDINGS : FORWARD_ROW_BINDINGS);
   const nb = c.backward ? 8 : 6;
   const v4 = nb + negBindingCount(c.neg);
   const vec4Decls = c.vec4

@@ -5,7 +5,7 @@
  * negatives) into dHidden and dItems. Rows whose target lies in another item chunk do nothing.
  */
 import { atomicAddWGSL, preludeWGSL } from './common.wgsl.js';
-import { bindingsWGSL } from './program.js';
+import { BACKWARD_ROW_BINDINGS, bindingsWGSL, FORWARD_ROW_BINDINGS } from './program.js';
 
 export interface TargetShaderConfig {
   /** 'all': the target is one of the items the lse already covers. */
@@ -63,13 +63,7 @@ export function targetWGSL(c: TargetShaderConfig): string {
       ? 'neg_lse'
       : 'select(max(pos, neg_lse) + log(1.0 + exp(-abs(pos - neg_lse))), pos, st.y <= 0.0)';
     return `${preludeWGSL()}
-${bindingsWGSL([
-  ['hidden', 'read', 'f32'],
-  ['items', 'read', 'f32'],
-  ['targets', 'read', 'i32'],
-  ['lse', 'rw', 'f32'],
-  ['loss', 'rw', 'f32'],
-])}
+${bindingsWGSL(FORWARD_ROW_BINDINGS)}
 ${posWGSL()}
 ${head()}
   if (lid != 0u) {
@@ -91,15 +85,7 @@ ${head()}
   }
   const g = c.all ? '-dl' : 'dl * (exp(pos - lse[r]) - 1.0)';
   return `${preludeWGSL()}
-${bindingsWGSL([
-  ['hidden', 'read', 'f32'],
-  ['items', 'read', 'f32'],
-  ['targets', 'read', 'i32'],
-  ['lse', 'read', 'f32'],
-  ['dloss', 'read', 'f32'],
-  ['d_hidden', 'rw', 'f32'],
-  ['d_items', 'rw', 'atomic<u32>'],
-])}
+${bindingsWGSL(BACKWARD_ROW_BINDINGS)}
 ${atomicAddWGSL('d_items')}
 ${posWGSL()}
 ${head()}
