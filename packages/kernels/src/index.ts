@@ -37,3 +37,6 @@ export { setWgslTuning, type WgslTuning, wgslImplementation, wgslTuning } from '
 register(cudaImplementation);
 
 export * from './cuda/index.js';
+
+// The layer ops of the fused training step (src/ops/README.md).
+export * from './ops/index.js';

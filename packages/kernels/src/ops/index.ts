@@ -1,0 +1,22 @@
+/** The layer ops (see README.md beside this file): one folder per op, each with reference, CUDA kernels and launchers. */
+export * from './activation/index.js';
+export * from './adamw/index.js';
+export * from './attention/index.js';
+export * from './bce/index.js';
+export * from './cast/index.js';
+export * from './dropout/index.js';
+export * from './embedding/index.js';
+export * from './layernorm/index.js';
+export * from './linear/index.js';
+export * from './meanloss/index.js';
+export { opModule, opUnavailableReason } from './module.js';
+export {
+  addressOf,
+  bytesOf,
+  checkBytes,
+  type DevicePtr,
+  type DeviceView,
+  deviceView,
+  type OpCall,
+  ptrArg,
+} from './ptr.js';
