@@ -7,4 +7,4 @@ export {
   dropoutMultiplier,
   keepThreshold,
 } from './mask.js';
-export { DROPOUT_SITE_BYTES, type DeviceDropout, packDropoutSite } from './site.js';
+export { type DeviceDropout, DROPOUT_SITE_BYTES, packDropoutSite } from './site.js';
