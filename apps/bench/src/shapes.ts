@@ -90,3 +90,56 @@ export function parseIntList(name: string, text: string | undefined): number[] {
     return v;
   });
 }
+
+/** A whole-step benchmark configuration (SASRec, 2 blocks, 2 heads), as in ../shared/anchors/sasrec_step_torch.py. */
+export interface StepConfig {
+  name: string;
+  C: number;
+  D: number;
+  B: number;
+  L: number;
+  K: number;
+  /** PyTorch eager on an H200 (2026-12-01): shared-negative CE and the paper's Triton CCE- step, ms and GiB. */
+  torch: { sharedMs: number; sharedGiB: number; tritonMs: number; tritonGiB: number };
+}
+
+/** The three step configurations of the fused-engine targets. */
+export const STEP_CONFIGS: readonly StepConfig[] = [
+  {
+    name: 'beauty-d64',
+    C: 152043,
+    D: 64,
+    B: 256,
+    L: 50,
+    K: 256,
+    torch: { sharedMs: 7.7, sharedGiB: 0.3, tritonMs: 8.87, tritonGiB: 0.32 },
+  },
+  {
+    name: 'ml20m',
+    C: 15405,
+    D: 256,
+    B: 256,
+    L: 512,
+    K: 511,
+    torch: { sharedMs: 18.2, sharedGiB: 3.1, tritonMs: 56.8, tritonGiB: 2.9 },
+  },
+  {
+    name: 'beauty',
+    C: 152043,
+    D: 256,
+    B: 1024,
+    L: 32,
+    K: 511,
+    torch: { sharedMs: 8.1, sharedGiB: 0, tritonMs: 19.9, tritonGiB: 0 },
+  },
+];
+
+/** The step configuration called `name`; throws listing the known ones. */
+export function stepConfigByName(name: string): StepConfig {
+  const c = STEP_CONFIGS.find((x) => x.name === name);
+  if (!c)
+    throw new RangeError(
+      `--config must be one of ${STEP_CONFIGS.map((x) => x.name).join(', ')}, got ${JSON.stringify(name)}`,
+    );
+  return c;
+}

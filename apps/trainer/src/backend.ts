@@ -17,9 +17,13 @@ export interface Backend {
 }
 
 /** Sets tfjs up on `choice` ('auto': WebGPU when an adapter exists, else the CPU). */
-export async function setupBackend(choice: 'auto' | 'webgpu' | 'cpu', impl: string): Promise<Backend> {
+export async function setupBackend(
+  choice: 'auto' | 'webgpu' | 'cpu',
+  impl: string,
+  fusedCuda = false,
+): Promise<Backend> {
   const setup = await setupTfjs({ backend: choice });
-  const useCuda = impl === 'cuda';
+  const useCuda = impl === 'cuda' || fusedCuda;
   let pending: Error | undefined;
   if (setup.backend === 'webgpu' && setup.device) {
     const device = setup.device;

@@ -1,14 +1,13 @@
 /** `cutrec evaluate RUN` and `cutrec recommend RUN`: a trained run's test metrics, and top-k items with original ids. */
 import { existsSync } from 'node:fs';
 import { evaluatePopularity } from '@cutrec/data';
-import { loadModel, recommend, type SASRec, seenFromHistories } from '@cutrec/models';
+import { evaluateModel, loadModel, recommend, type SASRec, seenFromHistories } from '@cutrec/models';
 import { setupBackend } from './backend.js';
 import { validateConfig } from './config/load.js';
 import type { TrainConfig } from './config/schema.js';
 import { loadRunData, type RunData } from './data.js';
 import type { Metrics } from './train/events.js';
 import { readJson, runPaths } from './train/run-folder.js';
-import { evaluate } from './train/train.js';
 
 /** The cutoffs `cutrec evaluate` reports by default. */
 export const EVALUATE_KS = [1, 5, 10, 20, 100] as const;
@@ -84,7 +83,11 @@ export async function evaluateRun(dir: string, opts: EvaluateCommandOptions): Pr
     eval: { ...run.config.eval, removeSeen: opts.removeSeen ?? run.config.eval.removeSeen },
   };
   const examples = split === 'test' ? run.data.split.test : run.data.split.valid;
-  const model = await evaluate(run.model, examples, config, ks);
+  const model = await evaluateModel(run.model, examples, {
+    ks,
+    removeSeen: config.eval.removeSeen,
+    batchSize: config.eval.batchSize,
+  });
   const popularity = evaluatePopularity(run.data.split.train, examples, {
     ks,
     numItems: run.data.dataset.numItems,

@@ -1,6 +1,9 @@
+import { fusedCudaUnavailableReason } from '@cutrec/models';
 import {
   type CudaDeviceInfo,
   createDevice,
+  cublasLtInfo,
+  cublasLtUnavailableReason,
   cudaDevices,
   cudaUnavailableReason,
   type DeviceInfo,
@@ -13,6 +16,8 @@ export interface InfoReport {
   node: string;
   platform: string;
   backends: { name: 'webgpu' | 'cpu' | 'cuda'; usable: boolean; reason?: string }[];
+  /** Training engines: the fused CUDA step (and its GEMMs: cuBLASLt or our own kernels) and tfjs. */
+  engines: { name: 'fused' | 'tfjs'; usable: boolean; reason?: string; gemm?: string }[];
   webgpu: DeviceInfo | null;
   cuda: CudaDeviceInfo[];
 }
@@ -41,9 +46,20 @@ export async function collectInfo(version: string): Promise<InfoReport> {
       { name: 'cpu', usable: true },
       cudaReason ? { name: 'cuda', usable: false, reason: cudaReason } : { name: 'cuda', usable: true },
     ],
+    engines: [fusedEngine(), { name: 'tfjs', usable: true }],
     webgpu,
     cuda,
   };
+}
+
+function fusedEngine(): InfoReport['engines'][number] {
+  const reason = fusedCudaUnavailableReason();
+  if (reason) return { name: 'fused', usable: false, reason };
+  const lt = cublasLtInfo();
+  const gemm = lt
+    ? `cuBLASLt ${lt.version} (${lt.path})`
+    : `our own tiled GEMM kernels (cuBLASLt not found: ${cublasLtUnavailableReason() ?? 'unknown'})`;
+  return { name: 'fused', usable: true, gemm };
 }
 
 function mib(bytes: number | undefined): string {
@@ -58,6 +74,11 @@ export function formatInfo(r: InfoReport): string {
     out.push(
       `  ${b.name.padEnd(7)} ${b.usable ? 'usable' : 'not usable'}${b.reason ? `: ${b.reason.split('\n').join('\n           ')}` : ''}`,
     );
+  }
+  out.push('', 'engines:');
+  for (const e of r.engines) {
+    out.push(`  ${e.name.padEnd(7)} ${e.usable ? 'usable' : 'not usable'}${e.reason ? `: ${e.reason}` : ''}`);
+    if (e.gemm) out.push(`          GEMMs: ${e.gemm}`);
   }
   if (r.webgpu) {
     const w = r.webgpu;

@@ -145,6 +145,19 @@ function addTrainOptions(cmd: Command): Command {
           'tfjs backend (default auto: WebGPU when there is an adapter)',
         ).choices(['auto', 'webgpu', 'cpu']),
       )
+      .addOption(
+        new Option(
+          '--engine <engine>',
+          'training step: fused (our CUDA step), tfjs, or auto (default: fused where CUDA and its kernels are usable)',
+        ).choices(['auto', 'fused', 'tfjs']),
+      )
+      .addOption(
+        new Option('--precision <p>', 'fused engine: bf16 or fp32 (default auto: bf16 on sm_80+)').choices([
+          'auto',
+          'fp32',
+          'bf16',
+        ]),
+      )
   );
 }
 

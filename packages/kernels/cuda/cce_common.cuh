@@ -41,9 +41,11 @@ struct CceArgs {
   float logK;
   int tilesPerGroup;  // tile kernels: row tiles per negative group; row backward: first item of this pass
   int itemHi;         // row backward: end of this pass's item range (0: no range)
+  const uint32_t* streamPtr;  // when set, the stream is read here (a graph replays with the step in device memory)
 };
-static_assert(sizeof(CceArgs) == 152, "CceArgs layout changed: update src/cuda/args.ts");
-static_assert(offsetof(CceArgs, N) == 88 && offsetof(CceArgs, k0) == 112 && offsetof(CceArgs, logK) == 140,
+static_assert(sizeof(CceArgs) == 160, "CceArgs layout changed: update src/cuda/args.ts");
+static_assert(offsetof(CceArgs, N) == 88 && offsetof(CceArgs, k0) == 112 && offsetof(CceArgs, logK) == 140 &&
+                  offsetof(CceArgs, streamPtr) == 152,
               "CceArgs layout changed: update src/cuda/args.ts");
 
 __device__ __forceinline__ uint32_t cce_group(const CceArgs& a, int row) {
@@ -62,7 +64,7 @@ __device__ __forceinline__ int cce_negative(const CceArgs& a, uint32_t g, int j,
     return j;
   }
   cutrec_sampler s{a.skind, a.sn, a.k0, a.k1, a.sa, a.sb, a.slq};
-  cutrec_draw_t d = cutrec_draw(s, g, (uint32_t)j, a.stream);
+  cutrec_draw_t d = cutrec_draw(s, g, (uint32_t)j, a.streamPtr ? *a.streamPtr : a.stream);
   if (d.item == 0xffffffffu) {
     *adj = CCE_NEG_INF;
     return -1;

@@ -3,14 +3,18 @@
  * and safetensors checkpoints.
  */
 
+export { DROPOUT_TAG, type DropoutDraw, dropoutMaskHost, keepThreshold } from '@cutrec/kernels';
 export {
   CHECKPOINT_FORMAT,
+  type Checkpointable,
   type CheckpointInfo,
+  checkpointArrays,
   checkpointBytes,
   loadCheckpoint,
   loadModel,
   readCheckpoint,
   saveCheckpoint,
+  type TrainingState,
   writeFileAtomic,
 } from './checkpoint/checkpoint.js';
 export {
@@ -22,13 +26,9 @@ export {
 } from './checkpoint/safetensors.js';
 export { type ResolvedSASRecConfig, resolveConfig, type SASRecConfig } from './config.js';
 export { tfjsDevice } from './device.js';
-export { DROPOUT_TAG, dropoutMaskWGSL } from './dropout/dropout-mask.wgsl.js';
-export {
-  type DropoutDraw,
-  DropoutMaskProgram,
-  dropoutMaskHost,
-  keepThreshold,
-} from './dropout/dropout-mask-program.js';
+export { dropoutMaskWGSL } from './dropout/dropout-mask.wgsl.js';
+export { DropoutMaskProgram } from './dropout/dropout-mask-program.js';
+export type { EngineEvaluateOptions, EngineName, TrainingEngine } from './engine.js';
 export { type EvaluateModelOptions, evaluateModel } from './eval/evaluate.js';
 export { type RankOptions, rankOfTarget } from './eval/rank.js';
 export { rankTargets, recommend, sliceSeen } from './eval/scoring.js';
@@ -39,6 +39,46 @@ export { TOPK_WGSL_MAX_K, TopKProgram } from './eval/topk-program.js';
 export { better, topKReference } from './eval/topk-reference.js';
 export { topKTfjs } from './eval/topk-tfjs.js';
 export type { TopK, TopKOptions } from './eval/topk-types.js';
+export {
+  allocateStepBuffers,
+  type BlockActivations,
+  bufferSpecs,
+  type StepBuffers,
+  type StepShapes,
+  stepBufferBytes,
+  stepShapes,
+} from './fused/buffers.js';
+export { loadFusedCheckpoint } from './fused/checkpoint.js';
+export {
+  type CudaBuf,
+  CudaDevice,
+  type CudaDeviceOptions,
+  FUSED_CUDA_OPS,
+  fusedCudaUnavailableReason,
+} from './fused/cuda-device.js';
+export { type FusedDevice, FusedTrainer, type FusedTrainerOptions, stepLoss } from './fused/engine.js';
+export { type EvaluateFusedOptions, evaluateFused } from './fused/evaluate.js';
+export { HostDevice } from './fused/host-device.js';
+export { HostOps } from './fused/host-ops.js';
+export {
+  entryOf,
+  LAYOUT_ALIGN,
+  type LayoutEntry,
+  type ParamLayout,
+  packFlat,
+  paramLayout,
+  unpackFlat,
+} from './fused/layout.js';
+export type {
+  Activation,
+  BufferKind,
+  Drop,
+  EngineOps,
+  RowMask,
+  StepLoss,
+  StepOptimizer,
+} from './fused/ops.js';
+export { backward, forward, lossForward, type StepContext, trainStep, update } from './fused/step.js';
 export { computeLoss, type LossContext } from './losses/loss.js';
 export { gbceBeta, type SampledBceOptions, sampledBce } from './losses/sampled-bce.js';
 export {
@@ -51,5 +91,14 @@ export {
 } from './losses/types.js';
 export { AdamW, type AdamWConfig, type ResolvedAdamWConfig, resolveAdamW } from './optim/adamw.js';
 export { checkSchedule, type LrSchedule, learningRate } from './optim/schedule.js';
-export { checkInputIds, type ForwardOptions, type NamedParameter, SASRec } from './sasrec.js';
+export {
+  checkInputIds,
+  type ForwardOptions,
+  initialValues,
+  type NamedParameter,
+  type ParameterInit,
+  type ParameterSpec,
+  parameterSpecs,
+  SASRec,
+} from './sasrec.js';
 export { type Batch, Trainer, type TrainerOptions } from './train.js';

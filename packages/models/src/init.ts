@@ -35,10 +35,3 @@ export function seededUniform(seed: number, param: number, size: number, limit: 
   }
   return out;
 }
-
-/** A 31-bit seed for tfjs's dropout, a pure function of (seed, stream, site). */
-export function dropoutSeed(seed: number, stream: number, site: number): number {
-  const [k0, k1] = seedKey(seed);
-  const w = philox4x32_10(stream >>> 0, site, 0xd20f_0002, 0, k0, k1);
-  return w[0]! >>> 1;
-}

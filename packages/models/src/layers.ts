@@ -1,8 +1,9 @@
 /** SASRec's building blocks as pure functions of tfjs tensors: layer norm, dense, attention, feed-forward, dropout. */
+
+import { type DropoutDraw, dropoutMaskHost } from '@cutrec/kernels';
 import * as tf from '@tensorflow/tfjs';
 import { tfjsDevice } from './device.js';
-import { type DropoutDraw, DropoutMaskProgram } from './dropout/dropout-mask-program.js';
-import { dropoutSeed } from './init.js';
+import { DropoutMaskProgram } from './dropout/dropout-mask-program.js';
 
 /**
  * Layer norm over the last axis: (x − mean) / √(var + eps) · gamma + beta. On the CPU backend a
@@ -107,8 +108,8 @@ export function gelu(x: tf.Tensor): tf.Tensor {
 
 /**
  * Inverted dropout of x for a draw (seed, stream, site); identity when `rate` is 0 or `draw` is
- * undefined (not training). On WebGPU the mask comes from a Philox kernel on the device; elsewhere
- * from tfjs's seeded host generator. Either way the mask is a pure function of the draw.
+ * undefined (not training). The mask is @cutrec/kernels' Philox mask (the engine contract: the
+ * same bits on every engine): on WebGPU from a kernel on the device, elsewhere from the host.
  */
 export function dropout(x: tf.Tensor, rate: number, draw: DropoutDraw | undefined): tf.Tensor {
   if (rate === 0 || draw === undefined) return x;
@@ -116,7 +117,7 @@ export function dropout(x: tf.Tensor, rate: number, draw: DropoutDraw | undefine
   if (device) {
     return tf.tidy(() => tf.mul(x, DropoutMaskProgram.get(device).run(x.shape, rate, draw)));
   }
-  return tf.dropout(x, rate, undefined, dropoutSeed(draw.seed, draw.stream, draw.site));
+  return tf.tidy(() => tf.mul(x, tf.tensor(dropoutMaskHost(x.size, rate, draw), x.shape)));
 }
 
 /** Weights of one multi-head attention layer. */

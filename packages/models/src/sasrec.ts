@@ -25,6 +25,89 @@ export interface NamedParameter {
   variable: tf.Variable;
 }
 
+/** How a parameter starts: the item table, N(0, std), Glorot-uniform, or a constant. */
+export type ParameterInit =
+  | { kind: 'items' }
+  | { kind: 'normal'; std: number }
+  | { kind: 'glorot' }
+  | { kind: 'fill'; value: number };
+
+/** One parameter of SASRec: its name, shape and initialisation. */
+export interface ParameterSpec {
+  name: string;
+  shape: number[];
+  init: ParameterInit;
+}
+
+/** SASRec's parameters in the model's fixed order (the order checkpoints and the optimizer use). */
+export function parameterSpecs(config: ResolvedSASRecConfig): ParameterSpec[] {
+  const { numItems: C, maxLen: L, hidden: D, ffnHidden: F, numBlocks } = config;
+  const out: ParameterSpec[] = [
+    { name: 'item_emb', shape: [C + 1, D], init: { kind: 'items' } },
+    { name: 'pos_emb', shape: [L, D], init: { kind: 'normal', std: 0.1 } },
+  ];
+  const one = { kind: 'fill', value: 1 } as const;
+  const zero = { kind: 'fill', value: 0 } as const;
+  const glorot = { kind: 'glorot' } as const;
+  for (let b = 0; b < numBlocks; b++) {
+    const p = `blocks.${b}.`;
+    out.push(
+      { name: `${p}ln1.gamma`, shape: [D], init: one },
+      { name: `${p}ln1.beta`, shape: [D], init: zero },
+    );
+    for (const m of ['q', 'k', 'v', 'o']) {
+      out.push(
+        { name: `${p}attn.w${m}`, shape: [D, D], init: glorot },
+        { name: `${p}attn.b${m}`, shape: [D], init: zero },
+      );
+    }
+    out.push(
+      { name: `${p}ln2.gamma`, shape: [D], init: one },
+      { name: `${p}ln2.beta`, shape: [D], init: zero },
+    );
+    out.push(
+      { name: `${p}ffn.w1`, shape: [D, F], init: glorot },
+      { name: `${p}ffn.b1`, shape: [F], init: zero },
+    );
+    out.push(
+      { name: `${p}ffn.w2`, shape: [F, D], init: glorot },
+      { name: `${p}ffn.b2`, shape: [D], init: zero },
+    );
+  }
+  if (config.norm === 'pre') {
+    out.push(
+      { name: 'final_ln.gamma', shape: [D], init: one },
+      { name: 'final_ln.beta', shape: [D], init: zero },
+    );
+  }
+  return out;
+}
+
+/**
+ * The initial values of parameter `index` of `specs`: a pure function of the seed, the index and
+ * the element, so every engine and machine starts from the same weights. Item rows are
+ * N(0, 1/D) (√D-scaled inputs then have unit variance); the padding row is zero.
+ */
+export function initialValues(spec: ParameterSpec, index: number, seed: number): Float32Array {
+  const size = spec.shape.reduce((a, b) => a * b, 1);
+  const init = spec.init;
+  switch (init.kind) {
+    case 'items': {
+      const [rows, D] = spec.shape as [number, number];
+      const v = seededNormal(seed, index, size, 1 / Math.sqrt(D));
+      return v.fill(0, (rows - 1) * D);
+    }
+    case 'normal':
+      return seededNormal(seed, index, size, init.std);
+    case 'glorot': {
+      const [a, b] = spec.shape as [number, number];
+      return seededUniform(seed, index, size, Math.sqrt(6 / (a + b)));
+    }
+    case 'fill':
+      return new Float32Array(size).fill(init.value);
+  }
+}
+
 /** SASRec's parameters as named tfjs variables, and its forward pass. */
 export class SASRec {
   readonly config: ResolvedSASRecConfig;
@@ -35,44 +118,10 @@ export class SASRec {
   /** Builds a model with deterministic initial weights from `config.seed`. */
   constructor(config: SASRecConfig) {
     this.config = resolveConfig(config);
-    const { numItems: C, maxLen: L, hidden: D, ffnHidden: F, numBlocks, seed } = this.config;
-    const params: NamedParameter[] = [];
-    const add = (name: string, shape: number[], values: Float32Array) => {
-      const variable = tf.variable(tf.tensor(values, shape, 'float32'), true);
-      params.push({ name, variable });
-    };
-    const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
-    const normal = (name: string, shape: number[], std: number) =>
-      add(name, shape, seededNormal(seed, params.length, size(shape), std));
-    const glorot = (name: string, shape: [number, number]) =>
-      add(name, shape, seededUniform(seed, params.length, size(shape), Math.sqrt(6 / (shape[0] + shape[1]))));
-    const fill = (name: string, shape: number[], v: number) =>
-      add(name, shape, new Float32Array(size(shape)).fill(v));
-
-    // Item table: rows 0…C−1 are items (N(0, 1/D) so √D-scaled inputs have unit variance), row C is padding (zero).
-    const itemValues = seededNormal(seed, 0, (C + 1) * D, 1 / Math.sqrt(D));
-    itemValues.fill(0, C * D);
-    add('item_emb', [C + 1, D], itemValues);
-    normal('pos_emb', [L, D], 0.1);
-    for (let b = 0; b < numBlocks; b++) {
-      const p = `blocks.${b}.`;
-      fill(`${p}ln1.gamma`, [D], 1);
-      fill(`${p}ln1.beta`, [D], 0);
-      for (const m of ['q', 'k', 'v', 'o']) {
-        glorot(`${p}attn.w${m}`, [D, D]);
-        fill(`${p}attn.b${m}`, [D], 0);
-      }
-      fill(`${p}ln2.gamma`, [D], 1);
-      fill(`${p}ln2.beta`, [D], 0);
-      glorot(`${p}ffn.w1`, [D, F]);
-      fill(`${p}ffn.b1`, [F], 0);
-      glorot(`${p}ffn.w2`, [F, D]);
-      fill(`${p}ffn.b2`, [D], 0);
-    }
-    if (this.config.norm === 'pre') {
-      fill('final_ln.gamma', [D], 1);
-      fill('final_ln.beta', [D], 0);
-    }
+    const params: NamedParameter[] = parameterSpecs(this.config).map((spec, i) => ({
+      name: spec.name,
+      variable: tf.variable(tf.tensor(initialValues(spec, i, this.config.seed), spec.shape, 'float32'), true),
+    }));
     this.parameters = params;
     this.byName = new Map(params.map((p) => [p.name, p.variable]));
   }

@@ -1,5 +1,11 @@
 /** The training step: SASRec forward, any loss, gradients, AdamW; a step counter that streams negatives and dropout. */
+
+import type { Example } from '@cutrec/data';
 import * as tf from '@tensorflow/tfjs';
+import type { TrainingState } from './checkpoint/checkpoint.js';
+import type { ResolvedSASRecConfig } from './config.js';
+import type { EngineEvaluateOptions, TrainingEngine } from './engine.js';
+import { evaluateModel } from './eval/evaluate.js';
 import { computeLoss } from './losses/loss.js';
 import { checkLossSpec, type LossSpec } from './losses/types.js';
 import { AdamW, type AdamWConfig } from './optim/adamw.js';
@@ -28,7 +34,8 @@ export interface TrainerOptions {
 }
 
 /** Trains a SASRec with one loss and AdamW; `step` counts completed steps (and is the negatives' and dropout's stream). */
-export class Trainer {
+export class Trainer implements TrainingEngine {
+  readonly engine = 'tfjs' as const;
   readonly model: SASRec;
   readonly optimizer: AdamW;
   readonly loss: LossSpec;
@@ -51,6 +58,24 @@ export class Trainer {
     return this.optimizer.step;
   }
 
+  get config(): ResolvedSASRecConfig {
+    return this.model.config;
+  }
+
+  /** The learning rate the next step uses. */
+  currentLr(): number {
+    return this.optimizer.currentLr();
+  }
+
+  /** Full-catalog ranking metrics of the model on `examples` (see `evaluateModel`). */
+  evaluate(examples: readonly Example[], options: EngineEvaluateOptions): Promise<Record<string, number>> {
+    return evaluateModel(this.model, examples, {
+      ks: options.ks,
+      removeSeen: options.removeSeen,
+      ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+    });
+  }
+
   /**
    * One optimisation step on `batch`; returns the batch's mean loss before the update. Reads the
    * loss synchronously, which tfjs's WebGPU backend cannot do in Node: use {@link trainStepAsync} there.
@@ -61,6 +86,24 @@ export class Trainer {
     }
     const pending = this.lossAndGrads(batch);
     return this.finish(pending, pending.value.dataSync()[0]!);
+  }
+
+  /**
+   * One optimisation step on `batch` that also returns every parameter's gradient (host copies,
+   * by name, before clipping): what the engine-contract tests compare engines with. Any backend.
+   */
+  async trainStepWithGradients(batch: Batch): Promise<{ loss: number; grads: Record<string, Float32Array> }> {
+    const pending = this.lossAndGrads(batch);
+    const grads: Record<string, Float32Array> = {};
+    let loss: number;
+    try {
+      loss = (await pending.value.data())[0]!;
+      for (const [name, g] of Object.entries(pending.grads)) grads[name] = (await g.data()) as Float32Array;
+    } catch (err) {
+      tf.dispose([pending.value, ...Object.values(pending.grads)]);
+      throw err;
+    }
+    return { loss: this.finish(pending, loss), grads };
   }
 
   /** One optimisation step on `batch` on any backend; resolves to the batch's mean loss before the update. */
@@ -145,6 +188,34 @@ export class Trainer {
     } finally {
       tf.dispose([pending.value, ...Object.values(pending.grads)]);
     }
+  }
+
+  /** The whole training state as host arrays (what a checkpoint holds). */
+  async trainingState(): Promise<TrainingState> {
+    const params: TrainingState['params'] = {};
+    const m: Record<string, Float32Array> = {};
+    const v: Record<string, Float32Array> = {};
+    for (const p of this.model.parameters) {
+      params[p.name] = {
+        shape: p.variable.shape.slice(),
+        data: Float32Array.from((await p.variable.data()) as Float32Array),
+      };
+    }
+    for (const s of this.optimizer.state()) {
+      m[s.name] = Float32Array.from((await s.m.data()) as Float32Array);
+      v[s.name] = Float32Array.from((await s.v.data()) as Float32Array);
+    }
+    return {
+      step: this.step,
+      seed: this.seed,
+      ignoreIndex: this.ignoreIndex,
+      config: this.model.config,
+      optimizer: this.optimizer.config,
+      loss: this.loss,
+      params,
+      m,
+      v,
+    };
   }
 
   /** Frees the optimizer state (the model stays). */

@@ -13,6 +13,9 @@ typedef struct CUmod_st* CUmodule;
 typedef struct CUfunc_st* CUfunction;
 typedef struct CUstream_st* CUstream;
 typedef struct CUevent_st* CUevent;
+typedef struct CUgraph_st* CUgraph;
+typedef struct CUgraphNode_st* CUgraphNode;
+typedef struct CUgraphExec_st* CUgraphExec;
 }
 
 enum : int {
@@ -31,9 +34,24 @@ enum : int {
   CU_MEMHOSTALLOC_PORTABLE = 1,
   CU_STREAM_NON_BLOCKING = 1,
   CU_EVENT_DEFAULT = 0,
+  // CUevent_flags (cuda.h): CU_EVENT_DISABLE_TIMING = 0x2.
+  CU_EVENT_DISABLE_TIMING = 2,
+  // CUstreamCaptureMode (cuda.h): GLOBAL = 0, THREAD_LOCAL = 1, RELAXED = 2.
+  CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1,
+  // CUresult values the bridge tests for (cuda.h).
+  CUDA_ERROR_NOT_READY = 600,
+  CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED = 900,
+  CUDA_ERROR_STREAM_CAPTURE_INVALIDATED = 901,
+  CUDA_ERROR_STREAM_CAPTURE_IMPLICIT = 906,
 };
 
 // One X-macro list: name, symbol in libcuda, signature. The bridge calls them as drv.name(...).
+// Symbol names are the ones cuda.h maps the API names to (its `#define cuX cuX_v2` block):
+// cuMemcpy*Async -> _v2, cuStreamBeginCapture -> cuStreamBeginCapture_v2 (the _v2 takes the capture
+// mode; the unversioned symbol is the CUDA 10.0 one-argument form), cuStreamDestroy/cuEventDestroy
+// -> _v2. cuStreamQuery, cuStreamWaitEvent, cuStreamEndCapture, cuEventQuery, cuGraphLaunch,
+// cuGraphGetNodes, cuGraphExecDestroy, cuGraphDestroy and cuGraphInstantiateWithFlags (CUDA 11.4+)
+// have no versioned symbol (the _ptsz/_ptds ones are the per-thread default stream variants).
 #define CUTREC_DRIVER_FUNCS(X)                                                                          \
   X(cuInit, "cuInit", CUresult (*)(unsigned))                                                           \
   X(cuDriverGetVersion, "cuDriverGetVersion", CUresult (*)(int*))                                       \
@@ -57,14 +75,26 @@ enum : int {
   X(cuMemcpyDtoD, "cuMemcpyDtoD_v2", CUresult (*)(CUdeviceptr, CUdeviceptr, size_t))                    \
   X(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2", CUresult (*)(CUdeviceptr, const void*, size_t, CUstream)) \
   X(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2", CUresult (*)(void*, CUdeviceptr, size_t, CUstream))     \
+  X(cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2", CUresult (*)(CUdeviceptr, CUdeviceptr, size_t, CUstream)) \
   X(cuMemsetD32, "cuMemsetD32_v2", CUresult (*)(CUdeviceptr, unsigned, size_t))                         \
   X(cuMemsetD32Async, "cuMemsetD32Async", CUresult (*)(CUdeviceptr, unsigned, size_t, CUstream))        \
   X(cuStreamCreate, "cuStreamCreate", CUresult (*)(CUstream*, unsigned))                                \
   X(cuStreamDestroy, "cuStreamDestroy_v2", CUresult (*)(CUstream))                                      \
   X(cuStreamSynchronize, "cuStreamSynchronize", CUresult (*)(CUstream))                                 \
+  X(cuStreamQuery, "cuStreamQuery", CUresult (*)(CUstream))                                            \
+  X(cuStreamWaitEvent, "cuStreamWaitEvent", CUresult (*)(CUstream, CUevent, unsigned))                 \
+  X(cuStreamBeginCapture, "cuStreamBeginCapture_v2", CUresult (*)(CUstream, int))                      \
+  X(cuStreamEndCapture, "cuStreamEndCapture", CUresult (*)(CUstream, CUgraph*))                        \
+  X(cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags",                                        \
+    CUresult (*)(CUgraphExec*, CUgraph, unsigned long long))                                           \
+  X(cuGraphGetNodes, "cuGraphGetNodes", CUresult (*)(CUgraph, CUgraphNode*, size_t*))                  \
+  X(cuGraphLaunch, "cuGraphLaunch", CUresult (*)(CUgraphExec, CUstream))                               \
+  X(cuGraphExecDestroy, "cuGraphExecDestroy", CUresult (*)(CUgraphExec))                               \
+  X(cuGraphDestroy, "cuGraphDestroy", CUresult (*)(CUgraph))                                           \
   X(cuEventCreate, "cuEventCreate", CUresult (*)(CUevent*, unsigned))                                   \
   X(cuEventRecord, "cuEventRecord", CUresult (*)(CUevent, CUstream))                                    \
   X(cuEventSynchronize, "cuEventSynchronize", CUresult (*)(CUevent))                                    \
+  X(cuEventQuery, "cuEventQuery", CUresult (*)(CUevent))                                                \
   X(cuEventDestroy, "cuEventDestroy_v2", CUresult (*)(CUevent))                                         \
   X(cuModuleLoadData, "cuModuleLoadData", CUresult (*)(CUmodule*, const void*))                         \
   X(cuModuleUnload, "cuModuleUnload", CUresult (*)(CUmodule))                                           \

@@ -1,9 +1,11 @@
 /** The `train` command: SASRec step time and memory per loss, body vs loss. */
 import type { Command } from 'commander';
 import { progress } from '../progress.js';
-import { trainMarkdown } from '../report/markdown.js';
+import { fusedMarkdown, trainMarkdown } from '../report/markdown.js';
 import { benchSetup, outputDir, writeResult } from '../setup.js';
-import { runTrainBench, TRAIN_LOSSES, type TrainLossName } from '../train/bench.js';
+import { stepConfigByName } from '../shapes.js';
+import { lossSpec, runTrainBench, TRAIN_LOSSES, type TrainLossName } from '../train/bench.js';
+import { type FusedTrainResult, runFusedTrainBench } from '../train/fused.js';
 
 interface TrainCliOptions {
   items: string;
@@ -24,6 +26,9 @@ interface TrainCliOptions {
   backend: string;
   json?: boolean;
   out?: string;
+  engine: string;
+  config?: string;
+  precision: string;
 }
 
 function int(name: string, v: string, min = 1): number {
@@ -56,13 +61,43 @@ export function registerTrain(program: Command): void {
     .option('--seed <n>', 'seed', '7')
     .option('--quick', 'a tiny model and catalog (seconds on a software GPU)')
     .option('--backend <name>', 'tfjs backend: webgpu, cpu or auto', 'auto')
+    .option(
+      '--engine <list>',
+      'engines to time: tfjs (autograd over tfjs ops) and/or fused (our CUDA step, one graph per step)',
+      'tfjs',
+    )
+    .option(
+      '--config <name>',
+      'a named configuration (beauty-d64, ml20m, beauty: sets items, hidden, batch, max-len, negatives)',
+    )
+    .option('--precision <list>', 'fused engine precisions: fp32 and/or bf16', 'fp32,bf16')
     .option('--json', 'print the results as JSON on stdout (no progress output)')
     .option(
       '--out <dir>',
       'write train.json and train.md here (default results/<card>-<date>, not with --json alone)',
     )
     .action(async (o: TrainCliOptions) => {
-      const setup = await benchSetup(o.backend as 'auto');
+      const engines = o.engine.split(',').map((s) => s.trim());
+      for (const e of engines) {
+        if (e !== 'tfjs' && e !== 'fused')
+          throw new RangeError(`--engine must be a list of tfjs, fused; got ${JSON.stringify(e)}`);
+      }
+      const precisions = o.precision.split(',').map((s) => s.trim());
+      for (const p of precisions) {
+        if (p !== 'fp32' && p !== 'bf16')
+          throw new RangeError(`--precision must be a list of fp32, bf16; got ${JSON.stringify(p)}`);
+      }
+      if (o.config) {
+        const c = stepConfigByName(o.config);
+        Object.assign(o, {
+          items: String(c.C),
+          hidden: String(c.D),
+          batch: String(c.B),
+          maxLen: String(c.L),
+          negatives: String(c.K),
+        });
+      }
+      const setup = await benchSetup((engines.includes('tfjs') ? o.backend : 'cpu') as 'auto');
       const losses = o.losses.split(',').map((s) => s.trim()) as TrainLossName[];
       for (const l of losses) {
         if (!TRAIN_LOSSES.includes(l))
@@ -88,30 +123,55 @@ export function registerTrain(program: Command): void {
       const bar = progress(Boolean(o.json));
       const config = `SASRec C=${model.numItems} L=${model.maxLen} D=${model.hidden} blocks=${model.numBlocks} heads=${model.numHeads}, batch ${batchSize} (N = ${batchSize * model.maxLen} positions), K=${negatives}, cce- share ${o.share}, impl ${o.impl}`;
       bar.log(`cutrec-bench train on ${setup.env.card} (tfjs ${setup.env.backend}): ${config}`);
-      const r = await runTrainBench({
-        model,
-        batchSize,
-        losses,
-        negatives,
-        share: o.share as 'row',
-        blockRows: int('--block-rows', o.blockRows),
-        impl: o.impl as 'auto',
-        warmup: q ? 1 : int('--warmup', o.warmup, 0),
-        steps: q ? 3 : int('--steps', o.steps),
-        seed: int('--seed', o.seed, 0),
-        onProgress: (d, t, l) => bar.update(d, t, l),
-      });
+      let fused: FusedTrainResult[] = [];
+      if (engines.includes('fused')) {
+        fused = runFusedTrainBench({
+          model,
+          batchSize,
+          losses: losses.map((name) => ({
+            name: name === 'cce-' ? `cce- ${o.share}` : name,
+            spec: lossSpec(name, {
+              negatives,
+              share: o.share as 'row',
+              blockRows: int('--block-rows', o.blockRows),
+              impl: 'auto',
+            }),
+          })),
+          precisions: precisions as ('fp32' | 'bf16')[],
+          warmup: q ? 1 : int('--warmup', o.warmup, 0),
+          steps: q ? 3 : int('--steps', o.steps),
+          seed: int('--seed', o.seed, 0),
+          onProgress: (d, t, l) => bar.update(d, t, l),
+        });
+        bar.log(fusedMarkdown(fused, config));
+      }
+      const r = !engines.includes('tfjs')
+        ? { bodyMs: Number.NaN, bodyPeakBytes: null, results: [] }
+        : await runTrainBench({
+            model,
+            batchSize,
+            losses,
+            negatives,
+            share: o.share as 'row',
+            blockRows: int('--block-rows', o.blockRows),
+            impl: o.impl as 'auto',
+            warmup: q ? 1 : int('--warmup', o.warmup, 0),
+            steps: q ? 3 : int('--steps', o.steps),
+            seed: int('--seed', o.seed, 0),
+            onProgress: (d, t, l) => bar.update(d, t, l),
+          });
       bar.stop();
       const out = {
         environment: setup.env,
-        config: { model, batchSize, negatives, share: o.share, impl: o.impl },
+        config: { model, batchSize, negatives, share: o.share, impl: o.impl, name: o.config ?? null },
         ...r,
+        fused,
       };
       if (o.json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       if (o.out || !o.json) {
         const dir = outputDir(o.out, setup.env);
         writeResult(dir, 'train.json', JSON.stringify(out, null, 2));
-        const md = trainMarkdown(r, config, setup.env);
+        const md = `${engines.includes('tfjs') ? trainMarkdown(r, config, setup.env) : ''}${fused.length ? `\n${fusedMarkdown(fused, config)}` : ''}`;
         writeResult(dir, 'train.md', md);
         if (!o.json) process.stdout.write(`${md}\nwritten to ${dir}\n`);
       }

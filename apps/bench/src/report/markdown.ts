@@ -280,3 +280,37 @@ export function gridMarkdown(
     .join('; ');
   return `${head}${cfg}\n\nwall time ${num(wallSeconds, 1)} s for the whole grid.\n\n${t}\n"predicted MiB": a training step's peak by the memory model of the budget implementation (README, "grid"); "cell s": the child process from start to result (start-up and data loading included).\n`;
 }
+
+/** The fused engine's rows as a Markdown table. */
+export function fusedMarkdown(
+  rows: readonly import('../train/fused.js').FusedTrainResult[],
+  config: string,
+): string {
+  const f = (x: number | null, d = 2) => (x === null ? '' : num(x, d));
+  const mib = (x: number | null) => (x === null ? 'n/a' : num(x / MiB, 1));
+  return `## fused engine (CUDA), ${config}\n\n${markdownTable(
+    [
+      'precision',
+      'loss',
+      'step ms (median, waited)',
+      'spread ms',
+      'step ms (queued)',
+      'peak MiB',
+      'graph nodes',
+      'last loss',
+      'note',
+    ],
+    ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+    rows.map((x) => [
+      x.precision,
+      x.loss,
+      f(x.stepMs, 3),
+      f(x.stepSpreadMs, 3),
+      f(x.pipelinedMs, 3),
+      mib(x.peakBytes),
+      x.graphNodes === null ? '' : String(x.graphNodes),
+      f(x.lossValue, 4),
+      x.skipped ?? '',
+    ]),
+  )}\n`;
+}

@@ -63,6 +63,8 @@ export const FLAG_FIELDS: Record<string, FlagSpec & { flag: string }> = {
   ks: { flag: '--ks', path: 'eval.ks', type: 'numbers' },
   removeSeen: { flag: '--remove-seen', path: 'eval.removeSeen', type: 'boolean' },
   backend: { flag: '--backend', path: 'backend', type: 'string' },
+  engine: { flag: '--engine', path: 'engine', type: 'string' },
+  precision: { flag: '--precision', path: 'precision', type: 'string' },
 };
 
 /** Reads a YAML or JSON config file (YAML is a superset of JSON) into a plain object. */

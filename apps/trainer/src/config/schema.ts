@@ -154,6 +154,8 @@ export const evalSchema = z.strictObject({
 });
 
 export const BACKENDS = ['auto', 'webgpu', 'cpu'] as const;
+export const ENGINES = ['auto', 'fused', 'tfjs'] as const;
+export const PRECISIONS = ['auto', 'fp32', 'bf16'] as const;
 
 /** The whole configuration file; every section and field is optional. */
 export const configSchema = z.strictObject({
@@ -165,6 +167,10 @@ export const configSchema = z.strictObject({
   train: trainSchema.default(trainSchema.parse({})),
   eval: evalSchema.default(evalSchema.parse({})),
   backend: z.enum(BACKENDS).default('auto'),
+  /** Training step: 'fused' (our CUDA step, one graph per step), 'tfjs' (autograd over tfjs ops), 'auto' (fused where it can run). */
+  engine: z.enum(ENGINES).default('auto'),
+  /** Fused engine: bf16 activations and matmul inputs with fp32 master weights, or fp32 throughout ('auto': bf16 on sm_80+). */
+  precision: z.enum(PRECISIONS).default('auto'),
 });
 
 /** A configuration with every default filled in (model.maxLen may still be 'auto' before data is read). */

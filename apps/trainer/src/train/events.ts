@@ -42,6 +42,10 @@ export type TrainEvent =
       resumed: boolean;
       backend: string;
       device: string | null;
+      engine: 'fused' | 'tfjs';
+      precision: 'fp32' | 'bf16' | null;
+      /** Why --engine auto did not pick the fused engine. */
+      engineReason?: string;
       dataset: { name: string; users: number; items: number; interactions: number };
       stepsPerEpoch: number;
       epochs: number;

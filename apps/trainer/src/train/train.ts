@@ -6,19 +6,12 @@
 import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { countTrainingBatches, type Example, evaluatePopularity, trainingBatches } from '@cutrec/data';
-import {
-  evaluateModel,
-  loadCheckpoint,
-  loadModel,
-  type SASRec,
-  SASRec as SASRecModel,
-  saveCheckpoint,
-  Trainer,
-} from '@cutrec/models';
+import { saveCheckpoint, type TrainingEngine } from '@cutrec/models';
 import { type Backend, setupBackend } from '../backend.js';
 import { validateConfig } from '../config/load.js';
 import type { TrainConfig } from '../config/schema.js';
 import { loadRunData, longestInput, type RunData } from '../data.js';
+import { chooseEngine, createEngine, restoreEngine } from '../engine.js';
 import { explainOutOfMemory, InterruptedError, type MemorySettings } from '../errors.js';
 import { writeReport } from '../report/report.js';
 import type { EpochRecord, Metrics, TestRecord } from './events.js';
@@ -34,7 +27,6 @@ import {
   truncateMetrics,
   writeJson,
 } from './run-folder.js';
-import { trainStep } from './step.js';
 
 /** What `cutrec train` was asked to do. */
 export interface TrainRequest {
@@ -106,14 +98,14 @@ export function cutoffs(config: TrainConfig): number[] {
   return [...new Set([...config.eval.ks, k])].sort((a, b) => a - b);
 }
 
-/** Ranking metrics of `model` on `examples` (full catalog). */
+/** Ranking metrics of a trainer's current model on `examples` (full catalog). */
 export async function evaluate(
-  model: SASRec,
+  trainer: TrainingEngine,
   examples: readonly Example[],
   config: TrainConfig,
   ks: readonly number[] = cutoffs(config),
 ): Promise<Metrics> {
-  return evaluateModel(model, examples, {
+  return trainer.evaluate(examples, {
     ks,
     removeSeen: config.eval.removeSeen,
     batchSize: config.eval.batchSize,
@@ -225,7 +217,13 @@ async function trainInner(
     );
   }
 
-  const backend = await setupBackend(config.backend, config.loss.impl);
+  const choice = chooseEngine(config);
+  // The fused engine needs no tfjs backend beyond the host (CPU) one.
+  const backend = await setupBackend(
+    choice.engine === 'fused' ? 'cpu' : config.backend,
+    config.loss.impl,
+    choice.engine === 'fused',
+  );
   if (backend.fallbackReason)
     reporter.warn(`no WebGPU adapter, training on the CPU: ${backend.fallbackReason}`);
   const data = await loadRunData(config);
@@ -249,21 +247,22 @@ async function trainInner(
   reporter.setKeys([keyMetric, 'ndcg@10', 'hr@10']);
 
   // The model and its optimizer: fresh, or exactly as the last checkpoint left them.
-  let trainer: Trainer;
+  let trainer: TrainingEngine;
   let progress: Progress;
+  const batchSize = config.train.batchSize;
   if (resumed) {
-    const restored = await loadCheckpoint(paths.last, { loss });
+    const restored = await restoreEngine(choice, paths.last, { loss, batchSize });
     trainer = restored.trainer;
-    progress = progressFromExtra(restored.info.extra);
+    progress = progressFromExtra(restored.extra);
     truncateMetrics(paths, progress.epoch);
   } else {
     createRunFolder(paths);
     writeJson(paths.config, config);
-    const model = new SASRecModel(sasrecConfig(config, C));
-    trainer = new Trainer(model, {
+    trainer = createEngine(choice, sasrecConfig(config, C), {
       loss,
       optimizer: optimizerConfig(config, config.train.epochs * stepsPerEpoch),
       seed: config.train.seed,
+      batchSize,
     });
     progress = { ...FRESH };
   }
@@ -284,6 +283,9 @@ async function trainInner(
     resumed,
     backend: backend.name,
     device: backend.device,
+    engine: choice.engine,
+    precision: choice.precision,
+    ...(choice.reason ? { engineReason: choice.reason } : {}),
     dataset: {
       name: data.name,
       users: data.stats.numUsers,
@@ -326,7 +328,7 @@ async function trainInner(
         const t0 = performance.now();
         let l: number;
         try {
-          l = await trainStep(trainer, batch);
+          l = await trainer.trainStepAsync(batch);
           checkGpu();
         } catch (err) {
           throw explainOutOfMemory(backend.takeError() ?? err, mem, 'training');
@@ -367,7 +369,7 @@ async function trainInner(
         epochTimeSec: p.epochTime,
         positionsPerSec: p.epochPositions / Math.max(p.epochTime, 1e-9),
         peakGpuBytes: peak,
-        lr: trainer.optimizer.currentLr(),
+        lr: trainer.currentLr(),
       };
       const { type: _t, valid: _v, ...epochEvent } = record;
       reporter.emit({ event: 'epoch', ...epochEvent });
@@ -387,7 +389,7 @@ async function trainInner(
         const t0 = performance.now();
         let valid: Metrics;
         try {
-          valid = await evaluate(trainer.model, data.split.valid, config);
+          valid = await evaluate(trainer, data.split.valid, config);
           checkGpu();
         } catch (err) {
           throw explainOutOfMemory(backend.takeError() ?? err, mem, 'evaluation');
@@ -441,7 +443,8 @@ async function trainInner(
 
   // Test metrics of the best checkpoint (the last one when validation never improved).
   const bestPath = existsSync(paths.best) ? paths.best : paths.last;
-  const { model: best } = await loadModel(bestPath);
+  trainer.dispose();
+  const { trainer: best } = await restoreEngine(choice, bestPath, { loss, batchSize });
   let test: Metrics;
   try {
     test = await evaluate(best, data.split.test, config);
@@ -449,7 +452,7 @@ async function trainInner(
   } catch (err) {
     throw explainOutOfMemory(backend.takeError() ?? err, mem, 'evaluation');
   }
-  best.dispose?.();
+  best.dispose();
   const bestEpoch = progress.bestEpoch >= 0 ? progress.bestEpoch : progress.epoch - 1;
   reporter.emit({ event: 'eval', epoch: bestEpoch, split: 'test', metrics: test, best: true });
   const testRecord: TestRecord = { type: 'test', bestEpoch, test, popularity: popularity.test };
@@ -462,6 +465,7 @@ async function trainInner(
     popularity: popularity.test,
     ...(planted ? { plantedBest: planted } : {}),
     backend: { name: backend.name, device: backend.device },
+    engine: { name: choice.engine, precision: choice.precision },
   });
   await writeReport(paths);
   const times = epochs.map((r) => r.epochTimeSec);
@@ -477,7 +481,6 @@ async function trainInner(
     peakGpuBytes: peaks.length ? Math.max(...peaks) : null,
     report: paths.report,
   });
-  trainer.dispose();
   return { runDir: paths.dir, bestEpoch, test, popularity: popularity.test };
 }
 

@@ -1,7 +1,7 @@
 /** The CceArgs block every CUDA kernel takes by value (cuda/cce_common.cuh), packed byte for byte. */
 import type { DeviceBuffer } from '@cutrec/tensor';
 
-export const CCE_ARGS_BYTES = 152;
+export const CCE_ARGS_BYTES = 160;
 
 export const MODE = { row: 0, block: 1, batch: 2, all: 3 } as const;
 export const SAMPLER_KIND = { uniform: 0, popularity: 1, inBatch: 2 } as const;
@@ -35,9 +35,11 @@ export interface CceArgsFields {
   tilesPerGroup: number;
   /** Row backward passes: end of the item range (0: none); tilesPerGroup is then its start. */
   itemHi?: number;
+  /** Device u32 holding the stream (overrides `stream`; a replayed CUDA graph reads the step there). */
+  streamPtr?: bigint;
 }
 
-/** The 152 bytes of CceArgs (little endian, pointers first), for `launch`'s `{ bytes }` argument. */
+/** The 160 bytes of CceArgs (little endian, pointers first), for `launch`'s `{ bytes }` argument. */
 export function packCceArgs(f: CceArgsFields): Uint8Array {
   const buf = new ArrayBuffer(CCE_ARGS_BYTES);
   const v = new DataView(buf);
@@ -62,5 +64,6 @@ export function packCceArgs(f: CceArgsFields): Uint8Array {
   v.setFloat32(140, f.logK, true);
   v.setInt32(144, f.tilesPerGroup, true);
   v.setInt32(148, f.itemHi ?? 0, true);
+  v.setBigUint64(152, f.streamPtr ?? 0n, true);
   return new Uint8Array(buf);
 }

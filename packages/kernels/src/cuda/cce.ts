@@ -28,6 +28,13 @@ export interface CudaCallOptions {
   rowPasses?: number;
   /** The targets on the host, for the 'inBatch' sampler (otherwise they are read back). */
   hostTargets?: Int32Array;
+  /**
+   * Device address of a u32 holding the sampler's stream, read by the kernel (instead of
+   * `options.step`), so a CUDA graph replayed every step draws fresh negatives.
+   */
+  streamPtr?: bigint;
+  /** Backward: add into dItems as it is instead of zeroing it first (default false). */
+  accumulateItems?: boolean;
 }
 
 /** What `cudaCceForward` returns: per-row loss (0 for ignored rows) and log-sum-exp, float32 [N]. */
@@ -206,6 +213,7 @@ function run(
         logK: c.logK,
         tilesPerGroup: plan.kind === 'row' ? lo : plan.tilesPerGroup,
         itemHi: plan.kind === 'row' ? hi : 0,
+        ...(call.streamPtr !== undefined ? { streamPtr: call.streamPtr } : {}),
       });
       const kernel = cceModule(ctx).kernel(plan.name);
       launch(
@@ -248,7 +256,7 @@ export function cudaCceForward(
 /**
  * Backward pass on CUDA tensors: dHidden [N, D] and dItems [C, D] (float32) of Σ dLoss_i·loss_i,
  * from the forward's `lse` and the upstream per-row `dLoss` (float32 [N], 0 for ignored rows).
- * dItems is zeroed, then accumulated with atomics.
+ * dItems is zeroed (unless `call.accumulateItems`), then accumulated with atomics.
  */
 export function cudaCceBackward(
   hidden: CudaTensor,
@@ -267,7 +275,7 @@ export function cudaCceBackward(
   if (dLoss.bytes < N * 4) throw new RangeError(`dLoss holds ${dLoss.bytes} bytes; N = ${N} needs ${N * 4}`);
   const dHidden = out.dHidden ?? new DeviceBuffer(N * D * 4, ctx);
   const dItems = out.dItems ?? new DeviceBuffer(C * D * 4, ctx);
-  dItems.fill32(0, 0, C * D);
+  if (!call.accumulateItems) dItems.fill32(0, 0, C * D, call.stream ?? null);
   const kernel = run(true, hidden, items, targets, options, call, { lse, dLoss, dH: dHidden, dW: dItems });
   return { dHidden, dItems, kernel };
 }

@@ -20,3 +20,4 @@ export {
   type OpCall,
   ptrArg,
 } from './ptr.js';
+export * from './rank/index.js';

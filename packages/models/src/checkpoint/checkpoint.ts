@@ -8,9 +8,9 @@ import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { SASRecConfig } from '../config.js';
+import type { ResolvedSASRecConfig, SASRecConfig } from '../config.js';
 import type { LossSpec } from '../losses/types.js';
-import type { AdamWConfig } from '../optim/adamw.js';
+import type { AdamWConfig, ResolvedAdamWConfig } from '../optim/adamw.js';
 import { SASRec } from '../sasrec.js';
 import { Trainer } from '../train.js';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from './safetensors.js';
@@ -36,30 +36,48 @@ function lossForMetadata(loss: LossSpec): LossSpec | undefined {
   return loss;
 }
 
+/**
+ * A trainer's whole state as host arrays: what a checkpoint holds, the same for every engine (so a
+ * run trained on one engine resumes on the other).
+ */
+export interface TrainingState {
+  step: number;
+  seed: number;
+  ignoreIndex: number;
+  config: ResolvedSASRecConfig;
+  optimizer: ResolvedAdamWConfig;
+  loss: LossSpec;
+  /** Parameters, and Adam's moments, by parameter name, with their shapes. */
+  params: Record<string, { shape: number[]; data: Float32Array }>;
+  m: Record<string, Float32Array>;
+  v: Record<string, Float32Array>;
+}
+
+/** Anything a checkpoint can be written from: the tfjs Trainer and the FusedTrainer. */
+export interface Checkpointable {
+  trainingState(): Promise<TrainingState>;
+}
+
 /** Checkpoint bytes of a trainer (model, optimizer state, step, seeds, configs) plus `extra` string entries. */
 export async function checkpointBytes(
-  trainer: Trainer,
+  trainer: Checkpointable,
   extra: Record<string, string | number> = {},
 ): Promise<Uint8Array> {
+  const s = await trainer.trainingState();
   const tensors: Record<string, SafeTensor> = {};
-  const f32 = async (t: tf.Tensor): Promise<SafeTensor> => ({
-    dtype: 'F32',
-    shape: t.shape.slice(),
-    data: Float32Array.from((await t.data()) as Float32Array),
-  });
-  for (const p of trainer.model.parameters) tensors[`model.${p.name}`] = await f32(p.variable);
-  for (const s of trainer.optimizer.state()) {
-    tensors[`adam.m.${s.name}`] = await f32(s.m);
-    tensors[`adam.v.${s.name}`] = await f32(s.v);
+  for (const [name, p] of Object.entries(s.params)) {
+    tensors[`model.${name}`] = { dtype: 'F32', shape: p.shape, data: p.data };
+    tensors[`adam.m.${name}`] = { dtype: 'F32', shape: p.shape, data: s.m[name]! };
+    tensors[`adam.v.${name}`] = { dtype: 'F32', shape: p.shape, data: s.v[name]! };
   }
-  const loss = lossForMetadata(trainer.loss);
+  const loss = lossForMetadata(s.loss);
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT,
-    step: String(trainer.step),
-    seed: String(trainer.seed),
-    ignoreIndex: String(trainer.ignoreIndex),
-    config: JSON.stringify(trainer.model.config),
-    optimizer: JSON.stringify(trainer.optimizer.config),
+    step: String(s.step),
+    seed: String(s.seed),
+    ignoreIndex: String(s.ignoreIndex),
+    config: JSON.stringify(s.config),
+    optimizer: JSON.stringify(s.optimizer),
     loss: loss ? JSON.stringify(loss) : '',
     extra: JSON.stringify(Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, String(v)]))),
   };
@@ -90,7 +108,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
 /** Saves a trainer's full training state to `path` (safetensors), atomically. */
 export async function saveCheckpoint(
   path: string,
-  trainer: Trainer,
+  trainer: Checkpointable,
   extra: Record<string, string | number> = {},
 ): Promise<void> {
   writeFileAtomic(path, await checkpointBytes(trainer, extra));
@@ -184,4 +202,33 @@ export async function loadCheckpoint(
     for (const mv of Object.values(moments)) tf.dispose([mv.m, mv.v]);
   }
   return { trainer, model, info };
+}
+
+/** The parameters and Adam moments of a checkpoint as host arrays by parameter name (every one present). */
+export function checkpointArrays(
+  tensors: Record<string, SafeTensor>,
+  names: readonly string[],
+  path: string,
+): {
+  params: Record<string, Float32Array>;
+  m: Record<string, Float32Array>;
+  v: Record<string, Float32Array>;
+} {
+  const out = {
+    params: {} as Record<string, Float32Array>,
+    m: {} as Record<string, Float32Array>,
+    v: {} as Record<string, Float32Array>,
+  };
+  for (const name of names) {
+    for (const [key, into] of [
+      [`model.${name}`, out.params],
+      [`adam.m.${name}`, out.m],
+      [`adam.v.${name}`, out.v],
+    ] as const) {
+      const t = tensors[key];
+      if (!t) throw new Error(`${path}: no tensor '${key}'`);
+      into[name] = t.data as Float32Array;
+    }
+  }
+  return out;
 }

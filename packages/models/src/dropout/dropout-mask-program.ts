@@ -1,38 +1,13 @@
 /**
  * The WebGPU dropout-mask program: writes a [shape] float32 mask (0 or 1/(1 − rate)) from Philox
- * on the device, so training on WebGPU needs no host random numbers; `dropoutMaskHost` computes
- * the same mask on the host (the reference its test compares with).
+ * on the device, so training on WebGPU needs no host random numbers; @cutrec/kernels'
+ * `dropoutMaskHost` computes the same mask on the host (the reference its test compares with).
  */
-import { philox4x32_10, seedKey } from '@cutrec/sampler';
+import { type DropoutDraw, keepThreshold } from '@cutrec/kernels';
+import { seedKey } from '@cutrec/sampler';
 import { allocTensor, createBufferFrom, flushTfjs } from '@cutrec/tensor';
 import type * as tf from '@tensorflow/tfjs';
-import { DROPOUT_TAG, DROPOUT_WORKGROUP_SIZE, dropoutMaskWGSL } from './dropout-mask.wgsl.js';
-
-/** Where a dropout mask comes from: the model seed, the stream (training step) and the site. */
-export interface DropoutDraw {
-  seed: number;
-  stream: number;
-  site: number;
-}
-
-/** floor((1 − rate) · 2^32), clamped to [0, 2^32 − 1]. */
-export function keepThreshold(rate: number): number {
-  return Math.min(0xffffffff, Math.floor((1 - rate) * 2 ** 32));
-}
-
-/** The mask the kernel writes, computed on the host: n float32 values, 0 or 1/(1 − rate). */
-export function dropoutMaskHost(n: number, rate: number, draw: DropoutDraw): Float32Array {
-  const [k0, k1] = seedKey(draw.seed);
-  const thr = keepThreshold(rate);
-  const scale = Math.fround(1 / (1 - rate));
-  const out = new Float32Array(n);
-  const w = new Uint32Array(4);
-  for (let g = 0; g * 4 < n; g++) {
-    philox4x32_10(g, draw.site, draw.stream, DROPOUT_TAG, k0, k1, w);
-    for (let j = 0; j < 4 && g * 4 + j < n; j++) out[g * 4 + j] = w[j]! < thr ? scale : 0;
-  }
-  return out;
-}
+import { DROPOUT_WORKGROUP_SIZE, dropoutMaskWGSL } from './dropout-mask.wgsl.js';
 
 /** The compiled dropout-mask kernel of one device. */
 export class DropoutMaskProgram {

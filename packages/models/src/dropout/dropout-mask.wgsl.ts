@@ -3,10 +3,8 @@
  * (e mod 4) of Philox4x32-10(counter = [floor(e / 4), site, stream, DROPOUT_TAG], key = seed key)
  * is below keepThreshold = floor((1 − rate) · 2^32), else 0. One invocation writes 4 elements.
  */
+import { DROPOUT_TAG } from '@cutrec/kernels';
 import { philoxWGSL } from '@cutrec/sampler';
-
-/** Counter word 3 of dropout draws (keeps them apart from negatives, whose word 3 is 0). */
-export const DROPOUT_TAG = 0xd20f_0003;
 
 /** Invocations per workgroup. */
 export const DROPOUT_WORKGROUP_SIZE = 64;

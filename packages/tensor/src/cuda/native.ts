@@ -15,17 +15,91 @@ export interface NativeMemory {
   free(): void;
   upload(src: ArrayBufferView | ArrayBuffer, dstOffset?: number): void;
   download(dst: ArrayBufferView | ArrayBuffer, srcOffset?: number): void;
-  fill32(value: number, offset?: number, count?: number): void;
+  fill32(value: number, offset?: number, count?: number, stream?: NativeStream | null): void;
   copyFrom(src: NativeMemory, dstOffset?: number, srcOffset?: number, bytes?: number): void;
+  copyFromAsync(
+    src: NativeMemory,
+    dstOffset: number,
+    srcOffset: number,
+    bytes: number,
+    stream: NativeStream | null,
+  ): void;
+  uploadAsync(
+    host: NativeHostMemory,
+    hostOffset: number,
+    deviceOffset: number,
+    bytes: number | undefined,
+    stream: NativeStream | null,
+  ): void;
+  downloadAsync(
+    host: NativeHostMemory,
+    hostOffset: number,
+    deviceOffset: number,
+    bytes: number | undefined,
+    stream: NativeStream | null,
+  ): void;
+}
+export interface NativeHostMemory {
+  readonly bytes: number;
+  readonly freed: boolean;
+  readonly arrayBuffer: ArrayBuffer;
+  free(): void;
 }
 export interface NativeStream {
   synchronize(): void;
+  query(): boolean;
+  waitEvent(event: NativeEvent): void;
+  beginCapture(): void;
+  endCapture(): NativeGraph;
   destroy(): void;
 }
 export interface NativeEvent {
   record(stream?: NativeStream | null): void;
   synchronize(): void;
+  query(): boolean;
   elapsedMs(end: NativeEvent): number;
+  destroy(): void;
+}
+export interface NativeGraph {
+  readonly nodeCount: number;
+  launch(stream: NativeStream | null): void;
+  destroy(): void;
+}
+/** The plain-number descriptor the addon's GemmPlan takes (cudaDataType / cublasComputeType_t codes). */
+export interface NativeGemmDesc {
+  transA: boolean;
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  lda: number;
+  ldb: number;
+  ldc: number;
+  typeA: number;
+  typeB: number;
+  typeC: number;
+  compute: number;
+  /** cudaDataType of the bias vector, -1 for none. */
+  biasType: number;
+  batchCount: number;
+  strideA: number;
+  strideB: number;
+  strideC: number;
+  alignment: number;
+  workspaceBytes: number;
+}
+export interface NativeGemmPlan {
+  readonly workspaceBytes: number;
+  run(
+    a: bigint,
+    b: bigint,
+    c: bigint,
+    d: bigint | undefined,
+    bias: bigint | undefined,
+    alpha: number | undefined,
+    beta: number | undefined,
+    stream: NativeStream | null,
+  ): void;
   destroy(): void;
 }
 export interface NativeKernel {
@@ -64,8 +138,11 @@ export interface NativeAddon {
   Context: new (ordinal: number) => NativeContext;
   DeviceMemory: new (ctx: NativeContext, bytes: number) => NativeMemory;
   Stream: new (ctx: NativeContext, nonBlocking?: boolean) => NativeStream;
-  Event: new (ctx: NativeContext) => NativeEvent;
+  Event: new (ctx: NativeContext, timing?: boolean) => NativeEvent;
   Module: new (ctx: NativeContext, image: Uint8Array) => NativeModule;
+  HostMemory: new (ctx: NativeContext, bytes: number) => NativeHostMemory;
+  GemmPlan: new (ctx: NativeContext, desc: NativeGemmDesc) => NativeGemmPlan;
+  cublasLtLoad(candidates: string[]): { ok: boolean; path: string; version: number; reason: string };
   probe(): { available: boolean; reason: string; driverVersion: number };
   deviceCount(): number;
   deviceProps(ordinal: number): NativeDeviceProps;

@@ -16,10 +16,27 @@ export class CudaStream {
     this.native.synchronize();
   }
 
+  /** True when all work queued on the stream has finished, false while some is pending (no wait). */
+  query(): boolean {
+    return this.native.query();
+  }
+
+  /** Makes later work on this stream wait until `event` has completed (cuStreamWaitEvent; no host wait). */
+  waitEvent(event: CudaEvent): this {
+    this.native.waitEvent(event.native);
+    return this;
+  }
+
   /** Destroys the stream now (otherwise when collected). */
   destroy(): void {
     this.native.destroy();
   }
+}
+
+/** Options of {@link CudaEvent}. */
+export interface CudaEventOptions {
+  /** Whether the event records time for {@link CudaEvent.elapsedMs} (default true); false is cheaper (CU_EVENT_DISABLE_TIMING). */
+  timing?: boolean;
 }
 
 /** A CUDA event, for ordering and timing: `start.elapsedMs(end)`. */
@@ -27,8 +44,13 @@ export class CudaEvent {
   /** @internal */
   readonly native: NativeEvent;
 
-  constructor(context: CudaContext = CudaContext.get()) {
-    this.native = new (requireCuda().Event)(context.native);
+  constructor(context: CudaContext = CudaContext.get(), options: CudaEventOptions = {}) {
+    this.native = new (requireCuda().Event)(context.native, options.timing ?? true);
+  }
+
+  /** True when the work before the last {@link record} has completed (or it was never recorded), false while pending; no wait. */
+  query(): boolean {
+    return this.native.query();
   }
 
   /** Records the event on `stream` (default: the legacy default stream). */

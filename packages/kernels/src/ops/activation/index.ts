@@ -1,1 +1,16 @@
-export {};
+/** ReLU / tanh-GELU followed by dropout, and the backward. */
+export {
+  type CudaActivationBackwardArgs,
+  type CudaActivationForwardArgs,
+  cudaActivationBackward,
+  cudaActivationForward,
+} from './cuda.js';
+export {
+  type ActivationBackwardArgs,
+  type ActivationForwardArgs,
+  type ActivationKind,
+  activationBackward,
+  activationDerivative,
+  activationForward,
+  activationValue,
+} from './reference.js';

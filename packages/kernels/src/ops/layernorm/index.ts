@@ -1,1 +1,15 @@
-export {};
+/** Layer norm with an optional dropped-out residual and padding row mask; backward with a skip gradient. */
+export {
+  type CudaLayerNormBackwardArgs,
+  type CudaLayerNormForwardArgs,
+  type CudaLayerNormRowMask,
+  cudaLayerNormBackward,
+  cudaLayerNormForward,
+} from './cuda.js';
+export {
+  type LayerNormBackwardArgs,
+  type LayerNormForwardArgs,
+  type LayerNormRowMask,
+  layerNormBackward,
+  layerNormForward,
+} from './reference.js';

@@ -1,1 +1,14 @@
-export {};
+/** Linear layer: row-major GEMM with bias (cuBLASLt or our own kernels) and the bias gradient. */
+export {
+  type CudaBiasGradArgs,
+  type CudaMatmulArgs,
+  clearGemmPlans,
+  cudaBiasGrad,
+  cudaMatmul,
+  type GemmBackendChoice,
+  gemmBackend,
+  type LinearDtype,
+  ltDescFor,
+  setGemmBackend,
+} from './cuda.js';
+export { type BiasGradArgs, biasGrad, type MatmulArgs, matmul } from './reference.js';

@@ -1,0 +1,80 @@
+/**
+ * Which engine trains a run, and building or restoring it: the fused engine on CUDA where a GPU,
+ * the driver and our kernels are usable and the loss is one it runs, else the tfjs engine on the
+ * chosen tfjs backend. Both are @cutrec/models `TrainingEngine`s.
+ */
+
+import {
+  type AdamWConfig,
+  CudaDevice,
+  FusedTrainer,
+  fusedCudaUnavailableReason,
+  type LossSpec,
+  loadCheckpoint,
+  loadFusedCheckpoint,
+  SASRec,
+  type SASRecConfig,
+  Trainer,
+  type TrainingEngine,
+} from '@cutrec/models';
+import { cudaDevices } from '@cutrec/tensor';
+import type { TrainConfig } from './config/schema.js';
+
+/** The engine a run uses, with its precision and why (for `cutrec info` and the start event). */
+export interface EngineChoice {
+  engine: 'fused' | 'tfjs';
+  precision: 'fp32' | 'bf16' | null;
+  /** Why 'auto' did not pick the fused engine. */
+  reason?: string;
+}
+
+/** Why the fused engine cannot train `config` here, or undefined when it can. */
+export function fusedUnavailable(config: Pick<TrainConfig, 'loss'>): string | undefined {
+  if (config.loss.kind === 'cce-' && config.loss.sampler === 'inBatch') {
+    return 'the fused engine does not run --sampler inBatch (use uniform or popularity, or --engine tfjs)';
+  }
+  return fusedCudaUnavailableReason();
+}
+
+/** The engine and precision of a run from its config (`--engine`, `--precision`). */
+export function chooseEngine(config: Pick<TrainConfig, 'engine' | 'precision' | 'loss'>): EngineChoice {
+  const why = config.engine === 'tfjs' ? undefined : fusedUnavailable(config);
+  if (config.engine === 'fused' && why) throw new Error(`--engine fused: ${why}`);
+  if (config.engine === 'tfjs' || why)
+    return { engine: 'tfjs', precision: null, ...(why ? { reason: why } : {}) };
+  let precision = config.precision;
+  if (precision === 'auto') precision = (cudaDevices()[0]?.major ?? 0) >= 8 ? 'bf16' : 'fp32';
+  return { engine: 'fused', precision };
+}
+
+function fusedDevice(choice: EngineChoice): CudaDevice {
+  return new CudaDevice({ dtype: choice.precision === 'bf16' ? 'bfloat16' : 'float32' });
+}
+
+/** A fresh trainer of the chosen engine. */
+export function createEngine(
+  choice: EngineChoice,
+  model: SASRecConfig,
+  options: { loss: LossSpec; optimizer: AdamWConfig; seed: number; batchSize: number },
+): TrainingEngine {
+  if (choice.engine === 'fused') return new FusedTrainer(model, fusedDevice(choice), options);
+  return new Trainer(new SASRec(model), {
+    loss: options.loss,
+    optimizer: options.optimizer,
+    seed: options.seed,
+  });
+}
+
+/** A trainer of the chosen engine restored exactly from a checkpoint (written by either engine). */
+export async function restoreEngine(
+  choice: EngineChoice,
+  path: string,
+  options: { loss: LossSpec; batchSize: number },
+): Promise<{ trainer: TrainingEngine; extra: Record<string, string> }> {
+  if (choice.engine === 'fused') {
+    const { trainer, info } = await loadFusedCheckpoint(path, fusedDevice(choice), options);
+    return { trainer, extra: info.extra };
+  }
+  const { trainer, info } = await loadCheckpoint(path, { loss: options.loss });
+  return { trainer, extra: info.extra };
+}

@@ -1,0 +1,184 @@
+/**
+ * CUDA launchers of the attention op (attention.cu, contract in reference.ts): the forward (out,
+ * lse) and the backward (delta, then dk and dv per key tile, then dq per query tile, no atomics),
+ * queued on `call.stream`, never synchronising or allocating, so they can be captured into a CUDA
+ * graph. The dropout stream is read from device memory (`dropout.step`).
+ *
+ * Limits: dh 1 … 128 (kernels specialised for dh ≤ 32, 64, 96, 128), L up to 2048 (more works,
+ * but the launcher refuses it: untested), B·H·⌈L/32⌉ < 2^31 (the grid), and with dropout B·H·L² < 2^32 (the
+ * element index e_ij is 32-bit, like the tfjs mask's).
+ */
+import { DeviceBuffer, launch } from '@cutrec/tensor';
+import { type DeviceDropout, packDropoutSite } from '../dropout/index.js';
+import { opModule } from '../module.js';
+import { checkBytes, type DevicePtr, type OpCall, ptrArg } from '../ptr.js';
+
+/** Largest head size and sequence length the kernels take. */
+export const ATTENTION_MAX_DH = 128;
+export const ATTENTION_MAX_L = 2048;
+
+/** Shapes shared by {@link cudaAttentionForward} and {@link cudaAttentionBackward}. */
+export interface CudaAttentionShape {
+  /** [B·L] int32 ids; key j of sequence b is padding when ids[b·L + j] = padId. */
+  ids: DevicePtr;
+  B: number;
+  L: number;
+  H: number;
+  dh: number;
+  /** Row stride of q, k, v, dq, dk, dv in elements (default H·dh; 3·D when they share one buffer). */
+  stride?: number;
+  padId: number;
+  scale: number;
+  /** Dropout on the probabilities (undefined or rate 0: none). */
+  dropout?: DeviceDropout;
+  /** Storage of q, k, v, out, dOut, dq, dk, dv; lse and delta are float32. */
+  dtype: 'float32' | 'bfloat16';
+}
+
+/** Arguments of {@link cudaAttentionForward}. */
+export interface CudaAttentionForwardArgs extends CudaAttentionShape {
+  /** [R, stride] each (`dtype`). */
+  q: DevicePtr;
+  k: DevicePtr;
+  v: DevicePtr;
+  /** [R, H·dh] out (`dtype`). */
+  out: DevicePtr;
+  /** [B·H·L] float32 out. */
+  lse: DevicePtr;
+}
+
+/** Arguments of {@link cudaAttentionBackward}. */
+export interface CudaAttentionBackwardArgs extends CudaAttentionShape {
+  q: DevicePtr;
+  k: DevicePtr;
+  v: DevicePtr;
+  /** [R, H·dh] the forward's output and its gradient (`dtype`). */
+  out: DevicePtr;
+  dOut: DevicePtr;
+  /** [B·H·L] float32: the forward's lse. */
+  lse: DevicePtr;
+  /** [R, stride] out (`dtype`): only the heads' elements of each row are written. */
+  dq: DevicePtr;
+  dk: DevicePtr;
+  dv: DevicePtr;
+  /** [B·H·L] float32 workspace (written: delta_i = dO_i · out_i). */
+  delta: DevicePtr;
+}
+
+const WARPS = 4;
+const TILE = 32;
+
+function contextOf(p: DevicePtr) {
+  return (p instanceof DeviceBuffer ? p : p.buffer).context;
+}
+
+/** Validates the shape; returns the stride, the kernels' dh bucket and the shared floats per tile. */
+function plan(name: string, a: CudaAttentionShape) {
+  const { B, L, H, dh } = a;
+  const stride = a.stride ?? H * dh;
+  const ints = [B, L, H, dh, stride, a.padId].every(Number.isInteger);
+  if (!ints || B < 0 || L < 0 || H < 1 || dh < 1 || dh > ATTENTION_MAX_DH || L > ATTENTION_MAX_L) {
+    throw new RangeError(
+      `${name}: need integers B, L ≥ 0, H ≥ 1, 1 ≤ dh ≤ ${ATTENTION_MAX_DH}, L ≤ ${ATTENTION_MAX_L} (got B ${B}, L ${L}, H ${H}, dh ${dh})`,
+    );
+  }
+  if (stride < H * dh) throw new RangeError(`${name}: stride ${stride} is less than H·dh = ${H * dh}`);
+  if (B * H * Math.ceil(L / TILE) >= 2 ** 31) throw new RangeError(`${name}: B·H·⌈L/32⌉ exceeds the grid`);
+  if (a.dropout && a.dropout.rate > 0 && B * H * L * L > 2 ** 32) {
+    throw new RangeError(`${name}: B·H·L² = ${B * H * L * L} exceeds the 32-bit dropout element index`);
+  }
+  if (B * L * stride > 2 ** 53) throw new RangeError(`${name}: tensor too large`);
+  const dmax = Math.ceil(dh / 32) * 32;
+  const dhp = dh | 1;
+  return {
+    stride,
+    dmax,
+    dhp,
+    sfx: a.dtype === 'float32' ? 'f32' : 'bf16',
+    eb: a.dtype === 'float32' ? 4 : 2,
+  };
+}
+
+function checkQkv(a: CudaAttentionShape, stride: number, eb: number, named: [string, DevicePtr][]): void {
+  const R = a.B * a.L;
+  const need = R === 0 ? 0 : ((R - 1) * stride + a.H * a.dh) * eb;
+  for (const [n, p] of named) checkBytes(n, p, need);
+}
+
+/** Shape arguments after the pointers: H, L, dh, stride, padId, scale, the dropout site. */
+function tail(a: CudaAttentionShape, stride: number) {
+  return [
+    { i32: a.H },
+    { i32: a.L },
+    { i32: a.dh },
+    { i32: stride },
+    { i32: a.padId },
+    { f32: a.scale },
+    { bytes: packDropoutSite(a.dropout) },
+  ];
+}
+
+/** out = softmax(scale·q·kᵀ, causal and key padding masked)·dropout·v per head, and lse per query row. */
+export function cudaAttentionForward(a: CudaAttentionForwardArgs, call: OpCall = {}): void {
+  const { stride, dmax, dhp, sfx, eb } = plan('cudaAttentionForward', a);
+  const { B, L, H, dh } = a;
+  checkQkv(a, stride, eb, [
+    ['q', a.q],
+    ['k', a.k],
+    ['v', a.v],
+  ]);
+  checkBytes('out', a.out, B * L * H * dh * eb);
+  checkBytes('lse', a.lse, B * H * L * 4);
+  checkBytes('ids', a.ids, B * L * 4);
+  if (B * L === 0) return;
+  const kernel = opModule('attention', contextOf(a.out)).kernel(`attention_forward${dmax}_${sfx}`);
+  launch(
+    kernel,
+    {
+      grid: B * H * Math.ceil(L / TILE),
+      block: WARPS * 32,
+      sharedBytes: (3 * TILE * dhp + TILE * (TILE + 1)) * 4,
+      stream: call.stream ?? null,
+    },
+    [ptrArg(a.q), ptrArg(a.k), ptrArg(a.v), ptrArg(a.out), ptrArg(a.lse), ptrArg(a.ids), ...tail(a, stride)],
+  );
+}
+
+/** dq, dk, dv (written, q's layout) of Σ dOut·out, from the forward's out and lse; delta is workspace. */
+export function cudaAttentionBackward(a: CudaAttentionBackwardArgs, call: OpCall = {}): void {
+  const { stride, dmax, dhp, sfx, eb } = plan('cudaAttentionBackward', a);
+  const { B, L, H, dh } = a;
+  checkQkv(a, stride, eb, [
+    ['q', a.q],
+    ['k', a.k],
+    ['v', a.v],
+    ['dq', a.dq],
+    ['dk', a.dk],
+    ['dv', a.dv],
+  ]);
+  checkBytes('out', a.out, B * L * H * dh * eb);
+  checkBytes('dOut', a.dOut, B * L * H * dh * eb);
+  checkBytes('lse', a.lse, B * H * L * 4);
+  checkBytes('delta', a.delta, B * H * L * 4);
+  checkBytes('ids', a.ids, B * L * 4);
+  if (B * L === 0) return;
+  const m = opModule('attention', contextOf(a.dq));
+  const stream = call.stream ?? null;
+  launch(
+    m.kernel(`attention_delta_${sfx}`),
+    { grid: Math.ceil((B * L * H) / WARPS), block: WARPS * 32, stream },
+    [ptrArg(a.out), ptrArg(a.dOut), ptrArg(a.delta), { i32: B }, { i32: L }, { i32: H }, { i32: dh }],
+  );
+  const grid = B * H * Math.ceil(L / TILE);
+  const common = [ptrArg(a.q), ptrArg(a.k), ptrArg(a.v), ptrArg(a.dOut), ptrArg(a.lse), ptrArg(a.delta)];
+  launch(
+    m.kernel(`attention_dkdv${dmax}_${sfx}`),
+    { grid, block: WARPS * 32, sharedBytes: (4 * TILE * dhp + 2 * TILE * (TILE + 1)) * 4, stream },
+    [...common, ptrArg(a.dk), ptrArg(a.dv), ptrArg(a.ids), ...tail(a, stride)],
+  );
+  launch(
+    m.kernel(`attention_dq${dmax}_${sfx}`),
+    { grid, block: WARPS * 32, sharedBytes: (4 * TILE * dhp + TILE * (TILE + 1)) * 4, stream },
+    [...common, ptrArg(a.dq), ptrArg(a.ids), ...tail(a, stride)],
+  );
+}

@@ -1,0 +1,233 @@
+/**
+ * Layer norm CUDA kernels against the float64 reference: random inputs of awkward sizes (printed
+ * seed) including D > 1024 (a block per row) and enough rows for the backward's grid-stride loop,
+ * outputs poisoned with NaN, float32 and bf16 storage; variants: plain; residual with dropout,
+ * sum, row mask, skip gradient and residual gradient; the same with dx computed in place over
+ * dSkip and a misaligned view (scalar path). Skipped with the reason where there is no GPU;
+ * failed under CUTREC_REQUIRE_CUDA=1. Tolerances (relMaxDiff): activations and their gradients
+ * 1e-5 float32, 2e-2 bf16; float32 outputs (mean, rstd, dGamma, dBeta: atomics) 1e-5, and 1e-4
+ * when the activations are bf16.
+ */
+import { DeviceBuffer, packBf16, unpackBf16 } from '@cutrec/tensor';
+import { describe, expect, it } from 'vitest';
+import {
+  cudaLayerNormBackward,
+  cudaLayerNormForward,
+  type DevicePtr,
+  deviceView,
+  layerNormBackward,
+  layerNormForward,
+  opUnavailableReason,
+} from '../src/index.js';
+import { relMaxDiff, testRng } from './ops/rng.js';
+
+const reason = opUnavailableReason('layernorm');
+if (reason) {
+  if (process.env.CUTREC_REQUIRE_CUDA === '1') throw new Error(`CUTREC_REQUIRE_CUDA=1 but ${reason}`);
+  console.warn(`[cutrec] skipping CUDA layer norm tests: ${reason}`);
+}
+
+// ---- device arrays (float32 / bf16 storage), poisoned with NaN where not uploaded ----
+
+type Dtype = 'float32' | 'bfloat16';
+/** x as it is stored in `t`, read back as float32 (what the reference is given). */
+const rounded = (x: Float32Array, t: Dtype): Float32Array => (t === 'float32' ? x : unpackBf16(packBf16(x)));
+/** NaN in every element: float32 0x7fc00000, bf16 0x7fc0 in both halves of a word. */
+const poison = (t: Dtype) => (t === 'float32' ? 0x7fc00000 : 0x7fc07fc0);
+interface Dev {
+  buffer: DeviceBuffer;
+  ptr: DevicePtr;
+  read(): Float32Array;
+}
+/** n elements of `t` at byte `offset` of a fresh buffer: `x`, or NaN when `x` is omitted. */
+function dev(n: number, t: Dtype, x?: ArrayLike<number>, offset = 0): Dev {
+  const eb = t === 'float32' ? 4 : 2;
+  const buffer = new DeviceBuffer(Math.max(4, Math.ceil((offset + n * eb) / 4) * 4));
+  buffer.fill32(poison(t));
+  if (x) buffer.write(t === 'float32' ? Float32Array.from(x) : packBf16(x), offset);
+  const ptr = deviceView(buffer, offset, n * eb);
+  const read = () =>
+    t === 'float32'
+      ? buffer.read(new Float32Array(n), offset)
+      : unpackBf16(buffer.read(new Uint16Array(n), offset));
+  return { buffer, ptr, read };
+}
+
+type Variant = 'plain' | 'full' | 'inplace';
+
+describe.skipIf(reason !== undefined)('layer norm (CUDA)', () => {
+  const sizes: [number, number][] = [
+    [1, 1],
+    [37, 3],
+    [50, 48],
+    [37, 63],
+    [1, 64],
+    [50, 256],
+    [3, 1029],
+    [2, 4096],
+    [5000, 64],
+    [600, 1029],
+  ];
+  for (const dtype of ['float32', 'bfloat16'] as const) {
+    for (const variant of ['plain', 'full', 'inplace'] as Variant[]) {
+      it(`${dtype}, ${variant}: forward and backward match the reference`, () => {
+        const rng = testRng(`cuda layernorm ${dtype} ${variant}`);
+        const tol = dtype === 'float32' ? 1e-5 : 2e-2;
+        const tolF = dtype === 'float32' ? 1e-5 : 1e-4;
+        const eps = 1e-6;
+        for (const [R, D] of sizes) {
+          const full = variant !== 'plain';
+          // 'inplace' also runs misaligned (offset 4: not 16- or 8-byte aligned → scalar path).
+          const off = variant === 'inplace' ? 4 : 0;
+          const label = `R=${R} D=${D} ${variant}`;
+          const x = rounded(rng.floats(R * D, 2), dtype);
+          const a = rounded(rng.floats(R * D), dtype);
+          const gamma = rng.floats(D);
+          const beta = rng.floats(D);
+          const ids = Int32Array.from({ length: R }, () => (rng.uniform() < 0.2 ? 0 : 1));
+          const stream = rng.int(0, 1000);
+          const seed = rng.int(0, 2 ** 30);
+          const rate = variant === 'full' ? 0.3 : 0;
+          const step = DeviceBuffer.from(new Uint32Array([stream]));
+          const spec = rate > 0 ? { seed, stream, site: 2, rate } : undefined;
+          const dropout = { seed, site: 2, rate, step };
+          const dIds = DeviceBuffer.from(ids);
+          const gammaDev = DeviceBuffer.from(gamma);
+          const betaDev = DeviceBuffer.from(beta);
+
+          // ---- forward ----
+          const xDev = dev(R * D, dtype, x, off);
+          const aDev = dev(R * D, dtype, a, off);
+          const sumDev = dev(R * D, dtype, undefined, off);
+          const yDev = dev(R * D, dtype, undefined, off);
+          const meanDev = dev(R, 'float32');
+          const rstdDev = dev(R, 'float32');
+          cudaLayerNormForward({
+            x: xDev.ptr,
+            residual: full ? { a: aDev.ptr, dropout } : undefined,
+            sum: full ? sumDev.ptr : undefined,
+            y: yDev.ptr,
+            gamma: gammaDev,
+            beta: betaDev,
+            mean: meanDev.ptr,
+            rstd: rstdDev.ptr,
+            R,
+            D,
+            eps,
+            rowMask: full ? { ids: dIds, padId: 0 } : undefined,
+            dtype,
+          });
+          const y = new Float64Array(R * D);
+          const s = new Float64Array(R * D);
+          const mean = new Float64Array(R);
+          const rstd = new Float64Array(R);
+          layerNormForward({
+            x,
+            residual: full ? { a, dropout: spec } : undefined,
+            sum: s,
+            y,
+            gamma,
+            beta,
+            mean,
+            rstd,
+            R,
+            D,
+            eps,
+            rowMask: full ? { ids, padId: 0 } : undefined,
+          });
+          expect(relMaxDiff(yDev.read(), y), `y ${label}`).toBeLessThanOrEqual(tol);
+          expect(relMaxDiff(meanDev.read(), mean), `mean ${label}`).toBeLessThanOrEqual(tolF);
+          expect(relMaxDiff(rstdDev.read(), rstd), `rstd ${label}`).toBeLessThanOrEqual(tolF);
+          if (full) expect(relMaxDiff(sumDev.read(), s), `sum ${label}`).toBeLessThanOrEqual(tol);
+
+          // ---- backward (from the reference's statistics, as float32, and s as stored) ----
+          const sIn = rounded(Float32Array.from(s), dtype);
+          const mean32 = Float32Array.from(mean);
+          const rstd32 = Float32Array.from(rstd);
+          const dy = rounded(rng.floats(R * D), dtype);
+          const dSkip = rounded(rng.floats(R * D), dtype);
+          const dGamma0 = rng.floats(D);
+          const dBeta0 = rng.floats(D);
+          const dyDev = dev(R * D, dtype, dy, off);
+          const sDev = dev(R * D, dtype, sIn, off);
+          const m32 = dev(R, 'float32', mean32);
+          const r32 = dev(R, 'float32', rstd32);
+          const dSkipDev = dev(R * D, dtype, dSkip, off);
+          const dxDev = variant === 'inplace' ? dSkipDev : dev(R * D, dtype, undefined, off);
+          const daDev = dev(R * D, dtype, undefined, off);
+          const dG = DeviceBuffer.from(dGamma0);
+          const dB = DeviceBuffer.from(dBeta0);
+          cudaLayerNormBackward({
+            dy: dyDev.ptr,
+            s: sDev.ptr,
+            gamma: gammaDev,
+            mean: m32.ptr,
+            rstd: r32.ptr,
+            dx: dxDev.ptr,
+            dGamma: dG,
+            dBeta: dB,
+            R,
+            D,
+            dSkip: full ? dSkipDev.ptr : undefined,
+            residualGrad: full ? { da: daDev.ptr, dropout } : undefined,
+            rowMask: full ? { ids: dIds, padId: 0 } : undefined,
+            dtype,
+          });
+          const dx = new Float64Array(R * D);
+          const da = new Float64Array(R * D);
+          const dGamma = Float64Array.from(dGamma0);
+          const dBeta = Float64Array.from(dBeta0);
+          layerNormBackward({
+            dy,
+            s: sIn,
+            gamma,
+            mean: mean32,
+            rstd: rstd32,
+            dx,
+            dGamma,
+            dBeta,
+            R,
+            D,
+            dSkip: full ? dSkip : undefined,
+            residualGrad: full ? { da, dropout: spec } : undefined,
+            rowMask: full ? { ids, padId: 0 } : undefined,
+          });
+          expect(relMaxDiff(dxDev.read(), dx), `dx ${label}`).toBeLessThanOrEqual(tol);
+          if (full) expect(relMaxDiff(daDev.read(), da), `da ${label}`).toBeLessThanOrEqual(tol);
+          expect(relMaxDiff(dG.readFloat32(D), dGamma), `dGamma ${label}`).toBeLessThanOrEqual(tolF);
+          expect(relMaxDiff(dB.readFloat32(D), dBeta), `dBeta ${label}`).toBeLessThanOrEqual(tolF);
+          for (const d of [
+            xDev,
+            aDev,
+            sumDev,
+            yDev,
+            meanDev,
+            rstdDev,
+            dyDev,
+            sDev,
+            m32,
+            r32,
+            dSkipDev,
+            daDev,
+          ]) {
+            d.buffer.free();
+          }
+          if (dxDev !== dSkipDev) dxDev.buffer.free();
+          for (const b of [step, dIds, gammaDev, betaDev, dG, dB]) b.free();
+        }
+      });
+    }
+  }
+
+  it('rejects D above 4096 and names the argument that is too small', () => {
+    const big = new DeviceBuffer(1 << 16);
+    const small = new DeviceBuffer(4);
+    const a = { x: big, y: big, gamma: big, beta: big, mean: big, rstd: big, R: 2, D: 8, eps: 1e-6 } as const;
+    expect(() => cudaLayerNormForward({ ...a, dtype: 'float32', D: 4097 })).toThrow(/D ≤ 4096/);
+    expect(() => cudaLayerNormForward({ ...a, dtype: 'float32', rstd: small })).toThrow(
+      /^rstd spans 4 bytes/,
+    );
+    big.free();
+    small.free();
+  });
+});

@@ -1,0 +1,443 @@
+/**
+ * CUDA as a {@link FusedDevice}: every op is a @cutrec/kernels launcher queued on one stream, the
+ * step counter lives in device memory (dropout masks, negatives and the learning rate read it
+ * there), and from the second step on the whole step is one CUDA graph, captured once and
+ * replayed. A batch goes to the device through pinned, double-buffered host memory on the same
+ * stream; losses land in a device ring and are read every few steps.
+ */
+import {
+  cudaActivationBackward,
+  cudaActivationForward,
+  cudaAdamwUpdate,
+  cudaAttentionBackward,
+  cudaAttentionForward,
+  cudaBceBackward,
+  cudaBceForward,
+  cudaBiasGrad,
+  cudaCastToBf16,
+  cudaCceBackward,
+  cudaCceForward,
+  cudaEmbeddingBackward,
+  cudaEmbeddingForward,
+  cudaGradNormSquared,
+  cudaKernelsUnavailableReason,
+  cudaLayerNormBackward,
+  cudaLayerNormForward,
+  cudaMatmul,
+  cudaMeanLoss,
+  cudaRankOfTargets,
+  cudaStepIncrement,
+  type DeviceDropout,
+  type DeviceView,
+  opUnavailableReason,
+} from '@cutrec/kernels';
+import {
+  CudaContext,
+  CudaEvent,
+  CudaGraph,
+  CudaStream,
+  type CudaTensor,
+  DeviceBuffer,
+  HostBuffer,
+} from '@cutrec/tensor';
+import type { FusedDevice } from './engine.js';
+import type { BufferKind, Drop, EngineOps, StepLoss } from './ops.js';
+
+/** The op folders whose CUDA kernels the fused step launches. */
+export const FUSED_CUDA_OPS = [
+  'embedding',
+  'layernorm',
+  'activation',
+  'cast',
+  'linear',
+  'attention',
+  'adamw',
+  'bce',
+  'meanloss',
+  'rank',
+] as const;
+
+/** Why the fused engine cannot run on CUDA here (no driver or device, a kernel image missing), or undefined when it can. */
+export function fusedCudaUnavailableReason(): string | undefined {
+  return (
+    cudaKernelsUnavailableReason() ??
+    FUSED_CUDA_OPS.map((op) => opUnavailableReason(op)).find((r) => r !== undefined)
+  );
+}
+
+/** A typed range of a device buffer. */
+export interface CudaBuf extends DeviceView {
+  kind: BufferKind;
+  /** Bytes per element. */
+  elt: number;
+}
+
+/** Options of a {@link CudaDevice}. */
+export interface CudaDeviceOptions {
+  /** Storage of activations: 'float32' (fp32 mode) or 'bfloat16'. Default 'float32'. */
+  dtype?: 'float32' | 'bfloat16';
+  /** Capture the step into a CUDA graph from the second step on. Default true ($CUTREC_CUDA_GRAPH=0 turns it off). */
+  graph?: boolean;
+  /** Losses kept on the device before they must be read. Default 64. */
+  lossRing?: number;
+  context?: CudaContext;
+}
+
+type OpName = {
+  [K in keyof EngineOps<CudaBuf>]: EngineOps<CudaBuf>[K] extends (a: never) => void ? K : never;
+}[keyof EngineOps<CudaBuf>];
+type Args<K extends OpName> = EngineOps<CudaBuf>[K] extends (a: infer A) => void ? A : never;
+
+/** The fused step's ops on CUDA. */
+export class CudaDevice implements FusedDevice<CudaBuf> {
+  readonly name = 'cuda';
+  readonly dtype: 'float32' | 'bfloat16';
+  readonly lossRing: number;
+  readonly context: CudaContext;
+  readonly stream: CudaStream;
+  /** The model seed, which keys the dropout masks (the loss carries its own seed); set by the engine. */
+  seed = 0;
+  private readonly useGraph: boolean;
+  private readonly owned: DeviceBuffer[] = [];
+  private readonly stepBuf: DeviceBuffer;
+  private readonly losses: DeviceBuffer;
+  private readonly pinned: HostBuffer[];
+  private readonly pinnedDone: (CudaEvent | undefined)[] = [undefined, undefined];
+  private nextPinned = 0;
+  private graph: CudaGraph | undefined;
+  private stepsRun = 0;
+  private rowsForPinned = 0;
+
+  constructor(options: CudaDeviceOptions = {}) {
+    this.context = options.context ?? CudaContext.get();
+    this.dtype = options.dtype ?? 'float32';
+    this.lossRing = options.lossRing ?? 64;
+    this.useGraph = (options.graph ?? true) && process.env.CUTREC_CUDA_GRAPH !== '0';
+    this.stream = new CudaStream(this.context, true);
+    this.stepBuf = this.own(new DeviceBuffer(4, this.context));
+    this.losses = this.own(new DeviceBuffer(this.lossRing * 4, this.context));
+    this.pinned = [];
+  }
+
+  private own(b: DeviceBuffer): DeviceBuffer {
+    this.owned.push(b);
+    return b;
+  }
+
+  private get call() {
+    return { stream: this.stream };
+  }
+
+  alloc(n: number, kind: BufferKind): CudaBuf {
+    const elt = kind === 'act' && this.dtype === 'bfloat16' ? 2 : 4;
+    // Rounded up to 16 bytes so vector loads of the last elements stay inside the allocation.
+    const bytes = Math.ceil((n * elt) / 16) * 16;
+    const buffer = this.own(new DeviceBuffer(Math.max(16, bytes), this.context));
+    return { buffer, byteOffset: 0, bytes: n * elt, kind, elt };
+  }
+  view(b: CudaBuf, offset: number, n: number): CudaBuf {
+    if (offset + n > b.bytes / b.elt) {
+      throw new RangeError(
+        `cuda device: view [${offset}, ${offset + n}) is outside a buffer of ${b.bytes / b.elt} elements`,
+      );
+    }
+    return { ...b, byteOffset: b.byteOffset + offset * b.elt, bytes: n * b.elt };
+  }
+  zero(b: CudaBuf, n: number): void {
+    if ((n * b.elt) % 4 !== 0) throw new RangeError('cuda device: zero needs a whole number of 32-bit words');
+    b.buffer.fill32(0, b.byteOffset, (n * b.elt) / 4, this.stream);
+  }
+  castToAct(src: CudaBuf, dst: CudaBuf, n: number): void {
+    if (dst.elt === 4) {
+      dst.buffer.copyFromAsync(src.buffer, dst.byteOffset, src.byteOffset, n * 4, this.stream);
+    } else {
+      cudaCastToBf16({ src, dst, n }, this.call);
+    }
+  }
+
+  private dropout(d: Drop | undefined): DeviceDropout | undefined {
+    return d ? { seed: this.seed, site: d.site, rate: d.rate, step: this.stepBuf } : undefined;
+  }
+  private dropped<T extends { drop?: Drop }>(a: T): Omit<T, 'drop'> & { dropout?: DeviceDropout } {
+    const { drop, ...rest } = a;
+    const dropout = this.dropout(drop);
+    return dropout ? { ...rest, dropout } : rest;
+  }
+
+  embeddingForward(a: Args<'embeddingForward'>): void {
+    cudaEmbeddingForward({ ...this.dropped(a), dtype: this.dtype }, this.call);
+  }
+  embeddingBackward(a: Args<'embeddingBackward'>): void {
+    cudaEmbeddingBackward({ ...this.dropped(a), dtype: this.dtype }, this.call);
+  }
+  layerNormForward(a: Args<'layerNormForward'>): void {
+    const { residual, ...rest } = a;
+    cudaLayerNormForward(
+      { ...rest, ...(residual ? { residual: this.dropped(residual) } : {}), dtype: this.dtype },
+      this.call,
+    );
+  }
+  layerNormBackward(a: Args<'layerNormBackward'>): void {
+    const { residualGrad, ...rest } = a;
+    cudaLayerNormBackward(
+      { ...rest, ...(residualGrad ? { residualGrad: this.dropped(residualGrad) } : {}), dtype: this.dtype },
+      this.call,
+    );
+  }
+  matmul(a: Args<'matmul'>): void {
+    const { out, ...rest } = a;
+    cudaMatmul(
+      {
+        ...rest,
+        accumulate: a.accumulate ?? false,
+        dtypeA: this.dtype,
+        dtypeB: this.dtype,
+        dtypeC: out === 'f32' ? 'float32' : this.dtype,
+        precision: 'fp32',
+      },
+      this.call,
+    );
+  }
+  biasGrad(a: Args<'biasGrad'>): void {
+    cudaBiasGrad({ ...a, dtype: this.dtype }, this.call);
+  }
+  activationForward(a: Args<'activationForward'>): void {
+    cudaActivationForward({ ...this.dropped(a), dtype: this.dtype }, this.call);
+  }
+  activationBackward(a: Args<'activationBackward'>): void {
+    cudaActivationBackward({ ...this.dropped(a), dtype: this.dtype }, this.call);
+  }
+  attentionForward(a: Args<'attentionForward'>): void {
+    cudaAttentionForward({ ...this.dropped(a), dtype: this.dtype }, this.call);
+  }
+  attentionBackward(a: Args<'attentionBackward'>): void {
+    cudaAttentionBackward({ ...this.dropped(a), dtype: this.dtype }, this.call);
+  }
+
+  /** A whole buffer as a CudaTensor (the CCE- launchers take whole buffers). */
+  private tensor(b: CudaBuf, shape: number[], dtype: CudaTensor['dtype']): CudaTensor {
+    if (b.byteOffset !== 0)
+      throw new Error('cuda device: the loss kernels need buffers that start at offset 0');
+    return { buffer: b.buffer, shape, dtype };
+  }
+
+  private cceCall(ignoreIndex: number, loss: Extract<StepLoss, { kind: 'cce' }>) {
+    return {
+      options: { ...loss.options, seed: loss.seed, step: 0, ignoreIndex, reduction: 'none' as const },
+      call: { stream: this.stream, streamPtr: this.stepBuf.address, accumulateItems: true },
+    };
+  }
+
+  lossForward(a: Args<'lossForward'>): void {
+    const { loss, N, C, D } = a;
+    if (loss.kind === 'cce') {
+      const { options, call } = this.cceCall(a.ignoreIndex, loss);
+      cudaCceForward(
+        this.tensor(a.hidden, [N, D], this.dtype),
+        this.tensor(a.items, [C, D], this.dtype),
+        this.tensor(a.targets, [N], 'int32'),
+        options,
+        call,
+        { loss: a.rowLoss.buffer, lse: a.lse.buffer },
+      );
+    } else {
+      cudaBceForward(
+        {
+          hidden: a.hidden,
+          items: a.items,
+          targets: a.targets,
+          N,
+          C,
+          D,
+          K: loss.negatives,
+          beta: loss.beta,
+          seed: loss.seed,
+          step: this.stepBuf,
+          removeAccidentalHits: loss.removeAccidentalHits,
+          ignoreIndex: a.ignoreIndex,
+          rowLoss: a.rowLoss,
+          dtype: this.dtype,
+        },
+        this.call,
+      );
+    }
+  }
+
+  lossBackward(a: Args<'lossBackward'>): void {
+    const { loss, N, C, D } = a;
+    if (loss.kind === 'cce') {
+      const { options, call } = this.cceCall(a.ignoreIndex, loss);
+      cudaCceBackward(
+        this.tensor(a.hidden, [N, D], this.dtype),
+        this.tensor(a.items, [C, D], this.dtype),
+        this.tensor(a.targets, [N], 'int32'),
+        a.lse.buffer,
+        a.dRow.buffer,
+        options,
+        call,
+        { dHidden: a.dHidden.buffer, dItems: this.tensor(a.dItems, [C, D], 'float32').buffer },
+      );
+    } else {
+      cudaBceBackward(
+        {
+          hidden: a.hidden,
+          items: a.items,
+          targets: a.targets,
+          N,
+          C,
+          D,
+          K: loss.negatives,
+          beta: loss.beta,
+          seed: loss.seed,
+          step: this.stepBuf,
+          removeAccidentalHits: loss.removeAccidentalHits,
+          ignoreIndex: a.ignoreIndex,
+          dRow: a.dRow,
+          dHidden: a.dHidden,
+          dItems: a.dItems,
+          dtype: this.dtype,
+        },
+        this.call,
+      );
+    }
+  }
+
+  meanLoss(a: Args<'meanLoss'>): void {
+    cudaMeanLoss(
+      {
+        values: a.rowLoss,
+        targets: a.targets,
+        N: a.N,
+        ignoreIndex: a.ignoreIndex,
+        out: this.losses,
+        ring: this.lossRing,
+        step: this.stepBuf,
+        dValues: a.dRow,
+      },
+      this.call,
+    );
+  }
+  rankTargets(a: Args<'rankTargets'>): void {
+    cudaRankOfTargets({ ...a, dtype: this.dtype }, this.call);
+  }
+  gradNormSquared(a: Args<'gradNormSquared'>): void {
+    cudaGradNormSquared(a, this.call);
+  }
+  adamwUpdate(a: Args<'adamwUpdate'>): void {
+    const { opt } = a;
+    cudaAdamwUpdate(
+      {
+        params: a.params,
+        grads: a.grads,
+        m: a.m,
+        v: a.v,
+        n: a.n,
+        nDecay: a.nDecay,
+        step: this.stepBuf,
+        lr: opt.lr,
+        schedule: opt.schedule,
+        beta1: opt.beta1,
+        beta2: opt.beta2,
+        eps: opt.eps,
+        weightDecay: opt.weightDecay,
+        clipNorm: opt.clipNorm,
+        normSq: a.normSq,
+        ...(a.paramsAct ? { paramsBf16: a.paramsAct } : {}),
+      },
+      this.call,
+    );
+  }
+  stepIncrement(): void {
+    cudaStepIncrement({ step: this.stepBuf }, this.call);
+  }
+
+  upload(b: CudaBuf, data: Float32Array | Int32Array): void {
+    if (data.byteLength > b.bytes)
+      throw new RangeError(`cuda device: ${data.byteLength} bytes do not fit a buffer of ${b.bytes}`);
+    this.stream.synchronize();
+    b.buffer.write(data, b.byteOffset);
+  }
+  download(b: CudaBuf, n: number): Float32Array {
+    this.stream.synchronize();
+    if (b.elt === 4) return b.buffer.read(new Float32Array(n), b.byteOffset);
+    const bits = b.buffer.read(new Uint16Array(n), b.byteOffset);
+    const out = new Float32Array(n);
+    const u = new Uint32Array(out.buffer);
+    for (let i = 0; i < n; i++) u[i] = bits[i]! << 16;
+    return out;
+  }
+  downloadInt32(b: CudaBuf, n: number): Int32Array {
+    this.stream.synchronize();
+    return b.buffer.read(new Int32Array(n), b.byteOffset);
+  }
+  free(...bufs: CudaBuf[]): void {
+    this.stream.synchronize();
+    for (const b of bufs) {
+      const i = this.owned.indexOf(b.buffer);
+      if (i >= 0) this.owned.splice(i, 1);
+      b.buffer.free();
+    }
+  }
+  setStep(step: number): void {
+    this.stream.synchronize();
+    this.stepBuf.write(new Uint32Array([step >>> 0]));
+  }
+
+  writeBatch(ids: CudaBuf, targets: CudaBuf, inputs: Int32Array, targetIds: Int32Array): void {
+    const R = inputs.length;
+    if (this.rowsForPinned !== R) {
+      for (const p of this.pinned) p.free();
+      this.pinned.length = 0;
+      for (let i = 0; i < 2; i++) this.pinned.push(new HostBuffer(R * 8, this.context));
+      this.rowsForPinned = R;
+    }
+    const i = this.nextPinned;
+    this.nextPinned ^= 1;
+    this.pinnedDone[i]?.synchronize(); // the copy that last read this pinned buffer has finished
+    const host = this.pinned[i]!;
+    const view = new Int32Array(host.arrayBuffer, 0, 2 * R);
+    view.set(inputs, 0);
+    view.set(targetIds, R);
+    ids.buffer.uploadAsync(host, { hostOffset: 0, deviceOffset: ids.byteOffset, bytes: R * 4 }, this.stream);
+    targets.buffer.uploadAsync(
+      host,
+      { hostOffset: R * 4, deviceOffset: targets.byteOffset, bytes: R * 4 },
+      this.stream,
+    );
+    const done = this.pinnedDone[i] ?? new CudaEvent(this.context, { timing: false });
+    done.record(this.stream);
+    this.pinnedDone[i] = done;
+  }
+
+  runStep(record: () => void): void {
+    if (this.graph) {
+      this.graph.launch(this.stream);
+    } else if (this.useGraph && this.stepsRun > 0) {
+      this.graph = CudaGraph.capture(this.stream, record);
+      this.graph.launch(this.stream);
+    } else {
+      record();
+    }
+    this.stepsRun += 1;
+  }
+
+  lossOf(step: number): number {
+    this.stream.synchronize();
+    return this.losses.read(new Float32Array(1), (step % this.lossRing) * 4)[0]!;
+  }
+
+  /** Kernel nodes of the captured step graph (undefined before the second step). */
+  get graphNodes(): number | undefined {
+    return this.graph?.nodeCount;
+  }
+
+  dispose(): void {
+    this.stream.synchronize();
+    this.graph?.destroy();
+    this.graph = undefined;
+    for (const b of this.owned) b.free();
+    this.owned.length = 0;
+    for (const p of this.pinned) p.free();
+    this.pinned.length = 0;
+  }
+}

@@ -1,0 +1,405 @@
+/**
+ * The fused SASRec trainer: the step of step.ts over buffers allocated once on a device
+ * (`FusedDevice`: the host references, or CUDA), with the tfjs SASRec's parameter names, so its
+ * parameters and Adam moments move to and from the tfjs engine and its checkpoints.
+ */
+
+import type { Example } from '@cutrec/data';
+import * as tf from '@tensorflow/tfjs';
+import type { TrainingState } from '../checkpoint/checkpoint.js';
+import { type ResolvedSASRecConfig, resolveConfig, type SASRecConfig } from '../config.js';
+import type { EngineEvaluateOptions, TrainingEngine } from '../engine.js';
+import { gbceBeta } from '../losses/sampled-bce.js';
+import { checkLossSpec, type LossSpec } from '../losses/types.js';
+import { type ResolvedAdamWConfig, resolveAdamW } from '../optim/adamw.js';
+import { learningRate } from '../optim/schedule.js';
+import { checkInputIds, initialValues, parameterSpecs, SASRec } from '../sasrec.js';
+import type { Batch, TrainerOptions } from '../train.js';
+import { allocateStepBuffers, type StepShapes, stepShapes } from './buffers.js';
+import { evaluateFused } from './evaluate.js';
+import { type ParamLayout, packFlat, paramLayout, unpackFlat } from './layout.js';
+import type { EngineOps, StepLoss, StepOptimizer } from './ops.js';
+import { forward, type StepContext, trainStep } from './step.js';
+
+/** A device the fused step runs on: its ops plus transfers, step recording and the loss read-back. */
+export interface FusedDevice<B> extends EngineOps<B> {
+  /** A name for messages ('host', 'cuda'). */
+  readonly name: string;
+  /** The model seed, which keys the dropout masks; the engine sets it. */
+  seed: number;
+  /** Copies host values into `b` (ordered before later work). */
+  upload(b: B, data: Float32Array | Int32Array): void;
+  /** The first `n` values of `b` as float32, after all queued work. */
+  download(b: B, n: number): Float32Array;
+  /** The first `n` values of an int32 buffer, after all queued work. */
+  downloadInt32(b: B, n: number): Int32Array;
+  /** Sets the step counter (the stream of dropout and negatives, and the schedule's position). */
+  setStep(step: number): void;
+  /** Writes the batch for the next step (ids and targets, [R] each). */
+  writeBatch(ids: B, targets: B, inputs: Int32Array, targetIds: Int32Array): void;
+  /** Runs the work `record` queues as one step (CUDA: captured once into a graph, then replayed). */
+  runStep(record: () => void): void;
+  /** The mean loss of completed step `step` (0-based); may wait for it. */
+  lossOf(step: number): number;
+  /** Frees buffers allocated with `alloc` outside the engine's own (evaluation scratch). */
+  free(...bufs: B[]): void;
+  /** Steps whose losses can wait on the device before they must be read. */
+  readonly lossRing: number;
+  dispose(): void;
+}
+
+/** Options of a {@link FusedTrainer}: the tfjs Trainer's, plus the batch size the buffers are sized for. */
+export interface FusedTrainerOptions extends TrainerOptions {
+  /** Sequences per step; smaller batches are padded with empty sequences (which change nothing). */
+  batchSize: number;
+}
+
+/** The step's loss from a {@link LossSpec}; throws for what the fused engine does not run. */
+export function stepLoss(spec: LossSpec, numItems: number, seed: number): StepLoss {
+  checkLossSpec(spec);
+  switch (spec.kind) {
+    case 'ce':
+      return { kind: 'cce', options: { negatives: 'all' }, seed };
+    case 'cce-': {
+      const sampler = spec.sampler ?? 'uniform';
+      if (sampler === 'inBatch') {
+        throw new RangeError(
+          "engine 'fused' does not run loss.sampler 'inBatch'; use 'uniform' or 'popularity', or engine 'tfjs'",
+        );
+      }
+      return {
+        kind: 'cce',
+        options: {
+          negatives: spec.negatives,
+          share: spec.share ?? 'row',
+          sampler,
+          ...(spec.blockRows !== undefined ? { blockRows: spec.blockRows } : {}),
+          logQ: spec.logQ ?? true,
+          removeAccidentalHits: spec.removeAccidentalHits ?? true,
+        },
+        seed,
+      };
+    }
+    case 'bce':
+      return {
+        kind: 'bce',
+        negatives: spec.negatives ?? 1,
+        beta: 1,
+        removeAccidentalHits: spec.removeAccidentalHits ?? true,
+        seed,
+      };
+    case 'gbce':
+      return {
+        kind: 'bce',
+        negatives: spec.negatives,
+        beta: gbceBeta(spec.negatives, numItems, spec.t),
+        removeAccidentalHits: spec.removeAccidentalHits ?? true,
+        seed,
+      };
+  }
+}
+
+/** SASRec training with the fused step on one device; `step` counts completed steps. */
+export class FusedTrainer<B = unknown> implements TrainingEngine {
+  readonly engine = 'fused' as const;
+  readonly config: ResolvedSASRecConfig;
+  /** The tfjs model it was built from, if any (what `syncModel` writes by default). */
+  readonly model: SASRec | undefined;
+  readonly device: FusedDevice<B>;
+  readonly layout: ParamLayout;
+  readonly shapes: StepShapes;
+  readonly seed: number;
+  readonly ignoreIndex: number;
+  readonly loss: LossSpec;
+  readonly optimizerConfig: ResolvedAdamWConfig;
+  private readonly ctx: StepContext<B>;
+  private readonly checkIds: boolean;
+  private completed = 0;
+  private readLosses = 0;
+
+  /**
+   * Allocates every buffer and uploads the parameters: a tfjs model's current values (read
+   * synchronously, so a CPU-backend model), or a config's initial values (no tfjs involved).
+   */
+  constructor(source: SASRec | SASRecConfig, device: FusedDevice<B>, options: FusedTrainerOptions) {
+    const model = source instanceof SASRec ? source : undefined;
+    const cfg = model ? model.config : resolveConfig(source as SASRecConfig);
+    this.config = cfg;
+    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
+      throw new RangeError(`FusedTrainer: batchSize must be an integer ≥ 1, got ${options.batchSize}`);
+    }
+    this.model = model;
+    this.device = device;
+    this.seed = options.seed ?? cfg.seed;
+    this.ignoreIndex = options.ignoreIndex ?? -1;
+    this.checkIds = options.checkIds ?? true;
+    this.layout = paramLayout(cfg);
+    this.shapes = stepShapes(cfg, options.batchSize);
+    const adam = resolveAdamW(options.optimizer);
+    this.loss = options.loss;
+    this.optimizerConfig = adam;
+    const optimizer: StepOptimizer = {
+      lr: adam.lr,
+      schedule: adam.schedule,
+      beta1: adam.betas[0],
+      beta2: adam.betas[1],
+      eps: adam.eps,
+      weightDecay: adam.weightDecay,
+      clipNorm: adam.clipNorm,
+    };
+    device.seed = cfg.seed;
+    const n = this.layout.total;
+    const params = device.alloc(n, 'f32');
+    const weights = device.dtype === 'float32' ? params : device.alloc(n, 'act');
+    this.ctx = {
+      ops: device,
+      config: cfg,
+      sh: this.shapes,
+      bufs: allocateStepBuffers(device, this.shapes, cfg.norm),
+      layout: this.layout,
+      params,
+      grads: device.alloc(n, 'f32'),
+      m: device.alloc(n, 'f32'),
+      v: device.alloc(n, 'f32'),
+      weights,
+      loss: stepLoss(options.loss, cfg.numItems, this.seed),
+      optimizer,
+      ignoreIndex: this.ignoreIndex,
+      training: true,
+    };
+    const values: Record<string, Float32Array> = {};
+    if (model) {
+      for (const p of model.parameters) values[p.name] = p.variable.dataSync() as Float32Array;
+    } else {
+      for (const [i, spec] of parameterSpecs(cfg).entries())
+        values[spec.name] = initialValues(spec, i, cfg.seed);
+    }
+    this.loadState(0, values);
+  }
+
+  /** Steps completed so far. */
+  get step(): number {
+    return this.completed;
+  }
+
+  /** Replaces parameters (and Adam moments, zero when omitted) and the step counter. */
+  loadState(
+    step: number,
+    params: Record<string, ArrayLike<number>>,
+    m?: Record<string, ArrayLike<number>>,
+    v?: Record<string, ArrayLike<number>>,
+  ): void {
+    const { device: d, ctx } = this;
+    const flat = packFlat(this.layout, params);
+    d.upload(ctx.params, flat);
+    if (ctx.weights !== ctx.params) d.castToAct(ctx.params, ctx.weights, this.layout.total);
+    d.upload(ctx.m, m ? packFlat(this.layout, m) : new Float32Array(this.layout.total));
+    d.upload(ctx.v, v ? packFlat(this.layout, v) : new Float32Array(this.layout.total));
+    d.setStep(step);
+    this.completed = step;
+    this.readLosses = step;
+  }
+
+  private writeBatch(batch: Batch): void {
+    const { maxLen: L, numItems: C } = this.config;
+    const { inputs, targets } = batch;
+    const R = this.shapes.R;
+    if (inputs.length === 0 || inputs.length % L !== 0 || inputs.length > R) {
+      throw new RangeError(
+        `trainStep: batch.inputs has ${inputs.length} entries; the fused engine takes 1 to ${this.shapes.B} sequences of maxLen ${L}`,
+      );
+    }
+    if (targets.length !== inputs.length) {
+      throw new RangeError(
+        `trainStep: batch.targets has ${targets.length} entries, batch.inputs ${inputs.length}`,
+      );
+    }
+    if (this.checkIds) {
+      checkInputIds(inputs, C, 'batch.inputs');
+      for (let i = 0; i < targets.length; i++) {
+        const t = targets[i]!;
+        if (t !== this.ignoreIndex && (t < 0 || t >= C)) {
+          throw new RangeError(
+            `batch.targets[${i}] = ${t} is neither an item in [0, ${C - 1}] nor ignoreIndex ${this.ignoreIndex}`,
+          );
+        }
+      }
+    }
+    let ids = inputs;
+    let tg = targets;
+    if (inputs.length < R) {
+      ids = new Int32Array(R).fill(C);
+      ids.set(inputs);
+      tg = new Int32Array(R).fill(this.ignoreIndex);
+      tg.set(targets);
+    }
+    this.device.writeBatch(this.ctx.bufs.ids, this.ctx.bufs.targets, ids, tg);
+  }
+
+  /** Queues one step on `batch` without waiting for it (read the losses with {@link takeLosses}). */
+  enqueueStep(batch: Batch): void {
+    if (this.completed - this.readLosses >= this.device.lossRing) this.takeLosses();
+    this.writeBatch(batch);
+    this.device.runStep(() => trainStep(this.ctx));
+    this.completed += 1;
+  }
+
+  /**
+   * The losses of the steps queued since the last call, oldest first (waits for them). A
+   * non-finite loss throws, naming the step and the last finite loss.
+   */
+  takeLosses(): number[] {
+    const out: number[] = [];
+    for (let s = this.readLosses; s < this.completed; s++) {
+      const loss = this.device.lossOf(s);
+      if (!Number.isFinite(loss)) {
+        const last = out.length > 0 ? out[out.length - 1] : undefined;
+        throw new Error(
+          `trainStep: the loss at step ${s} is ${loss}${last !== undefined ? ` (the last finite loss was ${last})` : ''}; lower the learning rate or check the inputs`,
+        );
+      }
+      out.push(loss);
+    }
+    this.readLosses = this.completed;
+    return out;
+  }
+
+  /** One step on `batch`; returns its mean loss before the update (waits for the step). */
+  trainStep(batch: Batch): number {
+    this.takeLosses();
+    this.enqueueStep(batch);
+    return this.takeLosses()[0]!;
+  }
+
+  /** The same as {@link trainStep}, as a Promise (the Trainer API). */
+  async trainStepAsync(batch: Batch): Promise<number> {
+    return this.trainStep(batch);
+  }
+
+  /**
+   * 0-based ranks of each user's target among all items (full catalog; `seen` items do not
+   * compete) from histories `inputs` [U·L] (left-padded), by the forward pass without dropout on
+   * the engine's own buffers, B users at a time.
+   */
+  rankTargets(
+    inputs: Int32Array,
+    targets: Int32Array,
+    seen?: { offsets: Int32Array; items: Int32Array },
+  ): Int32Array {
+    const { B, L, D, C, R } = this.shapes;
+    const U = targets.length;
+    if (inputs.length !== U * L)
+      throw new RangeError(`rankTargets: inputs has ${inputs.length} ids, not U·L = ${U * L}`);
+    checkInputIds(inputs, C, 'inputs');
+    const d = this.device;
+    const out = new Int32Array(U);
+    const ranks = d.alloc(B, 'i32');
+    const tg = d.alloc(B, 'i32');
+    const evalCtx: StepContext<B> = { ...this.ctx, training: false };
+    const items = d.view(this.ctx.params, 0, C * D);
+    try {
+      for (let u0 = 0; u0 < U; u0 += B) {
+        const n = Math.min(B, U - u0);
+        const ids = new Int32Array(R).fill(C);
+        ids.set(inputs.subarray(u0 * L, (u0 + n) * L));
+        d.writeBatch(this.ctx.bufs.ids, this.ctx.bufs.targets, ids, new Int32Array(R).fill(this.ignoreIndex));
+        forward(evalCtx);
+        d.upload(tg, targets.subarray(u0, u0 + n));
+        let seenBufs: { offsets: B; items: B } | undefined;
+        if (seen) {
+          const lo = seen.offsets[u0]!;
+          const off = Int32Array.from(seen.offsets.subarray(u0, u0 + n + 1), (o) => o - lo);
+          const its = seen.items.subarray(lo, seen.offsets[u0 + n]!);
+          seenBufs = { offsets: d.alloc(n + 1, 'i32'), items: d.alloc(Math.max(1, its.length), 'i32') };
+          d.upload(seenBufs.offsets, off);
+          if (its.length) d.upload(seenBufs.items, its);
+        }
+        d.rankTargets({
+          hidden: this.ctx.bufs.hidden,
+          rowStride: L * D,
+          offset: (L - 1) * D,
+          items,
+          targets: tg,
+          U: n,
+          C,
+          D,
+          ...(seenBufs ? { seen: seenBufs } : {}),
+          ranks,
+        });
+        out.set(d.downloadInt32(ranks, n), u0);
+        if (seenBufs) d.free(seenBufs.offsets, seenBufs.items);
+      }
+    } finally {
+      d.free(ranks, tg);
+    }
+    return out;
+  }
+
+  /** The parameters by name (host copies, after queued work). */
+  parameters(): Record<string, Float32Array> {
+    return unpackFlat(this.layout, this.device.download(this.ctx.params, this.layout.total));
+  }
+
+  /** The gradients of the last step by name (before clipping). */
+  gradients(): Record<string, Float32Array> {
+    return unpackFlat(this.layout, this.device.download(this.ctx.grads, this.layout.total));
+  }
+
+  /** Adam's first and second moments by name. */
+  moments(): { m: Record<string, Float32Array>; v: Record<string, Float32Array> } {
+    const n = this.layout.total;
+    return {
+      m: unpackFlat(this.layout, this.device.download(this.ctx.m, n)),
+      v: unpackFlat(this.layout, this.device.download(this.ctx.v, n)),
+    };
+  }
+
+  /** Full-catalog ranking metrics of the current parameters on `examples`, computed on the device. */
+  async evaluate(
+    examples: readonly Example[],
+    options: EngineEvaluateOptions,
+  ): Promise<Record<string, number>> {
+    return evaluateFused(this, examples, { ks: options.ks, removeSeen: options.removeSeen });
+  }
+
+  /** The learning rate the next step uses. */
+  currentLr(): number {
+    return learningRate(this.optimizerConfig.lr, this.optimizerConfig.schedule, this.completed);
+  }
+
+  /** The whole training state as host arrays (what a checkpoint holds; waits for queued steps). */
+  async trainingState(): Promise<TrainingState> {
+    const values = this.parameters();
+    const { m, v } = this.moments();
+    const params: TrainingState['params'] = {};
+    for (const e of this.layout.entries) params[e.name] = { shape: e.shape, data: values[e.name]! };
+    // Checkpoints list parameters in the model's order.
+    const ordered: TrainingState['params'] = {};
+    for (const spec of parameterSpecs(this.config)) ordered[spec.name] = params[spec.name]!;
+    return {
+      step: this.completed,
+      seed: this.seed,
+      ignoreIndex: this.ignoreIndex,
+      config: this.config,
+      optimizer: this.optimizerConfig,
+      loss: this.loss,
+      params: ordered,
+      m,
+      v,
+    };
+  }
+
+  /** Copies the current parameters into a tfjs model's variables (default: the one it was built from). */
+  syncModel(target: SASRec | undefined = this.model): void {
+    if (!target)
+      throw new Error('FusedTrainer.syncModel: built from a config; pass the SASRec to write into');
+    const values = this.parameters();
+    for (const p of target.parameters)
+      p.variable.assign(tf.tensor(values[p.name]!, p.variable.shape, 'float32'));
+  }
+
+  /** Frees the device buffers (the tfjs model stays). */
+  dispose(): void {
+    this.device.dispose();
+  }
+}

@@ -1,0 +1,36 @@
+/** Ranking metrics of a fused trainer's current model on evaluation Examples, computed on its device. */
+import { type Example, evaluationBatches, RankingMetrics } from '@cutrec/data';
+import { seenFromHistories } from '../eval/seen.js';
+import type { FusedTrainer } from './engine.js';
+
+/** Options of {@link evaluateFused}. */
+export interface EvaluateFusedOptions {
+  /** Cutoffs. Default [10]. */
+  ks?: readonly number[];
+  /** Remove each example's history items (never the target) from the candidates. Default false. */
+  removeSeen?: boolean;
+}
+
+/**
+ * `{ 'ndcg@10': …, 'hr@10': … }` of the trainer's model on `examples` (full catalog): the same
+ * metrics as `evaluateModel` on a tfjs model, from exact target ranks computed on the device.
+ */
+export function evaluateFused<B>(
+  trainer: FusedTrainer<B>,
+  examples: readonly Example[],
+  options: EvaluateFusedOptions = {},
+): Record<string, number> {
+  const { numItems, maxLen } = trainer.config;
+  const metrics = new RankingMetrics({ ks: options.ks ?? [10], numItems });
+  const batchSize = trainer.shapes.B * 16;
+  for (const b of evaluationBatches(examples, { batchSize, maxLen, numItems })) {
+    const seen = options.removeSeen
+      ? seenFromHistories(
+          b.examples.map((e) => e.history),
+          numItems,
+        )
+      : undefined;
+    for (const r of trainer.rankTargets(b.inputs, b.targets, seen)) metrics.addRank(r);
+  }
+  return metrics.result();
+}

@@ -1,0 +1,217 @@
+/**
+ * The fused step's ops on the host: every op is @cutrec/kernels' float64 reference over
+ * Float64Array buffers, run at once. Slow, exact: the engine's oracle of its own wiring (CI
+ * checks it against the tfjs SASRec) and a fused engine for machines with no GPU.
+ */
+import {
+  activationBackward,
+  activationForward,
+  adamwUpdate,
+  attentionBackward,
+  attentionForward,
+  bceBackward,
+  bceForward,
+  biasGrad,
+  type DropoutSpec,
+  embeddingBackward,
+  embeddingForward,
+  gradNormSquared,
+  layerNormBackward,
+  layerNormForward,
+  matmul,
+  meanLoss,
+  rankOfTargets,
+  referenceBackward,
+  referenceForward,
+  resolveOptions,
+} from '@cutrec/kernels';
+import type { Drop, EngineOps, StepLoss } from './ops.js';
+
+type H = Float64Array;
+
+/** EngineOps on host Float64Arrays (float64 everywhere; 'act' buffers too). */
+export class HostOps implements EngineOps<H> {
+  readonly dtype = 'float32' as const;
+  /** Steps completed: the stream of dropout masks and negatives. */
+  step = 0;
+  /** The mean loss of the last `meanLoss`. */
+  lastLoss = 0;
+
+  /** The model seed, which keys the dropout masks (the loss carries its own seed); set by the engine. */
+  seed = 0;
+
+  alloc(n: number): H {
+    return new Float64Array(n);
+  }
+  view(b: H, offset: number, n: number): H {
+    return b.subarray(offset, offset + n);
+  }
+  zero(b: H, n: number): void {
+    b.fill(0, 0, n);
+  }
+  castToAct(src: H, dst: H, n: number): void {
+    dst.set(src.subarray(0, n));
+  }
+
+  private spec(d: Drop | undefined): DropoutSpec | undefined {
+    return d ? { seed: this.seed, stream: this.step, site: d.site, rate: d.rate } : undefined;
+  }
+  private dropped<T extends { drop?: Drop }>(a: T): Omit<T, 'drop'> & { dropout?: DropoutSpec } {
+    const { drop, ...rest } = a;
+    const dropout = this.spec(drop);
+    return dropout ? { ...rest, dropout } : rest;
+  }
+
+  embeddingForward(a: Parameters<EngineOps<H>['embeddingForward']>[0]): void {
+    embeddingForward(this.dropped(a));
+  }
+  embeddingBackward(a: Parameters<EngineOps<H>['embeddingBackward']>[0]): void {
+    embeddingBackward(this.dropped(a));
+  }
+  layerNormForward(a: Parameters<EngineOps<H>['layerNormForward']>[0]): void {
+    const { residual, ...rest } = a;
+    layerNormForward({ ...rest, ...(residual ? { residual: this.dropped(residual) } : {}) });
+  }
+  layerNormBackward(a: Parameters<EngineOps<H>['layerNormBackward']>[0]): void {
+    const { residualGrad, ...rest } = a;
+    layerNormBackward({ ...rest, ...(residualGrad ? { residualGrad: this.dropped(residualGrad) } : {}) });
+  }
+  matmul(a: Parameters<EngineOps<H>['matmul']>[0]): void {
+    const { out: _out, ...rest } = a;
+    matmul(rest);
+  }
+  biasGrad(a: Parameters<EngineOps<H>['biasGrad']>[0]): void {
+    biasGrad(a);
+  }
+  activationForward(a: Parameters<EngineOps<H>['activationForward']>[0]): void {
+    activationForward(this.dropped(a));
+  }
+  activationBackward(a: Parameters<EngineOps<H>['activationBackward']>[0]): void {
+    activationBackward(this.dropped(a));
+  }
+  attentionForward(a: Parameters<EngineOps<H>['attentionForward']>[0]): void {
+    attentionForward(this.dropped(a));
+  }
+  attentionBackward(a: Parameters<EngineOps<H>['attentionBackward']>[0]): void {
+    attentionBackward(this.dropped(a));
+  }
+
+  private cceOptions(
+    loss: Extract<StepLoss, { kind: 'cce' }>,
+    ignoreIndex: number,
+    N: number,
+    C: number,
+    D: number,
+  ) {
+    return resolveOptions(
+      {
+        ...loss.options,
+        seed: loss.seed,
+        step: this.step,
+        ignoreIndex,
+        reduction: 'none',
+        impl: 'reference',
+      },
+      { N, C, D },
+      'cpu',
+    );
+  }
+
+  lossForward(a: Parameters<EngineOps<H>['lossForward']>[0]): void {
+    const { loss, hidden, items, targets, N, C, D } = a;
+    if (loss.kind === 'cce') {
+      const r = referenceForward(
+        { hidden, items, targets, N, C, D },
+        this.cceOptions(loss, a.ignoreIndex, N, C, D),
+      );
+      a.rowLoss.set(r.loss);
+      a.lse.set(r.lse);
+    } else {
+      bceForward({
+        hidden,
+        items,
+        targets,
+        N,
+        C,
+        D,
+        K: loss.negatives,
+        beta: loss.beta,
+        seed: loss.seed,
+        step: this.step,
+        removeAccidentalHits: loss.removeAccidentalHits,
+        ignoreIndex: a.ignoreIndex,
+        rowLoss: a.rowLoss,
+      });
+    }
+  }
+
+  lossBackward(a: Parameters<EngineOps<H>['lossBackward']>[0]): void {
+    const { loss, hidden, items, targets, N, C, D } = a;
+    if (loss.kind === 'cce') {
+      const r = referenceBackward(
+        { hidden, items, targets, N, C, D },
+        a.dRow,
+        this.cceOptions(loss, a.ignoreIndex, N, C, D),
+      );
+      a.dHidden.set(r.dHidden);
+      for (let i = 0; i < C * D; i++) a.dItems[i]! += r.dItems[i]!;
+    } else {
+      bceBackward({
+        hidden,
+        items,
+        targets,
+        N,
+        C,
+        D,
+        K: loss.negatives,
+        beta: loss.beta,
+        seed: loss.seed,
+        step: this.step,
+        removeAccidentalHits: loss.removeAccidentalHits,
+        ignoreIndex: a.ignoreIndex,
+        dRow: a.dRow,
+        dHidden: a.dHidden,
+        dItems: a.dItems,
+      });
+    }
+  }
+
+  meanLoss(a: Parameters<EngineOps<H>['meanLoss']>[0]): void {
+    this.lastLoss = meanLoss({
+      values: a.rowLoss,
+      targets: a.targets,
+      N: a.N,
+      ignoreIndex: a.ignoreIndex,
+      dValues: a.dRow,
+    });
+  }
+  rankTargets(a: Parameters<EngineOps<H>['rankTargets']>[0]): void {
+    rankOfTargets(a);
+  }
+  gradNormSquared(a: Parameters<EngineOps<H>['gradNormSquared']>[0]): void {
+    a.out[0] = gradNormSquared(a.g, a.n);
+  }
+  adamwUpdate(a: Parameters<EngineOps<H>['adamwUpdate']>[0]): void {
+    const { opt } = a;
+    adamwUpdate({
+      params: a.params,
+      grads: a.grads,
+      m: a.m,
+      v: a.v,
+      n: a.n,
+      nDecay: a.nDecay,
+      step: this.step,
+      lr: opt.lr,
+      schedule: opt.schedule,
+      beta1: opt.beta1,
+      beta2: opt.beta2,
+      eps: opt.eps,
+      weightDecay: opt.weightDecay,
+      clipNorm: opt.clipNorm,
+      normSq: a.normSq[0]!,
+    });
+  }
+  stepIncrement(): void {
+    this.step += 1;
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * What the fused training step asks of a device: allocation, views, and one method per layer op
+ * of `@cutrec/kernels` (src/ops). `HostOps` runs them as the float64 references on host arrays
+ * (the engine's own oracle, and CI's check of the step's wiring); `CudaOps` queues the CUDA
+ * kernels on one stream, so a step can be captured into a CUDA graph.
+ */
+import type { CceOptions, LrSchedule } from '@cutrec/kernels';
+
+/** Feed-forward activation. */
+export type Activation = 'relu' | 'gelu';
+
+/** A dropout site of the step (seed and stream are the engine's: the model seed and the step). */
+export interface Drop {
+  site: number;
+  rate: number;
+}
+
+/** Storage of a buffer: activations and their gradients ('act': float32 or bfloat16), float32, int32. */
+export type BufferKind = 'act' | 'f32' | 'i32';
+
+/** The row mask of the model output: rows whose input id is padding are zero. */
+export interface RowMask<B> {
+  ids: B;
+  padId: number;
+}
+
+/** The loss of a step over hidden [N, D] and items [C, D]; `seed` keys its negatives (the trainer's seed). */
+export type StepLoss =
+  | { kind: 'cce'; options: CceOptions; seed: number }
+  | { kind: 'bce'; negatives: number; beta: number; removeAccidentalHits: boolean; seed: number };
+
+/** The optimizer constants of a step (the learning rate at a step comes from `schedule`). */
+export interface StepOptimizer {
+  lr: number;
+  schedule: LrSchedule;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  clipNorm: number;
+}
+
+/** One device's implementation of the step's ops over buffers of type B. */
+export interface EngineOps<B> {
+  /** Storage type of 'act' buffers. */
+  readonly dtype: 'float32' | 'bfloat16';
+  alloc(n: number, kind: BufferKind): B;
+  /** Elements [offset, offset + n) of `b`. */
+  view(b: B, offset: number, n: number): B;
+  zero(b: B, n: number): void;
+  /** dst ('act') = src (float32), n elements. */
+  castToAct(src: B, dst: B, n: number): void;
+
+  embeddingForward(a: {
+    ids: B;
+    table: B;
+    pos: B;
+    out: B;
+    R: number;
+    L: number;
+    D: number;
+    scale: number;
+    padId: number;
+    drop?: Drop;
+  }): void;
+  embeddingBackward(a: {
+    ids: B;
+    dOut: B;
+    dTable: B;
+    dPos: B;
+    R: number;
+    L: number;
+    D: number;
+    scale: number;
+    padId: number;
+    drop?: Drop;
+  }): void;
+  layerNormForward(a: {
+    x: B;
+    residual?: { a: B; drop?: Drop };
+    sum?: B;
+    y: B;
+    gamma: B;
+    beta: B;
+    mean: B;
+    rstd: B;
+    R: number;
+    D: number;
+    eps: number;
+    rowMask?: RowMask<B>;
+  }): void;
+  layerNormBackward(a: {
+    dy: B;
+    s: B;
+    gamma: B;
+    mean: B;
+    rstd: B;
+    dx: B;
+    dGamma: B;
+    dBeta: B;
+    R: number;
+    D: number;
+    dSkip?: B;
+    residualGrad?: { da: B; drop?: Drop };
+    rowMask?: RowMask<B>;
+  }): void;
+  /** c = (accumulate ? c : 0) + op(a)·op(b) + bias, row-major; a and b are 'act', c is `out`. */
+  matmul(a: {
+    a: B;
+    b: B;
+    c: B;
+    M: number;
+    N: number;
+    K: number;
+    transA: boolean;
+    transB: boolean;
+    accumulate?: boolean;
+    bias?: B;
+    out: 'act' | 'f32';
+  }): void;
+  biasGrad(a: { dy: B; db: B; R: number; N: number }): void;
+  activationForward(a: { pre: B; out: B; n: number; kind: Activation; drop?: Drop }): void;
+  activationBackward(a: { pre: B; dOut: B; dPre: B; n: number; kind: Activation; drop?: Drop }): void;
+  attentionForward(a: {
+    q: B;
+    k: B;
+    v: B;
+    out: B;
+    lse: B;
+    ids: B;
+    B: number;
+    L: number;
+    H: number;
+    dh: number;
+    stride: number;
+    padId: number;
+    scale: number;
+    drop?: Drop;
+  }): void;
+  attentionBackward(a: {
+    q: B;
+    k: B;
+    v: B;
+    out: B;
+    dOut: B;
+    lse: B;
+    dq: B;
+    dk: B;
+    dv: B;
+    delta: B;
+    ids: B;
+    B: number;
+    L: number;
+    H: number;
+    dh: number;
+    stride: number;
+    padId: number;
+    scale: number;
+    drop?: Drop;
+  }): void;
+
+  /** Per-row loss [N] (and what its backward needs) of hidden against items ('act'), targets int32. */
+  lossForward(a: {
+    loss: StepLoss;
+    hidden: B;
+    items: B;
+    targets: B;
+    rowLoss: B;
+    lse: B;
+    N: number;
+    C: number;
+    D: number;
+    ignoreIndex: number;
+  }): void;
+  /** dHidden [N, D] float32 (written) and dItems [C, D] float32 (accumulated) from the per-row upstream dRow. */
+  lossBackward(a: {
+    loss: StepLoss;
+    hidden: B;
+    items: B;
+    targets: B;
+    lse: B;
+    dRow: B;
+    dHidden: B;
+    dItems: B;
+    N: number;
+    C: number;
+    D: number;
+    ignoreIndex: number;
+  }): void;
+  /** The mean of rowLoss over valid rows (the step's loss, read back later) and dRow = 1/count on them. */
+  meanLoss(a: { rowLoss: B; targets: B; N: number; ignoreIndex: number; dRow: B }): void;
+
+  /**
+   * Ranks [U] (int32) of targets among all C items for the hidden rows at offset + u·rowStride:
+   * items c ≠ y scoring higher, or equal with a lower id, not counting `seen` items (CSR, sorted).
+   */
+  rankTargets(a: {
+    hidden: B;
+    rowStride: number;
+    offset: number;
+    items: B;
+    targets: B;
+    U: number;
+    C: number;
+    D: number;
+    seen?: { offsets: B; items: B };
+    ranks: B;
+  }): void;
+
+  /** Σ g² into the device scalar `out`. */
+  gradNormSquared(a: { g: B; n: number; out: B }): void;
+  /** AdamW over the flat buffers at the current step; also refreshes `paramsAct` (the 'act' copy) when given. */
+  adamwUpdate(a: {
+    params: B;
+    grads: B;
+    m: B;
+    v: B;
+    n: number;
+    nDecay: number;
+    opt: StepOptimizer;
+    normSq: B;
+    paramsAct?: B;
+  }): void;
+  /** The step counter += 1 (on the device for CUDA). */
+  stepIncrement(): void;
+}
