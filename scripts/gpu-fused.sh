@@ -21,19 +21,25 @@ run() { # name timeout command...
   tail=$(cat "$out/$name.log" "$out/$name.err" | grep -E "Tests +[0-9]|Test Files" | tr -s ' ' | tr '\n' ' ')
   summary+=("$(printf '%-22s rc=%-3s %4ss  %s' "$name" "$rc" "$((SECONDS - t0))" "$tail")")
 }
+configs="${CONFIGS:-beauty-d64 ml20m beauty}"
 if [ "$what" = tests ] || [ "$what" = all ]; then
-  run tensor 150 bash -c 'cd packages/tensor && vitest run test/cuda'
-  run kernels 420 bash -c 'cd packages/kernels && vitest run test/cuda-'
-  run models 300 bash -c 'cd packages/models && vitest run test/cuda'
+  # The three packages' GPU tests at once (one GPU has room for all three).
+  run tensor "${TEST_TIMEOUT:-300}" bash -c 'cd packages/tensor && vitest run test/cuda' &
+  run kernels "${TEST_TIMEOUT:-300}" bash -c 'cd packages/kernels && vitest run test/cuda' &
+  run models "${TEST_TIMEOUT:-300}" bash -c 'cd packages/models && vitest run test/cuda' &
+  wait
+  for n in tensor kernels models; do
+    summary+=("$(printf '%-22s %s' "$n" "$(cat "$out/$n.log" "$out/$n.err" | grep -E "Tests +[0-9]" | tr -s ' ')")")
+  done
 fi
 if [ "$what" = bench ] || [ "$what" = all ]; then
-  for cfg in beauty-d64 ml20m beauty; do
+  for cfg in $configs; do
     for share in block row; do
-      run "bench-$cfg-$share" 240 node apps/bench/dist/cli.js train --engine fused --config "$cfg" \
+      run "bench-$cfg-$share" "${BENCH_TIMEOUT:-240}" node apps/bench/dist/cli.js train --engine fused --config "$cfg" \
         --losses cce- --share "$share" --precision fp32,bf16 --steps 20 --json
     done
   done
-  [ -f .device/sasrec_step_torch.py ] && run torch 300 python3 .device/sasrec_step_torch.py beauty-d64,ml20m,beauty
+  [ -f .device/sasrec_step_torch.py ] && run torch 300 python3 .device/sasrec_step_torch.py "$(echo $configs | tr ' ' ',')"
 fi
 echo "== failures (first lines) =="
 grep -hE "FAIL|✗|×|Error:|AssertionError" "$out"/*.log "$out"/*.err 2>/dev/null | head -40

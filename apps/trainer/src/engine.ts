@@ -42,8 +42,14 @@ export function chooseEngine(config: Pick<TrainConfig, 'engine' | 'precision' | 
   if (config.engine === 'fused' && why) throw new Error(`--engine fused: ${why}`);
   if (config.engine === 'tfjs' || why)
     return { engine: 'tfjs', precision: null, ...(why ? { reason: why } : {}) };
-  let precision = config.precision;
-  if (precision === 'auto') precision = (cudaDevices()[0]?.major ?? 0) >= 8 ? 'bf16' : 'fp32';
+  // 'auto' is fp32 for now: the bf16 step does not yet meet the engine contract's 2e-2 on every
+  // case (packages/models/BENCHMARKS.md); --precision bf16 asks for it (sm_80 and newer).
+  const precision = config.precision === 'auto' ? 'fp32' : config.precision;
+  if (precision === 'bf16' && (cudaDevices()[0]?.major ?? 0) < 8) {
+    throw new Error(
+      '--precision bf16 needs an NVIDIA GPU of compute capability 8.0 or newer; use --precision fp32',
+    );
+  }
   return { engine: 'fused', precision };
 }
 

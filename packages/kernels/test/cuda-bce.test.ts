@@ -69,7 +69,9 @@ describe.skipIf(!!reason)('bce CUDA on a GPU', () => {
     const { N, C, D, K } = c;
     let hidden = rng.floats(N * D, 0.4);
     let items = rng.floats(C * D, 0.4);
-    const targets = Int32Array.from({ length: N }, () => (rng.uniform() < 0.2 ? -1 : rng.int(0, C - 1)));
+    // Ignored rows carry the case's ignoreIndex (a target that is neither an item nor it is invalid input).
+    const ignore = c.extra?.ignoreIndex ?? -1;
+    const targets = Int32Array.from({ length: N }, () => (rng.uniform() < 0.2 ? ignore : rng.int(0, C - 1)));
     const a: BceInputs = {
       hidden,
       items,

@@ -55,6 +55,17 @@ function dev(n: number, t: Dtype, x?: ArrayLike<number>, offset = 0): Dev {
 
 type Variant = 'plain' | 'full' | 'inplace';
 
+/** max |a − b| (b shorter than a: compared with 0). NaN → Infinity. */
+function absMax(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - (b[i] ?? 0));
+    if (Number.isNaN(d)) return Number.POSITIVE_INFINITY;
+    m = Math.max(m, d);
+  }
+  return m;
+}
+
 describe.skipIf(reason !== undefined)('layer norm (CUDA)', () => {
   const sizes: [number, number][] = [
     [1, 1],
@@ -192,8 +203,13 @@ describe.skipIf(reason !== undefined)('layer norm (CUDA)', () => {
             residualGrad: full ? { da, dropout: spec } : undefined,
             rowMask: full ? { ids, padId: 0 } : undefined,
           });
-          expect(relMaxDiff(dxDev.read(), dx), `dx ${label}`).toBeLessThanOrEqual(tol);
-          if (full) expect(relMaxDiff(daDev.read(), da), `da ${label}`).toBeLessThanOrEqual(tol);
+          // At D = 1 the exact dx is 0 (plus dSkip): x̂ = 0 and dx̂ − mean(dx̂) = 0, so the kernel's
+          // fused multiply-add rounding (~1e-7 of |dy·γ|) times rstd = 1/√eps = 1000 is all that
+          // is left. There dx is compared on the scale of rstd·|dy·γ| instead.
+          const dxTol = (got: Float32Array, want: ArrayLike<number>) =>
+            D === 1 ? absMax(got, want) / (1000 * Math.max(1e-30, absMax(dy, []))) : relMaxDiff(got, want);
+          expect(dxTol(dxDev.read(), dx), `dx ${label}`).toBeLessThanOrEqual(tol);
+          if (full) expect(dxTol(daDev.read(), da), `da ${label}`).toBeLessThanOrEqual(tol);
           expect(relMaxDiff(dG.readFloat32(D), dGamma), `dGamma ${label}`).toBeLessThanOrEqual(tolF);
           expect(relMaxDiff(dB.readFloat32(D), dBeta), `dBeta ${label}`).toBeLessThanOrEqual(tolF);
           for (const d of [

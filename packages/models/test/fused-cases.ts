@@ -152,7 +152,9 @@ export async function expectSameSteps<B>(
       // Each gradient within tol of its own largest entry, or of 1 % of the step's largest one.
       const floor = 1e-2 * largest(Object.values(want.grads));
       for (const p of tfjsModel.parameters) {
-        expect(rel(grads[p.name]!, want.grads[p.name]!, floor), `gradient of ${p.name}`).toBeLessThanOrEqual(tol);
+        expect(rel(grads[p.name]!, want.grads[p.name]!, floor), `gradient of ${p.name}`).toBeLessThanOrEqual(
+          tol,
+        );
       }
       // Updated parameters: Adam's first step moves each element by ≈ lr·sign(g), so where the
       // gradient is float noise (|g| < 1e-5 of the step's largest, e.g. the key bias) the update is
@@ -168,7 +170,10 @@ export async function expectSameSteps<B>(
         skipped += g.length - got.length;
         expect(rel(got, exp), `updated ${p.name}`).toBeLessThanOrEqual(tol);
       }
-      if (skipped > 0) console.log(`[${label}] ${skipped} parameter elements with noise-level gradients not compared after the update`);
+      if (skipped > 0)
+        console.log(
+          `[${label}] ${skipped} parameter elements with noise-level gradients not compared after the update`,
+        );
     }
   } finally {
     fused.dispose();

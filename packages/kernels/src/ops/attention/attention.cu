@@ -11,8 +11,9 @@
 // A block is 4 warps; warp w owns rows 8w … 8w + 7 of its tile (queries, or keys in dkdv) and a
 // lane owns one column of the other side (a key, or a query) while scores are computed, then
 // dh elements d = lane, lane + 32, … (NC chunks of 32, NC = ceil(dh / 32) ≤ 4, a template
-// parameter: kernels <stage><32·NC>) while the tile's products are accumulated. Shared tiles are
-// [32][DHP] floats with DHP = dh | 1 (odd: lane-indexed rows hit distinct banks).
+// parameter: kernels <stage><32·NC>[v]) while the tile's products are accumulated. Shared tiles are
+// [32][dhp] floats (tile_stride); the 'v' kernels (dh % 4 == 0) read them with float4 accesses.
+// No tensor cores yet (a WMMA bf16 path is the next step for dh ≥ 64, L ≥ 256).
 #include <math_constants.h>
 
 #include "common.cuh"
@@ -22,7 +23,7 @@ namespace {
 constexpr int TILE = 32;      // queries and keys per tile
 constexpr int WARPS = 4;      // warps per block
 constexpr int ROWS = TILE / WARPS;  // tile rows per warp
-constexpr int PS = TILE + 1;  // row stride of the [32][33] probability / dS tiles
+constexpr int PS = TILE + 4;  // row stride of the [32][36] probability / dS tiles (16-byte rows)
 
 __device__ __forceinline__ float warp_max(float x) {
 #pragma unroll
@@ -62,20 +63,101 @@ __device__ __forceinline__ Tiles tiles(int L, int H, bool lastFirst) {
   return {bh, b, bh - b * H, (lastFirst ? nT - 1 - t : t) * TILE};
 }
 
+// Row stride of the [32][dh] tiles: odd (scalar path, lane-indexed rows on distinct banks) or, for
+// float4 accesses (VEC, dh % 4 == 0), a multiple of 4 whose float4 count is odd (conflict-free
+// 128-bit accesses by 8 consecutive lanes). cuda.ts computes the same for the shared-memory size.
+template <bool VEC>
+__device__ __forceinline__ int tile_stride(int dh) {
+  return VEC ? (((dh >> 2) & 1) ? dh : dh + 4) : (dh | 1);
+}
+
+// s[r] += Σ_d a[r·dhp + d] · x[d] for the warp's ROWS rows a (broadcast) and the lane's row x, and
+// likewise t[r] with rows b and lane row y when TWO (the order of d is ascending in both paths).
+template <bool VEC, bool TWO>
+__device__ __forceinline__ void dots(float (&s)[ROWS], float (&t)[ROWS], const float* a, const float* x,
+                                     const float* b, const float* y, int dh, int dhp) {
+  if constexpr (VEC) {
+#pragma unroll 2
+    for (int d = 0; d < dh; d += 4) {
+      const float4 xv = *reinterpret_cast<const float4*>(x + d);
+      float4 yv;
+      if constexpr (TWO) yv = *reinterpret_cast<const float4*>(y + d);
+#pragma unroll
+      for (int r = 0; r < ROWS; r++) {
+        const float4 av = *reinterpret_cast<const float4*>(a + r * dhp + d);
+        s[r] = fmaf(av.w, xv.w, fmaf(av.z, xv.z, fmaf(av.y, xv.y, fmaf(av.x, xv.x, s[r]))));
+        if constexpr (TWO) {
+          const float4 bv = *reinterpret_cast<const float4*>(b + r * dhp + d);
+          t[r] = fmaf(bv.w, yv.w, fmaf(bv.z, yv.z, fmaf(bv.y, yv.y, fmaf(bv.x, yv.x, t[r]))));
+        }
+      }
+    }
+  } else {
+#pragma unroll 4
+    for (int d = 0; d < dh; d++) {
+      const float xv = x[d];
+      float yv = 0.f;
+      if constexpr (TWO) yv = y[d];
+#pragma unroll
+      for (int r = 0; r < ROWS; r++) {
+        s[r] = fmaf(a[r * dhp + d], xv, s[r]);
+        if constexpr (TWO) t[r] = fmaf(b[r * dhp + d], yv, t[r]);
+      }
+    }
+  }
+}
+
+// acc[r][c] += Σ_kk P[r·PS + kk] · X[kk·dhp + lane + 32c] over kk < n (rows P of the warp, broadcast;
+// X a tile); VEC reads P four entries at a time (entries n … ⌈n/4⌉·4 − 1 must be 0, X rows finite).
+template <bool VEC, int NC>
+__device__ __forceinline__ void accumulate(float (&acc)[ROWS][NC], const float* P, const float* X, int n, int dh,
+                                           int dhp, int lane) {
+  if constexpr (VEC) {
+    for (int kk = 0; kk < n; kk += 4) {
+      float4 p[ROWS];
+#pragma unroll
+      for (int r = 0; r < ROWS; r++) p[r] = *reinterpret_cast<const float4*>(P + r * PS + kk);
+#pragma unroll
+      for (int c = 0; c < NC; c++) {
+        const int d = lane + 32 * c;
+        const bool in = d < dh;
+        const float x0 = in ? X[kk * dhp + d] : 0.f;
+        const float x1 = in ? X[(kk + 1) * dhp + d] : 0.f;
+        const float x2 = in ? X[(kk + 2) * dhp + d] : 0.f;
+        const float x3 = in ? X[(kk + 3) * dhp + d] : 0.f;
+#pragma unroll
+        for (int r = 0; r < ROWS; r++) {
+          acc[r][c] = fmaf(p[r].w, x3, fmaf(p[r].z, x2, fmaf(p[r].y, x1, fmaf(p[r].x, x0, acc[r][c]))));
+        }
+      }
+    }
+  } else {
+    for (int kk = 0; kk < n; kk++) {
+#pragma unroll
+      for (int c = 0; c < NC; c++) {
+        const int d = lane + 32 * c;
+        const float xv = d < dh ? X[kk * dhp + d] : 0.f;
+#pragma unroll
+        for (int r = 0; r < ROWS; r++) acc[r][c] = fmaf(P[r * PS + kk], xv, acc[r][c]);
+      }
+    }
+  }
+}
+
 // Whether query i may attend key j (keyPad: key j is padding).
 __device__ __forceinline__ bool attends(int i, int j, int L, bool keyPad) {
   return i < L && (j == i || (j < i && !keyPad));
 }
 
-// ---- forward: grid B·H·ceil(L / 32); dynamic shared 3·32·dhp + 32·33 floats ----
-template <typename T, int NC>
+// ---- forward: grid B·H·ceil(L / 32); dynamic shared 3·32·dhp + 32·36 floats ----
+template <typename T, int NC, bool VEC>
 __device__ __forceinline__ void attn_forward(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
                                              T* __restrict__ out, float* __restrict__ lse, const int* __restrict__ ids,
                                              int H, int L, int dh, int stride, int padId, float scale,
                                              const DropoutSite& drop) {
-  extern __shared__ float smem[];
+  extern __shared__ __align__(16) float smem[];
   __shared__ bool keyPad[TILE];
-  const int dhp = dh | 1;
+  const int dhp = tile_stride<VEC>(dh);
   float* Qs = smem;
   float* Ks = Qs + TILE * dhp;
   float* Vs = Ks + TILE * dhp;
@@ -105,17 +187,10 @@ __device__ __forceinline__ void attn_forward(const T* __restrict__ q, const T* _
     }
     __syncthreads();
 
-    float s[ROWS];
+    float s[ROWS], unused[ROWS];
 #pragma unroll
     for (int r = 0; r < ROWS; r++) s[r] = 0.f;
-    const float* kr = Ks + lane * dhp;
-    const float* qr = Qs + w * ROWS * dhp;
-#pragma unroll 4
-    for (int d = 0; d < dh; d++) {
-      const float kv = kr[d];
-#pragma unroll
-      for (int r = 0; r < ROWS; r++) s[r] = fmaf(qr[r * dhp + d], kv, s[r]);
-    }
+    dots<VEC, false>(s, unused, Qs + w * ROWS * dhp, Ks + lane * dhp, nullptr, nullptr, dh, dhp);
     const int j = j0 + lane;
     const bool kp = keyPad[lane];
 #pragma unroll
@@ -134,16 +209,7 @@ __device__ __forceinline__ void attn_forward(const T* __restrict__ q, const T* _
       Ps[(w * ROWS + r) * PS + lane] = p != 0.f ? p * dropout_mul(drop, (uint32_t)((eRow + r) * L + j)) : 0.f;
     }
     __syncwarp();
-    const int nk = min(TILE, iLast + 1 - j0);
-    for (int kk = 0; kk < nk; kk++) {
-#pragma unroll
-      for (int c = 0; c < NC; c++) {
-        const int d = lane + 32 * c;
-        const float vv = d < dh ? Vs[kk * dhp + d] : 0.f;
-#pragma unroll
-        for (int r = 0; r < ROWS; r++) acc[r][c] = fmaf(Ps[(w * ROWS + r) * PS + kk], vv, acc[r][c]);
-      }
-    }
+    accumulate<VEC, NC>(acc, Ps + w * ROWS * PS, Vs, min(TILE, iLast + 1 - j0), dh, dhp, lane);
     __syncwarp();  // Ps is rewritten by the next tile
   }
   const int D = H * dh;
@@ -179,17 +245,17 @@ __device__ __forceinline__ void attn_delta(const T* __restrict__ out, const T* _
   if (lane == 0) delta[(b * H + h) * L + i] = s;
 }
 
-// ---- dk, dv: grid B·H·ceil(L / 32) over key tiles; dynamic shared 4·32·dhp + 2·32·33 floats ----
-template <typename T, int NC>
+// ---- dk, dv: grid B·H·ceil(L / 32) over key tiles; dynamic shared 4·32·dhp + 2·32·36 floats ----
+template <typename T, int NC, bool VEC>
 __device__ __forceinline__ void attn_dkdv(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
                                           const T* __restrict__ dOut, const float* __restrict__ lse,
                                           const float* __restrict__ delta, T* __restrict__ dk, T* __restrict__ dv,
                                           const int* __restrict__ ids, int H, int L, int dh, int stride, int padId,
                                           float scale, const DropoutSite& drop) {
-  extern __shared__ float smem[];
+  extern __shared__ __align__(16) float smem[];
   __shared__ bool keyPad[TILE];
   __shared__ float lseS[TILE], deltaS[TILE];
-  const int dhp = dh | 1;
+  const int dhp = tile_stride<VEC>(dh);
   float* Ks = smem;
   float* Vs = Ks + TILE * dhp;
   float* Qs = Vs + TILE * dhp;
@@ -229,19 +295,7 @@ __device__ __forceinline__ void attn_dkdv(const T* __restrict__ q, const T* __re
     float s[ROWS], g[ROWS];
 #pragma unroll
     for (int r = 0; r < ROWS; r++) s[r] = g[r] = 0.f;
-    const float* qr = Qs + lane * dhp;
-    const float* gr = Gs + lane * dhp;
-    const float* kr = Ks + w * ROWS * dhp;
-    const float* vr = Vs + w * ROWS * dhp;
-#pragma unroll 4
-    for (int d = 0; d < dh; d++) {
-      const float qv = qr[d], gv = gr[d];
-#pragma unroll
-      for (int r = 0; r < ROWS; r++) {
-        s[r] = fmaf(qv, kr[r * dhp + d], s[r]);
-        g[r] = fmaf(gv, vr[r * dhp + d], g[r]);
-      }
-    }
+    dots<VEC, true>(s, g, Ks + w * ROWS * dhp, Qs + lane * dhp, Vs + w * ROWS * dhp, Gs + lane * dhp, dh, dhp);
     const int i = i0 + lane;
 #pragma unroll
     for (int r = 0; r < ROWS; r++) {
@@ -291,16 +345,16 @@ __device__ __forceinline__ void attn_dkdv(const T* __restrict__ q, const T* __re
   }
 }
 
-// ---- dq: grid B·H·ceil(L / 32) over query tiles; dynamic shared 4·32·dhp + 32·33 floats ----
-template <typename T, int NC>
+// ---- dq: grid B·H·ceil(L / 32) over query tiles; dynamic shared 4·32·dhp + 32·36 floats ----
+template <typename T, int NC, bool VEC>
 __device__ __forceinline__ void attn_dq(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
                                         const T* __restrict__ dOut, const float* __restrict__ lse,
                                         const float* __restrict__ delta, T* __restrict__ dq, const int* __restrict__ ids,
                                         int H, int L, int dh, int stride, int padId, float scale,
                                         const DropoutSite& drop) {
-  extern __shared__ float smem[];
+  extern __shared__ __align__(16) float smem[];
   __shared__ bool keyPad[TILE];
-  const int dhp = dh | 1;
+  const int dhp = tile_stride<VEC>(dh);
   float* Qs = smem;
   float* Gs = Qs + TILE * dhp;
   float* Ks = Gs + TILE * dhp;
@@ -335,19 +389,7 @@ __device__ __forceinline__ void attn_dq(const T* __restrict__ q, const T* __rest
     float s[ROWS], g[ROWS];
 #pragma unroll
     for (int r = 0; r < ROWS; r++) s[r] = g[r] = 0.f;
-    const float* kr = Ks + lane * dhp;
-    const float* vr = Vs + lane * dhp;
-    const float* qr = Qs + w * ROWS * dhp;
-    const float* gr = Gs + w * ROWS * dhp;
-#pragma unroll 4
-    for (int d = 0; d < dh; d++) {
-      const float kv = kr[d], vv = vr[d];
-#pragma unroll
-      for (int r = 0; r < ROWS; r++) {
-        s[r] = fmaf(qr[r * dhp + d], kv, s[r]);
-        g[r] = fmaf(gr[r * dhp + d], vv, g[r]);
-      }
-    }
+    dots<VEC, true>(s, g, Qs + w * ROWS * dhp, Ks + lane * dhp, Gs + w * ROWS * dhp, Vs + lane * dhp, dh, dhp);
     const int j = j0 + lane;
     const bool kp = keyPad[lane];
 #pragma unroll
@@ -362,16 +404,7 @@ __device__ __forceinline__ void attn_dq(const T* __restrict__ q, const T* __rest
       Ds[(w * ROWS + r) * PS + lane] = ds;
     }
     __syncwarp();
-    const int nk = min(TILE, iLast + 1 - j0);
-    for (int kk = 0; kk < nk; kk++) {
-#pragma unroll
-      for (int c = 0; c < NC; c++) {
-        const int d = lane + 32 * c;
-        const float kv = d < dh ? Ks[kk * dhp + d] : 0.f;
-#pragma unroll
-        for (int r = 0; r < ROWS; r++) acc[r][c] = fmaf(Ds[(w * ROWS + r) * PS + kk], kv, acc[r][c]);
-      }
-    }
+    accumulate<VEC, NC>(acc, Ds + w * ROWS * PS, Ks, min(TILE, iLast + 1 - j0), dh, dhp, lane);
     __syncwarp();
   }
 #pragma unroll
@@ -389,31 +422,35 @@ __device__ __forceinline__ void attn_dq(const T* __restrict__ q, const T* __rest
 
 }  // namespace
 
-#define ATTN_KERNELS(NAME, T, NC, DMAX)                                                                            \
+#define ATTN_KERNELS(NAME, T, NC, DMAX, VEC, V)                                                                            \
   extern "C" __global__ void __launch_bounds__(WARPS * 32)                                                         \
-      attention_forward##DMAX##_##NAME(const T* q, const T* k, const T* v, T* out, float* lse, const int* ids,    \
+      attention_forward##DMAX##V##_##NAME(const T* q, const T* k, const T* v, T* out, float* lse, const int* ids,    \
                                        int H, int L, int dh, int stride, int padId, float scale,                   \
                                        const DropoutSite drop) {                                                   \
-    attn_forward<T, NC>(q, k, v, out, lse, ids, H, L, dh, stride, padId, scale, drop);                             \
+    attn_forward<T, NC, VEC>(q, k, v, out, lse, ids, H, L, dh, stride, padId, scale, drop);                             \
   }                                                                                                                \
   extern "C" __global__ void __launch_bounds__(WARPS * 32)                                                         \
-      attention_dkdv##DMAX##_##NAME(const T* q, const T* k, const T* v, const T* dOut, const float* lse,           \
+      attention_dkdv##DMAX##V##_##NAME(const T* q, const T* k, const T* v, const T* dOut, const float* lse,           \
                                     const float* delta, T* dk, T* dv, const int* ids, int H, int L, int dh,        \
                                     int stride, int padId, float scale, const DropoutSite drop) {                  \
-    attn_dkdv<T, NC>(q, k, v, dOut, lse, delta, dk, dv, ids, H, L, dh, stride, padId, scale, drop);                \
+    attn_dkdv<T, NC, VEC>(q, k, v, dOut, lse, delta, dk, dv, ids, H, L, dh, stride, padId, scale, drop);                \
   }                                                                                                                \
   extern "C" __global__ void __launch_bounds__(WARPS * 32)                                                         \
-      attention_dq##DMAX##_##NAME(const T* q, const T* k, const T* v, const T* dOut, const float* lse,             \
+      attention_dq##DMAX##V##_##NAME(const T* q, const T* k, const T* v, const T* dOut, const float* lse,             \
                                   const float* delta, T* dq, const int* ids, int H, int L, int dh, int stride,     \
                                   int padId, float scale, const DropoutSite drop) {                                \
-    attn_dq<T, NC>(q, k, v, dOut, lse, delta, dq, ids, H, L, dh, stride, padId, scale, drop);                      \
+    attn_dq<T, NC, VEC>(q, k, v, dOut, lse, delta, dq, ids, H, L, dh, stride, padId, scale, drop);                      \
   }
 
 #define ATTN_DTYPE(NAME, T)                                                                                   \
-  ATTN_KERNELS(NAME, T, 1, 32)                                                                                \
-  ATTN_KERNELS(NAME, T, 2, 64)                                                                                \
-  ATTN_KERNELS(NAME, T, 3, 96)                                                                                \
-  ATTN_KERNELS(NAME, T, 4, 128)                                                                               \
+  ATTN_KERNELS(NAME, T, 1, 32, false, )                                                                     \
+  ATTN_KERNELS(NAME, T, 1, 32, true, v)                                                                                \
+  ATTN_KERNELS(NAME, T, 2, 64, false, )                                                                     \
+  ATTN_KERNELS(NAME, T, 2, 64, true, v)                                                                                \
+  ATTN_KERNELS(NAME, T, 3, 96, false, )                                                                     \
+  ATTN_KERNELS(NAME, T, 3, 96, true, v)                                                                                \
+  ATTN_KERNELS(NAME, T, 4, 128, false, )                                                                     \
+  ATTN_KERNELS(NAME, T, 4, 128, true, v)                                                                               \
   extern "C" __global__ void __launch_bounds__(WARPS * 32)                                                    \
       attention_delta_##NAME(const T* out, const T* dOut, float* delta, int B, int L, int H, int dh) {        \
     attn_delta<T>(out, dOut, delta, B, L, H, dh);                                                             \

@@ -67,6 +67,8 @@ export interface CudaAttentionBackwardArgs extends CudaAttentionShape {
 
 const WARPS = 4;
 const TILE = 32;
+/** Row stride of the [32][32] probability / dS tiles in shared memory (attention.cu PS). */
+const PS = TILE + 4;
 
 function contextOf(p: DevicePtr) {
   return (p instanceof DeviceBuffer ? p : p.buffer).context;
@@ -88,11 +90,14 @@ function plan(name: string, a: CudaAttentionShape) {
     throw new RangeError(`${name}: B·H·L² = ${B * H * L * L} exceeds the 32-bit dropout element index`);
   }
   if (B * L * stride > 2 ** 53) throw new RangeError(`${name}: tensor too large`);
-  const dmax = Math.ceil(dh / 32) * 32;
-  const dhp = dh | 1;
+  // kernels <stage><32·⌈dh/32⌉>[v]: v (dh % 4 == 0) uses float4 shared-memory accesses; the row
+  // stride of the shared tiles is attention.cu's tile_stride
+  const vec = dh % 4 === 0;
+  const dhp = vec ? ((dh >> 2) & 1 ? dh : dh + 4) : dh | 1;
+  const variant = `${Math.ceil(dh / 32) * 32}${vec ? 'v' : ''}`;
   return {
     stride,
-    dmax,
+    variant,
     dhp,
     sfx: a.dtype === 'float32' ? 'f32' : 'bf16',
     eb: a.dtype === 'float32' ? 4 : 2,
@@ -120,7 +125,7 @@ function tail(a: CudaAttentionShape, stride: number) {
 
 /** out = softmax(scale·q·kᵀ, causal and key padding masked)·dropout·v per head, and lse per query row. */
 export function cudaAttentionForward(a: CudaAttentionForwardArgs, call: OpCall = {}): void {
-  const { stride, dmax, dhp, sfx, eb } = plan('cudaAttentionForward', a);
+  const { stride, variant, dhp, sfx, eb } = plan('cudaAttentionForward', a);
   const { B, L, H, dh } = a;
   checkQkv(a, stride, eb, [
     ['q', a.q],
@@ -131,13 +136,13 @@ export function cudaAttentionForward(a: CudaAttentionForwardArgs, call: OpCall =
   checkBytes('lse', a.lse, B * H * L * 4);
   checkBytes('ids', a.ids, B * L * 4);
   if (B * L === 0) return;
-  const kernel = opModule('attention', contextOf(a.out)).kernel(`attention_forward${dmax}_${sfx}`);
+  const kernel = opModule('attention', contextOf(a.out)).kernel(`attention_forward${variant}_${sfx}`);
   launch(
     kernel,
     {
       grid: B * H * Math.ceil(L / TILE),
       block: WARPS * 32,
-      sharedBytes: (3 * TILE * dhp + TILE * (TILE + 1)) * 4,
+      sharedBytes: (3 * TILE * dhp + TILE * PS) * 4,
       stream: call.stream ?? null,
     },
     [ptrArg(a.q), ptrArg(a.k), ptrArg(a.v), ptrArg(a.out), ptrArg(a.lse), ptrArg(a.ids), ...tail(a, stride)],
@@ -146,7 +151,7 @@ export function cudaAttentionForward(a: CudaAttentionForwardArgs, call: OpCall =
 
 /** dq, dk, dv (written, q's layout) of Σ dOut·out, from the forward's out and lse; delta is workspace. */
 export function cudaAttentionBackward(a: CudaAttentionBackwardArgs, call: OpCall = {}): void {
-  const { stride, dmax, dhp, sfx, eb } = plan('cudaAttentionBackward', a);
+  const { stride, variant, dhp, sfx, eb } = plan('cudaAttentionBackward', a);
   const { B, L, H, dh } = a;
   checkQkv(a, stride, eb, [
     ['q', a.q],
@@ -172,13 +177,13 @@ export function cudaAttentionBackward(a: CudaAttentionBackwardArgs, call: OpCall
   const grid = B * H * Math.ceil(L / TILE);
   const common = [ptrArg(a.q), ptrArg(a.k), ptrArg(a.v), ptrArg(a.dOut), ptrArg(a.lse), ptrArg(a.delta)];
   launch(
-    m.kernel(`attention_dkdv${dmax}_${sfx}`),
-    { grid, block: WARPS * 32, sharedBytes: (4 * TILE * dhp + 2 * TILE * (TILE + 1)) * 4, stream },
+    m.kernel(`attention_dkdv${variant}_${sfx}`),
+    { grid, block: WARPS * 32, sharedBytes: (4 * TILE * dhp + 2 * TILE * PS) * 4, stream },
     [...common, ptrArg(a.dk), ptrArg(a.dv), ptrArg(a.ids), ...tail(a, stride)],
   );
   launch(
-    m.kernel(`attention_dq${dmax}_${sfx}`),
-    { grid, block: WARPS * 32, sharedBytes: (4 * TILE * dhp + TILE * (TILE + 1)) * 4, stream },
+    m.kernel(`attention_dq${variant}_${sfx}`),
+    { grid, block: WARPS * 32, sharedBytes: (4 * TILE * dhp + TILE * PS) * 4, stream },
     [...common, ptrArg(a.dq), ptrArg(a.ids), ...tail(a, stride)],
   );
 }
