@@ -34,9 +34,9 @@ if [ "$what" = tests ] || [ "$what" = all ]; then
 fi
 if [ "$what" = bench ] || [ "$what" = all ]; then
   for cfg in $configs; do
-    for share in block row; do
+    for share in ${SHARES:-block row}; do
       run "bench-$cfg-$share" "${BENCH_TIMEOUT:-240}" node apps/bench/dist/cli.js train --engine fused --config "$cfg" \
-        --losses cce- --share "$share" --precision fp32,bf16 --steps 20 --json
+        --losses cce- --share "$share" --precision fp32,bf16 --steps 20 --json ${PROFILE:+--profile}
     done
   done
   [ -f .device/sasrec_step_torch.py ] && run torch 300 python3 .device/sasrec_step_torch.py "$(echo $configs | tr ' ' ',')"
@@ -50,7 +50,10 @@ for f in "$out"/bench-*.log; do
     const fs = require("fs"); const t = fs.readFileSync(process.argv[1], "utf8"); const i = t.indexOf("{");
     if (i < 0) { console.log(process.argv[1], "no JSON"); process.exit(0); }
     const r = JSON.parse(t.slice(i));
-    for (const x of r.fused) console.log([r.config.name, x.precision, x.loss, x.stepMs?.toFixed(3), x.pipelinedMs?.toFixed(3), ((x.peakBytes ?? 0) / 2 ** 20).toFixed(0) + " MiB", x.lossValue?.toFixed(4), x.graphNodes, x.skipped ?? ""].join("  "));
+    for (const x of r.fused) {
+      console.log([r.config.name, x.precision, x.loss, x.stepMs?.toFixed(3), x.pipelinedMs?.toFixed(3), ((x.peakBytes ?? 0) / 2 ** 20).toFixed(0) + " MiB", x.lossValue?.toFixed(4), x.graphNodes, x.skipped ?? ""].join("  "));
+      if (x.profile) console.log("   profile ms/step: " + x.profile.slice(0, 9).map((p) => `${p.op} ${p.ms.toFixed(3)} (${p.calls})`).join(", "));
+    }
   ' "$f"
 done
 [ -f "$out/torch.log" ] && cat "$out/torch.log"

@@ -55,7 +55,10 @@ export {
   parseIntList,
   parseShape,
   QUICK_SHAPES,
+  STEP_CONFIGS,
+  type StepConfig,
   shapeByName,
+  stepConfigByName,
 } from './shapes.js';
 export { summarize } from './stats.js';
 export { type TimingKind, WebGpuTimer } from './timing/webgpu-timer.js';
@@ -67,8 +70,10 @@ export {
   type TrainLossName,
   type TrainResult,
 } from './train/bench.js';
+export { type FusedBenchOptions, type FusedTrainResult, runFusedTrainBench } from './train/fused.js';
 export {
-  BenchTrainer,
+  benchStep,
+  benchTrainer,
   type StepBatch,
   type StepLoss,
   specLoss,

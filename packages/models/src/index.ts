@@ -56,7 +56,13 @@ export {
   FUSED_CUDA_OPS,
   fusedCudaUnavailableReason,
 } from './fused/cuda-device.js';
-export { type FusedDevice, FusedTrainer, type FusedTrainerOptions, stepLoss } from './fused/engine.js';
+export {
+  type FusedDevice,
+  FusedTrainer,
+  type FusedTrainerOptions,
+  fusedBytes,
+  stepLoss,
+} from './fused/engine.js';
 export { type EvaluateFusedOptions, evaluateFused } from './fused/evaluate.js';
 export { HostDevice } from './fused/host-device.js';
 export { HostOps } from './fused/host-ops.js';
@@ -85,6 +91,7 @@ export {
   type BceLoss,
   type CceMinusLoss,
   type CeLoss,
+  type CustomLoss,
   checkLossSpec,
   type GbceLoss,
   type LossSpec,
@@ -101,4 +108,4 @@ export {
   parameterSpecs,
   SASRec,
 } from './sasrec.js';
-export { type Batch, Trainer, type TrainerOptions } from './train.js';
+export { type Batch, checkBatch, Trainer, type TrainerOptions } from './train.js';

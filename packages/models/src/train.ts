@@ -19,6 +19,42 @@ export interface Batch {
   targets: Int32Array;
 }
 
+/**
+ * Checks a batch for a model of `config` (shapes always; ids in range when `checkIds`); returns
+ * its number of sequences. Errors name the entry and the limit. Both engines call it.
+ */
+export function checkBatch(
+  batch: Batch,
+  config: { maxLen: number; numItems: number },
+  ignoreIndex: number,
+  checkIds: boolean,
+): number {
+  const { maxLen: L, numItems: C } = config;
+  const { inputs, targets } = batch;
+  if (inputs.length === 0 || inputs.length % L !== 0) {
+    throw new RangeError(
+      `trainStep: batch.inputs has ${inputs.length} entries, not a positive multiple of maxLen ${L}`,
+    );
+  }
+  if (targets.length !== inputs.length) {
+    throw new RangeError(
+      `trainStep: batch.targets has ${targets.length} entries, batch.inputs ${inputs.length}`,
+    );
+  }
+  if (checkIds) {
+    checkInputIds(inputs, C, 'batch.inputs');
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i]!;
+      if (t !== ignoreIndex && (t < 0 || t >= C)) {
+        throw new RangeError(
+          `batch.targets[${i}] = ${t} is neither an item in [0, ${C - 1}] nor ignoreIndex ${ignoreIndex}`,
+        );
+      }
+    }
+  }
+  return inputs.length / L;
+}
+
 /** Options of a {@link Trainer}. */
 export interface TrainerOptions {
   /** The loss (see {@link LossSpec}). */
@@ -120,30 +156,7 @@ export class Trainer implements TrainingEngine {
   }
 
   private checkBatch(batch: Batch): number {
-    const { maxLen: L, numItems: C } = this.model.config;
-    const { inputs, targets } = batch;
-    if (inputs.length === 0 || inputs.length % L !== 0) {
-      throw new RangeError(
-        `trainStep: batch.inputs has ${inputs.length} entries, not a positive multiple of maxLen ${L}`,
-      );
-    }
-    if (targets.length !== inputs.length) {
-      throw new RangeError(
-        `trainStep: batch.targets has ${targets.length} entries, batch.inputs ${inputs.length}`,
-      );
-    }
-    if (this.checkIds) {
-      checkInputIds(inputs, C, 'batch.inputs');
-      for (let i = 0; i < targets.length; i++) {
-        const t = targets[i]!;
-        if (t !== this.ignoreIndex && (t < 0 || t >= C)) {
-          throw new RangeError(
-            `batch.targets[${i}] = ${t} is neither an item in [0, ${C - 1}] nor ignoreIndex ${this.ignoreIndex}`,
-          );
-        }
-      }
-    }
-    return inputs.length / L;
+    return checkBatch(batch, this.model.config, this.ignoreIndex, this.checkIds);
   }
 
   /** Forward and backward: the loss scalar and gradients by parameter name (caller disposes). */

@@ -7,8 +7,8 @@
  */
 import { setupTfjs } from '@cutrec/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { HostDevice, paramLayout, resolveConfig, SASRec } from '../src/index.js';
-import { cases, expectSameSteps } from './fused-cases.js';
+import { FusedTrainer, HostDevice, paramLayout, resolveConfig, SASRec } from '../src/index.js';
+import { cases, expectSameSteps, randomBatch } from './fused-cases.js';
 
 beforeAll(async () => {
   await setupTfjs({ backend: 'cpu' });
@@ -36,5 +36,41 @@ describe('fused layout', () => {
       expect(e.decay ? e.offset + e.size <= layout.nDecay : e.offset >= layout.nDecay).toBe(true);
     }
     model.dispose();
+  });
+});
+
+describe('fused engine, bad input', () => {
+  it('refuses, before allocating, buffers that would not fit the device, naming the setting to lower', () => {
+    class Small extends HostDevice {
+      freeBytes(): number {
+        return 160 * 2 ** 20;
+      }
+    }
+    const cfg = { numItems: 1000, maxLen: 50, hidden: 64, numBlocks: 2, numHeads: 2 };
+    expect(() => new FusedTrainer(cfg, new Small(), { loss: { kind: 'ce' }, batchSize: 512 })).toThrow(
+      /needs [\d.]+ GiB .* batch size 512 .* lower --batch-size to \d+ or less/,
+    );
+  });
+
+  it('names the step and the last finite loss when a loss is not finite', () => {
+    const cfg = { numItems: 11, maxLen: 4, hidden: 8, numBlocks: 1, numHeads: 1, dropout: 0 };
+    const t = new FusedTrainer(cfg, new HostDevice(), { loss: { kind: 'ce' }, batchSize: 2 });
+    const batch = randomBatch(5, 2, 4, 11);
+    const first = t.trainStep(batch);
+    const params = t.parameters();
+    params['final_ln.gamma']![0] = Number.NaN;
+    t.loadState(1, params);
+    expect(() => t.trainStep(batch)).toThrow(
+      /the loss at step 1 is NaN \(the last finite loss was [\d.]+ at step 0\)/,
+    );
+    expect(Number.isFinite(first)).toBe(true);
+  });
+
+  it('rejects ids outside the catalog, naming the entry', () => {
+    const cfg = { numItems: 11, maxLen: 4, hidden: 8, numBlocks: 1, numHeads: 1 };
+    const t = new FusedTrainer(cfg, new HostDevice(), { loss: { kind: 'ce' }, batchSize: 2 });
+    const batch = randomBatch(5, 2, 4, 11);
+    batch.inputs[3] = 12;
+    expect(() => t.trainStep(batch)).toThrow(/batch\.inputs\[3\] = 12 is outside \[0, 11\]/);
   });
 });

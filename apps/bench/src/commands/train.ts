@@ -29,6 +29,7 @@ interface TrainCliOptions {
   engine: string;
   config?: string;
   precision: string;
+  profile?: boolean;
 }
 
 function int(name: string, v: string, min = 1): number {
@@ -71,6 +72,7 @@ export function registerTrain(program: Command): void {
       'a named configuration (beauty-d64, ml20m, beauty: sets items, hidden, batch, max-len, negatives)',
     )
     .option('--precision <list>', 'fused engine precisions: fp32 and/or bf16', 'fp32,bf16')
+    .option('--profile', 'fused engine: also time every op of a few eager steps with CUDA events')
     .option('--json', 'print the results as JSON on stdout (no progress output)')
     .option(
       '--out <dir>',
@@ -138,6 +140,7 @@ export function registerTrain(program: Command): void {
             }),
           })),
           precisions: precisions as ('fp32' | 'bf16')[],
+          profile: Boolean(o.profile),
           warmup: q ? 1 : int('--warmup', o.warmup, 0),
           steps: q ? 3 : int('--steps', o.steps),
           seed: int('--seed', o.seed, 0),

@@ -10,7 +10,7 @@ import {
 import { evaluateModel, type LossSpec, SASRec } from '@cutrec/models';
 import { measurePeak } from '@cutrec/tensor';
 import * as tf from '@tensorflow/tfjs';
-import { BenchTrainer, specLoss } from '../train/step.js';
+import { benchStep, benchTrainer } from '../train/step.js';
 
 /** Everything a cell needs (JSON, passed to the child). */
 export interface CellSpec {
@@ -95,8 +95,7 @@ export async function runCell(s: CellSpec, started = performance.now()): Promise
     dropout: s.dropout,
     seed: s.seed,
   });
-  const trainer = new BenchTrainer(model, { lr: s.lr });
-  const loss = specLoss(cellLoss(s), s.seed);
+  const trainer = benchTrainer(model, cellLoss(s), { lr: s.lr }, s.seed);
   let steps = 0;
   let finalLoss: number | null = null;
   let measuredPeakBytes: number | null = null;
@@ -110,10 +109,10 @@ export async function runCell(s: CellSpec, started = performance.now()): Promise
         epoch,
       )) {
         if (steps === 1 && tf.getBackend() === 'webgpu') {
-          const m = await measurePeak(() => trainer.step(b, loss));
+          const m = await measurePeak(() => benchStep(trainer, b));
           measuredPeakBytes = m.peakExtraBytes;
           finalLoss = m.result;
-        } else finalLoss = await trainer.step(b, loss);
+        } else finalLoss = await benchStep(trainer, b);
         steps++;
         if (steps >= cap) break;
       }

@@ -8,7 +8,7 @@ import { SASRec, type SASRecConfig } from '@cutrec/models';
 import { measurePeak } from '@cutrec/tensor';
 import * as tf from '@tensorflow/tfjs';
 import { summarize } from '../stats.js';
-import { BenchTrainer, settle, specLoss, syntheticBatch, trivialLoss } from './step.js';
+import { benchStep, benchTrainer, settle, specLoss, syntheticBatch, trivialLoss } from './step.js';
 
 /** The losses the train benchmark knows by name. */
 export const TRAIN_LOSSES = ['ce', 'cce-', 'bce', 'gbce'] as const;
@@ -33,6 +33,10 @@ export interface TrainBenchOptions {
 
 /** One loss's training-step numbers. */
 export interface TrainResult {
+  engine: 'tfjs';
+  /** The tfjs backend the step ran on ('webgpu', 'cpu'). */
+  device: string;
+  precision: 'fp32';
   loss: string;
   spec: LossSpec;
   /** Median wall-clock ms of a full step (forward, loss, backward, AdamW; waits for the device). */
@@ -47,6 +51,8 @@ export interface TrainResult {
   lossInStepMs: number | null;
   /** Peak bytes allocated during one step beyond what was held before (WebGPU meter; null on the CPU). */
   peakBytes: number | null;
+  /** Loss of the last timed step (the same seed and batches give the same loss on every engine). */
+  lossValue: number | null;
   skipped?: string;
 }
 
@@ -93,24 +99,27 @@ export async function runTrainBench(
   try {
     // Body: the whole step with mean(hidden) as the loss.
     // (warmed up first, timed last, so that pipelines compiled by any step are ready)
-    const body = new BenchTrainer(model);
-    for (let i = 0; i < Math.max(1, o.warmup); i++) await body.step(batches[i % 4]!, trivialLoss);
-    const bodyPeak = onWebGpu
-      ? (await measurePeak(() => body.step(batches[0]!, trivialLoss))).peakExtraBytes
-      : null;
+    const body = benchTrainer(model, trivialLoss, {}, o.seed);
+    for (let i = 0; i < Math.max(1, o.warmup); i++) await benchStep(body, batches[i % 4]!);
+    const bodyPeak = onWebGpu ? (await measurePeak(() => benchStep(body, batches[0]!))).peakExtraBytes : null;
     let bodyMs = Number.NaN;
     const D = model.config.hidden;
     for (const [k, name] of o.losses.entries()) {
       o.onProgress?.(k, total, `loss ${name}`);
       const spec = lossSpec(name, o);
       const loss = specLoss(spec, o.seed);
-      const trainer = new BenchTrainer(model);
+      const trainer = benchTrainer(model, spec, {}, o.seed);
       try {
-        for (let i = 0; i < o.warmup; i++) await trainer.step(batches[i % 4]!, loss);
+        for (let i = 0; i < o.warmup; i++) await benchStep(trainer, batches[i % 4]!);
         const peakBytes = onWebGpu
-          ? (await measurePeak(() => trainer.step(batches[0]!, loss))).peakExtraBytes
+          ? (await measurePeak(() => benchStep(trainer, batches[0]!))).peakExtraBytes
           : null;
-        const step = summarize(await timeSteps(o.steps, (i) => trainer.step(batches[i % 4]!, loss)));
+        let lossValue: number | null = null;
+        const step = summarize(
+          await timeSteps(o.steps, async (i) => {
+            lossValue = await benchStep(trainer, batches[i % 4]!);
+          }),
+        );
         // The loss alone on the body's output shape.
         const N = o.batchSize * L;
         const h = tf.randomNormal([N, D], 0, 0.5, 'float32', o.seed) as tf.Tensor2D;
@@ -132,8 +141,12 @@ export async function runTrainBench(
         );
         tf.dispose([h, y, items]);
         results.push({
+          engine: 'tfjs',
+          device: tf.getBackend(),
+          precision: 'fp32',
           loss: name,
           spec,
+          lossValue,
           stepMs: step.ms,
           stepSpreadMs: step.msSpread,
           stepsPerSec: 1000 / step.ms,
@@ -147,8 +160,12 @@ export async function runTrainBench(
           .split('\n')[0]!
           .slice(0, 300);
         results.push({
+          engine: 'tfjs',
+          device: tf.getBackend(),
+          precision: 'fp32',
           loss: name,
           spec,
+          lossValue: null,
           stepMs: null,
           stepSpreadMs: null,
           stepsPerSec: null,
@@ -163,7 +180,7 @@ export async function runTrainBench(
       }
     }
     o.onProgress?.(total - 1, total, 'body (trivial loss)');
-    bodyMs = summarize(await timeSteps(o.steps, (i) => body.step(batches[i % 4]!, trivialLoss))).ms;
+    bodyMs = summarize(await timeSteps(o.steps, (i) => benchStep(body, batches[i % 4]!))).ms;
     body.dispose();
     for (const r of results) {
       r.bodyMs = bodyMs;

@@ -27,6 +27,8 @@ export interface FusedTrainResult {
   lossValue: number | null;
   /** Nodes of the captured step graph. */
   graphNodes: number | null;
+  /** With `profile`: device ms per step by op (events around each op, no graph), slowest first. */
+  profile?: { op: string; calls: number; ms: number }[];
   skipped?: string;
 }
 
@@ -39,10 +41,36 @@ export interface FusedBenchOptions {
   warmup: number;
   steps: number;
   seed: number;
+  /** Also time every op of a few eager steps with CUDA events. */
+  profile?: boolean;
   onProgress?: (done: number, total: number, label: string) => void;
 }
 
-function one(
+/** Device ms per step of each op over `steps` eager steps (after two warm-up steps). */
+function profileSteps(
+  o: FusedBenchOptions,
+  precision: 'fp32' | 'bf16',
+  spec: LossSpec,
+  batches: StepBatch[],
+  steps = 5,
+) {
+  const device = new CudaDevice({ dtype: precision === 'fp32' ? 'float32' : 'bfloat16', profile: true });
+  const trainer = new FusedTrainer({ ...o.model, seed: o.seed }, device, {
+    loss: spec,
+    batchSize: o.batchSize,
+    optimizer: { lr: 1e-3 },
+  });
+  try {
+    for (let i = 0; i < 2; i++) trainer.trainStep(batches[i % batches.length]!);
+    device.profile();
+    for (let i = 0; i < steps; i++) trainer.trainStep(batches[i % batches.length]!);
+    return device.profile().map((r) => ({ op: r.op, calls: r.calls / steps, ms: r.ms / steps }));
+  } finally {
+    trainer.dispose();
+  }
+}
+
+function measure(
   o: FusedBenchOptions,
   precision: 'fp32' | 'bf16',
   name: string,
@@ -88,6 +116,18 @@ function one(
   } finally {
     trainer.dispose();
   }
+}
+
+/** {@link measure}, plus the per-op profile of a second engine when asked for. */
+function one(
+  o: FusedBenchOptions,
+  precision: 'fp32' | 'bf16',
+  name: string,
+  spec: LossSpec,
+  batches: StepBatch[],
+): FusedTrainResult {
+  const r = measure(o, precision, name, spec, batches);
+  return o.profile ? { ...r, profile: profileSteps(o, precision, spec, batches) } : r;
 }
 
 /** Runs the fused engine for every precision × loss (each in its own engine, freed after). */

@@ -1,10 +1,9 @@
 /**
- * One SASRec training step that waits for the GPU asynchronously: the same computation as
- * @cutrec/models' `Trainer.trainStep` (forward, loss, gradients, AdamW), written here because
- * `trainStep` reads the loss with `dataSync`, which tfjs's WebGPU backend cannot do in Node.
- * The loss is a parameter, so the benchmark can swap in a trivial one to time the body alone.
+ * The benchmark's training step: @cutrec/models' `Trainer` (forward, loss, gradients, AdamW,
+ * `trainStepAsync`, so it waits for the GPU asynchronously), with the loss as a parameter so the
+ * benchmark can swap in a trivial one to time the body alone.
  */
-import { AdamW, type AdamWConfig, computeLoss, type LossSpec, type SASRec } from '@cutrec/models';
+import { type AdamWConfig, computeLoss, type LossSpec, type SASRec, Trainer } from '@cutrec/models';
 import { flushTfjs } from '@cutrec/tensor';
 import * as tf from '@tensorflow/tfjs';
 
@@ -32,46 +31,32 @@ export function specLoss(spec: LossSpec, seed: number): StepLoss {
 /** The trivial loss mean(hidden): its gradient runs the whole body backward and costs nothing itself. */
 export const trivialLoss: StepLoss = (h) => tf.mean(h) as tf.Scalar;
 
-/** A SASRec with its optimizer, stepping with a given loss. */
-export class BenchTrainer {
-  readonly optimizer: AdamW;
-  constructor(
-    readonly model: SASRec,
-    optimizer: AdamWConfig = {},
-  ) {
-    this.optimizer = new AdamW(model.parameters, optimizer);
-  }
+/**
+ * A tfjs-engine trainer of `model` stepping with `loss` (a spec, or a StepLoss function such as
+ * the trivial loss), through @cutrec/models' own `Trainer` — the one training step every app uses.
+ * Ids are not re-checked on the host (the batches are synthetic), so the timed step is the step.
+ */
+export function benchTrainer(
+  model: SASRec,
+  loss: LossSpec | StepLoss,
+  optimizer: AdamWConfig = {},
+  seed = model.config.seed,
+): Trainer {
+  const spec: LossSpec =
+    typeof loss === 'function'
+      ? {
+          kind: 'custom',
+          fn: (h, w, y, ctx) => loss(h, w, y, ctx.step, ctx.hostTargets ?? new Int32Array(0)),
+        }
+      : loss;
+  return new Trainer(model, { loss: spec, optimizer, seed, checkIds: false });
+}
 
-  /** One optimisation step with `loss` on `batch`; resolves with the loss value once the GPU is done. */
-  async step(batch: StepBatch, loss: StepLoss): Promise<number> {
-    const { maxLen: L, hidden: D } = this.model.config;
-    const B = batch.inputs.length / L;
-    const step = this.optimizer.step;
-    const vars = this.model.parameters.map((p) => p.variable);
-    const nameOf = new Map(this.model.parameters.map((p) => [p.variable.name, p.name]));
-    const inputT = tf.tensor2d(batch.inputs, [B, L], 'int32');
-    const targetT = tf.tensor1d(batch.targets, 'int32');
-    try {
-      const { value, grads } = tf.variableGrads(() => {
-        const h = this.model.forward(inputT, { training: true, stream: step });
-        return loss(tf.reshape(h, [B * L, D]), this.model.itemEmbeddings(), targetT, step, batch.targets);
-      }, vars);
-      const byName: Record<string, tf.Tensor> = {};
-      for (const [varName, g] of Object.entries(grads)) byName[nameOf.get(varName)!] = g;
-      const v = (await value.data())[0]!;
-      this.optimizer.apply(byName);
-      tf.dispose([value, ...Object.values(grads)]);
-      await settle();
-      return v;
-    } finally {
-      inputT.dispose();
-      targetT.dispose();
-    }
-  }
-
-  dispose(): void {
-    this.optimizer.dispose();
-  }
+/** One step of `trainer` on `batch`, waited for until the device is done; resolves to the loss. */
+export async function benchStep(trainer: Trainer, batch: StepBatch): Promise<number> {
+  const v = await trainer.trainStepAsync(batch);
+  await settle();
+  return v;
 }
 
 /** Waits until the device has finished the work queued so far (WebGPU), or returns (CPU). */

@@ -25,13 +25,14 @@ export interface CheckpointInfo {
   ignoreIndex: number;
   config: SASRecConfig;
   optimizer: AdamWConfig;
-  /** The loss, or undefined when it held a popularity table (pass the loss to loadCheckpoint). */
+  /** The loss, or undefined when it held a popularity table or a function (pass the loss to loadCheckpoint). */
   loss: LossSpec | undefined;
   /** The caller's own entries (e.g. epoch, batch within the epoch, data seed). */
   extra: Record<string, string>;
 }
 
 function lossForMetadata(loss: LossSpec): LossSpec | undefined {
+  if (loss.kind === 'custom') return undefined;
   if (loss.kind === 'cce-' && typeof loss.sampler === 'object') return undefined;
   return loss;
 }

@@ -65,6 +65,28 @@ export function fusedCudaUnavailableReason(): string | undefined {
   );
 }
 
+/** The ops a profiling device times (every op of EngineOps that queues kernels). */
+const PROFILED_OPS = [
+  'zero',
+  'castToAct',
+  'embeddingForward',
+  'embeddingBackward',
+  'layerNormForward',
+  'layerNormBackward',
+  'matmul',
+  'biasGrad',
+  'activationForward',
+  'activationBackward',
+  'attentionForward',
+  'attentionBackward',
+  'lossForward',
+  'lossBackward',
+  'meanLoss',
+  'gradNormSquared',
+  'adamwUpdate',
+  'stepIncrement',
+] as const;
+
 /** A typed range of a device buffer. */
 export interface CudaBuf extends DeviceView {
   kind: BufferKind;
@@ -80,6 +102,8 @@ export interface CudaDeviceOptions {
   graph?: boolean;
   /** Losses kept on the device before they must be read. Default 64. */
   lossRing?: number;
+  /** Time every op with CUDA events (no graph): see {@link CudaDevice.profile}. Default false. */
+  profile?: boolean;
   context?: CudaContext;
 }
 
@@ -112,8 +136,9 @@ export class CudaDevice implements FusedDevice<CudaBuf> {
     this.context = options.context ?? CudaContext.get();
     this.dtype = options.dtype ?? 'float32';
     this.lossRing = options.lossRing ?? 64;
-    this.useGraph = (options.graph ?? true) && process.env.CUTREC_CUDA_GRAPH !== '0';
+    this.useGraph = (options.graph ?? true) && !options.profile && process.env.CUTREC_CUDA_GRAPH !== '0';
     this.stream = new CudaStream(this.context, true);
+    if (options.profile) this.instrument();
     this.stepBuf = this.own(new DeviceBuffer(4, this.context));
     this.losses = this.own(new DeviceBuffer(this.lossRing * 4, this.context));
     this.pinned = [];
@@ -424,6 +449,44 @@ export class CudaDevice implements FusedDevice<CudaBuf> {
   lossOf(step: number): number {
     this.stream.synchronize();
     return this.losses.read(new Float32Array(1), (step % this.lossRing) * 4)[0]!;
+  }
+
+  private timings: { op: string; start: CudaEvent; end: CudaEvent }[] | undefined;
+
+  /** Wraps every op so that it records CUDA events around its kernels (profiling; turns graphs off). */
+  private instrument(): void {
+    this.timings = [];
+    const self = this as unknown as Record<string, (...args: unknown[]) => void>;
+    for (const op of PROFILED_OPS) {
+      const f = self[op]!.bind(this);
+      self[op] = (...args: unknown[]) => {
+        const start = new CudaEvent(this.context).record(this.stream);
+        f(...args);
+        this.timings!.push({ op, start, end: new CudaEvent(this.context).record(this.stream) });
+      };
+    }
+  }
+
+  /** With `profile`: milliseconds per op (summed over calls) since the last call, slowest first. */
+  profile(): { op: string; calls: number; ms: number }[] {
+    if (!this.timings) throw new Error('CudaDevice.profile: build the device with { profile: true }');
+    this.stream.synchronize();
+    const by = new Map<string, { calls: number; ms: number }>();
+    for (const t of this.timings) {
+      const r = by.get(t.op) ?? { calls: 0, ms: 0 };
+      r.calls += 1;
+      r.ms += t.start.elapsedMs(t.end);
+      by.set(t.op, r);
+      t.start.destroy();
+      t.end.destroy();
+    }
+    this.timings.length = 0;
+    return [...by.entries()].map(([op, r]) => ({ op, ...r })).sort((a, b) => b.ms - a.ms);
+  }
+
+  /** Bytes of device memory free now. */
+  freeBytes(): number {
+    return this.context.memInfo().free;
   }
 
   /** Kernel nodes of the captured step graph (undefined before the second step). */

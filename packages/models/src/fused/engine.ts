@@ -14,8 +14,8 @@ import { checkLossSpec, type LossSpec } from '../losses/types.js';
 import { type ResolvedAdamWConfig, resolveAdamW } from '../optim/adamw.js';
 import { learningRate } from '../optim/schedule.js';
 import { checkInputIds, initialValues, parameterSpecs, SASRec } from '../sasrec.js';
-import type { Batch, TrainerOptions } from '../train.js';
-import { allocateStepBuffers, type StepShapes, stepShapes } from './buffers.js';
+import { type Batch, checkBatch, type TrainerOptions } from '../train.js';
+import { allocateStepBuffers, type StepShapes, stepBufferBytes, stepShapes } from './buffers.js';
 import { evaluateFused } from './evaluate.js';
 import { type ParamLayout, packFlat, paramLayout, unpackFlat } from './layout.js';
 import type { EngineOps, StepLoss, StepOptimizer } from './ops.js';
@@ -45,6 +45,8 @@ export interface FusedDevice<B> extends EngineOps<B> {
   free(...bufs: B[]): void;
   /** Steps whose losses can wait on the device before they must be read. */
   readonly lossRing: number;
+  /** Bytes of device memory free now (undefined where there is no such limit, e.g. the host). */
+  freeBytes?(): number;
   dispose(): void;
 }
 
@@ -58,6 +60,10 @@ export interface FusedTrainerOptions extends TrainerOptions {
 export function stepLoss(spec: LossSpec, numItems: number, seed: number): StepLoss {
   checkLossSpec(spec);
   switch (spec.kind) {
+    case 'custom':
+      throw new RangeError(
+        "engine 'fused' runs the built-in losses (ce, cce-, bce, gbce), not loss.kind 'custom'; use engine 'tfjs'",
+      );
     case 'ce':
       return { kind: 'cce', options: { negatives: 'all' }, seed };
     case 'cce-': {
@@ -99,6 +105,47 @@ export function stepLoss(spec: LossSpec, numItems: number, seed: number): StepLo
   }
 }
 
+const GiB = 2 ** 30;
+/** cuBLASLt's workspace and other fixed device allocations, beyond the buffers listed in buffers.ts. */
+const FIXED_BYTES = 64 * 2 ** 20;
+
+/** Device bytes a fused trainer allocates: parameters, gradients, moments, the act copy, the step buffers. */
+export function fusedBytes(
+  layout: ParamLayout,
+  sh: StepShapes,
+  norm: 'pre' | 'post',
+  dtype: 'float32' | 'bfloat16',
+): {
+  params: number;
+  activations: number;
+  total: number;
+} {
+  const params = layout.total * 4 * 4 + (dtype === 'bfloat16' ? layout.total * 2 : 0);
+  const activations = stepBufferBytes(sh, norm, dtype);
+  return { params, activations, total: params + activations + FIXED_BYTES };
+}
+
+/** Throws before anything is allocated when the engine's buffers would not fit the device's free memory. */
+function checkFits<B>(
+  device: FusedDevice<B>,
+  layout: ParamLayout,
+  sh: StepShapes,
+  norm: 'pre' | 'post',
+): void {
+  const free = device.freeBytes?.();
+  if (free === undefined) return;
+  const need = fusedBytes(layout, sh, norm, device.dtype);
+  if (need.total <= free) return;
+  const room = free - need.params - FIXED_BYTES;
+  const fitB = room > 0 ? Math.floor((sh.B * room) / need.activations) : 0;
+  throw new RangeError(
+    `the fused engine needs ${(need.total / GiB).toFixed(2)} GiB (activations ${(need.activations / GiB).toFixed(2)} GiB for batch size ${sh.B} × max-len ${sh.L} × hidden ${sh.D}, parameters and Adam state ${(need.params / GiB).toFixed(2)} GiB) and the ${device.name} device has ${(free / GiB).toFixed(2)} GiB free: ` +
+      (fitB >= 1
+        ? `lower --batch-size to ${fitB} or less (or --max-len / --hidden)`
+        : `the parameters, Adam state and workspaces alone (${((need.params + FIXED_BYTES) / GiB).toFixed(2)} GiB) do not fit: lower --hidden, or free device memory`),
+  );
+}
+
 /** SASRec training with the fused step on one device; `step` counts completed steps. */
 export class FusedTrainer<B = unknown> implements TrainingEngine {
   readonly engine = 'fused' as const;
@@ -116,6 +163,7 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
   private readonly checkIds: boolean;
   private completed = 0;
   private readLosses = 0;
+  private lastFinite: { step: number; loss: number } | undefined;
 
   /**
    * Allocates every buffer and uploads the parameters: a tfjs model's current values (read
@@ -148,6 +196,7 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
       clipNorm: adam.clipNorm,
     };
     device.seed = cfg.seed;
+    checkFits(device, this.layout, this.shapes, cfg.norm);
     const n = this.layout.total;
     const params = device.alloc(n, 'f32');
     const weights = device.dtype === 'float32' ? params : device.alloc(n, 'act');
@@ -201,29 +250,14 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
   }
 
   private writeBatch(batch: Batch): void {
-    const { maxLen: L, numItems: C } = this.config;
+    const C = this.config.numItems;
     const { inputs, targets } = batch;
     const R = this.shapes.R;
-    if (inputs.length === 0 || inputs.length % L !== 0 || inputs.length > R) {
+    const sequences = checkBatch(batch, this.config, this.ignoreIndex, this.checkIds);
+    if (sequences > this.shapes.B) {
       throw new RangeError(
-        `trainStep: batch.inputs has ${inputs.length} entries; the fused engine takes 1 to ${this.shapes.B} sequences of maxLen ${L}`,
+        `trainStep: the batch has ${sequences} sequences; the fused engine was built for batchSize ${this.shapes.B}`,
       );
-    }
-    if (targets.length !== inputs.length) {
-      throw new RangeError(
-        `trainStep: batch.targets has ${targets.length} entries, batch.inputs ${inputs.length}`,
-      );
-    }
-    if (this.checkIds) {
-      checkInputIds(inputs, C, 'batch.inputs');
-      for (let i = 0; i < targets.length; i++) {
-        const t = targets[i]!;
-        if (t !== this.ignoreIndex && (t < 0 || t >= C)) {
-          throw new RangeError(
-            `batch.targets[${i}] = ${t} is neither an item in [0, ${C - 1}] nor ignoreIndex ${this.ignoreIndex}`,
-          );
-        }
-      }
     }
     let ids = inputs;
     let tg = targets;
@@ -253,11 +287,13 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
     for (let s = this.readLosses; s < this.completed; s++) {
       const loss = this.device.lossOf(s);
       if (!Number.isFinite(loss)) {
-        const last = out.length > 0 ? out[out.length - 1] : undefined;
+        const last = this.lastFinite;
+        this.readLosses = this.completed;
         throw new Error(
-          `trainStep: the loss at step ${s} is ${loss}${last !== undefined ? ` (the last finite loss was ${last})` : ''}; lower the learning rate or check the inputs`,
+          `trainStep: the loss at step ${s} is ${loss}${last ? ` (the last finite loss was ${last.loss} at step ${last.step})` : ''}; lower the learning rate or check the inputs`,
         );
       }
+      this.lastFinite = { step: s, loss };
       out.push(loss);
     }
     this.readLosses = this.completed;

@@ -34,6 +34,13 @@ export function computeLoss(
     );
   }
   switch (spec.kind) {
+    case 'custom':
+      return spec.fn(hidden, items, targets, {
+        seed: ctx.seed,
+        step: ctx.step,
+        ignoreIndex,
+        ...(ctx.hostTargets ? { hostTargets: ctx.hostTargets } : {}),
+      });
     case 'ce':
     case 'cce-': {
       return cceLoss(hidden, items, targets, {

@@ -1,6 +1,7 @@
 /** The loss option of the training step: one field picks full CE, CCE-, BCE or gBCE. */
 import type { CceImpl } from '@cutrec/kernels';
 import type { AliasTable, SamplerKind, Share } from '@cutrec/sampler';
+import type * as tf from '@tensorflow/tfjs';
 
 /** Full-catalog cross-entropy: `cceLoss(..., { negatives: 'all' })`. */
 export interface CeLoss {
@@ -51,14 +52,36 @@ export interface GbceLoss {
   removeAccidentalHits?: boolean;
 }
 
+/**
+ * A loss given as a function of the step's hidden states [N, D], item table [C, D] and targets [N]
+ * (tfjs engine only; not saved in checkpoints): for benchmarks (e.g. a trivial loss that times the
+ * model body alone) and experiments.
+ */
+export interface CustomLoss {
+  kind: 'custom';
+  fn: (
+    hidden: tf.Tensor2D,
+    items: tf.Tensor2D,
+    targets: tf.Tensor1D,
+    ctx: { seed: number; step: number; ignoreIndex: number; hostTargets?: Int32Array },
+  ) => tf.Scalar;
+}
+
 /** Which loss a training step minimises. */
-export type LossSpec = CeLoss | CceMinusLoss | BceLoss | GbceLoss;
+export type LossSpec = CeLoss | CceMinusLoss | BceLoss | GbceLoss | CustomLoss;
 
 /** Checks a loss spec; throws naming the field and its limit. */
 export function checkLossSpec(spec: LossSpec): void {
   const kind = (spec as { kind?: unknown })?.kind;
-  if (kind !== 'ce' && kind !== 'cce-' && kind !== 'bce' && kind !== 'gbce') {
-    throw new RangeError(`loss.kind must be 'ce', 'cce-', 'bce' or 'gbce', got ${JSON.stringify(kind)}`);
+  if (kind !== 'ce' && kind !== 'cce-' && kind !== 'bce' && kind !== 'gbce' && kind !== 'custom') {
+    throw new RangeError(
+      `loss.kind must be 'ce', 'cce-', 'bce', 'gbce' or 'custom', got ${JSON.stringify(kind)}`,
+    );
+  }
+  if (spec.kind === 'custom') {
+    if (typeof spec.fn !== 'function')
+      throw new TypeError("loss.fn must be a function for loss.kind 'custom'");
+    return;
   }
   if (spec.kind === 'ce') return;
   const k = spec.negatives ?? 1;
