@@ -4,49 +4,22 @@
  * misaligned view (scalar path) and an in-place forward. Skipped with the reason where there is no
  * GPU; failed under CUTREC_REQUIRE_CUDA=1. Tolerances (relMaxDiff): 1e-5 float32, 2e-2 bf16.
  */
-import { DeviceBuffer, packBf16, unpackBf16 } from '@cutrec/tensor';
+import { DeviceBuffer } from '@cutrec/tensor';
 import { describe, expect, it } from 'vitest';
 import {
   activationBackward,
   activationForward,
   cudaActivationBackward,
   cudaActivationForward,
-  type DevicePtr,
-  deviceView,
   opUnavailableReason,
 } from '../src/index.js';
+import { dev, rounded } from './ops/device.js';
 import { relMaxDiff, testRng } from './ops/rng.js';
 
 const reason = opUnavailableReason('activation');
 if (reason) {
   if (process.env.CUTREC_REQUIRE_CUDA === '1') throw new Error(`CUTREC_REQUIRE_CUDA=1 but ${reason}`);
   console.warn(`[cutrec] skipping CUDA activation tests: ${reason}`);
-}
-
-// ---- device arrays (float32 / bf16 storage), poisoned with NaN where not uploaded ----
-
-type Dtype = 'float32' | 'bfloat16';
-/** x as it is stored in `t`, read back as float32 (what the reference is given). */
-const rounded = (x: Float32Array, t: Dtype): Float32Array => (t === 'float32' ? x : unpackBf16(packBf16(x)));
-/** NaN in every element: float32 0x7fc00000, bf16 0x7fc0 in both halves of a word. */
-const poison = (t: Dtype) => (t === 'float32' ? 0x7fc00000 : 0x7fc07fc0);
-interface Dev {
-  buffer: DeviceBuffer;
-  ptr: DevicePtr;
-  read(): Float32Array;
-}
-/** n elements of `t` at byte `offset` of a fresh buffer: `x`, or NaN when `x` is omitted. */
-function dev(n: number, t: Dtype, x?: ArrayLike<number>, offset = 0): Dev {
-  const eb = t === 'float32' ? 4 : 2;
-  const buffer = new DeviceBuffer(Math.max(4, Math.ceil((offset + n * eb) / 4) * 4));
-  buffer.fill32(poison(t));
-  if (x) buffer.write(t === 'float32' ? Float32Array.from(x) : packBf16(x), offset);
-  const ptr = deviceView(buffer, offset, n * eb);
-  const read = () =>
-    t === 'float32'
-      ? buffer.read(new Float32Array(n), offset)
-      : unpackBf16(buffer.read(new Uint16Array(n), offset));
-  return { buffer, ptr, read };
 }
 
 describe.skipIf(reason !== undefined)('activation (CUDA)', () => {

@@ -12,8 +12,10 @@ export * from './meanloss/index.js';
 export { opModule, opUnavailableReason } from './module.js';
 export {
   addressOf,
+  aligned,
   bytesOf,
   checkBytes,
+  contextOf,
   type DevicePtr,
   type DeviceView,
   deviceView,

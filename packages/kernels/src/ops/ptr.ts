@@ -1,5 +1,5 @@
 /** Device pointers for the layer ops' CUDA launchers: a whole buffer or a byte range of one. */
-import { type CudaStream, DeviceBuffer, type KernelArg } from '@cutrec/tensor';
+import { type CudaContext, type CudaStream, DeviceBuffer, type KernelArg } from '@cutrec/tensor';
 
 /** A byte range of a device buffer (e.g. one parameter inside the flat parameter buffer). */
 export interface DeviceView {
@@ -24,6 +24,16 @@ export function deviceView(buffer: DeviceBuffer, byteOffset: number, bytes: numb
 /** The device address of `p`. */
 export function addressOf(p: DevicePtr): bigint {
   return p instanceof DeviceBuffer ? p.address : p.buffer.address + BigInt(p.byteOffset);
+}
+
+/** The context `p`'s memory belongs to (the one its op's module must be loaded in). */
+export function contextOf(p: DevicePtr): CudaContext {
+  return (p instanceof DeviceBuffer ? p : p.buffer).context;
+}
+
+/** Whether `p` is absent or its address is a multiple of `bytes` (for vector loads). */
+export function aligned(p: DevicePtr | undefined, bytes: number): boolean {
+  return p === undefined || addressOf(p) % BigInt(bytes) === 0n;
 }
 
 /** Bytes `p` spans. */

@@ -253,6 +253,28 @@ export class CudaDevice implements FusedDevice<CudaBuf> {
     };
   }
 
+  /** The arguments the BCE launchers share. */
+  private bceInputs(
+    a: Omit<Args<'lossForward'>, 'rowLoss' | 'lse'>,
+    loss: Extract<StepLoss, { kind: 'bce' }>,
+  ) {
+    return {
+      hidden: a.hidden,
+      items: a.items,
+      targets: a.targets,
+      N: a.N,
+      C: a.C,
+      D: a.D,
+      K: loss.negatives,
+      beta: loss.beta,
+      seed: loss.seed,
+      step: this.stepBuf,
+      removeAccidentalHits: loss.removeAccidentalHits,
+      ignoreIndex: a.ignoreIndex,
+      dtype: this.dtype,
+    };
+  }
+
   lossForward(a: Args<'lossForward'>): void {
     const { loss, N, C, D } = a;
     if (loss.kind === 'cce') {
@@ -266,25 +288,7 @@ export class CudaDevice implements FusedDevice<CudaBuf> {
         { loss: a.rowLoss.buffer, lse: a.lse.buffer },
       );
     } else {
-      cudaBceForward(
-        {
-          hidden: a.hidden,
-          items: a.items,
-          targets: a.targets,
-          N,
-          C,
-          D,
-          K: loss.negatives,
-          beta: loss.beta,
-          seed: loss.seed,
-          step: this.stepBuf,
-          removeAccidentalHits: loss.removeAccidentalHits,
-          ignoreIndex: a.ignoreIndex,
-          rowLoss: a.rowLoss,
-          dtype: this.dtype,
-        },
-        this.call,
-      );
+      cudaBceForward({ ...this.bceInputs(a, loss), rowLoss: a.rowLoss }, this.call);
     }
   }
 
@@ -304,24 +308,7 @@ export class CudaDevice implements FusedDevice<CudaBuf> {
       );
     } else {
       cudaBceBackward(
-        {
-          hidden: a.hidden,
-          items: a.items,
-          targets: a.targets,
-          N,
-          C,
-          D,
-          K: loss.negatives,
-          beta: loss.beta,
-          seed: loss.seed,
-          step: this.stepBuf,
-          removeAccidentalHits: loss.removeAccidentalHits,
-          ignoreIndex: a.ignoreIndex,
-          dRow: a.dRow,
-          dHidden: a.dHidden,
-          dItems: a.dItems,
-          dtype: this.dtype,
-        },
+        { ...this.bceInputs(a, loss), dRow: a.dRow, dHidden: a.dHidden, dItems: a.dItems },
         this.call,
       );
     }

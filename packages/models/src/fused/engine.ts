@@ -333,12 +333,13 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
     const tg = d.alloc(B, 'i32');
     const evalCtx: StepContext<B> = { ...this.ctx, training: false };
     const items = d.view(this.ctx.params, 0, C * D);
+    const noTargets = new Int32Array(R).fill(this.ignoreIndex); // the forward pass needs none
     try {
       for (let u0 = 0; u0 < U; u0 += B) {
         const n = Math.min(B, U - u0);
         const ids = new Int32Array(R).fill(C);
         ids.set(inputs.subarray(u0 * L, (u0 + n) * L));
-        d.writeBatch(this.ctx.bufs.ids, this.ctx.bufs.targets, ids, new Int32Array(R).fill(this.ignoreIndex));
+        d.writeBatch(this.ctx.bufs.ids, this.ctx.bufs.targets, ids, noTargets);
         forward(evalCtx);
         d.upload(tg, targets.subarray(u0, u0 + n));
         let seenBufs: { offsets: B; items: B } | undefined;

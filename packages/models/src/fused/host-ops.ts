@@ -117,6 +117,27 @@ export class HostOps implements EngineOps<H> {
     );
   }
 
+  /** The arguments the BCE references share. */
+  private bceInputs(
+    a: Omit<Parameters<EngineOps<H>['lossForward']>[0], 'rowLoss' | 'lse'>,
+    loss: Extract<StepLoss, { kind: 'bce' }>,
+  ) {
+    return {
+      hidden: a.hidden,
+      items: a.items,
+      targets: a.targets,
+      N: a.N,
+      C: a.C,
+      D: a.D,
+      K: loss.negatives,
+      beta: loss.beta,
+      seed: loss.seed,
+      step: this.step,
+      removeAccidentalHits: loss.removeAccidentalHits,
+      ignoreIndex: a.ignoreIndex,
+    };
+  }
+
   lossForward(a: Parameters<EngineOps<H>['lossForward']>[0]): void {
     const { loss, hidden, items, targets, N, C, D } = a;
     if (loss.kind === 'cce') {
@@ -127,21 +148,7 @@ export class HostOps implements EngineOps<H> {
       a.rowLoss.set(r.loss);
       a.lse.set(r.lse);
     } else {
-      bceForward({
-        hidden,
-        items,
-        targets,
-        N,
-        C,
-        D,
-        K: loss.negatives,
-        beta: loss.beta,
-        seed: loss.seed,
-        step: this.step,
-        removeAccidentalHits: loss.removeAccidentalHits,
-        ignoreIndex: a.ignoreIndex,
-        rowLoss: a.rowLoss,
-      });
+      bceForward({ ...this.bceInputs(a, loss), rowLoss: a.rowLoss });
     }
   }
 
@@ -156,23 +163,7 @@ export class HostOps implements EngineOps<H> {
       a.dHidden.set(r.dHidden);
       for (let i = 0; i < C * D; i++) a.dItems[i]! += r.dItems[i]!;
     } else {
-      bceBackward({
-        hidden,
-        items,
-        targets,
-        N,
-        C,
-        D,
-        K: loss.negatives,
-        beta: loss.beta,
-        seed: loss.seed,
-        step: this.step,
-        removeAccidentalHits: loss.removeAccidentalHits,
-        ignoreIndex: a.ignoreIndex,
-        dRow: a.dRow,
-        dHidden: a.dHidden,
-        dItems: a.dItems,
-      });
+      bceBackward({ ...this.bceInputs(a, loss), dRow: a.dRow, dHidden: a.dHidden, dItems: a.dItems });
     }
   }
 

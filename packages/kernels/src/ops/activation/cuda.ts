@@ -2,10 +2,10 @@
  * CUDA launchers of the activation op (activation.cu): queued on `call.stream`, never
  * synchronising or allocating, so they can be captured into a CUDA graph.
  */
-import { DeviceBuffer, launch } from '@cutrec/tensor';
+import { launch } from '@cutrec/tensor';
 import { type DeviceDropout, packDropoutSite } from '../dropout/index.js';
 import { opModule } from '../module.js';
-import { addressOf, checkBytes, type DevicePtr, type OpCall, ptrArg } from '../ptr.js';
+import { aligned, checkBytes, contextOf, type DevicePtr, type OpCall, ptrArg } from '../ptr.js';
 import type { ActivationKind } from './reference.js';
 
 /** Arguments of {@link cudaActivationForward}. */
@@ -34,14 +34,6 @@ export interface CudaActivationBackwardArgs {
 }
 
 const BLOCK = 256;
-
-function contextOf(p: DevicePtr) {
-  return (p instanceof DeviceBuffer ? p : p.buffer).context;
-}
-
-function aligned(p: DevicePtr, bytes: number): boolean {
-  return addressOf(p) % BigInt(bytes) === 0n;
-}
 
 function checkN(name: string, n: number, kind: string): number {
   if (!(Number.isInteger(n) && n >= 0 && n <= 2 ** 31 - 4)) {

@@ -8,10 +8,10 @@
  * but the launcher refuses it: untested), B·H·⌈L/32⌉ < 2^31 (the grid), and with dropout B·H·L² < 2^32 (the
  * element index e_ij is 32-bit, like the tfjs mask's).
  */
-import { DeviceBuffer, launch } from '@cutrec/tensor';
+import { launch } from '@cutrec/tensor';
 import { type DeviceDropout, packDropoutSite } from '../dropout/index.js';
 import { opModule } from '../module.js';
-import { checkBytes, type DevicePtr, type OpCall, ptrArg } from '../ptr.js';
+import { checkBytes, contextOf, type DevicePtr, type OpCall, ptrArg } from '../ptr.js';
 
 /** Largest head size and sequence length the kernels take. */
 export const ATTENTION_MAX_DH = 128;
@@ -69,10 +69,6 @@ const WARPS = 4;
 const TILE = 32;
 /** Row stride of the [32][32] probability / dS tiles in shared memory (attention.cu PS). */
 const PS = TILE + 4;
-
-function contextOf(p: DevicePtr) {
-  return (p instanceof DeviceBuffer ? p : p.buffer).context;
-}
 
 /** Validates the shape; returns the stride, the kernels' dh bucket and the shared floats per tile. */
 function plan(name: string, a: CudaAttentionShape) {

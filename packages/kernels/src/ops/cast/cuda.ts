@@ -2,9 +2,9 @@
  * CUDA launcher of the cast op (cast.cu): queued on `call.stream`, never synchronising or
  * allocating, so it can be captured into a CUDA graph.
  */
-import { DeviceBuffer, launch } from '@cutrec/tensor';
+import { launch } from '@cutrec/tensor';
 import { opModule } from '../module.js';
-import { addressOf, checkBytes, type DevicePtr, type OpCall, ptrArg } from '../ptr.js';
+import { addressOf, checkBytes, contextOf, type DevicePtr, type OpCall, ptrArg } from '../ptr.js';
 
 /** Arguments of {@link cudaCastToBf16}. */
 export interface CudaCastToBf16Args {
@@ -27,7 +27,7 @@ export function cudaCastToBf16(a: CudaCastToBf16Args, call: OpCall = {}): void {
   checkBytes('dst', a.dst, n * 2);
   if (n === 0) return;
   const vec = addressOf(a.src) % 16n === 0n && addressOf(a.dst) % 8n === 0n;
-  const ctx = (a.dst instanceof DeviceBuffer ? a.dst : a.dst.buffer).context;
+  const ctx = contextOf(a.dst);
   launch(
     opModule('cast', ctx).kernel('cast_forward_bf16'),
     { grid: Math.ceil(n / 4 / BLOCK), block: BLOCK, stream: call.stream ?? null },

@@ -2,10 +2,10 @@
  * CUDA launchers of the embedding op (embedding.cu): queued on `call.stream`, never synchronising
  * or allocating, so they can be captured into a CUDA graph.
  */
-import { DeviceBuffer, launch } from '@cutrec/tensor';
+import { launch } from '@cutrec/tensor';
 import { type DeviceDropout, packDropoutSite } from '../dropout/index.js';
 import { opModule } from '../module.js';
-import { addressOf, checkBytes, type DevicePtr, type OpCall, ptrArg } from '../ptr.js';
+import { aligned, checkBytes, contextOf, type DevicePtr, type OpCall, ptrArg } from '../ptr.js';
 
 /** Arguments of {@link cudaEmbeddingForward}. */
 export interface CudaEmbeddingForwardArgs {
@@ -49,14 +49,6 @@ export interface CudaEmbeddingBackwardArgs {
 }
 
 const BLOCK = 256;
-
-function contextOf(p: DevicePtr) {
-  return (p instanceof DeviceBuffer ? p : p.buffer).context;
-}
-
-function aligned(p: DevicePtr, bytes: number): boolean {
-  return addressOf(p) % BigInt(bytes) === 0n;
-}
 
 function checkDims(name: string, R: number, L: number, D: number, V: number | undefined): void {
   if (!(Number.isInteger(R) && R >= 0 && Number.isInteger(L) && L >= 1 && Number.isInteger(D) && D >= 1)) {

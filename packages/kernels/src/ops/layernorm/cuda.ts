@@ -3,10 +3,10 @@
  * or allocating, so they can be captured into a CUDA graph. D from 1 to 4096; vector accesses when
  * D % 4 == 0 and every pointer is aligned, element by element otherwise.
  */
-import { DeviceBuffer, launch } from '@cutrec/tensor';
+import { launch } from '@cutrec/tensor';
 import { type DeviceDropout, packDropoutSite } from '../dropout/index.js';
 import { opModule } from '../module.js';
-import { addressOf, checkBytes, type DevicePtr, type OpCall, ptrArg } from '../ptr.js';
+import { aligned, checkBytes, contextOf, type DevicePtr, type OpCall, ptrArg } from '../ptr.js';
 
 /** A padding row mask on the device: [R] int32 ids, rows with ids[r] = padId are masked. */
 export interface CudaLayerNormRowMask {
@@ -66,14 +66,6 @@ export interface CudaLayerNormBackwardArgs {
 
 /** Largest D the kernels take (a row of s is cached in shared memory). */
 const MAX_D = 4096;
-
-function contextOf(p: DevicePtr) {
-  return (p instanceof DeviceBuffer ? p : p.buffer).context;
-}
-
-function aligned(p: DevicePtr | undefined, bytes: number): boolean {
-  return p === undefined || addressOf(p) % BigInt(bytes) === 0n;
-}
 
 function checkDims(name: string, R: number, D: number): void {
   if (!(Number.isInteger(R) && R >= 0 && Number.isInteger(D) && D >= 1 && D <= MAX_D)) {

@@ -4,9 +4,9 @@
  * and never synchronise or allocate, except that the first call with a new problem shape builds
  * and caches a cuBLASLt plan for its context (capture a CUDA graph after one warm-up step).
  */
-import { type CudaContext, DeviceBuffer, type KernelArg, launch } from '@cutrec/tensor';
+import { type CudaContext, type KernelArg, launch } from '@cutrec/tensor';
 import { opModule } from '../module.js';
-import { addressOf, checkBytes, type DevicePtr, type OpCall, ptrArg } from '../ptr.js';
+import { addressOf, checkBytes, contextOf, type DevicePtr, type OpCall, ptrArg } from '../ptr.js';
 import { type LtGemmDesc, type LtGemmPlan, ltPlan, ltUnavailableReason } from './cublaslt.js';
 
 /** Storage types of the linear layer's operands. */
@@ -104,10 +104,6 @@ function checkInt(fn: string, dims: Record<string, number>, max = 2 ** 31 - 1): 
       throw new RangeError(`${fn}: ${k} must be an integer in [0, ${max}], got ${v}`);
     }
   }
-}
-
-function contextOf(p: DevicePtr): CudaContext {
-  return (p instanceof DeviceBuffer ? p : p.buffer).context;
 }
 
 /** How a cached problem runs on cuBLASLt: with the bias epilogue, or a GEMM then our bias add. */

@@ -4,9 +4,9 @@
  * stream order: zero ranks, the targets' scores (only with `targetScores`), the tiled count over
  * every item, the seen-list subtraction (only with `seen`).
  */
-import { DeviceBuffer, launch } from '@cutrec/tensor';
+import { launch } from '@cutrec/tensor';
 import { opModule } from '../module.js';
-import { checkBytes, type DevicePtr, type OpCall, ptrArg } from '../ptr.js';
+import { checkBytes, contextOf, type DevicePtr, type OpCall, ptrArg } from '../ptr.js';
 
 /** Seen lists on the device, as CSR (see reference.ts RankSeen): sorted ascending and unique per user. */
 export interface CudaRankSeen {
@@ -57,10 +57,6 @@ const WARPS = 4;
 /** Blocks of kernel 2 to aim for (a few waves on a large GPU) before making chunks longer. */
 const TARGET_BLOCKS = 4096;
 const MAX_GRID_Y = 65535;
-
-function contextOf(p: DevicePtr) {
-  return (p instanceof DeviceBuffer ? p : p.buffer).context;
-}
 
 /** Item tiles per block and chunks (grid y) of kernel 2 for `userTiles` × `itemTiles`. */
 export function rankChunks(userTiles: number, itemTiles: number): { tilesPerChunk: number; chunks: number } {
