@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,31 @@ describe('CUDA sources', () => {
     expect(cudaHeaders['sampler.cuh']).toBe(samplerCUDA);
     expect(existsSync(join(cudaIncludeDir(), 'sampler.cuh'))).toBe(true);
     expect(samplerCUDA).toContain('#include "philox.cuh"');
+  });
+
+  it('the build checks src/cuda.generated.ts without rewriting it, and fails when it is stale', () => {
+    const gen = join(root, 'scripts', 'gen-cuda-sources.mjs');
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(pkg.scripts.build).toContain('gen-cuda-sources.mjs --check');
+    expect(spawnSync(process.execPath, [gen, '--check']).status, 'the committed file is up to date').toBe(0);
+    // A copy whose .cuh changed: --check exits 1 and leaves the generated file as it was.
+    const tmp = mkdtempSync(join(tmpdir(), 'cutrec-gen-'));
+    cpSync(join(root, 'cuda'), join(tmp, 'cuda'), { recursive: true });
+    cpSync(join(root, 'src', 'cuda.generated.ts'), join(tmp, 'src', 'cuda.generated.ts'));
+    writeFileSync(
+      join(tmp, 'cuda', 'philox.cuh'),
+      `${readFileSync(join(tmp, 'cuda', 'philox.cuh'), 'utf8')}// edit\n`,
+    );
+    const before = readFileSync(join(tmp, 'src', 'cuda.generated.ts'), 'utf8');
+    const r = spawnSync(process.execPath, [gen, '--check', '--root', tmp], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/out of date.*gen:cuda/);
+    expect(readFileSync(join(tmp, 'src', 'cuda.generated.ts'), 'utf8')).toBe(before);
+    // Without --check it regenerates, and then the check passes.
+    expect(spawnSync(process.execPath, [gen, '--root', tmp]).status).toBe(0);
+    expect(spawnSync(process.execPath, [gen, '--check', '--root', tmp]).status).toBe(0);
   });
 
   it('packs the .cuh files next to dist (what cudaIncludeDir() finds in an install)', () => {
