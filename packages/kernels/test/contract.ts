@@ -10,6 +10,7 @@
  * - gradients: max |got − ref| ≤ gradRel · max(max |ref|, 1e-3) over each of dHidden and dItems;
  * - an all-ignored batch gives exactly 0 loss and max |gradient| ≤ 1e-7.
  */
+import { assertClose, maxAbs, mulberry32, testSeed } from '@cutrec/config/testing';
 import { type AliasTable, buildAliasTable } from '@cutrec/sampler';
 import { setupTfjs } from '@cutrec/tensor';
 import * as tf from '@tensorflow/tfjs';
@@ -52,21 +53,10 @@ export interface ContractCase {
   expectHits?: boolean;
 }
 
-const BASE_SEED = process.env.CUTREC_TEST_SEED
-  ? Number(process.env.CUTREC_TEST_SEED)
-  : Math.floor(Math.random() * 2 ** 31);
+const BASE_SEED = testSeed('loss contract');
 
 /** A small seeded PRNG (mulberry32) for test inputs. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+export const rng = mulberry32;
 
 function normal(rand: () => number): number {
   const u = Math.max(rand(), 1e-12);
@@ -246,19 +236,18 @@ export const CONTRACT_CASES: ContractCase[] = [
   { name: "chunkSize 4, 'all'", ...NC, options: { negatives: 'all', chunkSize: 4 } },
 ];
 
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
-  return m;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (!(d <= m)) m = d; // NaN propagates as NaN
-  }
-  return m;
+/**
+ * Fails (throws) unless `got` and `want` have equal lengths, hold no NaN, and every entry is
+ * within `rel · max(max |want|, floor)`: the comparison every gradient of the suite goes through.
+ */
+export function expectGradClose(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  rel: number,
+  label: string,
+  floor = 1e-3,
+): void {
+  assertClose(got, want, rel * Math.max(maxAbs(want), floor), label);
 }
 
 /** The reference's value and gradients of one case, as cceLoss would return them. */
@@ -350,6 +339,8 @@ export function describeContract(impl: Exclude<CceImpl, 'auto'>, opts: ContractO
         expect(tf.memory().numTensors, `${where} leaked tensors`).toBe(before);
 
         expect(gotValue.length).toBe(ref.value.length);
+        expect(gotDH.length, `${where} dHidden length`).toBe(c.N * c.D);
+        expect(gotDW.length, `${where} dItems length`).toBe(c.C * c.D);
         const allIgnored = x.targets.every((v) => v === ignoreIndex);
         if (allIgnored) {
           expect(maxAbs(gotValue), `${where} loss of an all-ignored batch`).toBe(0);
@@ -364,16 +355,8 @@ export function describeContract(impl: Exclude<CceImpl, 'auto'>, opts: ContractO
             tol.lossRel * Math.max(Math.abs(r), 1),
           );
         }
-        for (const [name, got, want] of [
-          ['dHidden', gotDH, ref.dHidden],
-          ['dItems', gotDW, ref.dItems],
-        ] as const) {
-          const bound = tol.gradRel * Math.max(maxAbs(want), 1e-3);
-          expect(
-            maxAbsDiff(got, want),
-            `${where} ${name} max abs error (bound ${bound})`,
-          ).toBeLessThanOrEqual(bound);
-        }
+        expectGradClose(gotDH, ref.dHidden, tol.gradRel, `${where} dHidden`);
+        expectGradClose(gotDW, ref.dItems, tol.gradRel, `${where} dItems`);
       });
     });
   });

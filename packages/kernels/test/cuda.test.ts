@@ -10,9 +10,11 @@
  * - float16 / bfloat16 inputs (f32 accumulation): loss 1e-3 relative; gradients 1e-2 of the
  *   largest entry (the tile kernel rounds dS to 16 bits before its tensor-core products).
  */
+
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { maxAbs, maxAbsDiff, testSeed } from '@cutrec/config/testing';
 import {
   type CudaDtype,
   type CudaTensor,
@@ -122,20 +124,8 @@ function toDtype(x: Float32Array, dtype: CudaDtype): { data: ArrayBufferView; ro
 
 const NAN = 0x7fc00000;
 
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
-  return m;
-}
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (Number.isNaN(d)) return Number.POSITIVE_INFINITY;
-    m = Math.max(m, d);
-  }
-  return m;
-}
+// NaN-sticky (NaN anywhere, or a length mismatch, fails every bound).
+const maxDiff = maxAbsDiff;
 
 interface Case {
   N: number;
@@ -182,7 +172,7 @@ function runCase(dtype: CudaDtype, c: Case, seed: number) {
   };
 }
 
-const SEED = Math.floor(Math.random() * 2 ** 31);
+const SEED = testSeed('cuda kernels');
 
 describe.skipIf(!!reason)(`CUDA kernels on a GPU (seed ${SEED})`, () => {
   it("known answer: N = 1, C = 2, D = 1, negatives 'all' gives log 4 and gradients ±3/4", () => {
@@ -271,8 +261,15 @@ describe.skipIf(!!reason)(`CUDA kernels on a GPU (seed ${SEED})`, () => {
       { N: 130, C: 200, D: 64, options: { negatives: 100, share: 'block' }, call: { f32Precision: 'tf32' } },
       SEED,
     );
-    expect(maxDiff(got.loss, ref.loss) / Math.max(maxAbs(ref.loss), 1)).toBeLessThanOrEqual(2e-3);
-    expect(maxDiff(got.dItems, ref.dItems) / maxAbs(ref.dItems)).toBeLessThanOrEqual(1e-2);
+    expect(maxDiff(got.loss, ref.loss) / Math.max(maxAbs(ref.loss), 1), 'loss').toBeLessThanOrEqual(2e-3);
+    expect(
+      maxDiff(got.dHidden, ref.dHidden) / Math.max(maxAbs(ref.dHidden), 1e-3),
+      'dHidden',
+    ).toBeLessThanOrEqual(1e-2);
+    expect(
+      maxDiff(got.dItems, ref.dItems) / Math.max(maxAbs(ref.dItems), 1e-3),
+      'dItems',
+    ).toBeLessThanOrEqual(1e-2);
   });
 });
 

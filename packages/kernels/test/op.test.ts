@@ -3,6 +3,7 @@
  * optimizer.minimize), tf.tidy with no leaks, reductions, the implementation registry, and input
  * errors that name the argument and the limit.
  */
+import { testSeed } from '@cutrec/config/testing';
 import { setupTfjs } from '@cutrec/tensor';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -17,9 +18,7 @@ import {
 } from '../src/index.js';
 import { randomInputs, skewedTable } from './contract.js';
 
-const SEED = process.env.CUTREC_TEST_SEED
-  ? Number(process.env.CUTREC_TEST_SEED)
-  : Math.floor(Math.random() * 2 ** 31);
+const SEED = testSeed('op');
 
 function tensors(N: number, C: number, D: number, ignoredFraction = 0.2) {
   const x = randomInputs(SEED, N, C, D, { ignoredFraction });

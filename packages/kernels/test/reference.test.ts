@@ -2,6 +2,7 @@
  * The float64 reference against hand-computed tiny cases, central finite differences, and an
  * independently written direct formula (loss_i = log(1 + Σ_j exp(s_ij − pos_i))).
  */
+import { testSeed } from '@cutrec/config/testing';
 import { negatives, sampleLogQ } from '@cutrec/sampler';
 import { describe, expect, it } from 'vitest';
 import type { CceOptions } from '../src/index.js';
@@ -9,9 +10,7 @@ import { referenceBackward, referenceForward, resolveOptions } from '../src/inde
 import type { HostCceInputs } from '../src/reference/index.js';
 import { randomInputs, skewedTable } from './contract.js';
 
-const SEED = process.env.CUTREC_TEST_SEED
-  ? Number(process.env.CUTREC_TEST_SEED)
-  : Math.floor(Math.random() * 2 ** 31);
+const SEED = testSeed('reference');
 
 function resolved(x: HostCceInputs, options: CceOptions) {
   return resolveOptions({ ...options, impl: 'reference', checkInputs: false }, x, 'cpu');

@@ -8,6 +8,7 @@
  * Tolerances (fp32 against float64): loss and lse |got − ref| ≤ 1e-4 · max(|ref|, 1); gradients
  * max |got − ref| ≤ 1e-4 · max(max |ref|, 1e-3).
  */
+import { testSeed } from '@cutrec/config/testing';
 import { measurePeak, setupTfjs } from '@cutrec/tensor';
 import { webgpuForTests } from '@cutrec/tensor/testing';
 import * as tf from '@tensorflow/tfjs';
@@ -21,27 +22,10 @@ import {
   type WgslTuning,
   wgslImplementation,
 } from '../src/index.js';
-import { randomInputs, rng, skewedTable } from './contract.js';
+import { expectGradClose, randomInputs, rng, skewedTable } from './contract.js';
 
 const { device } = await webgpuForTests();
-const SEED = process.env.CUTREC_TEST_SEED
-  ? Number(process.env.CUTREC_TEST_SEED)
-  : Math.floor(Math.random() * 2 ** 31);
-
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
-  return m;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (!(d <= m)) m = d;
-  }
-  return m;
-}
+const SEED = testSeed('wgsl');
 
 /** Runs forward and backward (dLoss random on valid rows) and compares all outputs with the reference. */
 async function checkAgainstReference(N: number, C: number, D: number, options: CceOptions, seed: number) {
@@ -72,6 +56,8 @@ async function checkAgainstReference(N: number, C: number, D: number, options: C
   ]);
   tf.dispose([h, w, t, dl, f.loss, f.lse, g.dHidden, g.dItems]);
 
+  expect(loss.length, `${where} loss length`).toBe(N);
+  expect(lse.length, `${where} lse length`).toBe(N);
   for (let i = 0; i < N; i++) {
     const tol = 1e-4 * Math.max(Math.abs(ref.loss[i]!), 1);
     expect(
@@ -86,15 +72,8 @@ async function checkAgainstReference(N: number, C: number, D: number, options: C
       ).toBeLessThanOrEqual(tl);
     }
   }
-  for (const [name, got, want] of [
-    ['dHidden', dH, refG.dHidden],
-    ['dItems', dW, refG.dItems],
-  ] as const) {
-    const bound = 1e-4 * Math.max(maxAbs(want), 1e-3);
-    expect(maxAbsDiff(got, want), `${where} ${name} max abs error (bound ${bound})`).toBeLessThanOrEqual(
-      bound,
-    );
-  }
+  expectGradClose(dH, refG.dHidden, 1e-4, `${where} dHidden`);
+  expectGradClose(dW, refG.dItems, 1e-4, `${where} dItems`);
 }
 
 describe.skipIf(!device)(`wgsl: chunked bindings and 2-D dispatch, poisoned outputs (seed ${SEED})`, () => {

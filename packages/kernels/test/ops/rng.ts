@@ -2,6 +2,7 @@
  * Random inputs for the layer-op tests: a seeded generator whose seed is printed, so a failure
  * replays with CUTREC_TEST_SEED=<seed>. Fresh seed per run otherwise.
  */
+import { maxRelDiff, testSeed } from '@cutrec/config/testing';
 import { philox4x32_10 } from '@cutrec/sampler';
 
 /** A seeded uniform/normal generator; prints `[seed] <label>: <seed>` once. */
@@ -12,9 +13,7 @@ export function testRng(label: string): {
   int: (lo: number, hi: number) => number;
   floats: (n: number, scale?: number) => Float32Array;
 } {
-  const env = process.env.CUTREC_TEST_SEED;
-  const seed = env !== undefined ? Number(env) : Math.floor(Math.random() * 2 ** 31);
-  console.log(`[seed] ${label}: ${seed} (replay with CUTREC_TEST_SEED=${seed})`);
+  const seed = testSeed(label);
   let ctr = 0;
   const w = new Uint32Array(4);
   const uniform = () => {
@@ -36,16 +35,6 @@ export function testRng(label: string): {
  * gives Infinity, so an unwritten (NaN-poisoned) element always fails.
  */
 export function relMaxDiff(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  if (got.length !== want.length) return Number.POSITIVE_INFINITY;
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < want.length; i++) {
-    const g = got[i]!;
-    const w = want[i]!;
-    if (Number.isNaN(g) || Number.isNaN(w)) return Number.POSITIVE_INFINITY;
-    const e = Math.abs(g - w);
-    if (!(e <= d)) d = e;
-    if (Math.abs(w) > m) m = Math.abs(w);
-  }
-  return d / Math.max(1e-30, m);
+  const r = maxRelDiff(got, want);
+  return Number.isNaN(r) ? Number.POSITIVE_INFINITY : r;
 }
