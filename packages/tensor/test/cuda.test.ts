@@ -1,3 +1,4 @@
+import { mulberry32, testSeed } from '@cutrec/config/testing';
 import { describe, expect, it } from 'vitest';
 import { nativeAddon } from '../src/cuda/native.js';
 import {
@@ -52,8 +53,9 @@ describe.skipIf(!!reason)('CUDA bridge on a GPU', () => {
   });
 
   it('round-trips small and large (pinned, chunked) copies, fills and device copies', () => {
+    const rand = mulberry32(testSeed('cuda copies'));
     for (const n of [1, 1000, 5_000_001]) {
-      const src = new Float32Array(n).map(() => Math.random());
+      const src = new Float32Array(n).map(() => rand());
       const b = DeviceBuffer.from(src);
       const same = (x: Float32Array) => Buffer.from(x.buffer).equals(Buffer.from(src.buffer));
       expect(same(b.readFloat32())).toBe(true);
