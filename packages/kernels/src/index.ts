@@ -32,7 +32,26 @@ import { wgslImplementation } from './wgsl/index.js';
 
 register(wgslImplementation);
 
-export { setWgslTuning, type WgslTuning, wgslImplementation, wgslTuning } from './wgsl/index.js';
+export {
+  type BindingKind,
+  type Clear,
+  type Compiled,
+  type Copy,
+  type Dispatch,
+  type ParamField,
+  type ParamType,
+  type ParamValues,
+  packParamFields,
+  paramsStructWGSL,
+  Recording,
+  Runner,
+  type Step,
+  setWgslTuning,
+  type WgslProgram,
+  type WgslTuning,
+  wgslImplementation,
+  wgslTuning,
+} from './wgsl/index.js';
 
 register(cudaImplementation);
 

@@ -3,7 +3,13 @@
  * and safetensors checkpoints.
  */
 
-export { DROPOUT_TAG, type DropoutDraw, dropoutMaskHost, keepThreshold } from '@cutrec/kernels';
+export {
+  DROPOUT_TAG,
+  type DropoutDraw,
+  dropoutMaskHost,
+  dropoutMaskWGSL,
+  keepThreshold,
+} from '@cutrec/kernels';
 export {
   CHECKPOINT_FORMAT,
   type Checkpointable,
@@ -26,7 +32,6 @@ export {
 } from './checkpoint/safetensors.js';
 export { type ResolvedSASRecConfig, resolveConfig, type SASRecConfig } from './config.js';
 export { tfjsDevice } from './device.js';
-export { dropoutMaskWGSL } from './dropout/dropout-mask.wgsl.js';
 export { DropoutMaskProgram } from './dropout/dropout-mask-program.js';
 export type { EngineEvaluateOptions, EngineName, TrainingEngine } from './engine.js';
 export { type EvaluateModelOptions, evaluateModel } from './eval/evaluate.js';

@@ -4,6 +4,14 @@ export * from './adamw/index.js';
 export * from './attention/index.js';
 export * from './bce/index.js';
 export * from './cast/index.js';
+export {
+  dropoutCoreWGSL,
+  dropoutFields,
+  dropoutParams,
+  dropoutSiteWGSL,
+  unitWGSL,
+  type WgslDropout,
+} from './common.wgsl.js';
 export * from './dropout/index.js';
 export * from './embedding/index.js';
 export * from './layernorm/index.js';
@@ -23,3 +31,4 @@ export {
   ptrArg,
 } from './ptr.js';
 export * from './rank/index.js';
+export { Binder, opBindings, type WgslView } from './wgsl-view.js';

@@ -4,6 +4,24 @@
  */
 export { wgslImplementation } from './implementation.js';
 export {
+  type BindingKind,
+  type ParamField,
+  type ParamType,
+  type ParamValues,
+  packParamFields,
+  paramsStructWGSL,
+  type WgslProgram,
+} from './program.js';
+export {
+  type Clear,
+  type Compiled,
+  type Copy,
+  type Dispatch,
+  Recording,
+  Runner,
+  type Step,
+} from './runner.js';
+export {
   type PassTimestamps,
   setTuning as setWgslTuning,
   tuning as wgslTuning,

@@ -1,12 +1,15 @@
 /**
  * The fused WebGPU top-k program: declares its inputs (hidden [U, D], items [C, D], a CSR seen
  * list), its outputs (ids and scores [U, k], tfjs-owned tensors) and its dispatch (one workgroup
- * per user, strided past 65535), and runs the WGSL of `topk.wgsl.ts` on tfjs's device.
+ * per user, strided past 65535), and runs the WGSL of `topk.wgsl.ts` on tfjs's device through
+ * @cutrec/kernels' `Runner` (one pipeline cache per device).
  */
+
+import { type BindingKind, Runner, type WgslProgram } from '@cutrec/kernels';
 import { allocTensor, createBufferFrom, flushTfjs, tensorBuffer } from '@cutrec/tensor';
 import type * as tf from '@tensorflow/tfjs';
 import type { SeenItems } from './seen.js';
-import { type TopKShaderParams, topKWGSL, topKWorkgroupBytes } from './topk.wgsl.js';
+import { TOPK_PARAM_FIELDS, type TopKShaderParams, topKWGSL, topKWorkgroupBytes } from './topk.wgsl.js';
 import type { TopK } from './topk-types.js';
 
 /** Threads per workgroup (= items per tile). */
@@ -26,43 +29,36 @@ export function topKWgslUnsupported(device: GPUDevice, k: number, dim: number): 
   return undefined;
 }
 
-/** One compiled top-k kernel for fixed (k, D). */
-export class TopKProgram {
+/** The top-k kernel for fixed (k, D): a program of @cutrec/kernels' WGSL runner. */
+export class TopKProgram implements WgslProgram {
   readonly params: TopKShaderParams;
-  readonly shaderKey: string;
-  private readonly pipeline: GPUComputePipeline;
+  readonly key: string;
+  readonly workgroupSize = WORKGROUP_SIZE;
+  readonly bindings: readonly BindingKind[] = ['uniform', 'read', 'read', 'read', 'read', 'rw', 'rw'];
+  readonly paramFields = TOPK_PARAM_FIELDS;
 
-  private static readonly cache = new WeakMap<GPUDevice, Map<string, Promise<TopKProgram>>>();
-
-  /** The program for (k, D) on `device`, compiled once and cached (rejects with the compiler's message). */
-  static get(device: GPUDevice, k: number, dim: number): Promise<TopKProgram> {
-    let perDevice = TopKProgram.cache.get(device);
-    if (!perDevice) {
-      perDevice = new Map();
-      TopKProgram.cache.set(device, perDevice);
-    }
-    const params: TopKShaderParams = { k, dim, workgroupSize: WORKGROUP_SIZE };
-    const key = shaderKey(params);
-    let p = perDevice.get(key);
-    if (!p) {
-      const module = device.createShaderModule({ code: topKWGSL(params), label: key });
-      p = device
-        .createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key })
-        .then((pipeline) => new TopKProgram(device, params, pipeline));
-      perDevice.set(key, p);
-      p.catch(() => perDevice.delete(key));
-    }
-    return p;
+  /** The program for (k, D) on `device`, its pipeline compiled once per device (rejects with the compiler's message). */
+  static async get(device: GPUDevice, k: number, dim: number): Promise<TopKProgram> {
+    const program = new TopKProgram(device, { k, dim, workgroupSize: WORKGROUP_SIZE });
+    await Runner.of(device).compile(program);
+    return program;
   }
 
   private constructor(
     private readonly device: GPUDevice,
     params: TopKShaderParams,
-    pipeline: GPUComputePipeline,
   ) {
     this.params = params;
-    this.shaderKey = shaderKey(params);
-    this.pipeline = pipeline;
+    this.key = shaderKey(params);
+  }
+
+  /** The cache key of the generated WGSL (kept for callers of the earlier API). */
+  get shaderKey(): string {
+    return this.key;
+  }
+
+  code(): string {
+    return topKWGSL(this.params);
   }
 
   /** Runs on hidden [U, D] and items [C, D] (float32 tensors on the WebGPU backend); returns [U, k] ids and scores. */
@@ -80,11 +76,6 @@ export class TopKProgram {
       device,
       seen && seen.items.length > 0 ? seen.items : new Int32Array(1),
     );
-    const uniforms = createBufferFrom(
-      device,
-      new Uint32Array([U, C, seen ? 1 : 0, 0]),
-      GPUBufferUsage.UNIFORM,
-    );
     try {
       flushTfjs();
       if (poison) {
@@ -92,22 +83,18 @@ export class TopKProgram {
         device.queue.writeBuffer(ids.buffer, 0, nan);
         device.queue.writeBuffer(scores.buffer, 0, nan);
       }
-      const bindGroup = device.createBindGroup({
-        layout: this.pipeline.getBindGroupLayout(0),
-        entries: [hBuf, wBuf, offsets, seenItems, ids.buffer, scores.buffer, uniforms].map(
-          (buffer, binding) => ({
-            binding,
-            resource: { buffer },
-          }),
-        ),
-      });
-      const enc = device.createCommandEncoder({ label: this.shaderKey });
-      const pass = enc.beginComputePass();
-      pass.setPipeline(this.pipeline);
-      pass.setBindGroup(0, bindGroup);
-      pass.dispatchWorkgroups(Math.max(1, Math.min(U, device.limits.maxComputeWorkgroupsPerDimension)));
-      pass.end();
-      device.queue.submit([enc.finish()]);
+      Runner.of(device).submit(
+        [
+          {
+            program: this,
+            params: { users: U, items: C, hasSeen: seen ? 1 : 0 },
+            buffers: [hBuf, wBuf, offsets, seenItems, ids.buffer, scores.buffer],
+            // One workgroup per user, looping with the dispatch's stride past the x limit.
+            units: Math.max(1, Math.min(U, device.limits.maxComputeWorkgroupsPerDimension)),
+          },
+        ],
+        this.key,
+      );
       const out: TopK = {
         items: (await ids.tensor.data()) as Int32Array,
         scores: (await scores.tensor.data()) as Float32Array,
@@ -120,7 +107,6 @@ export class TopKProgram {
       scores.tensor.dispose();
       offsets.destroy();
       seenItems.destroy();
-      uniforms.destroy();
     }
   }
 }

@@ -8,6 +8,15 @@
  * Seen items are skipped by a binary search in the user's sorted CSR list; −∞ scores never enter.
  */
 
+import { type ParamField, paramsStructWGSL } from '@cutrec/kernels';
+
+/** The kernel's uniform Params (binding 0): users U, items C, whether a seen list is bound. */
+export const TOPK_PARAM_FIELDS: readonly ParamField[] = [
+  ['users', 'u32'],
+  ['items', 'u32'],
+  ['hasSeen', 'u32'],
+];
+
 /** Compile-time sizes of one pipeline. */
 export interface TopKShaderParams {
   /** k (entries kept per user). */
@@ -27,20 +36,13 @@ export function topKWorkgroupBytes(p: TopKShaderParams): number {
 export function topKWGSL(p: TopKShaderParams): string {
   const { k: K, dim: D, workgroupSize: WG } = p;
   return /* wgsl */ `
-struct Params {
-  users: u32,
-  items: u32,
-  hasSeen: u32,
-  pad: u32,
-};
-
-@group(0) @binding(0) var<storage, read> hidden: array<f32>;     // [U, D]
-@group(0) @binding(1) var<storage, read> table: array<f32>;      // [C, D]
-@group(0) @binding(2) var<storage, read> seenOffsets: array<i32>; // [U + 1]
-@group(0) @binding(3) var<storage, read> seenItems: array<i32>;
-@group(0) @binding(4) var<storage, read_write> outIds: array<i32>;    // [U, K]
-@group(0) @binding(5) var<storage, read_write> outScores: array<f32>; // [U, K]
-@group(0) @binding(6) var<uniform> params: Params;
+${paramsStructWGSL(TOPK_PARAM_FIELDS)}
+@group(0) @binding(1) var<storage, read> hidden: array<f32>;     // [U, D]
+@group(0) @binding(2) var<storage, read> table: array<f32>;      // [C, D]
+@group(0) @binding(3) var<storage, read> seenOffsets: array<i32>; // [U + 1]
+@group(0) @binding(4) var<storage, read> seenItems: array<i32>;
+@group(0) @binding(5) var<storage, read_write> outIds: array<i32>;    // [U, K]
+@group(0) @binding(6) var<storage, read_write> outScores: array<f32>; // [U, K]
 
 const K: u32 = ${K}u;
 const D: u32 = ${D}u;
@@ -99,8 +101,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lid: u32) {
   var negInfBits = 0xff800000u; // a var, so that -inf is made at run time (a constant -inf is a compile error)
   let negInf = bitcast<f32>(negInfBits);
-  let U = params.users;
-  let C = params.items;
+  let U = P.users;
+  let C = P.items;
   for (var u = wid.x; u < U; u = u + nwg.x) {
     for (var d = lid; d < D; d = d + WG) { hv[d] = hidden[u * D + d]; }
     for (var i = lid; i < K; i = i + WG) { topS[i] = negInf; topI[i] = NONE; }
@@ -116,7 +118,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         for (var d = 0u; d < D; d = d + 1u) { acc = acc + hv[d] * table[base + d]; }
         s = acc;
         cand = s > negInf && better(s, c, topS[K - 1u], topI[K - 1u]);
-        if (cand && params.hasSeen != 0u) { cand = !isSeen(u, c); }
+        if (cand && P.hasSeen != 0u) { cand = !isSeen(u, c); }
       }
       tileS[lid] = select(negInf, s, cand);
       tileI[lid] = select(NONE, c, cand);
