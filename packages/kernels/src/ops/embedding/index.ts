@@ -11,3 +11,12 @@ export {
   embeddingBackward,
   embeddingForward,
 } from './reference.js';
+export {
+  EmbeddingForwardProgram,
+  EmbeddingPosGradProgram,
+  EmbeddingTableGradProgram,
+  type WgslEmbeddingBackwardArgs,
+  type WgslEmbeddingForwardArgs,
+  wgslEmbeddingBackward,
+  wgslEmbeddingForward,
+} from './wgsl.js';
