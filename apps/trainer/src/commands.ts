@@ -12,14 +12,16 @@ import { readJson, runPaths } from './train/run-folder.js';
 /** The cutoffs `cutrec evaluate` reports by default. */
 export const EVALUATE_KS = [1, 5, 10, 20, 100] as const;
 
-interface LoadedRun {
+/** What {@link openRun} returns. */
+export interface LoadedRun {
   config: TrainConfig;
   data: RunData;
   model: SASRec;
   checkpoint: string;
 }
 
-async function openRun(dir: string, which: string, backend: string | undefined): Promise<LoadedRun> {
+/** A run folder's config, data and model (checkpoint `which`), with the tfjs backend set up. */
+export async function openRun(dir: string, which: string, backend: string | undefined): Promise<LoadedRun> {
   const paths = runPaths(dir);
   if (which !== 'best' && which !== 'last')
     throw new Error(`--checkpoint must be 'best' or 'last', got '${which}'`);

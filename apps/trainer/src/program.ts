@@ -2,8 +2,10 @@ import { SYNTHETIC_DEFAULTS } from '@cutrec/data';
 import { Command, Option } from 'commander';
 import { evaluateRun, formatEvaluation, formatRecommendation, recommendRun } from './commands.js';
 import { resolveTrainConfig } from './config/load.js';
+import { exportCommand } from './export/command.js';
 import { InterruptedError } from './errors.js';
 import { collectInfo, formatInfo } from './info.js';
+import { addRecommendAllOptions, checkWithoutAll, recommendAllCommand } from './recommend/command.js';
 import { writeReport } from './report/report.js';
 import { Reporter, reporterMode } from './train/reporter.js';
 import { runPaths } from './train/run-folder.js';
@@ -235,10 +237,14 @@ export function buildProgram(): Command {
       );
     });
 
-  program
-    .command('recommend')
-    .description('top-k items (original ids) for a user of the dataset or for a list of items')
-    .argument('<run>', 'run folder')
+  addRecommendAllOptions(
+    program
+      .command('recommend')
+      .description(
+        'top-k items (original ids) for a user of the dataset or for a list of items; with --all, for every user into a file',
+      )
+      .argument('<run>', 'run folder'),
+  )
     .option('--user <id>', "a user's original id: recommend after the whole history")
     .option('--items <ids>', 'comma-separated original item ids, oldest first')
     .option('--k <k>', 'how many items (default 10)')
@@ -247,9 +253,13 @@ export function buildProgram(): Command {
     .option('--checkpoint <which>', 'best (default) or last')
     .option('--backend <backend>', "auto, webgpu or cpu (default: the run's)")
     .action(async (run: string, opts) => {
+      if (opts.all) return recommendAllCommand(run, opts);
+      checkWithoutAll(opts);
       const r = await recommendRun(run, opts);
       process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatRecommendation(r)}\n`);
     });
+
+  program.addCommand(exportCommand());
 
   program
     .command('report')

@@ -1,0 +1,135 @@
+/**
+ * `cutrec recommend RUN --all`: top-k lists for every user of the run's data (or the users of
+ * `--users FILE`) from each user's whole history, streamed batch by batch through the device
+ * (the model's last-position forward and the streaming top-k; no users × C matrix) into a JSON
+ * Lines, CSV or Parquet file that appears only once complete.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { recommend, seenFromHistories } from '@cutrec/models';
+import cliProgress from 'cli-progress';
+import { openRun } from '../commands.js';
+import { runPaths } from '../train/run-folder.js';
+import { readUserList } from './users.js';
+import { openRecsWriter, type RecsFormat, recsFormat, type UserRecs } from './writers.js';
+
+/** Options of `cutrec recommend --all` (strings as commander gives them). */
+export interface RecommendAllOptions {
+  out?: string;
+  k?: string;
+  users?: string;
+  removeSeen?: boolean;
+  batchSize?: string;
+  checkpoint?: string;
+  backend?: string;
+  /** Show a progress bar on stderr. Default: when stderr is a terminal. */
+  progress?: boolean;
+}
+
+/** What `cutrec recommend --all` reports when done. */
+export interface RecommendAllReport {
+  run: string;
+  checkpoint: string;
+  out: string;
+  format: RecsFormat;
+  users: number;
+  k: number;
+  removeSeen: boolean;
+  batchSize: number;
+  seconds: number;
+}
+
+function positiveInt(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} must be an integer ≥ 1, got '${text}'`);
+  return v;
+}
+
+/** Writes the top-k lists of the run's users to `opts.out`; nothing is written when it fails. */
+export async function recommendAll(dir: string, opts: RecommendAllOptions): Promise<RecommendAllReport> {
+  if (opts.out === undefined) throw new Error('--all needs --out FILE (.jsonl, .csv or .parquet)');
+  const out = resolve(opts.out);
+  const format = recsFormat(out);
+  const folder = dirname(out);
+  if (!existsSync(folder) || !statSync(folder).isDirectory())
+    throw new Error(`--out ${opts.out}: the folder ${folder} does not exist`);
+  const k = positiveInt('--k', opts.k, 10);
+  const batchSize = positiveInt('--batch-size', opts.batchSize, 256);
+  const run = await openRun(dir, opts.checkpoint ?? 'best', opts.backend);
+  const started = performance.now();
+  const ds = run.data.dataset;
+  const { maxLen: L, numItems: C } = run.model.config;
+  const users = opts.users
+    ? readUserList(opts.users, ds, run.config.dataset.path ?? 'the synthetic dataset')
+    : Array.from({ length: ds.numUsers }, (_, u) => u);
+  const kk = Math.min(k, C);
+  const removeSeen = opts.removeSeen === true;
+  const showBar = opts.progress ?? process.stderr.isTTY === true;
+  const bar = showBar
+    ? new cliProgress.SingleBar(
+        {
+          format: 'recommend |{bar}| {value}/{total} users | {eta_formatted} left',
+          stream: process.stderr,
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  const writer = openRecsWriter(out, format);
+  bar?.start(users.length, 0);
+  try {
+    for (let b0 = 0; b0 < users.length; b0 += batchSize) {
+      const batch = users.slice(b0, b0 + batchSize);
+      const inputs = new Int32Array(batch.length * L).fill(C);
+      batch.forEach((u, i) => {
+        const h = ds.sequences[u]!;
+        const tail = h.subarray(Math.max(0, h.length - L));
+        inputs.set(tail, i * L + L - tail.length);
+      });
+      const seen = removeSeen
+        ? seenFromHistories(
+            batch.map((u) => ds.sequences[u]!),
+            C,
+          )
+        : undefined;
+      const top = await recommend(run.model, inputs, kk, { batchSize, ...(seen ? { seen } : {}) });
+      const rows: UserRecs[] = batch.map((u, i) => {
+        const items: string[] = [];
+        const scores: number[] = [];
+        for (let r = 0; r < kk; r++) {
+          const id = top.items[i * kk + r]!;
+          if (id < 0) break;
+          items.push(ds.itemIds[id]!);
+          scores.push(top.scores[i * kk + r]!);
+        }
+        return { user: ds.userIds[u]!, items, scores };
+      });
+      writer.write(rows);
+      bar?.update(b0 + batch.length);
+    }
+    writer.close();
+  } catch (err) {
+    writer.abort();
+    throw err;
+  } finally {
+    bar?.stop();
+    run.model.dispose();
+  }
+  return {
+    run: runPaths(dir).dir,
+    checkpoint: run.checkpoint,
+    out,
+    format,
+    users: users.length,
+    k: kk,
+    removeSeen,
+    batchSize,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** The report as one line. */
+export function formatRecommendAll(r: RecommendAllReport): string {
+  return `wrote top ${r.k} for ${r.users} users${r.removeSeen ? ' (seen items removed)' : ''} to ${r.out} (${r.format}) in ${r.seconds.toFixed(1)} s`;
+}

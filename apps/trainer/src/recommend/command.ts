@@ -1,0 +1,37 @@
+/** The `--all` flags of `cutrec recommend` and their action. */
+import type { Command } from 'commander';
+import { formatRecommendAll, type RecommendAllOptions, recommendAll } from './all.js';
+
+/** Adds the flags of `cutrec recommend --all` to the recommend command. */
+export function addRecommendAllOptions(cmd: Command): Command {
+  return cmd
+    .option('--all', 'top-k for every user (or those of --users) into --out FILE')
+    .option('--out <file>', 'with --all: .jsonl (a user a line), .csv or .parquet (a recommendation a row)')
+    .option('--users <file>', 'with --all: only these users (one original id a line)')
+    .option(
+      '--remove-seen',
+      "with --all: leave out each user's history items (without --all they are left out unless --include-seen)",
+    )
+    .option('--batch-size <n>', 'with --all: users per forward pass (default 256)');
+}
+
+/** Runs `cutrec recommend RUN --all ...`; throws when flags of the single-user form are given with it. */
+export async function recommendAllCommand(
+  run: string,
+  opts: RecommendAllOptions & { user?: string; items?: string; includeSeen?: boolean; json?: boolean },
+): Promise<void> {
+  if (opts.user !== undefined || opts.items !== undefined)
+    throw new Error('--all recommends for every user; drop --user / --items (or use --users FILE)');
+  if (opts.includeSeen) throw new Error('--all keeps seen items unless --remove-seen; drop --include-seen');
+  const r = await recommendAll(run, opts);
+  process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatRecommendAll(r)}\n`);
+}
+
+/** Throws when a flag that only `--all` reads is given without it. */
+export function checkWithoutAll(opts: RecommendAllOptions): void {
+  const given = (['out', 'users', 'removeSeen', 'batchSize'] as const).filter((f) => opts[f] !== undefined);
+  if (given.length) {
+    const flags = given.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+    throw new Error(`${flags.join(', ')} ${given.length > 1 ? 'go' : 'goes'} with --all`);
+  }
+}
