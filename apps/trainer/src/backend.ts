@@ -1,5 +1,7 @@
 /** The tfjs backend of a run: WebGPU (Dawn in Node) or the CPU, with GPU errors and memory tracked. */
-import { cudaMemoryMeter, deviceInfo, memoryMeter, setupTfjs } from '@cutrec/tensor';
+import { cudaKernelsUnavailableReason } from '@cutrec/kernels';
+import { cudaMemoryMeter, deviceInfo, memoryMeter, NoAdapterError, setupTfjs } from '@cutrec/tensor';
+import { ConfigError } from './config/load.js';
 
 /** What a run trains on, and how it reads peak GPU memory. */
 export interface Backend {
@@ -16,13 +18,33 @@ export interface Backend {
   takeError(): Error | undefined;
 }
 
+/** Throws, before any device or folder is touched, where `--impl cuda` cannot run here. */
+export function checkLossImpl(impl: string): void {
+  const why = impl === 'cuda' ? cudaKernelsUnavailableReason() : undefined;
+  if (why) throw new ConfigError(`--impl cuda: ${why}; use --impl auto to train without CUDA`);
+}
+
+/** tfjs on `choice`, with "no adapter" for an explicit `--backend webgpu` said in one line. */
+async function setupTfjsOn(choice: 'auto' | 'webgpu' | 'cpu') {
+  try {
+    return await setupTfjs({ backend: choice });
+  } catch (err) {
+    if (!(err instanceof NoAdapterError)) throw err;
+    const e = new ConfigError(
+      '--backend webgpu: no WebGPU adapter (Dawn needs a Vulkan driver: a GPU driver, or Mesa lavapipe without a GPU; `npx cutrec info` says more); use --backend cpu, or install a Vulkan driver',
+    );
+    e.stack = err.stack;
+    throw e;
+  }
+}
+
 /** Sets tfjs up on `choice` ('auto': WebGPU when an adapter exists, else the CPU). */
 export async function setupBackend(
   choice: 'auto' | 'webgpu' | 'cpu',
   impl: string,
   fusedCuda = false,
 ): Promise<Backend> {
-  const setup = await setupTfjs({ backend: choice });
+  const setup = await setupTfjsOn(choice);
   const useCuda = impl === 'cuda' || fusedCuda;
   let pending: Error | undefined;
   if (setup.backend === 'webgpu' && setup.device) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import * as tf from '@tensorflow/tfjs';
+import { formatError } from './errors.js';
 import { runCli } from './program.js';
 
 // No tfjs banners or debug checks in the command's output.
@@ -12,7 +13,7 @@ runCli(process.argv).then(
   },
   (err: unknown) => {
     const e = err as Error & { exitCode?: number };
-    console.error(`cutrec: ${e.message}`);
+    console.error(`cutrec: ${formatError(err, process.argv.includes('--verbose'))}`);
     process.exit(typeof e.exitCode === 'number' ? e.exitCode : 1);
   },
 );

@@ -6,6 +6,7 @@ import { setupBackend } from './backend.js';
 import { validateConfig } from './config/load.js';
 import type { TrainConfig } from './config/schema.js';
 import { loadRunData, type RunData } from './data.js';
+import { explainCheckpointError } from './errors.js';
 import type { Metrics } from './train/events.js';
 import { readJson, runPaths } from './train/run-folder.js';
 
@@ -34,7 +35,10 @@ export async function openRun(dir: string, which: string, backend: string | unde
     throw new Error(`--backend must be auto, webgpu or cpu, got '${choice}'`);
   await setupBackend(choice, config.loss.impl);
   const data = await loadRunData(config);
-  const { model } = await loadModel(checkpoint);
+  const { model } = await loadModel(checkpoint).catch((err: unknown) => {
+    const other = checkpoint === paths.best ? 'last' : 'best';
+    throw explainCheckpointError(err, checkpoint, `try --checkpoint ${other}, or train the run again`);
+  });
   if (model.config.numItems !== data.dataset.numItems) {
     throw new Error(
       `${checkpoint}: the model has ${model.config.numItems} items but the dataset now has ${data.dataset.numItems} (did the data file change?)`,

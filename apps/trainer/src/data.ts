@@ -1,4 +1,5 @@
 /** The run's data: the dataset named by the config (a file or the synthetic generator), filtered and split. */
+import { existsSync } from 'node:fs';
 import {
   type Dataset,
   datasetStats,
@@ -12,6 +13,7 @@ import {
   temporalSplit,
   timeQuantile,
 } from '@cutrec/data';
+import { ConfigError } from './config/load.js';
 import type { TrainConfig } from './config/schema.js';
 
 /** A loaded dataset with its split and a short name for the run folder. */
@@ -31,9 +33,35 @@ function baseName(path: string): string {
   return file.replace(/\.[^.]+$/, '').replace(/[^\w.-]+/g, '_') || 'data';
 }
 
+/** The short name of a run's data for its folder: 'synthetic' or the file's base name. */
+export function datasetName(config: TrainConfig): string {
+  return config.dataset.path === null ? 'synthetic' : baseName(config.dataset.path);
+}
+
+/** Throws, naming the file, where the interaction log of `config` does not exist. */
+export function checkDataFile(config: TrainConfig): void {
+  const path = config.dataset.path;
+  if (path !== null && !existsSync(path)) {
+    throw new ConfigError(
+      `--data ${path}: no such file (give an interaction log, or leave --data out for the synthetic dataset)`,
+    );
+  }
+}
+
+/** Why a split without validation users cannot pick a model, and what to change. */
+function noValidation(config: TrainConfig): ConfigError {
+  const where = config.dataset.path ?? 'the dataset';
+  return new ConfigError(
+    `${where}: the ${config.split.kind} split left no validation users, and early stopping and the best checkpoint never use the test split; ` +
+      'put a validation window before the test one (split.validThreshold or split.validQuantile in the config file), ' +
+      'or pass --no-validation to train every epoch and test the last checkpoint',
+  );
+}
+
 /** Reads (or generates) the dataset of `config`, applies the min-count filters and the split. */
 export async function loadRunData(config: TrainConfig): Promise<RunData> {
   const d = config.dataset;
+  checkDataFile(config);
   let dataset: Dataset;
   let synthetic: SyntheticData | undefined;
   if (d.path === null) {
@@ -73,14 +101,11 @@ export async function loadRunData(config: TrainConfig): Promise<RunData> {
       `${d.path ?? 'the dataset'}: the ${config.split.kind} split left no test users (leave-one-out needs users with ≥ 3 items)`,
     );
   }
-  if (split.valid.length === 0) {
-    // Early stopping needs a validation set; the temporal split without validThreshold has none.
-    split = { ...split, valid: split.test };
-  }
+  if (split.valid.length === 0 && config.train.validation) throw noValidation(config);
   return {
     dataset,
     split,
-    name: d.path === null ? 'synthetic' : baseName(d.path),
+    name: datasetName(config),
     ...(synthetic ? { synthetic } : {}),
     stats: datasetStats(dataset),
   };

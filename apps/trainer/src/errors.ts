@@ -1,4 +1,7 @@
-/** Errors of the command line: interruptions (with an exit code) and out-of-memory explanations. */
+/**
+ * Errors of the command line: interruptions (with an exit code), out-of-memory and broken-checkpoint
+ * explanations, and how an error is printed.
+ */
 
 /** A run stopped by a signal after writing its checkpoint; exits with 128 + the signal number. */
 export class InterruptedError extends Error {
@@ -53,4 +56,22 @@ export function explainOutOfMemory(
   );
   out.stack = e.stack;
   return out;
+}
+
+/** A checkpoint that cannot be decoded rewritten to name the file and what to do; other errors unchanged. */
+export function explainCheckpointError(err: unknown, path: string, instead: string): Error {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const detail = /safetensors: (.*)$/m.exec(e.message)?.[1];
+  if (detail === undefined) return e;
+  const out = new Error(`${path}: the checkpoint is truncated or corrupt (${detail}); ${instead}`);
+  out.stack = e.stack;
+  return out;
+}
+
+/** An error as the command prints it: its message without stack frames, or its whole stack with `verbose`. */
+export function formatError(err: unknown, verbose: boolean): string {
+  const e = err instanceof Error ? err : new Error(String(err));
+  if (verbose && e.stack) return e.stack.includes(e.message) ? e.stack : `${e.message}\n${e.stack}`;
+  const lines = e.message.split('\n').filter((l) => !/^\s+at /.test(l));
+  return lines.join('\n');
 }

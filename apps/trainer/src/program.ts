@@ -1,9 +1,9 @@
 import { SYNTHETIC_DEFAULTS } from '@cutrec/data';
 import { Command, Option } from 'commander';
 import { evaluateRun, formatEvaluation, formatRecommendation, recommendRun } from './commands.js';
-import { resolveTrainConfig } from './config/load.js';
-import { exportCommand } from './export/command.js';
+import { ConfigError, isDefaultNegatable, resolveTrainConfig } from './config/load.js';
 import { InterruptedError } from './errors.js';
+import { exportCommand } from './export/command.js';
 import { collectInfo, formatInfo } from './info.js';
 import { addRecommendAllOptions, checkWithoutAll, recommendAllCommand } from './recommend/command.js';
 import { writeReport } from './report/report.js';
@@ -17,6 +17,7 @@ interface TrainFlags {
   config?: string;
   out?: string;
   resume?: string;
+  overwrite?: boolean;
   json?: boolean;
   quiet?: boolean;
   [key: string]: unknown;
@@ -26,7 +27,8 @@ function addTrainOptions(cmd: Command): Command {
   return (
     cmd
       .option('--config <file>', 'YAML or JSON config file (flags override it)')
-      .option('--out <dir>', 'run folder (default runs/<timestamp>-<dataset>-<loss>)')
+      .option('--out <dir>', 'run folder, new or empty (default runs/<timestamp>-<dataset>-<loss>)')
+      .option('--overwrite', 'with --out: replace the run already in that folder (its files are removed)')
       .option('--resume <run>', 'continue the run folder RUN exactly where its last checkpoint left it')
       .option('--json', 'print one JSON event per line on stdout (start, epoch, eval, checkpoint, done)')
       .option('--quiet', 'print only the final results')
@@ -139,6 +141,10 @@ function addTrainOptions(cmd: Command): Command {
         '--metric <name>',
         'validation metric for early stopping and the best checkpoint (default ndcg@10)',
       )
+      .option(
+        '--no-validation',
+        'no validation pass: no early stopping, no best checkpoint; the last checkpoint is tested',
+      )
       .option('--ks <list>', 'metric cutoffs, e.g. 1,5,10,20,100')
       .option('--remove-seen', "evaluate without the user's history items among the candidates")
       .addOption(
@@ -163,37 +169,37 @@ function addTrainOptions(cmd: Command): Command {
   );
 }
 
-const RESUMABLE = new Set(['epochs', 'patience', 'json', 'quiet', 'resume']);
+const RESUMABLE = new Set(['epochs', 'patience', 'json', 'quiet', 'resume', 'verbose']);
 
 async function runTrain(flags: TrainFlags): Promise<void> {
   const reporter = new Reporter(reporterMode(flags));
   try {
     if (flags.resume !== undefined) {
-      // commander sets the negatable --no-logq to true when it is absent.
       const others = Object.keys(flags).filter(
-        (k) => flags[k] !== undefined && !RESUMABLE.has(k) && !(k === 'logq' && flags[k] === true),
+        (k) => flags[k] !== undefined && !RESUMABLE.has(k) && !isDefaultNegatable(k, flags[k]),
       );
       if (others.length) {
         throw new Error(
           `--resume continues a run with its saved config.json; only --epochs, --patience, --json and --quiet may be given with it (got ${others.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')})`,
         );
       }
-      const num = (v: unknown) => (v === undefined ? undefined : Number(v));
-      const epochs = num(flags.epochs);
-      const patience = num(flags.patience);
       await train({
         config: resolveTrainConfig(undefined, {}),
         resume: flags.resume,
-        resumeOverrides: {
-          ...(epochs !== undefined ? { epochs } : {}),
-          ...(patience !== undefined ? { patience } : {}),
-        },
+        resumeOverrides: { epochs: flags.epochs, patience: flags.patience },
         reporter,
       });
       return;
     }
+    if (flags.overwrite && flags.out === undefined)
+      throw new ConfigError('--overwrite replaces the run in --out DIR; give --out');
     const config = resolveTrainConfig(flags.config, flags);
-    await train({ config, ...(flags.out !== undefined ? { out: flags.out } : {}), reporter });
+    await train({
+      config,
+      ...(flags.out !== undefined ? { out: flags.out } : {}),
+      overwrite: flags.overwrite === true,
+      reporter,
+    });
   } catch (err) {
     // An interruption already said so in its own event.
     if (reporter.mode === 'json' && !(err instanceof InterruptedError)) {
@@ -208,6 +214,7 @@ export function buildProgram(): Command {
   const program = new Command('cutrec')
     .description('Train, evaluate and serve transformer sequential recommenders (SASRec) with the CCE- loss')
     .version(VERSION, '-V, --version')
+    .option('--verbose', 'print the stack trace of an error')
     .showHelpAfterError();
 
   addTrainOptions(

@@ -60,6 +60,7 @@ export const FLAG_FIELDS: Record<string, FlagSpec & { flag: string }> = {
   seed: { flag: '--seed', path: 'train.seed', type: 'number' },
   patience: { flag: '--patience', path: 'train.patience', type: 'number' },
   metric: { flag: '--metric', path: 'train.metric', type: 'string' },
+  validation: { flag: '--no-validation', path: 'train.validation', type: 'boolean' },
   ks: { flag: '--ks', path: 'eval.ks', type: 'numbers' },
   removeSeen: { flag: '--remove-seen', path: 'eval.removeSeen', type: 'boolean' },
   backend: { flag: '--backend', path: 'backend', type: 'string' },
@@ -111,9 +112,19 @@ function flagValue(spec: FlagSpec, raw: unknown): unknown {
     if (spec.path.startsWith('dataset.columns.') && /^\d+$/.test(text)) return Number(text);
     return text;
   }
-  if (spec.type === 'numbers') return text.split(',').map((s) => (s.trim() === '' ? Number.NaN : Number(s)));
+  if (spec.type === 'numbers') return text.split(',').map(numberOrText);
+  return numberOrText(text);
+}
+
+/** The number a flag's text spells, else the text itself (so an error shows what was typed). */
+function numberOrText(text: string): number | string {
   const n = Number(text);
-  return text.trim() === '' ? Number.NaN : n;
+  return text.trim() === '' || Number.isNaN(n) ? text : n;
+}
+
+/** Whether a commander value is a negatable flag (`--no-x`) left at its default. */
+export function isDefaultNegatable(key: string, value: unknown): boolean {
+  return value === true && FLAG_FIELDS[key]?.flag.startsWith('--no-') === true;
 }
 
 /** The config object of a file (or {}) with the flags in `flags` (commander's option values) set over it. */
@@ -123,18 +134,27 @@ export function mergeFlags(base: unknown, flags: Record<string, unknown>): Recor
     const raw = flags[key];
     if (raw === undefined) continue;
     // commander sets negatable flags (--no-logq) to true by default; only `false` is an override.
-    if (spec.type === 'boolean' && spec.flag.startsWith('--no-') && raw !== false) continue;
+    if (isDefaultNegatable(key, raw)) continue;
     setPath(out, spec.path, flagValue(spec, raw));
   }
   // A data path given on the command line means "not synthetic" even where the file had synthetic settings.
   return out;
 }
 
+/** The flag that sets the config field `path`, if any. */
+function flagOf(path: string): string | undefined {
+  return Object.values(FLAG_FIELDS).find((s) => s.path === path)?.flag;
+}
+
 function describeIssue(issue: z.core.$ZodIssue, flagged: Map<string, string>): string {
   const path = issue.path.map(String).join('.');
-  const where = flagged.get(path) ?? (path ? `config ${path}` : 'config');
+  // A rule between fields names the flag of its field even where the value was a default.
+  const field = path.replace(/(\.\d+)+$/, ''); // an entry of a list flag (--ks) is the flag's
+  const flag = flagged.get(field) ?? (issue.code === 'custom' ? flagOf(field) : undefined);
+  const where = flag ?? (path ? `config ${path}` : 'config');
   const input = (issue as { input?: unknown }).input;
-  let msg = issue.message;
+  // Another field named in a message: its flag where one sets it (flags override a file).
+  let msg = issue.message.replace(/\{([\w.]+)\}/g, (_, p: string) => flagOf(p) ?? `config ${p}`);
   if (issue.code === 'invalid_value' && 'values' in issue) {
     msg = `must be one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
   } else if (issue.code === 'too_small' || issue.code === 'too_big') {
@@ -150,7 +170,9 @@ function describeIssue(issue: z.core.$ZodIssue, flagged: Map<string, string>): s
     msg = "kind must be 'leave-one-out' or 'temporal'";
   }
   const got =
-    input === undefined || issue.code === 'unrecognized_keys' ? '' : `, got ${JSON.stringify(input)}`;
+    input === undefined || issue.code === 'unrecognized_keys' || issue.code === 'custom'
+      ? ''
+      : `, got ${JSON.stringify(input)}`;
   return `${where}: ${msg}${got}`;
 }
 
@@ -164,8 +186,9 @@ export function validateConfig(value: unknown, flags: Record<string, unknown> = 
   const flagged = new Map<string, string>();
   for (const [key, spec] of Object.entries(FLAG_FIELDS))
     if (flags[key] !== undefined) flagged.set(spec.path, spec.flag);
-  const lines = result.error.issues.map((i) => `  ${describeIssue(i, flagged)}`);
-  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  const lines = result.error.issues.map((i) => describeIssue(i, flagged));
+  if (lines.length === 1) throw new ConfigError(`invalid configuration: ${lines[0]}`);
+  throw new ConfigError(`invalid configuration:\n${lines.map((l) => `  ${l}`).join('\n')}`);
 }
 
 /**

@@ -143,6 +143,11 @@ export const trainSchema = z.strictObject({
     .default('ndcg@10'),
   /** Evaluate on the validation split every this many epochs (and after the last). */
   evalEvery: int(1).default(1),
+  /**
+   * Pick the best checkpoint and stop early on the validation split. false: no validation pass,
+   * every epoch trained, the last checkpoint tested (for splits without validation users).
+   */
+  validation: z.boolean().default(true),
 });
 
 export const evalSchema = z.strictObject({
@@ -157,8 +162,36 @@ export const BACKENDS = ['auto', 'webgpu', 'cpu'] as const;
 export const ENGINES = ['auto', 'fused', 'tfjs'] as const;
 export const PRECISIONS = ['auto', 'fp32', 'bf16'] as const;
 
-/** The whole configuration file; every section and field is optional. */
-export const configSchema = z.strictObject({
+/**
+ * Rules between fields. A message names another field as `{path}`; the error shows it as the
+ * flag that sets it (see describeIssue in load.ts).
+ */
+function checkAcrossFields(c: z.output<typeof configFields>, ctx: z.RefinementCtx): void {
+  const issue = (path: string, message: string) =>
+    ctx.addIssue({ code: 'custom', path: path.split('.'), message });
+  if (c.model.hidden % c.model.numHeads !== 0) {
+    issue(
+      'model.hidden',
+      `must be divisible by {model.numHeads} (${c.model.numHeads}), got ${c.model.hidden}`,
+    );
+  }
+  if (c.loss.impl === 'cuda' && c.backend === 'webgpu') {
+    issue(
+      'loss.impl',
+      "'cuda' reads its inputs from host memory and runs with {backend} cpu or auto (tfjs then runs on the CPU); with {backend} webgpu use 'wgsl'",
+    );
+  }
+  if (c.loss.impl === 'wgsl' && c.backend === 'cpu') {
+    issue('loss.impl', "'wgsl' runs on WebGPU: use {backend} webgpu or auto, or 'tfjs' on the CPU");
+  }
+  const s = c.split;
+  if (s.kind === 'temporal' && s.threshold !== undefined && s.validThreshold !== undefined) {
+    if (s.validThreshold >= s.threshold)
+      issue('split.validThreshold', `must be < {split.threshold} (${s.threshold}), got ${s.validThreshold}`);
+  }
+}
+
+const configFields = z.strictObject({
   dataset: datasetSchema.default(datasetSchema.parse({})),
   split: splitSchema.default({ kind: 'leave-one-out' }),
   model: modelSchema.default(modelSchema.parse({})),
@@ -172,6 +205,9 @@ export const configSchema = z.strictObject({
   /** Fused engine: bf16 activations and matmul inputs with fp32 master weights, or fp32 throughout ('auto': bf16 on sm_80+). */
   precision: z.enum(PRECISIONS).default('auto'),
 });
+
+/** The whole configuration file; every section and field is optional. */
+export const configSchema = configFields.superRefine(checkAcrossFields);
 
 /** A configuration with every default filled in (model.maxLen may still be 'auto' before data is read). */
 export type TrainConfig = z.output<typeof configSchema>;

@@ -4,29 +4,25 @@
  * finishes the current step and checkpoints, exact resume, and the run folder's files.
  */
 import { existsSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { relative } from 'node:path';
 import { countTrainingBatches, type Example, evaluatePopularity, trainingBatches } from '@cutrec/data';
-import { saveCheckpoint, type TrainingEngine } from '@cutrec/models';
+import { type LossSpec, saveCheckpoint, type TrainingEngine } from '@cutrec/models';
 import { type Backend, setupBackend } from '../backend.js';
-import { validateConfig } from '../config/load.js';
 import type { TrainConfig } from '../config/schema.js';
 import { loadRunData, longestInput, type RunData } from '../data.js';
-import { chooseEngine, createEngine, restoreEngine } from '../engine.js';
-import { explainOutOfMemory, InterruptedError, type MemorySettings } from '../errors.js';
+import { chooseEngine, createEngine, type EngineChoice, restoreEngine } from '../engine.js';
+import {
+  explainCheckpointError,
+  explainOutOfMemory,
+  InterruptedError,
+  type MemorySettings,
+} from '../errors.js';
 import { writeReport } from '../report/report.js';
 import type { EpochRecord, Metrics, TestRecord } from './events.js';
 import { lossSpec, optimizerConfig, sasrecConfig } from './model.js';
+import { openRunFolder, planRun, type ResumeOverrides } from './plan.js';
 import type { Reporter } from './reporter.js';
-import {
-  appendMetrics,
-  createRunFolder,
-  defaultRunDir,
-  type RunPaths,
-  readJson,
-  runPaths,
-  truncateMetrics,
-  writeJson,
-} from './run-folder.js';
+import { appendMetrics, resumeCommand, runPaths, truncateMetrics, writeJson } from './run-folder.js';
 
 /** What `cutrec train` was asked to do. */
 export interface TrainRequest {
@@ -36,8 +32,10 @@ export interface TrainRequest {
   out?: string;
   /** A run folder to continue from its last checkpoint. */
   resume?: string;
-  /** Fields a resumed run may change: more epochs, another patience. */
-  resumeOverrides?: { epochs?: number; patience?: number };
+  /** Fields a resumed run may change (as flag values): more epochs, another patience. */
+  resumeOverrides?: ResumeOverrides;
+  /** With `out`: replace the run already there. */
+  overwrite?: boolean;
   reporter: Reporter;
 }
 
@@ -167,9 +165,18 @@ function interrupted(
   );
 }
 
-function resumeCommand(dir: string): string {
-  const rel = relative(process.cwd(), dir);
-  return `cutrec train --resume ${rel && !rel.startsWith('..') ? rel : dir}`;
+/** {@link restoreEngine}, with a broken checkpoint named and what to do said. */
+async function restore(
+  choice: EngineChoice,
+  path: string,
+  options: { loss: LossSpec; batchSize: number },
+  dir: string,
+) {
+  try {
+    return await restoreEngine(choice, path, options);
+  } catch (err) {
+    throw explainCheckpointError(err, path, `train again (same flags, with --out ${dir} --overwrite)`);
+  }
 }
 
 /** Runs `cutrec train`; resolves when training and the final test evaluation are done. */
@@ -188,46 +195,21 @@ async function trainInner(
   reporter: Reporter,
   stopRequested: () => string | undefined,
 ): Promise<TrainResult> {
-  let config: TrainConfig;
-  let paths: RunPaths;
-  const resumed = req.resume !== undefined;
-  if (req.resume !== undefined) {
-    paths = runPaths(req.resume);
-    if (!existsSync(paths.last)) {
-      throw new Error(`--resume ${req.resume}: no checkpoint at ${paths.last} (nothing to resume)`);
-    }
-    const saved = readJson<TrainConfig>(paths.config);
-    const o = req.resumeOverrides ?? {};
-    config = validateConfig({
-      ...saved,
-      train: {
-        ...saved.train,
-        ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
-        ...(o.patience !== undefined ? { patience: o.patience } : {}),
-      },
-    });
-  } else {
-    config = req.config;
-    // The run folder's config must find the data again from any directory (evaluate, resume).
-    if (config.dataset.path !== null) {
-      config = { ...config, dataset: { ...config.dataset, path: resolve(config.dataset.path) } };
-    }
-    paths = runPaths(
-      req.out ?? defaultRunDir(config.dataset.path === null ? 'synthetic' : 'data', config.loss.kind),
-    );
-  }
-
+  // Everything that can be checked is, before the data is read, a device touched or a folder made.
+  const plan = planRun(req);
+  let config = plan.config;
+  const resumed = plan.kind === 'resume';
   const choice = chooseEngine(config);
-  // The fused engine needs no tfjs backend beyond the host (CPU) one.
+  const data = await loadRunData(config);
+  // The fused engine and the CUDA loss need no tfjs backend beyond the host (CPU) one.
+  const hostOnly = choice.engine === 'fused' || config.loss.impl === 'cuda';
   const backend = await setupBackend(
-    choice.engine === 'fused' ? 'cpu' : config.backend,
+    hostOnly ? 'cpu' : config.backend,
     config.loss.impl,
     choice.engine === 'fused',
   );
   if (backend.fallbackReason)
     reporter.warn(`no WebGPU adapter, training on the CPU: ${backend.fallbackReason}`);
-  const data = await loadRunData(config);
-  if (!resumed && req.out === undefined) paths = runPaths(defaultRunDir(data.name, config.loss.kind));
   if (config.model.maxLen === 'auto') {
     config = { ...config, model: { ...config.model, maxLen: Math.min(50, longestInput(data.split.train)) } };
   }
@@ -251,13 +233,11 @@ async function trainInner(
   let progress: Progress;
   const batchSize = config.train.batchSize;
   if (resumed) {
-    const restored = await restoreEngine(choice, paths.last, { loss, batchSize });
+    const last = runPaths(plan.dir).last;
+    const restored = await restore(choice, last, { loss, batchSize }, plan.dir);
     trainer = restored.trainer;
     progress = progressFromExtra(restored.extra);
-    truncateMetrics(paths, progress.epoch);
   } else {
-    createRunFolder(paths);
-    writeJson(paths.config, config);
     trainer = createEngine(choice, sasrecConfig(config, C), {
       loss,
       optimizer: optimizerConfig(config, config.train.epochs * stepsPerEpoch),
@@ -266,6 +246,9 @@ async function trainInner(
     });
     progress = { ...FRESH };
   }
+  // The folder is made once everything else is ready, so a failure above leaves nothing behind.
+  const paths = openRunFolder(plan, config);
+  if (resumed) truncateMetrics(paths, progress.epoch);
 
   const popularity = popularityBaseline(data, config);
   const planted = data.synthetic
@@ -385,7 +368,7 @@ async function trainInner(
       };
       const last = epoch + 1 === config.train.epochs;
       let improved = false;
-      if ((epoch + 1) % config.train.evalEvery === 0 || last) {
+      if (config.train.validation && ((epoch + 1) % config.train.evalEvery === 0 || last)) {
         const t0 = performance.now();
         let valid: Metrics;
         try {
@@ -444,7 +427,7 @@ async function trainInner(
   // Test metrics of the best checkpoint (the last one when validation never improved).
   const bestPath = existsSync(paths.best) ? paths.best : paths.last;
   trainer.dispose();
-  const { trainer: best } = await restoreEngine(choice, bestPath, { loss, batchSize });
+  const { trainer: best } = await restore(choice, bestPath, { loss, batchSize }, paths.dir);
   let test: Metrics;
   try {
     test = await evaluate(best, data.split.test, config);
