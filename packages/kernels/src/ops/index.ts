@@ -31,4 +31,4 @@ export {
   ptrArg,
 } from './ptr.js';
 export * from './rank/index.js';
-export { Binder, opBindings, type WgslView } from './wgsl-view.js';
+export { Binder, type Decl, opBindings, sameView, type WgslView } from './wgsl-view.js';

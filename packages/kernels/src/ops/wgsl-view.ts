@@ -6,11 +6,16 @@
  * (`P.<name>_o`). A launcher returns the dispatches it needs (runner.ts `Step`s), submitting
  * nothing, so an engine records a whole training step into one `Recording` once and replays it.
  *
- * Every storage binding of the layer ops is declared read_write: WebGPU forbids one buffer as
- * read-only and as writable storage in the same dispatch, and views of one buffer (in-place
- * outputs, sub-views of an arena) are common here.
+ * Binding kinds follow WebGPU's usage rules: inputs are read-only storage and outputs read_write;
+ * one buffer may not be bound read-only and writable in one dispatch, and two writable bindings
+ * may not overlap. So the engine allocates activations as separate buffers, a kernel whose output
+ * may be one of its inputs (dx over dSkip) has an in-place variant that reads the output
+ * binding instead, and absent optional views bind disjoint ranges of per-device dummy buffers.
  */
 import type { BindingKind, ParamField, ParamValues } from '../wgsl/program.js';
+
+/** A storage binding of a layer-op kernel: name, WGSL element type, read-only or read_write. */
+export type Decl = readonly [name: string, elem: string, kind: 'read' | 'rw'];
 
 /** Elements [offset, …) of a GPU buffer (4-byte elements). */
 export interface WgslView {
@@ -19,16 +24,20 @@ export interface WgslView {
   offset?: number;
 }
 
-const dummies = new WeakMap<GPUDevice, GPUBuffer>();
+/** Most bindings of one layer-op kernel (the dummies' disjoint slots). */
+const MAX_BINDINGS = 16;
+const dummies = new WeakMap<GPUDevice, { read: GPUBuffer; rw: GPUBuffer }>();
 
-/** A 256-byte storage buffer bound where an optional view is absent (the kernel never reads it). */
-function dummyOf(device: GPUDevice): GPUBuffer {
-  let b = dummies.get(device);
-  if (!b) {
-    b = device.createBuffer({ size: 256, usage: GPUBufferUsage.STORAGE, label: 'cutrec-ops-unbound' });
-    dummies.set(device, b);
+/** Storage buffers bound where an optional view is absent (the kernel never touches them). */
+function dummyOf(device: GPUDevice): { read: GPUBuffer; rw: GPUBuffer } {
+  let d = dummies.get(device);
+  if (!d) {
+    const make = (label: string) =>
+      device.createBuffer({ size: 256 * MAX_BINDINGS, usage: GPUBufferUsage.STORAGE, label });
+    d = { read: make('cutrec-ops-unbound-read'), rw: make('cutrec-ops-unbound-rw') };
+    dummies.set(device, d);
   }
-  return b;
+  return d;
 }
 
 /** Collects a dispatch's storage bindings and their element offsets (`<name>_o` params). */
@@ -39,15 +48,22 @@ export class Binder {
   constructor(
     private readonly device: GPUDevice,
     private readonly op: string,
+    private readonly decls: readonly Decl[],
   ) {}
 
   /**
-   * Binds `n` elements of `v` as the next binding (`name`); an absent view binds a dummy and
-   * sets `<name>_o` to 0. Throws naming the argument when the view runs past its buffer.
+   * Binds `n` elements of `v` as the next binding, which must be `name`; an absent view binds a
+   * dummy and sets `<name>_o` to 0. Throws naming the argument when the view runs past its buffer.
    */
   view(name: string, v: WgslView | undefined, n: number): this {
+    const at = this.buffers.length;
+    const decl = this.decls[at];
+    if (!decl || decl[0] !== name) {
+      throw new Error(`${this.op}: binding ${at + 1} is ${decl?.[0] ?? 'none'}, not ${name}`);
+    }
     if (!v) {
-      this.buffers.push({ buffer: dummyOf(this.device), offset: 0, size: 256 });
+      const d = dummyOf(this.device);
+      this.buffers.push({ buffer: decl[2] === 'rw' ? d.rw : d.read, offset: 256 * at, size: 256 });
       this.params[`${name}_o`] = 0;
       return this;
     }
@@ -80,21 +96,29 @@ export class Binder {
   }
 }
 
-/** Binding kinds of a layer-op program with `n` storage bindings (all read_write, see above). */
-export function opBindings(n: number): BindingKind[] {
-  return ['uniform', ...Array.from({ length: n }, () => 'rw' as const)];
+/** Binding kinds of a layer-op program: the uniform params, then `decls`. */
+export function opBindings(decls: readonly Decl[]): BindingKind[] {
+  return ['uniform', ...decls.map((d) => d[2])];
 }
 
-/** The offset fields `<name>_o` of `names`. */
-export function offsetFields(names: readonly string[]): ParamField[] {
-  return names.map((n) => [`${n}_o`, 'u32'] as const);
+/** The offset fields `<name>_o` of the bindings. */
+export function offsetFields(decls: readonly Decl[]): ParamField[] {
+  return decls.map((d) => [`${d[0]}_o`, 'u32'] as const);
 }
 
-/** WGSL declarations of storage bindings 1… as `var<storage, read_write> name: array<type>`. */
-export function storageWGSL(decls: readonly (readonly [name: string, type: string])[]): string {
+/** WGSL declarations of storage bindings 1… (`var<storage, read|read_write> name: array<elem>`). */
+export function storageWGSL(decls: readonly Decl[]): string {
   return decls
-    .map(([n, t], i) => `@group(0) @binding(${i + 1}) var<storage, read_write> ${n}: array<${t}>;`)
+    .map(
+      ([n, t, k], i) =>
+        `@group(0) @binding(${i + 1}) var<storage, ${k === 'rw' ? 'read_write' : 'read'}> ${n}: array<${t}>;`,
+    )
     .join('\n');
+}
+
+/** Whether two views start at the same element of the same buffer (an in-place call). */
+export function sameView(a: WgslView | undefined, b: WgslView | undefined): boolean {
+  return !!a && !!b && a.buffer === b.buffer && (a.offset ?? 0) === (b.offset ?? 0);
 }
 
 /** Checks that `n` is an integer in [lo, hi]; throws naming `what`. */

@@ -11,7 +11,7 @@
 import { atomicAddWGSL } from '../../wgsl/common.wgsl.js';
 import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
 import { dropoutCoreWGSL, dropoutFields, dropoutSiteWGSL, unitWGSL } from '../common.wgsl.js';
-import { offsetFields, storageWGSL } from '../wgsl-view.js';
+import { type Decl, offsetFields, storageWGSL } from '../wgsl-view.js';
 
 export const EMBEDDING_WORKGROUP = 256;
 
@@ -23,9 +23,25 @@ const SHAPE: ParamField[] = [
   ['pad', 'i32'],
 ];
 
-export const EMBEDDING_FORWARD_BUFFERS = ['ids', 'table', 'pos', 'out', 'step_ctr'] as const;
-export const EMBEDDING_TABLE_GRAD_BUFFERS = ['ids', 'dOut', 'dTable', 'step_ctr'] as const;
-export const EMBEDDING_POS_GRAD_BUFFERS = ['ids', 'dOut', 'dPos', 'step_ctr'] as const;
+export const EMBEDDING_FORWARD_BUFFERS: readonly Decl[] = [
+  ['ids', 'i32', 'read'],
+  ['table', 'f32', 'read'],
+  ['pos', 'f32', 'read'],
+  ['out', 'f32', 'rw'],
+  ['step_ctr', 'u32', 'read'],
+];
+export const EMBEDDING_TABLE_GRAD_BUFFERS: readonly Decl[] = [
+  ['ids', 'i32', 'read'],
+  ['dOut', 'f32', 'read'],
+  ['dTable', 'atomic<u32>', 'rw'],
+  ['step_ctr', 'u32', 'read'],
+];
+export const EMBEDDING_POS_GRAD_BUFFERS: readonly Decl[] = [
+  ['ids', 'i32', 'read'],
+  ['dOut', 'f32', 'read'],
+  ['dPos', 'f32', 'rw'],
+  ['step_ctr', 'u32', 'read'],
+];
 
 export const EMBEDDING_FORWARD_FIELDS: readonly ParamField[] = [
   ...SHAPE,
@@ -43,7 +59,7 @@ export const EMBEDDING_POS_GRAD_FIELDS: readonly ParamField[] = [
   ...dropoutFields('drop'),
 ];
 
-const head = (fields: readonly ParamField[], decls: [string, string][]) => `
+const head = (fields: readonly ParamField[], decls: readonly Decl[]) => `
 ${paramsStructWGSL(fields)}
 ${storageWGSL(decls)}
 ${dropoutCoreWGSL}
@@ -52,13 +68,7 @@ ${unitWGSL}
 `;
 
 export function embeddingForwardWGSL(): string {
-  return /* wgsl */ `${head(EMBEDDING_FORWARD_FIELDS, [
-    ['ids', 'i32'],
-    ['table', 'f32'],
-    ['pos', 'f32'],
-    ['out', 'f32'],
-    ['step_ctr', 'u32'],
-  ])}
+  return /* wgsl */ `${head(EMBEDDING_FORWARD_FIELDS, EMBEDDING_FORWARD_BUFFERS)}
 @compute @workgroup_size(${EMBEDDING_WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -83,12 +93,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 export function embeddingTableGradWGSL(): string {
-  return /* wgsl */ `${head(EMBEDDING_TABLE_GRAD_FIELDS, [
-    ['ids', 'i32'],
-    ['dOut', 'f32'],
-    ['dTable', 'atomic<u32>'],
-    ['step_ctr', 'u32'],
-  ])}
+  return /* wgsl */ `${head(EMBEDDING_TABLE_GRAD_FIELDS, EMBEDDING_TABLE_GRAD_BUFFERS)}
 ${atomicAddWGSL('dTable')}
 @compute @workgroup_size(${EMBEDDING_WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -111,12 +116,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 export function embeddingPosGradWGSL(): string {
-  return /* wgsl */ `${head(EMBEDDING_POS_GRAD_FIELDS, [
-    ['ids', 'i32'],
-    ['dOut', 'f32'],
-    ['dPos', 'f32'],
-    ['step_ctr', 'u32'],
-  ])}
+  return /* wgsl */ `${head(EMBEDDING_POS_GRAD_FIELDS, EMBEDDING_POS_GRAD_BUFFERS)}
 @compute @workgroup_size(${EMBEDDING_WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {

@@ -8,8 +8,11 @@ import type { Step } from '../../wgsl/runner.js';
 import { dropoutParams, type WgslDropout } from '../common.wgsl.js';
 import { Binder, checkInt, opBindings, type WgslView } from '../wgsl-view.js';
 import {
+  EMBEDDING_FORWARD_BUFFERS,
   EMBEDDING_FORWARD_FIELDS,
+  EMBEDDING_POS_GRAD_BUFFERS,
   EMBEDDING_POS_GRAD_FIELDS,
+  EMBEDDING_TABLE_GRAD_BUFFERS,
   EMBEDDING_TABLE_GRAD_FIELDS,
   EMBEDDING_WORKGROUP,
   embeddingForwardWGSL,
@@ -21,7 +24,7 @@ import {
 export class EmbeddingForwardProgram implements WgslProgram {
   readonly key = 'embedding/forward';
   readonly workgroupSize = EMBEDDING_WORKGROUP;
-  readonly bindings: readonly BindingKind[] = opBindings(5);
+  readonly bindings: readonly BindingKind[] = opBindings(EMBEDDING_FORWARD_BUFFERS);
   readonly paramFields = EMBEDDING_FORWARD_FIELDS;
   code = embeddingForwardWGSL;
 }
@@ -30,7 +33,7 @@ export class EmbeddingForwardProgram implements WgslProgram {
 export class EmbeddingTableGradProgram implements WgslProgram {
   readonly key = 'embedding/table-grad';
   readonly workgroupSize = EMBEDDING_WORKGROUP;
-  readonly bindings: readonly BindingKind[] = opBindings(4);
+  readonly bindings: readonly BindingKind[] = opBindings(EMBEDDING_TABLE_GRAD_BUFFERS);
   readonly paramFields = EMBEDDING_TABLE_GRAD_FIELDS;
   code = embeddingTableGradWGSL;
 }
@@ -39,7 +42,7 @@ export class EmbeddingTableGradProgram implements WgslProgram {
 export class EmbeddingPosGradProgram implements WgslProgram {
   readonly key = 'embedding/pos-grad';
   readonly workgroupSize = EMBEDDING_WORKGROUP;
-  readonly bindings: readonly BindingKind[] = opBindings(4);
+  readonly bindings: readonly BindingKind[] = opBindings(EMBEDDING_POS_GRAD_BUFFERS);
   readonly paramFields = EMBEDDING_POS_GRAD_FIELDS;
   code = embeddingPosGradWGSL;
 }
@@ -100,7 +103,7 @@ export function wgslEmbeddingForward(device: GPUDevice, a: WgslEmbeddingForwardA
   const op = 'wgslEmbeddingForward';
   const drop = check(op, a);
   if (a.R === 0) return [];
-  const b = new Binder(device, op)
+  const b = new Binder(device, op, EMBEDDING_FORWARD_BUFFERS)
     .view('ids', a.ids, a.R)
     .view('table', a.table, (a.V ?? 1) * a.D)
     .view('pos', a.pos, a.L * a.D)
@@ -122,12 +125,12 @@ export function wgslEmbeddingBackward(device: GPUDevice, a: WgslEmbeddingBackwar
   const drop = check(op, a);
   if (a.R === 0) return [];
   const params = { ...shapeParams(a), ...drop };
-  const t = new Binder(device, op)
+  const t = new Binder(device, op, EMBEDDING_TABLE_GRAD_BUFFERS)
     .view('ids', a.ids, a.R)
     .view('dOut', a.dOut, a.R * a.D)
     .view('dTable', a.dTable, (a.V ?? 1) * a.D)
     .view('step_ctr', a.step, 1);
-  const p = new Binder(device, op)
+  const p = new Binder(device, op, EMBEDDING_POS_GRAD_BUFFERS)
     .view('ids', a.ids, a.R)
     .view('dOut', a.dOut, a.R * a.D)
     .view('dPos', a.dPos, a.L * a.D)

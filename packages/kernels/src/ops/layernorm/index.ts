@@ -13,3 +13,14 @@ export {
   layerNormBackward,
   layerNormForward,
 } from './reference.js';
+export {
+  LayerNormBackwardProgram,
+  LayerNormColumnsProgram,
+  LayerNormForwardProgram,
+  LN_WGSL_MAX_D,
+  type WgslLayerNormBackwardArgs,
+  type WgslLayerNormForwardArgs,
+  type WgslRowMask,
+  wgslLayerNormBackward,
+  wgslLayerNormForward,
+} from './wgsl.js';

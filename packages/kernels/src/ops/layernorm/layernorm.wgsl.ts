@@ -1,0 +1,267 @@
+/**
+ * WGSL of the layer norm op (reference.ts is the contract; layernorm.cu the CUDA twin). D is a
+ * compile-time constant (one pipeline per D): a workgroup of 64 invocations normalises a row,
+ * each invocation keeping its slots of the row in registers; W = 4 (D % 4 == 0) gives each slot
+ * 4 consecutive elements (one Philox call for their dropout multipliers, as the CUDA kernel's
+ * vector path), W = 1 one element. Every invocation reads and writes only its own elements of a
+ * row, so in-place use (sum = x, dx = dSkip: variants that read/write the one binding) is safe.
+ *
+ * - forward: s = x (+ a · mul(e)), mean and rstd of s, y = (s − mean)·rstd·gamma + beta (0 on
+ *   masked rows), optional sum = s;
+ * - backward, rows: dx = rstd·(dxh − mean(dxh) − xh·mean(dxh·xh)) (+ dSkip), da = dx · mul(e);
+ * - backward, columns: dGamma += Σ dy·xh, dBeta += Σ dy over chunks of rows (CAS float adds of
+ *   the chunk sums; one chunk, i.e. R ≤ 64, is deterministic).
+ */
+import { atomicAddWGSL } from '../../wgsl/common.wgsl.js';
+import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
+import { dropoutCoreWGSL, dropoutFields, dropoutSiteWGSL, unitWGSL } from '../common.wgsl.js';
+import { type Decl, offsetFields, storageWGSL } from '../wgsl-view.js';
+
+/** Invocations per row. */
+export const LN_WORKGROUP = 64;
+/** Rows summed by one invocation of the column kernel before its CAS add. */
+export const LN_COLUMN_ROWS = 64;
+
+/** Forward bindings; in place (sum = x), x is read_write and takes the sum (`sum` is unbound). */
+export function lnForwardBuffers(inPlace: boolean): Decl[] {
+  return [
+    ['x', 'f32', inPlace ? 'rw' : 'read'],
+    ['a', 'f32', 'read'],
+    ['sum', 'f32', inPlace ? 'read' : 'rw'],
+    ['y', 'f32', 'rw'],
+    ['gamma', 'f32', 'read'],
+    ['beta', 'f32', 'read'],
+    ['mean', 'f32', 'rw'],
+    ['rstd', 'f32', 'rw'],
+    ['ids', 'i32', 'read'],
+    ['step_ctr', 'u32', 'read'],
+  ];
+}
+/** Backward (rows) bindings; in place (dx = dSkip), dSkip is read from dx (`dSkip` is unbound). */
+export const LN_BACKWARD_BUFFERS: readonly Decl[] = [
+  ['dy', 'f32', 'read'],
+  ['s', 'f32', 'read'],
+  ['gamma', 'f32', 'read'],
+  ['mean', 'f32', 'read'],
+  ['rstd', 'f32', 'read'],
+  ['dx', 'f32', 'rw'],
+  ['dSkip', 'f32', 'read'],
+  ['da', 'f32', 'rw'],
+  ['ids', 'i32', 'read'],
+  ['step_ctr', 'u32', 'read'],
+];
+export const LN_COLUMNS_BUFFERS: readonly Decl[] = [
+  ['dy', 'f32', 'read'],
+  ['s', 'f32', 'read'],
+  ['mean', 'f32', 'read'],
+  ['rstd', 'f32', 'read'],
+  ['ids', 'i32', 'read'],
+  ['dGamma', 'atomic<u32>', 'rw'],
+  ['dBeta', 'atomic<u32>', 'rw'],
+];
+
+const FLAGS: ParamField[] = [
+  ['R', 'u32'],
+  ['eps', 'f32'],
+  ['pad', 'i32'],
+  ['has_a', 'u32'],
+  ['has_sum', 'u32'],
+  ['has_mask', 'u32'],
+  ['has_skip', 'u32'],
+  ['has_da', 'u32'],
+];
+
+export const LN_FORWARD_FIELDS: readonly ParamField[] = [
+  ...FLAGS,
+  ...offsetFields(lnForwardBuffers(false)),
+  ...dropoutFields('drop'),
+];
+export const LN_BACKWARD_FIELDS: readonly ParamField[] = [
+  ...FLAGS,
+  ...offsetFields(LN_BACKWARD_BUFFERS),
+  ...dropoutFields('drop'),
+];
+export const LN_COLUMNS_FIELDS: readonly ParamField[] = [
+  ...FLAGS,
+  ['D', 'u32'],
+  ['col_blocks', 'u32'],
+  ...offsetFields(LN_COLUMNS_BUFFERS),
+];
+
+/** Elements per slot (W) and slots per invocation for hidden size D. */
+export function lnLayout(D: number): { W: number; slots: number } {
+  const W = D % 4 === 0 ? 4 : 1;
+  return { W, slots: Math.ceil(D / (LN_WORKGROUP * W)) };
+}
+
+function common(D: number): string {
+  const { W, slots } = lnLayout(D);
+  return /* wgsl */ `
+${dropoutCoreWGSL}
+${dropoutSiteWGSL('drop')}
+${unitWGSL}
+const D: u32 = ${D}u;
+const W: u32 = ${W}u;
+const SLOTS: u32 = ${slots}u;
+const WG: u32 = ${LN_WORKGROUP}u;
+var<workgroup> red: array<f32, ${LN_WORKGROUP}>;
+
+// Sum of v over the workgroup (called by every invocation: uniform control flow).
+fn wg_sum(v: f32, lid: u32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+    if (lid < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }
+  let t = red[0];
+  workgroupBarrier();
+  return t;
+}
+
+// Dropout multipliers of the W elements from flat index e (e % 4 == 0 when W == 4).
+fn muls(e: u32) -> vec4<f32> {
+  if (W == 4u) { return drop_mul4(e >> 2u); }
+  return vec4<f32>(drop_mul(e), 1.0, 1.0, 1.0);
+}
+`;
+}
+
+export function layerNormForwardWGSL(D: number, inPlace: boolean): string {
+  return /* wgsl */ `
+${paramsStructWGSL(LN_FORWARD_FIELDS)}
+${storageWGSL(lnForwardBuffers(inPlace))}
+${common(D)}
+@compute @workgroup_size(${LN_WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let row = unit_of(wid, nwg);
+  if (row >= P.R) { return; }
+  let base = row * D;
+  var v: array<f32, ${lnLayout(D).slots * lnLayout(D).W}>;
+  var acc = 0.0;
+  for (var k = 0u; k < SLOTS; k++) {
+    let d0 = (lid + WG * k) * W;
+    if (d0 >= D) { break; }
+    var m = vec4<f32>(1.0);
+    if (P.has_a != 0u) { m = muls(base + d0); }
+    for (var j = 0u; j < W; j++) {
+      var s = x[P.x_o + base + d0 + j];
+      if (P.has_a != 0u) { s += a[P.a_o + base + d0 + j] * m[j]; }
+      v[k * W + j] = s;
+      acc += s;
+    }
+  }
+  let mu = wg_sum(acc, lid) / f32(D);
+  var acc2 = 0.0;
+  for (var k = 0u; k < SLOTS; k++) {
+    let d0 = (lid + WG * k) * W;
+    if (d0 >= D) { break; }
+    for (var j = 0u; j < W; j++) {
+      let c = v[k * W + j] - mu;
+      acc2 += c * c;
+    }
+  }
+  let rs = 1.0 / sqrt(wg_sum(acc2, lid) / f32(D) + P.eps);
+  if (lid == 0u) {
+    mean[P.mean_o + row] = mu;
+    rstd[P.rstd_o + row] = rs;
+  }
+  let masked = P.has_mask != 0u && ids[P.ids_o + row] == P.pad;
+  for (var k = 0u; k < SLOTS; k++) {
+    let d0 = (lid + WG * k) * W;
+    if (d0 >= D) { break; }
+    for (var j = 0u; j < W; j++) {
+      let d = d0 + j;
+      let s = v[k * W + j];
+      if (P.has_sum != 0u) { ${inPlace ? 'x[P.x_o' : 'sum[P.sum_o'} + base + d] = s; }
+      var o = 0.0;
+      if (!masked) { o = (s - mu) * rs * gamma[P.gamma_o + d] + beta[P.beta_o + d]; }
+      y[P.y_o + base + d] = o;
+    }
+  }
+}
+`;
+}
+
+export function layerNormBackwardWGSL(D: number, inPlace: boolean): string {
+  const n = lnLayout(D).slots * lnLayout(D).W;
+  return /* wgsl */ `
+${paramsStructWGSL(LN_BACKWARD_FIELDS)}
+${storageWGSL(LN_BACKWARD_BUFFERS)}
+${common(D)}
+@compute @workgroup_size(${LN_WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let row = unit_of(wid, nwg);
+  if (row >= P.R) { return; }
+  let base = row * D;
+  let masked = P.has_mask != 0u && ids[P.ids_o + row] == P.pad;
+  let mu = mean[P.mean_o + row];
+  let rs = rstd[P.rstd_o + row];
+  var xh: array<f32, ${n}>;
+  var gx: array<f32, ${n}>;
+  var s1 = 0.0;
+  var s2 = 0.0;
+  for (var k = 0u; k < SLOTS; k++) {
+    let d0 = (lid + WG * k) * W;
+    if (d0 >= D || masked) { break; }
+    for (var j = 0u; j < W; j++) {
+      let d = d0 + j;
+      let h = (s[P.s_o + base + d] - mu) * rs;
+      let g = dy[P.dy_o + base + d] * gamma[P.gamma_o + d];
+      xh[k * W + j] = h;
+      gx[k * W + j] = g;
+      s1 += g;
+      s2 += g * h;
+    }
+  }
+  let m1 = wg_sum(s1, lid) / f32(D);
+  let m2 = wg_sum(s2, lid) / f32(D);
+  for (var k = 0u; k < SLOTS; k++) {
+    let d0 = (lid + WG * k) * W;
+    if (d0 >= D) { break; }
+    var m = vec4<f32>(1.0);
+    if (P.has_da != 0u) { m = muls(base + d0); }
+    for (var j = 0u; j < W; j++) {
+      let e = base + d0 + j;
+      var o = 0.0;
+      if (!masked) { o = rs * (gx[k * W + j] - m1 - xh[k * W + j] * m2); }
+      if (P.has_skip != 0u) { o += ${inPlace ? 'dx[P.dx_o' : 'dSkip[P.dSkip_o'} + e]; }
+      if (P.has_da != 0u) { da[P.da_o + e] = o * m[j]; }
+      dx[P.dx_o + e] = o;
+    }
+  }
+}
+`;
+}
+
+export function layerNormColumnsWGSL(): string {
+  return /* wgsl */ `
+${paramsStructWGSL(LN_COLUMNS_FIELDS)}
+${storageWGSL(LN_COLUMNS_BUFFERS)}
+${unitWGSL}
+${atomicAddWGSL('dGamma')}
+${atomicAddWGSL('dBeta')}
+@compute @workgroup_size(${LN_WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let unit = unit_of(wid, nwg);
+  let chunk = unit / P.col_blocks;
+  let d = (unit - chunk * P.col_blocks) * ${LN_WORKGROUP}u + lid;
+  let r0 = chunk * ${LN_COLUMN_ROWS}u;
+  if (d >= P.D || r0 >= P.R) { return; }
+  let r1 = min(P.R, r0 + ${LN_COLUMN_ROWS}u);
+  var pg = 0.0;
+  var pb = 0.0;
+  for (var r = r0; r < r1; r++) {
+    if (P.has_mask != 0u && ids[P.ids_o + r] == P.pad) { continue; }
+    let g = dy[P.dy_o + r * P.D + d];
+    pg += g * (s[P.s_o + r * P.D + d] - mean[P.mean_o + r]) * rstd[P.rstd_o + r];
+    pb += g;
+  }
+  atomic_add_dGamma(P.dGamma_o + d, pg);
+  atomic_add_dBeta(P.dBeta_o + d, pb);
+}
+`;
+}
