@@ -131,15 +131,25 @@ function memorySettings(config: TrainConfig): MemorySettings {
 
 const SIGNAL_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
-/** Watches SIGINT/SIGTERM: the first asks the loop to stop after its step, a second exits at once. */
+/** How long after a signal the same signal counts as its echo (ms). */
+const ECHO_MS = 500;
+
+/**
+ * Watches SIGINT/SIGTERM: the first asks the loop to stop after its step, a second exits at once.
+ * A repeat within {@link ECHO_MS} is the same Ctrl-C arriving twice (from the terminal to the
+ * process group, and forwarded by npx), not a second request.
+ */
 function watchSignals(): { requested: () => string | undefined; dispose: () => void } {
   let signal: string | undefined;
+  let at = 0;
   const handler = (s: NodeJS.Signals) => {
+    if (signal && performance.now() - at < ECHO_MS) return;
     if (signal) {
       process.stderr.write(`cutrec: ${s} again; exiting without waiting (the last checkpoint is intact)\n`);
       process.exit(SIGNAL_CODES[s] ?? 1);
     }
     signal = s;
+    at = performance.now();
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
