@@ -14,3 +14,11 @@ export {
   activationForward,
   activationValue,
 } from './reference.js';
+export {
+  ActivationBackwardProgram,
+  ActivationForwardProgram,
+  type WgslActivationBackwardArgs,
+  type WgslActivationForwardArgs,
+  wgslActivationBackward,
+  wgslActivationForward,
+} from './wgsl.js';

@@ -1,0 +1,97 @@
+/**
+ * WGSL of the activation op (reference.ts is the contract; activation.cu the CUDA twin): one
+ * invocation per group of 4 elements (one Philox call for their dropout multipliers),
+ * out = act(pre) · mul(e); backward dPre = dOut · mul(e) · act'(pre). ReLU, or GELU in its tanh
+ * form. In place (out = pre; dPre = dOut or pre) the aliased input is read from the output
+ * binding and its own binding is unbound.
+ */
+import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
+import { dropoutCoreWGSL, dropoutFields, dropoutSiteWGSL, unitWGSL } from '../common.wgsl.js';
+import { type Decl, offsetFields, storageWGSL } from '../wgsl-view.js';
+
+export const ACTIVATION_WORKGROUP = 256;
+
+/** Which input the output is (read from the output binding), or none. */
+export type ActivationAlias = 'none' | 'pre' | 'dOut';
+
+export const ACTIVATION_FORWARD_BUFFERS: readonly Decl[] = [
+  ['pre', 'f32', 'read'],
+  ['out', 'f32', 'rw'],
+  ['step_ctr', 'u32', 'read'],
+];
+export const ACTIVATION_BACKWARD_BUFFERS: readonly Decl[] = [
+  ['pre', 'f32', 'read'],
+  ['dOut', 'f32', 'read'],
+  ['dPre', 'f32', 'rw'],
+  ['step_ctr', 'u32', 'read'],
+];
+const SHAPE: ParamField[] = [
+  ['n', 'u32'],
+  ['kind', 'u32'],
+];
+export const ACTIVATION_FORWARD_FIELDS: readonly ParamField[] = [
+  ...SHAPE,
+  ...offsetFields(ACTIVATION_FORWARD_BUFFERS),
+  ...dropoutFields('drop'),
+];
+export const ACTIVATION_BACKWARD_FIELDS: readonly ParamField[] = [
+  ...SHAPE,
+  ...offsetFields(ACTIVATION_BACKWARD_BUFFERS),
+  ...dropoutFields('drop'),
+];
+
+const ACT = /* wgsl */ `
+const GELU_C: f32 = 0.7978845608028654;
+const GELU_A: f32 = 0.044715;
+// kind 0: ReLU, 1: GELU (tanh form).
+fn act(x: f32, kind: u32) -> f32 {
+  if (kind == 0u) { return max(x, 0.0); }
+  return 0.5 * x * (1.0 + tanh(GELU_C * (x + GELU_A * x * x * x)));
+}
+fn act_grad(x: f32, kind: u32) -> f32 {
+  if (kind == 0u) { return select(0.0, 1.0, x > 0.0); }
+  let t = tanh(GELU_C * (x + GELU_A * x * x * x));
+  return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * GELU_C * (1.0 + 3.0 * GELU_A * x * x);
+}
+`;
+
+function head(fields: readonly ParamField[], decls: readonly Decl[]): string {
+  return `${paramsStructWGSL(fields)}\n${storageWGSL(decls)}\n${dropoutCoreWGSL}\n${dropoutSiteWGSL('drop')}\n${unitWGSL}\n${ACT}`;
+}
+
+export function activationForwardWGSL(alias: ActivationAlias): string {
+  const pre = alias === 'pre' ? 'out[P.out_o' : 'pre[P.pre_o';
+  return /* wgsl */ `${head(ACTIVATION_FORWARD_FIELDS, ACTIVATION_FORWARD_BUFFERS)}
+@compute @workgroup_size(${ACTIVATION_WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let g = unit_of(wid, nwg) * ${ACTIVATION_WORKGROUP}u + lid;
+  if (g >= (P.n + 3u) / 4u) { return; }
+  let m = drop_mul4(g);
+  for (var j = 0u; j < 4u; j++) {
+    let e = g * 4u + j;
+    if (e >= P.n) { break; }
+    out[P.out_o + e] = act(${pre} + e], P.kind) * m[j];
+  }
+}
+`;
+}
+
+export function activationBackwardWGSL(alias: ActivationAlias): string {
+  const pre = alias === 'pre' ? 'dPre[P.dPre_o' : 'pre[P.pre_o';
+  const dOut = alias === 'dOut' ? 'dPre[P.dPre_o' : 'dOut[P.dOut_o';
+  return /* wgsl */ `${head(ACTIVATION_BACKWARD_FIELDS, ACTIVATION_BACKWARD_BUFFERS)}
+@compute @workgroup_size(${ACTIVATION_WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let g = unit_of(wid, nwg) * ${ACTIVATION_WORKGROUP}u + lid;
+  if (g >= (P.n + 3u) / 4u) { return; }
+  let m = drop_mul4(g);
+  for (var j = 0u; j < 4u; j++) {
+    let e = g * 4u + j;
+    if (e >= P.n) { break; }
+    dPre[P.dPre_o + e] = ${dOut} + e] * m[j] * act_grad(${pre} + e], P.kind);
+  }
+}
+`;
+}
