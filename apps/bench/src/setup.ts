@@ -1,7 +1,6 @@
 /** Start-up shared by the commands: tfjs on WebGPU (or the CPU), the environment record, the output folder. */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { type BackendChoice, setupTfjs } from '@cutrec/tensor';
 import { type BenchEnvironment, environment, slug } from './env.js';
 
@@ -28,14 +27,17 @@ export async function benchSetup(backend: BackendChoice): Promise<BenchSetup> {
   return { device, env, webgpuName, cudaName: env.cuda?.name ?? 'cuda' };
 }
 
-/** apps/bench/results (next to this package's dist/). */
-export function resultsRoot(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', 'results');
+/**
+ * Where results go without `--out`: bench-results/<card>-<date> under the current directory (never
+ * inside the installed package or the repository's committed apps/bench/results).
+ */
+export function defaultOutputDir(env: BenchEnvironment, cwd = process.cwd()): string {
+  return join(cwd, 'bench-results', `${slug(env.card)}-${env.date.slice(0, 10)}`);
 }
 
-/** `--out` if given, else results/<card>-<date>. Created. */
+/** `--out` if given, else {@link defaultOutputDir}. Created. */
 export function outputDir(out: string | undefined, env: BenchEnvironment): string {
-  const dir = out ? resolve(out) : join(resultsRoot(), `${slug(env.card)}-${env.date.slice(0, 10)}`);
+  const dir = out ? resolve(out) : defaultOutputDir(env);
   mkdirSync(dir, { recursive: true });
   return dir;
 }

@@ -103,7 +103,7 @@ export function registerGrid(program: Command): void {
     .option('--json', 'print the results as JSON on stdout (no progress output)')
     .option(
       '--out <dir>',
-      'write grid.json, grid.md and grid-ndcg.svg here (default results/<card>-<date>, not with --json alone)',
+      'write grid.json, grid.md and grid-ndcg.svg here (default ./bench-results/<card>-<date>, not with --json alone)',
     )
     .action(async (o: GridCliOptions) => {
       const t0 = performance.now();

@@ -72,7 +72,7 @@ export function lossOptions(cmd: Command): Command {
     .option('--json', 'print the results as a JSON array on stdout (no progress output)')
     .option(
       '--out <dir>',
-      'write loss.json, loss.md and the SVG plots here (default results/<card>-<date>, not with --json alone)',
+      'write loss.json, loss.md and the SVG plots here (default ./bench-results/<card>-<date>, not with --json alone)',
     );
 }
 

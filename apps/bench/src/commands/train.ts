@@ -76,7 +76,7 @@ export function registerTrain(program: Command): void {
     .option('--json', 'print the results as JSON on stdout (no progress output)')
     .option(
       '--out <dir>',
-      'write train.json and train.md here (default results/<card>-<date>, not with --json alone)',
+      'write train.json and train.md here (default ./bench-results/<card>-<date>, not with --json alone)',
     )
     .action(async (o: TrainCliOptions) => {
       const engines = o.engine.split(',').map((s) => s.trim());
