@@ -82,6 +82,28 @@ describe('readDelimited (CSV/TSV)', () => {
     await expect(readDelimited(p5)).rejects.toThrow(`${p5}:2: unterminated quoted field`);
   });
 
+  it('reads quoted fields that span lines (LF and CRLF), and names the right line after them', async () => {
+    const text =
+      'user,item,note,timestamp\r\n1,"a\r\nb",x,1\r\n2,"c, ""d""","two\nline\nnote",2\r\n\r\n"1",e,,3\r\n';
+    for (const src of [tempFile('multi.csv', text), textSource(text, 'multi.csv')]) {
+      const ds = await readDelimited(src);
+      expect(ds.userIds).toEqual(['1', '2']);
+      // From a LineSource, lines are rejoined with \n, so a CRLF inside quotes reads as LF.
+      const ab = typeof src === 'string' ? 'a\r\nb' : 'a\nb';
+      expect(ds.itemIds).toEqual([ab, 'c, "d"', 'e'].sort());
+      expect(ds.sequences.map((q) => Array.from(q, (i) => ds.itemIds[i]))).toEqual([[ab, 'e'], ['c, "d"']]);
+    }
+    // The row after a 3-line record is line 6; an unclosed quote names the line it opens on.
+    const bad = 'user,item,timestamp\n1,"a\nb\nc",1\n\n1,x,later\n';
+    await expect(readDelimited(textSource(bad, 'b.csv'))).rejects.toThrow(
+      'b.csv:6: expected a numeric or ISO 8601 timestamp, got "later"',
+    );
+    const open = 'user,item\n1,2\n\n3,"x\n4,5\n6,7\n';
+    await expect(readDelimited(textSource(open, 'o.csv'))).rejects.toThrow(
+      'o.csv:4: unterminated quoted field',
+    );
+  });
+
   it('errors: empty file, header only, threshold without a rating column', async () => {
     const p = tempFile('empty.csv', '');
     await expect(readDelimited(p)).rejects.toThrow(`${p}: no interactions`);

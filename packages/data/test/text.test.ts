@@ -23,12 +23,12 @@ describe('readSequenceText (SASRec / ICLRec text)', () => {
   });
 
   it('reads `user item` pairs (the original SASRec layout) the same way, keeping file order', async () => {
-    const text = 'u1 b\nu2 a\nu1 a\r\nu1 c\n';
+    const text = '11 2\n12 1\n11 1\r\n11 3\n';
     const auto = await readSequenceText(textSource(text, 'pairs.txt'));
     const pairs = await readSequenceText(textSource(text, 'pairs.txt'), { layout: 'pairs' });
     expect(plain(auto.sequences)).toEqual([[1, 0, 2], [0]]);
     expect(plain(pairs.sequences)).toEqual(plain(auto.sequences));
-    expect(auto.itemIds).toEqual(['a', 'b', 'c']);
+    expect(auto.itemIds).toEqual(['1', '2', '3']);
   });
 
   it("idOrder 'appearance' numbers ids by first appearance", async () => {
@@ -44,6 +44,25 @@ describe('readSequenceText (SASRec / ICLRec text)', () => {
   it('names file and line for a line with a user and no item', async () => {
     const p = tempFile('bad.txt', '1 1 2\n2\n');
     await expect(readSequenceText(p)).rejects.toThrow(`${p}:2: expected a user id followed by item ids`);
+  });
+
+  it('rejects a non-numeric user or item id, naming file, line and field', async () => {
+    const lines = Array.from({ length: 999 }, (_, k) => `${k + 1} 1 2 3`);
+    const p = tempFile('Beauty.txt', `${lines.join('\n')}\n1000 5 abc 7\n1001 1 2\n`);
+    await expect(readSequenceText(p)).rejects.toThrow(
+      `${p}:1000: expected a numeric item id (a non-negative integer) in field 3, got "abc"`,
+    );
+    for (const format of ['sasrec', 'iclrec'] as const) {
+      await expect(readInteractions(p, { format })).rejects.toThrow(`${p}:1000: expected a numeric item id`);
+    }
+    await expect(readSequenceText(textSource('1 2\nu3 4\n', 'x.txt'))).rejects.toThrow(
+      'x.txt:2: expected a numeric user id (a non-negative integer) in field 1, got "u3"',
+    );
+    for (const bad of ['-1', '1.5', '1e3', '0x10', '２']) {
+      await expect(readSequenceText(textSource(`1 ${bad}\n`, 'y.txt'))).rejects.toThrow(
+        'y.txt:1: expected a numeric item id',
+      );
+    }
   });
 
   it("names file and line when 'pairs' meets a longer line", async () => {

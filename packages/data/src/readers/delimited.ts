@@ -1,7 +1,10 @@
 /**
- * CSV / TSV (any single-character or string delimiter) with configurable columns, streamed line by
- * line. Fields may be double-quoted ("" is a quote inside); a quoted field cannot span lines.
+ * CSV / TSV (any single-character or string delimiter) with configurable columns, streamed through
+ * csv-parse. Fields may be double-quoted ("" is a quote inside), and a quoted field may span lines;
+ * a quote inside an unquoted field is an ordinary character.
  */
+import { CsvError, parse } from 'csv-parse';
+import { parse as parseSync } from 'csv-parse/sync';
 import { InteractionLog } from '../builder.js';
 import type { Dataset } from '../dataset.js';
 import {
@@ -11,7 +14,7 @@ import {
   resolveColumns,
   specUsesOnlyIndices,
 } from './columns.js';
-import { type CommonReadOptions, openSource, parseNumber, parseTimestamp, type Source } from './source.js';
+import { type CommonReadOptions, openChunks, parseNumber, parseTimestamp, type Source } from './source.js';
 
 /** Options of `readDelimited`. */
 export interface DelimitedOptions extends CommonReadOptions {
@@ -25,47 +28,10 @@ export interface DelimitedOptions extends CommonReadOptions {
   ratingThreshold?: number;
 }
 
-/** Splits one line into fields on `delim`, honouring double quotes. */
+/** Splits one line into fields on `delim` (double quotes as in the reader; "" is a quote inside). */
 export function splitDelimited(line: string, delim: string): string[] {
-  if (!line.includes('"')) return line.split(delim);
-  const out: string[] = [];
-  let field = '';
-  let k = 0;
-  let quoted = false;
-  while (k < line.length) {
-    const ch = line[k]!;
-    if (quoted) {
-      if (ch === '"') {
-        if (line[k + 1] === '"') {
-          field += '"';
-          k += 2;
-          continue;
-        }
-        quoted = false;
-        k++;
-        continue;
-      }
-      field += ch;
-      k++;
-      continue;
-    }
-    if (ch === '"' && field === '') {
-      quoted = true;
-      k++;
-      continue;
-    }
-    if (line.startsWith(delim, k)) {
-      out.push(field);
-      field = '';
-      k += delim.length;
-      continue;
-    }
-    field += ch;
-    k++;
-  }
-  if (quoted) throw new Error('unterminated quoted field');
-  out.push(field);
-  return out;
+  const rows = parseSync(line, { delimiter: delim, relax_quotes: true, relax_column_count: true });
+  return (rows[0] as string[] | undefined) ?? [''];
 }
 
 /** The delimiter of a line: the most frequent of `,` `\t` `;` `|` (comma when none occurs). */
@@ -118,31 +84,191 @@ export function checkThreshold(
     throw new Error(`${name}: ratingThreshold is set but there is no rating column (set columns.rating)`);
 }
 
+/**
+ * Line breaks inside a record's fields: `chars` counts every CR and LF (as csv-parse's line count
+ * does inside quotes), `lines` counts CRLF, LF or CR as one (as an editor numbers lines).
+ */
+function breaksIn(record: readonly string[]): { chars: number; lines: number } {
+  let chars = 0;
+  let lines = 0;
+  for (const f of record) {
+    for (let k = 0; k < f.length; k++) {
+      const c = f.charCodeAt(k);
+      if (c !== 10 && c !== 13) continue;
+      chars++;
+      if (c === 13 && f.charCodeAt(k + 1) === 10) {
+        chars++;
+        k++;
+      }
+      lines++;
+    }
+  }
+  return { chars, lines };
+}
+
+/** The first line of `text` with a non-blank character, when a line break ends it (BOM removed). */
+function firstCompleteLine(text: string): string | undefined {
+  const lines = text.split(/\r\n|\n|\r/);
+  for (let k = 0; k < lines.length - 1; k++) {
+    const l = k === 0 && lines[0]!.charCodeAt(0) === 0xfeff ? lines[0]!.slice(1) : lines[k]!;
+    if (l.trim() !== '') return l;
+  }
+  return undefined;
+}
+
+/**
+ * Records of a delimited source with the line each starts on (a record with a quoted field across
+ * lines starts where its first field does). Parse errors (an unclosed quote) name file:line.
+ */
+async function* delimitedRecords(
+  source: Source,
+  delimiter: string | null,
+): AsyncGenerator<{ fields: string[]; line: number }> {
+  const { name, chunks } = openChunks(source);
+  const it = chunks[Symbol.asyncIterator]();
+  // The first chunks, up to the first line break, decide an 'auto' delimiter.
+  const head: string[] = [];
+  let headText = '';
+  let first: string | undefined;
+  while (delimiter === null) {
+    const r = await it.next();
+    if (r.done) {
+      // The whole input is read: its last line has no line break after it.
+      first = firstCompleteLine(`${headText}\n`);
+      break;
+    }
+    head.push(r.value);
+    headText += r.value;
+    first = firstCompleteLine(headText);
+    if (first !== undefined) break;
+  }
+  const delim = delimiter ?? detectDelimiter(first ?? '');
+
+  // Records are taken from csv-parse's on_record hook as it parses them, in file order, so that
+  // a parse error (an unclosed quote, found at the end) comes after every record before it. The
+  // queue is bounded: the feeder waits while it holds more than HIGH records.
+  const HIGH = 4096;
+  const queue: { fields: string[]; line: number }[] = [];
+  let next = 0;
+  // Where the last parsed record ended (in csv-parse's count), and how many empty lines it had
+  // skipped by then: an unclosed quote's record starts on the first non-empty line after it.
+  // csv-parse counts a CRLF inside quotes as two lines; `drift` is how far ahead that has put its
+  // count of the lines an editor shows.
+  let lastEnd = 0;
+  let lastEmpty = 0;
+  let drift = 0;
+  let failure: unknown = null;
+  let finished = false;
+  let stop = false;
+  let wakeConsumer: (() => void) | null = null;
+  let wakeFeeder: (() => void) | null = null;
+  const wake = (which: 'consumer' | 'feeder') => {
+    const w = which === 'consumer' ? wakeConsumer : wakeFeeder;
+    if (which === 'consumer') wakeConsumer = null;
+    else wakeFeeder = null;
+    w?.();
+  };
+  const parser = parse({
+    delimiter: delim,
+    bom: true,
+    relax_quotes: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    on_record: (record: string[], context) => {
+      const b = breaksIn(record);
+      lastEnd = context.lines;
+      lastEmpty = context.empty_lines;
+      queue.push({ fields: record, line: context.lines - b.chars - drift });
+      drift += b.chars - b.lines;
+      wake('consumer');
+      return null;
+    },
+  });
+  const finish = (e: unknown) => {
+    if (e !== null && failure === null) failure = e;
+    finished = true;
+    wake('consumer');
+  };
+  parser.on('error', finish);
+  parser.on('end', () => finish(null));
+  parser.resume();
+  const feeding = (async () => {
+    const write = async (c: string) => {
+      if (stop || finished) return;
+      parser.write(c);
+      while (!stop && !finished && queue.length - next > HIGH) {
+        await new Promise<void>((resolve) => {
+          wakeFeeder = resolve;
+        });
+      }
+    };
+    try {
+      for (const c of head) await write(c);
+      for (;;) {
+        if (stop || finished) break;
+        const r = await it.next();
+        if (r.done) break;
+        await write(r.value);
+      }
+      if (!stop && !finished) parser.end();
+    } catch (e) {
+      finish(e);
+      parser.destroy();
+    } finally {
+      await it.return?.();
+    }
+  })();
+  try {
+    for (;;) {
+      if (next < queue.length) {
+        const r = queue[next++]!;
+        if (next > HIGH && next * 2 > queue.length) {
+          queue.splice(0, next);
+          next = 0;
+        }
+        if (queue.length - next <= HIGH / 2) wake('feeder');
+        yield r;
+        continue;
+      }
+      if (finished) break;
+      await new Promise<void>((resolve) => {
+        wakeConsumer = resolve;
+      });
+    }
+    if (failure instanceof CsvError) {
+      const info = failure as CsvError & { lines?: number; empty_lines?: number };
+      if (failure.code === 'CSV_QUOTE_NOT_CLOSED') {
+        const line = lastEnd - drift + 1 + Math.max(0, (info.empty_lines ?? lastEmpty) - lastEmpty);
+        throw new Error(
+          `${name}:${line}: unterminated quoted field (a field opens with " and no closing " follows before the end of the file)`,
+        );
+      }
+      throw new Error(`${name}:${(info.lines ?? lastEnd + 1) - drift}: ${failure.message}`);
+    }
+    if (failure !== null) throw failure;
+  } finally {
+    stop = true;
+    wake('feeder');
+    parser.destroy();
+    await feeding;
+  }
+}
+
 /** Reads a CSV/TSV file (or LineSource) into a Dataset; errors name file and line. */
 export async function readDelimited(source: Source, options: DelimitedOptions = {}): Promise<Dataset> {
-  const { name, lines } = openSource(source);
+  const name = typeof source === 'string' ? source : source.name;
   const spec = options.columns ?? {};
   const header = options.header ?? !specUsesOnlyIndices(spec);
   if (options.delimiter !== undefined && options.delimiter !== 'auto' && options.delimiter.length === 0) {
     throw new RangeError('delimiter must be a non-empty string or "auto"');
   }
+  const delim = options.delimiter === undefined || options.delimiter === 'auto' ? null : options.delimiter;
   const log = new InteractionLog();
-  let delim: string | null =
-    options.delimiter === undefined || options.delimiter === 'auto' ? null : options.delimiter;
   let cols: ResolvedColumns | null = null;
-  let lineNo = 0;
-  for await (const raw of lines) {
-    lineNo++;
-    if (raw.trim() === '') continue;
-    const line = lineNo === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
-    const where = `${name}:${lineNo}`;
-    if (delim === null) delim = detectDelimiter(line);
-    let fields: string[];
-    try {
-      fields = splitDelimited(line, delim);
-    } catch (e) {
-      throw new Error(`${where}: ${(e as Error).message}`);
-    }
+  for await (const { fields, line } of delimitedRecords(source, delim)) {
+    // A line of blanks only is an empty line.
+    if (fields.length === 1 && fields[0]!.trim() === '') continue;
+    const where = `${name}:${line}`;
     if (cols === null) {
       if (header) {
         cols = resolveColumns(spec, fields, where);

@@ -55,7 +55,16 @@ export async function readParquet(path: string, options: ParquetOptions = {}): P
   } catch (e) {
     throw new Error(`${path}: not a readable Parquet file (${(e as Error).message})`);
   }
-  const names = parquetSchema(metadata).children.map((c) => c.element.name);
+  let names: string[];
+  try {
+    names = parquetSchema(metadata).children.map((c, k) => {
+      const n = c.element.name;
+      if (typeof n !== 'string') throw new Error(`schema column ${k} has no name`);
+      return n;
+    });
+  } catch (e) {
+    throw new Error(`${path}: not a readable Parquet file (${(e as Error).message})`);
+  }
   const cols = resolveColumns(options.columns ?? {}, names, `${path}: schema`);
   checkThreshold(options.ratingThreshold, cols, path);
   const want = {
@@ -74,7 +83,14 @@ export async function readParquet(path: string, options: ParquetOptions = {}): P
   let rowStart = 0;
   for (const group of metadata.row_groups) {
     const rowEnd = rowStart + Number(group.num_rows);
-    const rows = await parquetReadObjects({ file, metadata, columns, rowStart, rowEnd, compressors });
+    let rows: Record<string, unknown>[];
+    try {
+      rows = await parquetReadObjects({ file, metadata, columns, rowStart, rowEnd, compressors });
+    } catch (e) {
+      throw new Error(
+        `${path}:row ${rowStart + 1}: the row group of rows ${rowStart + 1}–${rowEnd} cannot be decoded (${(e as Error).message})`,
+      );
+    }
     for (let r = 0; r < rows.length; r++) {
       const row = rows[r]!;
       const where = `${path}:row ${rowStart + r + 1}`;

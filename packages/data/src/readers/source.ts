@@ -31,6 +31,27 @@ export function textSource(text: string, name = 'text'): LineSource {
   return { name, lines: text.split(/\r?\n/) };
 }
 
+/** Text of a file in chunks, streamed (line breaks kept). */
+export async function* fileChunks(path: string): AsyncGenerator<string> {
+  const input = createReadStream(path, { encoding: 'utf8' });
+  try {
+    for await (const chunk of input) yield chunk as string;
+  } finally {
+    input.destroy();
+  }
+}
+
+async function* joinLines(lines: AsyncIterable<string> | Iterable<string>): AsyncGenerator<string> {
+  for await (const line of lines) yield `${line}\n`;
+}
+
+/** Resolves a Source into its name and text chunks (a LineSource's lines, each ended by \n). */
+export function openChunks(source: Source): { name: string; chunks: AsyncIterable<string> } {
+  return typeof source === 'string'
+    ? { name: source, chunks: fileChunks(source) }
+    : { name: source.name, chunks: joinLines(source.lines) };
+}
+
 /** Resolves a Source into its name and lines. */
 export function openSource(source: Source): LineSource {
   return typeof source === 'string' ? { name: source, lines: fileLines(source) } : source;

@@ -1,10 +1,14 @@
 /**
  * SASRec / ICLRec text: `user item item ...` per line (items in time order), or `user item` pairs
- * per line (the original SASRec files). Tokens are separated by spaces or tabs.
+ * per line (the original SASRec files). Tokens are separated by spaces or tabs; every id is a
+ * non-negative decimal integer (anything else is a malformed line, reported with file:line).
  */
 import { InteractionLog } from '../builder.js';
 import type { Dataset } from '../dataset.js';
 import { type CommonReadOptions, openSource, type Source } from './source.js';
+
+/** An id of these files: a non-negative decimal integer. */
+const ID = /^\d+$/;
 
 /** Options of `readSequenceText`. */
 export interface SequenceTextOptions extends CommonReadOptions {
@@ -38,6 +42,13 @@ export async function readSequenceText(source: Source, options: SequenceTextOpti
     }
     if (layout === 'pairs' && tokens.length !== 2) {
       throw new Error(`${where}: expected exactly 'user item' (2 fields), got ${tokens.length} fields`);
+    }
+    for (let k = 0; k < tokens.length; k++) {
+      if (!ID.test(tokens[k]!)) {
+        throw new Error(
+          `${where}: expected a numeric ${k === 0 ? 'user' : 'item'} id (a non-negative integer) in field ${k + 1}, got ${JSON.stringify(tokens[k])}`,
+        );
+      }
     }
     const user = tokens[0]!;
     for (let k = 1; k < tokens.length; k++) log.add(user, tokens[k]!, undefined, where);
