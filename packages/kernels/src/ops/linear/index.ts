@@ -12,3 +12,12 @@ export {
   setGemmBackend,
 } from './cuda.js';
 export { type BiasGradArgs, biasGrad, type MatmulArgs, matmul } from './reference.js';
+export {
+  BiasGradProgram,
+  GemmProgram,
+  gemmVec4Ok,
+  type WgslBiasGradArgs,
+  type WgslMatmulArgs,
+  wgslBiasGrad,
+  wgslMatmul,
+} from './wgsl.js';

@@ -1,0 +1,224 @@
+/**
+ * WGSL of the linear op (reference.ts is the contract; linear.cu / cuBLASLt the CUDA twins):
+ *
+ * - GEMM, row-major c [M, N] = (accumulate ? c : 0) + op(a)·op(b) + bias: a workgroup of 256
+ *   invocations computes a 64 × 64 tile of c, each invocation a 4 × 4 register tile; the K
+ *   dimension is walked in steps of 16 through two workgroup-memory tiles (a: 16 × 64, b:
+ *   16 × 64, k-major so the inner loop reads 4 consecutive m or n). Global loads are coalesced
+ *   for every transpose (the tile loader walks the operand's contiguous axis) and, in the `vec4`
+ *   variant (the contiguous extent and every row start a multiple of 4), are 16-byte vector loads.
+ *   One pipeline per (transA, transB, vec4). The bias epilogue adds bias[n].
+ * - bias gradient, db[n] += Σ_r dy[r, n]: an invocation per (column, chunk of 256 rows), the
+ *   chunk's sum CAS-added (one chunk, R ≤ 256, is deterministic).
+ */
+import { atomicAddWGSL } from '../../wgsl/common.wgsl.js';
+import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
+import { unitWGSL } from '../common.wgsl.js';
+import { type Decl, offsetFields, storageWGSL } from '../wgsl-view.js';
+
+export const GEMM_TILE = 64;
+export const GEMM_TILE_K = 16;
+export const GEMM_WORKGROUP = 256;
+export const BIAS_GRAD_WORKGROUP = 64;
+export const BIAS_GRAD_ROWS = 256;
+
+/** The GEMM's compile-time variant. */
+export interface GemmVariant {
+  transA: boolean;
+  transB: boolean;
+  /** 16-byte loads of a and b (see {@link gemmVec4Ok}). */
+  vec4: boolean;
+}
+
+export function gemmBuffers(vec4: boolean): Decl[] {
+  const t = vec4 ? 'vec4<f32>' : 'f32';
+  return [
+    ['a', t, 'read'],
+    ['b', t, 'read'],
+    ['c', 'f32', 'rw'],
+    ['bias', 'f32', 'read'],
+  ];
+}
+
+export const GEMM_FIELDS: readonly ParamField[] = [
+  ['M', 'u32'],
+  ['N', 'u32'],
+  ['K', 'u32'],
+  ['accumulate', 'u32'],
+  ['has_bias', 'u32'],
+  ['tiles_n', 'u32'],
+  ...offsetFields(gemmBuffers(false)),
+];
+
+export const BIAS_GRAD_BUFFERS: readonly Decl[] = [
+  ['dy', 'f32', 'read'],
+  ['db', 'atomic<u32>', 'rw'],
+];
+export const BIAS_GRAD_FIELDS: readonly ParamField[] = [
+  ['R', 'u32'],
+  ['N', 'u32'],
+  ['col_blocks', 'u32'],
+  ...offsetFields(BIAS_GRAD_BUFFERS),
+];
+
+/**
+ * The tile loader of one operand: 64 × 16 elements (m or n by k) into `dst` (k-major), from a
+ * row-major [rows = `outer`, cols = `inner`] array whose contiguous axis is k (`kMajor` false:
+ * element (i, k) at i·K + k) or i (`kMajor` true: element (i, k) at k·ld + i).
+ */
+function loader(
+  name: string,
+  dst: string,
+  contiguousIsK: boolean,
+  ld: string,
+  extent: string,
+  vec4: boolean,
+): string {
+  const T = GEMM_TILE;
+  const TK = GEMM_TILE_K;
+  // Index of element (i, k) of the operand, relative to its view.
+  if (!vec4) {
+    // 1024 elements, 4 per invocation; consecutive invocations walk the contiguous axis.
+    return contiguousIsK
+      ? `
+  for (var q = 0u; q < 4u; q++) {
+    let idx = lid + ${GEMM_WORKGROUP}u * q;
+    let i = idx / ${TK}u;
+    let k = idx % ${TK}u;
+    let gi = i0 + i;
+    let gk = k0 + k;
+    var v = 0.0;
+    if (gi < ${extent} && gk < P.K) { v = ${name}[P.${name}_o + gi * ${ld} + gk]; }
+    ${dst}[k * ${T}u + i] = v;
+  }`
+      : `
+  for (var q = 0u; q < 4u; q++) {
+    let idx = lid + ${GEMM_WORKGROUP}u * q;
+    let i = idx % ${T}u;
+    let k = idx / ${T}u;
+    let gi = i0 + i;
+    let gk = k0 + k;
+    var v = 0.0;
+    if (gi < ${extent} && gk < P.K) { v = ${name}[P.${name}_o + gk * ${ld} + gi]; }
+    ${dst}[k * ${T}u + i] = v;
+  }`;
+  }
+  // vec4: 256 vectors, one per invocation; the contiguous extent (ld) and the offset are multiples of 4.
+  return contiguousIsK
+    ? `
+  {
+    let i = lid / ${TK / 4}u;
+    let k4 = (lid % ${TK / 4}u) * 4u;
+    let gi = i0 + i;
+    let gk = k0 + k4;
+    var v = vec4<f32>(0.0);
+    if (gi < ${extent} && gk < P.K) { v = ${name}[(P.${name}_o + gi * ${ld} + gk) / 4u]; }
+    ${dst}[k4 * ${T}u + i] = v.x;
+    ${dst}[(k4 + 1u) * ${T}u + i] = v.y;
+    ${dst}[(k4 + 2u) * ${T}u + i] = v.z;
+    ${dst}[(k4 + 3u) * ${T}u + i] = v.w;
+  }`
+    : `
+  {
+    let i4 = (lid % ${T / 4}u) * 4u;
+    let k = lid / ${T / 4}u;
+    let gi = i0 + i4;
+    let gk = k0 + k;
+    var v = vec4<f32>(0.0);
+    if (gi < ${extent} && gk < P.K) { v = ${name}[(P.${name}_o + gk * ${ld} + gi) / 4u]; }
+    ${dst}[k * ${T}u + i4] = v.x;
+    ${dst}[k * ${T}u + i4 + 1u] = v.y;
+    ${dst}[k * ${T}u + i4 + 2u] = v.z;
+    ${dst}[k * ${T}u + i4 + 3u] = v.w;
+  }`;
+}
+
+export function gemmWGSL(v: GemmVariant): string {
+  const T = GEMM_TILE;
+  const TK = GEMM_TILE_K;
+  // a: op(a) is [M, K]; stored [M, K] (contiguous k) or, transposed, [K, M] (contiguous m).
+  const loadA = v.transA
+    ? loader('a', 'As', false, 'P.M', 'P.M', v.vec4)
+    : loader('a', 'As', true, 'P.K', 'P.M', v.vec4);
+  // b: op(b) is [K, N]; stored [K, N] (contiguous n) or, transposed, [N, K] (contiguous k).
+  const loadB = v.transB
+    ? loader('b', 'Bs', true, 'P.K', 'P.N', v.vec4)
+    : loader('b', 'Bs', false, 'P.N', 'P.N', v.vec4);
+  return /* wgsl */ `
+${paramsStructWGSL(GEMM_FIELDS)}
+${storageWGSL(gemmBuffers(v.vec4))}
+${unitWGSL}
+var<workgroup> As: array<f32, ${T * TK}>;
+var<workgroup> Bs: array<f32, ${T * TK}>;
+
+@compute @workgroup_size(${GEMM_WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let unit = unit_of(wid, nwg);
+  let tm = unit / P.tiles_n;
+  let tn = unit - tm * P.tiles_n;
+  let m0 = tm * ${T}u;
+  let n0 = tn * ${T}u;
+  if (m0 >= P.M) { return; }
+  let tx = lid % 16u;
+  let ty = lid / 16u;
+  var acc: array<vec4<f32>, 4>;
+  for (var k0 = 0u; k0 < P.K; k0 += ${TK}u) {
+    {
+      let i0 = m0;
+      ${loadA}
+    }
+    {
+      let i0 = n0;
+      ${loadB}
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < ${TK}u; k++) {
+      let ar = k * ${T}u + ty * 4u;
+      let br = k * ${T}u + tx * 4u;
+      let bv = vec4<f32>(Bs[br], Bs[br + 1u], Bs[br + 2u], Bs[br + 3u]);
+      acc[0] += As[ar] * bv;
+      acc[1] += As[ar + 1u] * bv;
+      acc[2] += As[ar + 2u] * bv;
+      acc[3] += As[ar + 3u] * bv;
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + ty * 4u + i;
+    if (m >= P.M) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let n = n0 + tx * 4u + j;
+      if (n >= P.N) { break; }
+      var o = acc[i][j];
+      if (P.has_bias != 0u) { o += bias[P.bias_o + n]; }
+      let at = P.c_o + m * P.N + n;
+      if (P.accumulate != 0u) { o += c[at]; }
+      c[at] = o;
+    }
+  }
+}
+`;
+}
+
+export function biasGradWGSL(): string {
+  return /* wgsl */ `
+${paramsStructWGSL(BIAS_GRAD_FIELDS)}
+${storageWGSL(BIAS_GRAD_BUFFERS)}
+${unitWGSL}
+${atomicAddWGSL('db')}
+@compute @workgroup_size(${BIAS_GRAD_WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let unit = unit_of(wid, nwg);
+  let chunk = unit / P.col_blocks;
+  let n = (unit - chunk * P.col_blocks) * ${BIAS_GRAD_WORKGROUP}u + lid;
+  let r0 = chunk * ${BIAS_GRAD_ROWS}u;
+  if (n >= P.N || r0 >= P.R) { return; }
+  let r1 = min(P.R, r0 + ${BIAS_GRAD_ROWS}u);
+  var s = 0.0;
+  for (var r = r0; r < r1; r++) { s += dy[P.dy_o + r * P.N + n]; }
+  atomic_add_db(P.db_o + n, s);
+}
+`;
+}

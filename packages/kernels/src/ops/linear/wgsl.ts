@@ -1,0 +1,144 @@
+/**
+ * WebGPU launchers of the linear op (linear.wgsl.ts): each returns the dispatch of one call
+ * (runner.ts `Step`s). Arguments mean what they mean for the CUDA launchers (cuda.ts
+ * CudaMatmulArgs / CudaBiasGradArgs; EngineOps.matmul / biasGrad); storage is float32.
+ */
+import type { BindingKind, WgslProgram } from '../../wgsl/program.js';
+import type { Step } from '../../wgsl/runner.js';
+import { Binder, checkInt, opBindings, type WgslView } from '../wgsl-view.js';
+import {
+  BIAS_GRAD_BUFFERS,
+  BIAS_GRAD_FIELDS,
+  BIAS_GRAD_ROWS,
+  BIAS_GRAD_WORKGROUP,
+  biasGradWGSL,
+  GEMM_FIELDS,
+  GEMM_TILE,
+  GEMM_WORKGROUP,
+  type GemmVariant,
+  gemmBuffers,
+  gemmWGSL,
+} from './linear.wgsl.js';
+
+/** c = (accumulate ? c : 0) + op(a)·op(b) + bias, 64 × 64 tiles. */
+export class GemmProgram implements WgslProgram {
+  readonly key: string;
+  readonly workgroupSize = GEMM_WORKGROUP;
+  readonly bindings: readonly BindingKind[];
+  readonly paramFields = GEMM_FIELDS;
+  constructor(readonly variant: GemmVariant) {
+    this.key = `linear/gemm/${variant.transA ? 't' : 'n'}${variant.transB ? 't' : 'n'}${variant.vec4 ? '/vec4' : ''}`;
+    this.bindings = opBindings(gemmBuffers(variant.vec4));
+  }
+  code(): string {
+    return gemmWGSL(this.variant);
+  }
+}
+
+/** db[n] += Σ_r dy[r, n]. */
+export class BiasGradProgram implements WgslProgram {
+  readonly key = 'linear/bias-grad';
+  readonly workgroupSize = BIAS_GRAD_WORKGROUP;
+  readonly bindings: readonly BindingKind[] = opBindings(BIAS_GRAD_BUFFERS);
+  readonly paramFields = BIAS_GRAD_FIELDS;
+  code = biasGradWGSL;
+}
+
+/** Arguments of {@link wgslMatmul}. */
+export interface WgslMatmulArgs {
+  /** [M, K], or [K, M] when transA. */
+  a: WgslView;
+  /** [K, N], or [N, K] when transB. */
+  b: WgslView;
+  /** [M, N] out (written, or added into when accumulate); must not overlap a or b. */
+  c: WgslView;
+  /** [N], added to every row. */
+  bias?: WgslView | null;
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+  accumulate?: boolean;
+  /** Allow the 16-byte-load variant where shapes and offsets permit (default true). */
+  vec4?: boolean;
+}
+
+/** Arguments of {@link wgslBiasGrad}. */
+export interface WgslBiasGradArgs {
+  /** [R, N]. */
+  dy: WgslView;
+  /** [N], accumulates. */
+  db: WgslView;
+  R: number;
+  N: number;
+}
+
+/** Whether the vec4 variant can load a and b: K > 0 and every leading dimension and view offset a multiple of 4. */
+export function gemmVec4Ok(
+  a: Pick<WgslMatmulArgs, 'a' | 'b' | 'M' | 'N' | 'K' | 'transA' | 'transB'>,
+): boolean {
+  const ldA = a.transA ? a.M : a.K;
+  const ldB = a.transB ? a.K : a.N;
+  return (
+    a.K > 0 && ldA % 4 === 0 && ldB % 4 === 0 && (a.a.offset ?? 0) % 4 === 0 && (a.b.offset ?? 0) % 4 === 0
+  );
+}
+
+/** The GEMM's dispatch (none when M or N is 0). */
+export function wgslMatmul(device: GPUDevice, a: WgslMatmulArgs): Step[] {
+  const op = 'wgslMatmul';
+  checkInt(op, 'M', a.M, 0);
+  checkInt(op, 'N', a.N, 0);
+  checkInt(op, 'K', a.K, 0);
+  for (const [name, n] of [
+    ['M·K', a.M * a.K],
+    ['K·N', a.K * a.N],
+    ['M·N', a.M * a.N],
+  ] as const) {
+    if (n > 2 ** 32 - 4) throw new RangeError(`${op}: ${name} = ${n} exceeds the 32-bit element index`);
+  }
+  if (a.M === 0 || a.N === 0) return [];
+  const vec4 = (a.vec4 ?? true) && gemmVec4Ok(a);
+  const b = new Binder(device, op, gemmBuffers(vec4))
+    .view('a', a.a, a.M * a.K)
+    .view('b', a.b, a.K * a.N)
+    .view('c', a.c, a.M * a.N)
+    .view('bias', a.bias ?? undefined, a.N);
+  const tilesN = Math.ceil(a.N / GEMM_TILE);
+  return [
+    {
+      program: new GemmProgram({ transA: a.transA, transB: a.transB, vec4 }),
+      params: b.with({
+        M: a.M,
+        N: a.N,
+        K: a.K,
+        accumulate: a.accumulate ? 1 : 0,
+        has_bias: a.bias ? 1 : 0,
+        tiles_n: tilesN,
+      }),
+      buffers: b.buffers,
+      units: Math.ceil(a.M / GEMM_TILE) * tilesN,
+    },
+  ];
+}
+
+/** The bias gradient's dispatch. */
+export function wgslBiasGrad(device: GPUDevice, a: WgslBiasGradArgs): Step[] {
+  const op = 'wgslBiasGrad';
+  checkInt(op, 'R', a.R, 0);
+  checkInt(op, 'N', a.N, 0);
+  if (a.R * a.N > 2 ** 32 - 4)
+    throw new RangeError(`${op}: R·N = ${a.R * a.N} exceeds the 32-bit element index`);
+  if (a.R === 0 || a.N === 0) return [];
+  const b = new Binder(device, op, BIAS_GRAD_BUFFERS).view('dy', a.dy, a.R * a.N).view('db', a.db, a.N);
+  const colBlocks = Math.ceil(a.N / BIAS_GRAD_WORKGROUP);
+  return [
+    {
+      program: new BiasGradProgram(),
+      params: b.with({ R: a.R, N: a.N, col_blocks: colBlocks }),
+      buffers: b.buffers,
+      units: colBlocks * Math.ceil(a.R / BIAS_GRAD_ROWS),
+    },
+  ];
+}
