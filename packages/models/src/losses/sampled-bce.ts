@@ -45,7 +45,8 @@ export function sampledBce(
   const rows: number[] = [];
   for (let i = 0; i < N; i++) if (targets[i] !== o.ignoreIndex) rows.push(i);
   const M = rows.length;
-  if (M === 0) return tf.tidy(() => tf.mul(tf.sum(hidden), 0) as tf.Scalar);
+  // No valid row: 0, still connected to both inputs so that their gradients are zeros.
+  if (M === 0) return tf.tidy(() => tf.mul(tf.add(tf.sum(hidden), tf.sum(items)), 0) as tf.Scalar);
   const rowIdx = Int32Array.from(rows);
   const y = new Int32Array(M);
   const negIdx = new Int32Array(M * K);
