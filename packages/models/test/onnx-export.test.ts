@@ -211,6 +211,14 @@ describe('exportSasrecOnnx run by onnxruntime-node equals the tfjs model', () =>
     const g = sasrecOnnxGraph(model.config, w, { k: 2 });
     expect(g.inputs.map((i) => i.name)).toEqual(['history', 'exclude']);
     expect((await encodeOnnxModel(g, { opset: 17, producerVersion: '0' })).length).toBeGreaterThan(0);
+    // More than protobuf's 2 GiB of weights fails before encoding (a stand-in array reports the size).
+    const huge = {
+      ...g,
+      initializers: [{ ...g.initializers[0]!, data: { byteLength: 2 ** 31 } as Float32Array }],
+    };
+    await expect(encodeOnnxModel(huge, { opset: 17, producerVersion: '0' })).rejects.toThrow(
+      /2\.00 GiB; a protobuf ONNX file holds at most 2 GiB/,
+    );
     model.dispose();
   });
 });

@@ -14,6 +14,9 @@ import {
 /** The ONNX IR version written (IR 8 is what ONNX 1.12, the release of opset 17, writes). */
 export const ONNX_IR_VERSION = 8;
 
+/** The most initializer bytes one ModelProto can carry (protobuf messages are limited to 2 GiB). */
+export const ONNX_MAX_BYTES = 2 ** 31 - 2 ** 24;
+
 /** What a ModelProto carries besides the graph. */
 export interface OnnxModelInfo {
   opset: number;
@@ -80,6 +83,12 @@ function valueInfo(info: OnnxValueInfo) {
 export async function encodeOnnxModel(graph: OnnxGraph, info: OnnxModelInfo): Promise<Uint8Array> {
   if (!LITTLE_ENDIAN)
     throw new Error('ONNX export: raw tensor data is little-endian; this host is big-endian');
+  const bytes = graph.initializers.reduce((n, t) => n + t.data.byteLength, 0);
+  if (bytes > ONNX_MAX_BYTES) {
+    throw new RangeError(
+      `ONNX export: the weights take ${(bytes / 2 ** 30).toFixed(2)} GiB; a protobuf ONNX file holds at most 2 GiB (external data is not written)`,
+    );
+  }
   const ns = await onnxProto();
   const model = ns.ModelProto.create({
     irVersion: ONNX_IR_VERSION,

@@ -9,7 +9,7 @@ import { encodeOnnxModel } from './encode.js';
 import { type HostWeight, modelWeights } from './initializers.js';
 import { ONNX_OPSET, type SasrecOnnxOptions, sasrecOnnxGraph } from './sasrec-graph.js';
 
-export { encodeOnnxModel, ONNX_IR_VERSION, type OnnxModelInfo } from './encode.js';
+export { encodeOnnxModel, ONNX_IR_VERSION, ONNX_MAX_BYTES, type OnnxModelInfo } from './encode.js';
 export {
   GraphBuilder,
   ONNX_DTYPE,
