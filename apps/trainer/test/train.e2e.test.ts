@@ -74,16 +74,27 @@ function modelTensors(path: string) {
 describe('cutrec train / evaluate / recommend end to end', () => {
   const full = join(work, 'full');
   const resumed = join(work, 'resumed');
-  let fullEvents: Event[] = [];
+
+  /**
+   * The uninterrupted run that several tests read: trained once, by whichever test asks first, so
+   * that any test also runs alone (`-t`) or in any order.
+   */
+  let fullRun: { code: number | null; stderr: string; events: Event[] } | undefined;
+  function trainedFull(): Event[] {
+    if (!fullRun) {
+      const r = runCli(['train', ...SMALL, '--json', '--out', full]);
+      fullRun = { code: r.code, stderr: r.stderr, events: r.code === 0 ? events(r.stdout) : [] };
+    }
+    expect(fullRun.code, `the uninterrupted run failed: ${fullRun.stderr}`).toBe(0);
+    return fullRun.events;
+  }
 
   beforeAll(() => {
     if (!existsSync(cli)) throw new Error(`build the trainer first (npx tsup): ${cli} is missing`);
   });
 
   it('trains to the end and writes the run folder', () => {
-    const r = runCli(['train', ...SMALL, '--json', '--out', full]);
-    expect(r.code, r.stderr).toBe(0);
-    fullEvents = events(r.stdout);
+    const fullEvents = trainedFull();
     const kinds = fullEvents.map((e) => e.event);
     expect(kinds[0]).toBe('start');
     expect(kinds.at(-1)).toBe('done');
@@ -139,6 +150,7 @@ describe('cutrec train / evaluate / recommend end to end', () => {
   });
 
   it('stops on SIGINT after the current step, and resumes to the same parameters', async () => {
+    const fullEvents = trainedFull();
     const r = await runUntil(
       ['train', ...SMALL, '--json', '--out', resumed],
       (e) => e.event === 'start',
@@ -183,6 +195,7 @@ describe('cutrec train / evaluate / recommend end to end', () => {
   });
 
   it('evaluates a run at k = 1, 5, 10, 20, 100, as a table and as JSON', () => {
+    const fullEvents = trainedFull();
     const j = runCli(['evaluate', full, '--json']);
     expect(j.code, j.stderr).toBe(0);
     const rep = JSON.parse(j.stdout);
@@ -200,6 +213,7 @@ describe('cutrec train / evaluate / recommend end to end', () => {
   });
 
   it('recommends top-k items with original ids, excluding seen items', () => {
+    trainedFull();
     const u = runCli(['recommend', full, '--user', '3', '--k', '5', '--json']);
     expect(u.code, u.stderr).toBe(0);
     const rec = JSON.parse(u.stdout);
