@@ -1,6 +1,6 @@
 /**
  * Where readers get their lines: a file path (streamed with readline, never read whole) or any
- * named iterable of lines (for text in memory, browsers or tests).
+ * named iterable of lines (for text in memory or tests).
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
