@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { evaluatePopularity } from '@cutrec/data';
 import { evaluateModel, loadModel, recommend, type SASRec, seenFromHistories } from '@cutrec/models';
 import { setupBackend } from './backend.js';
-import { validateConfig } from './config/load.js';
+import { ConfigError, validateConfig } from './config/load.js';
 import type { TrainConfig } from './config/schema.js';
 import { loadRunData, type RunData } from './data.js';
 import { explainCheckpointError } from './errors.js';
@@ -89,6 +89,8 @@ export async function evaluateRun(dir: string, opts: EvaluateCommandOptions): Pr
     eval: { ...run.config.eval, removeSeen: opts.removeSeen ?? run.config.eval.removeSeen },
   };
   const examples = split === 'test' ? run.data.split.test : run.data.split.valid;
+  if (examples.length === 0)
+    throw new ConfigError(`--split ${split}: the run's ${run.config.split.kind} split has no ${split} users`);
   const model = await evaluateModel(run.model, examples, {
     ks,
     removeSeen: config.eval.removeSeen,

@@ -170,5 +170,7 @@ describe('a split without validation users', () => {
     expect(existsSync(join(w, 'run', 'checkpoints', 'best.safetensors'))).toBe(false);
     const test = JSON.parse(readFileSync(join(w, 'run', 'test-metrics.json'), 'utf8'));
     expect(test).toMatchObject({ bestEpoch: 1, checkpoint: join('checkpoints', 'last.safetensors') });
+    const valid = oneLine(cutrec(w, ['evaluate', 'run', '--split', 'valid', '--backend', 'cpu']));
+    expect(valid).toBe("cutrec: --split valid: the run's temporal split has no valid users");
   });
 });
