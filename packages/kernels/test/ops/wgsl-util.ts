@@ -4,6 +4,7 @@
  * buffer, submitting a launcher's steps, and reading back. The device is the shared test device
  * (`webgpuForTests`); without an adapter the tests skip with the reason (fail under CI=true).
  */
+import { maxRelDiff } from '@cutrec/config/testing';
 import { webgpuForTests } from '@cutrec/tensor/testing';
 import { Runner, type Step, type WgslView } from '../../src/index.js';
 
@@ -81,16 +82,6 @@ export function freeAll(): void {
  * (so an unwritten, NaN-poisoned element always fails).
  */
 export function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  if (got.length !== want.length) return Number.POSITIVE_INFINITY;
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < want.length; i++) {
-    const g = got[i] as number;
-    const w = want[i] as number;
-    if (Number.isNaN(g) || Number.isNaN(w)) return Number.POSITIVE_INFINITY;
-    const e = Math.abs(g - w);
-    if (!(e <= d)) d = e;
-    if (Math.abs(w) > m) m = Math.abs(w);
-  }
-  return d / Math.max(1e-30, m);
+  const r = maxRelDiff(got, want);
+  return Number.isNaN(r) ? Number.POSITIVE_INFINITY : r;
 }
