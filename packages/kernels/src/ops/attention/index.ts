@@ -15,3 +15,16 @@ export {
   attentionBackward,
   attentionForward,
 } from './reference.js';
+export {
+  ATTENTION_WGSL_MAX_DH,
+  ATTENTION_WGSL_MAX_L,
+  AttentionDeltaProgram,
+  AttentionDkvProgram,
+  AttentionDqProgram,
+  AttentionForwardProgram,
+  type WgslAttentionBackwardArgs,
+  type WgslAttentionForwardArgs,
+  type WgslAttentionShape,
+  wgslAttentionBackward,
+  wgslAttentionForward,
+} from './wgsl.js';

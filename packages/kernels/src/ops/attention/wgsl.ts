@@ -1,0 +1,249 @@
+/**
+ * WebGPU launchers of the attention op (attention.wgsl.ts): each returns the dispatches of one
+ * call (runner.ts `Step`s). Arguments mean what they mean for the CUDA launchers (cuda.ts;
+ * EngineOps.attentionForward/Backward): q, k, v may be views of one [R, 3·D] buffer (stride), and
+ * so may dq, dk, dv (dk and dv are then written through one binding). Storage is float32.
+ */
+import type { BindingKind, WgslProgram } from '../../wgsl/program.js';
+import type { Step } from '../../wgsl/runner.js';
+import { dropoutParams, type WgslDropout } from '../common.wgsl.js';
+import { Binder, checkInt, opBindings, type WgslView } from '../wgsl-view.js';
+import {
+  ATTN_DELTA_BUFFERS,
+  ATTN_DELTA_FIELDS,
+  ATTN_DKV_BUFFERS,
+  ATTN_DKV_FIELDS,
+  ATTN_DQ_BUFFERS,
+  ATTN_DQ_FIELDS,
+  ATTN_FORWARD_BUFFERS,
+  ATTN_FORWARD_FIELDS,
+  ATTN_ROWS,
+  attentionDeltaWGSL,
+  attentionDkvWGSL,
+  attentionDqWGSL,
+  attentionForwardWGSL,
+} from './attention.wgsl.js';
+
+/** Largest head size and sequence length (as the CUDA launchers). */
+export const ATTENTION_WGSL_MAX_DH = 128;
+export const ATTENTION_WGSL_MAX_L = 2048;
+
+abstract class AttentionProgram implements WgslProgram {
+  abstract readonly key: string;
+  readonly workgroupSize: number = ATTN_ROWS;
+  abstract readonly bindings: readonly BindingKind[];
+  abstract code(): string;
+}
+
+/** out, lse (online softmax over key tiles). */
+export class AttentionForwardProgram extends AttentionProgram {
+  readonly key: string;
+  readonly bindings = opBindings(ATTN_FORWARD_BUFFERS);
+  readonly paramFields = ATTN_FORWARD_FIELDS;
+  constructor(readonly dh: number) {
+    super();
+    this.key = `attention/forward/${dh}`;
+  }
+  code(): string {
+    return attentionForwardWGSL(this.dh);
+  }
+}
+
+/** delta_i = dO_i · out_i. */
+export class AttentionDeltaProgram extends AttentionProgram {
+  readonly key: string;
+  override readonly workgroupSize = 64;
+  readonly bindings = opBindings(ATTN_DELTA_BUFFERS);
+  readonly paramFields = ATTN_DELTA_FIELDS;
+  constructor(readonly dh: number) {
+    super();
+    this.key = `attention/delta/${dh}`;
+  }
+  code(): string {
+    return attentionDeltaWGSL(this.dh);
+  }
+}
+
+/** dk, dv per key row (`shared`: dv written through the dk binding). */
+export class AttentionDkvProgram extends AttentionProgram {
+  readonly key: string;
+  readonly bindings = opBindings(ATTN_DKV_BUFFERS);
+  readonly paramFields = ATTN_DKV_FIELDS;
+  constructor(
+    readonly dh: number,
+    readonly shared: boolean,
+  ) {
+    super();
+    this.key = `attention/dkv/${dh}${shared ? '/shared' : ''}`;
+  }
+  code(): string {
+    return attentionDkvWGSL(this.dh, this.shared);
+  }
+}
+
+/** dq per query row. */
+export class AttentionDqProgram extends AttentionProgram {
+  readonly key: string;
+  readonly bindings = opBindings(ATTN_DQ_BUFFERS);
+  readonly paramFields = ATTN_DQ_FIELDS;
+  constructor(readonly dh: number) {
+    super();
+    this.key = `attention/dq/${dh}`;
+  }
+  code(): string {
+    return attentionDqWGSL(this.dh);
+  }
+}
+
+/** Shapes shared by the forward and the backward. */
+export interface WgslAttentionShape {
+  /** [B·L] int32 ids; key j of sequence b is padding when ids[b·L + j] = padId. */
+  ids: WgslView;
+  B: number;
+  L: number;
+  H: number;
+  dh: number;
+  /** Row stride of q, k, v, dq, dk, dv in elements (default H·dh). */
+  stride?: number;
+  padId: number;
+  scale: number;
+  dropout?: WgslDropout;
+  /** u32 step counter (the dropout stream); needed when dropout is on. */
+  step?: WgslView;
+}
+
+/** Arguments of {@link wgslAttentionForward}. */
+export interface WgslAttentionForwardArgs extends WgslAttentionShape {
+  q: WgslView;
+  k: WgslView;
+  v: WgslView;
+  /** [R, H·dh] out. */
+  out: WgslView;
+  /** [B·H·L] out. */
+  lse: WgslView;
+}
+
+/** Arguments of {@link wgslAttentionBackward}. */
+export interface WgslAttentionBackwardArgs extends WgslAttentionShape {
+  q: WgslView;
+  k: WgslView;
+  v: WgslView;
+  out: WgslView;
+  dOut: WgslView;
+  lse: WgslView;
+  /** [R, stride] out: the heads' elements of each row. */
+  dq: WgslView;
+  dk: WgslView;
+  dv: WgslView;
+  /** [B·H·L] workspace (written). */
+  delta: WgslView;
+}
+
+function plan(op: string, a: WgslAttentionShape) {
+  const { B, L, H, dh } = a;
+  const stride = a.stride ?? H * dh;
+  checkInt(op, 'B', B, 0);
+  checkInt(op, 'L', L, 0, ATTENTION_WGSL_MAX_L);
+  checkInt(op, 'H', H, 1);
+  checkInt(op, 'dh', dh, 1, ATTENTION_WGSL_MAX_DH);
+  checkInt(op, 'stride', stride, H * dh);
+  const drop = dropoutParams('drop', a.dropout);
+  if (drop.drop_on && !a.step) throw new TypeError(`${op}: step (the dropout stream) is needed with dropout`);
+  if (drop.drop_on && B * H * L * L >= 2 ** 32) {
+    throw new RangeError(`${op}: B·H·L² = ${B * H * L * L} exceeds the 32-bit dropout element index`);
+  }
+  const R = B * L;
+  if (R * stride >= 2 ** 32) throw new RangeError(`${op}: R·stride = ${R * stride} exceeds the 32-bit index`);
+  return {
+    R,
+    /** Elements a [R, stride] view spans (its last row ends at the heads' last element). */
+    span: R > 0 ? (R - 1) * stride + H * dh : 0,
+    units: B * H * Math.ceil(L / ATTN_ROWS),
+    params: { B, L, H, stride, pad: a.padId, scale: a.scale, ...drop },
+  };
+}
+
+/** The forward's dispatch. */
+export function wgslAttentionForward(device: GPUDevice, a: WgslAttentionForwardArgs): Step[] {
+  const op = 'wgslAttentionForward';
+  const p = plan(op, a);
+  if (p.R === 0) return [];
+  const b = new Binder(device, op, ATTN_FORWARD_BUFFERS)
+    .view('q', a.q, p.span)
+    .view('k', a.k, p.span)
+    .view('v', a.v, p.span)
+    .view('ids', a.ids, p.R)
+    .view('out', a.out, p.R * a.H * a.dh)
+    .view('lse', a.lse, a.B * a.H * a.L)
+    .view('step_ctr', a.step, 1);
+  return [
+    {
+      program: new AttentionForwardProgram(a.dh),
+      params: b.with(p.params),
+      buffers: b.buffers,
+      units: p.units,
+    },
+  ];
+}
+
+/** The backward's dispatches: delta, dk and dv per key tile, dq per query tile. */
+export function wgslAttentionBackward(device: GPUDevice, a: WgslAttentionBackwardArgs): Step[] {
+  const op = 'wgslAttentionBackward';
+  const p = plan(op, a);
+  if (p.R === 0) return [];
+  const D = a.H * a.dh;
+  const nRow = a.B * a.H * a.L;
+  const delta = new Binder(device, op, ATTN_DELTA_BUFFERS)
+    .view('out', a.out, p.R * D)
+    .view('dOut', a.dOut, p.R * D)
+    .view('delta', a.delta, nRow);
+  const shared = a.dk.buffer === a.dv.buffer;
+  const dkv = new Binder(device, op, ATTN_DKV_BUFFERS)
+    .view('q', a.q, p.span)
+    .view('k', a.k, p.span)
+    .view('v', a.v, p.span)
+    .view('ids', a.ids, p.R)
+    .view('dOut', a.dOut, p.R * D)
+    .view('lse', a.lse, nRow)
+    .view('delta', a.delta, nRow);
+  const extra: Record<string, number> = {};
+  if (shared) {
+    // One binding spans dk and dv; their offsets are relative to it.
+    const ok = a.dk.offset ?? 0;
+    const ov = a.dv.offset ?? 0;
+    const lo = Math.min(ok, ov);
+    dkv.view('dk', { buffer: a.dk.buffer, offset: lo }, Math.max(ok, ov) - lo + p.span);
+    const base = dkv.params.dk_o as number;
+    extra.dk_o = base + ok - lo;
+    extra.dv_o = base + ov - lo;
+    dkv.view('dv', undefined, 0);
+  } else {
+    dkv.view('dk', a.dk, p.span).view('dv', a.dv, p.span);
+  }
+  dkv.view('step_ctr', a.step, 1);
+  const dq = new Binder(device, op, ATTN_DQ_BUFFERS)
+    .view('q', a.q, p.span)
+    .view('k', a.k, p.span)
+    .view('v', a.v, p.span)
+    .view('ids', a.ids, p.R)
+    .view('dOut', a.dOut, p.R * D)
+    .view('lse', a.lse, nRow)
+    .view('delta', a.delta, nRow)
+    .view('dq', a.dq, p.span)
+    .view('step_ctr', a.step, 1);
+  return [
+    {
+      program: new AttentionDeltaProgram(a.dh),
+      params: delta.with(p.params),
+      buffers: delta.buffers,
+      units: Math.ceil(nRow / 64),
+    },
+    {
+      program: new AttentionDkvProgram(a.dh, shared),
+      params: dkv.with({ ...p.params, ...extra }),
+      buffers: dkv.buffers,
+      units: p.units,
+    },
+    { program: new AttentionDqProgram(a.dh), params: dq.with(p.params), buffers: dq.buffers, units: p.units },
+  ];
+}

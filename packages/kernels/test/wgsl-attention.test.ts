@@ -1,0 +1,185 @@
+/**
+ * Attention WGSL kernels against the float64 reference on lavapipe (or any adapter): causal
+ * multi-head attention with key padding (one sequence all padding), dropout on the
+ * probabilities, head sizes on both sides of the tile size, L not a multiple of the 32-row
+ * tile, a row stride wider than the heads (the columns between are NaN and must stay
+ * unwritten), and q/k/v and dq/dk/dv as views of one [R, 3·D] buffer. Outputs poisoned with NaN;
+ * printed seed (CUTREC_TEST_SEED replays). The backward runs from the reference's out and lse
+ * (as float32). Tolerances (relErr): 1e-4 (fp32 softmax against float64), as the CUDA test.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  attentionBackward,
+  attentionForward,
+  wgslAttentionBackward,
+  wgslAttentionForward,
+} from '../src/index.js';
+import { testRng } from './ops/rng.js';
+import { device, freeAll, gpuArray, relErr, run, skipReason, stepCounter } from './ops/wgsl-util.js';
+
+interface Case {
+  B: number;
+  L: number;
+  H: number;
+  dh: number;
+  stride?: number | 'shared';
+  rate?: number;
+}
+
+const cases: Case[] = [
+  { B: 1, L: 1, H: 1, dh: 1 },
+  { B: 3, L: 7, H: 2, dh: 5, rate: 0.3 },
+  { B: 2, L: 37, H: 3, dh: 8, stride: 28 },
+  { B: 3, L: 50, H: 2, dh: 32, stride: 'shared', rate: 0.1 },
+  { B: 2, L: 33, H: 4, dh: 33, rate: 0.5 },
+  { B: 1, L: 70, H: 1, dh: 100 },
+  { B: 2, L: 40, H: 1, dh: 128, rate: 0.1, stride: 'shared' },
+];
+
+const label = (c: Case) =>
+  `B=${c.B} L=${c.L} H=${c.H} dh=${c.dh} stride=${c.stride ?? '-'} rate=${c.rate ?? 0}`;
+
+describe.skipIf(skipReason !== undefined)('attention (WGSL)', () => {
+  afterEach(freeAll);
+  for (const c of cases) {
+    it(`${label(c)}: forward and backward match the reference`, async () => {
+      const rng = testRng(`wgsl attention ${label(c)}`);
+      const gpu = device as GPUDevice;
+      const tol = 1e-4;
+      const { B, L, H, dh } = c;
+      const D = H * dh;
+      const R = B * L;
+      const shared = c.stride === 'shared';
+      const stride = shared ? 3 * D : ((c.stride as number | undefined) ?? D);
+      const padId = 0;
+      const ids = new Int32Array(R);
+      for (let b = 0; b < B; b++) {
+        const start = b === 1 ? L : rng.int(0, Math.floor(L / 2)); // sequence 1 is all padding
+        for (let t = 0; t < L; t++)
+          ids[b * L + t] = t < start || rng.uniform() < 0.1 ? padId : rng.int(1, 1000);
+      }
+      const n = R * stride;
+      const fill = () => {
+        const a = rng.floats(n);
+        if (!shared)
+          for (let r = 0; r < R; r++) for (let x = D; x < stride; x++) a[r * stride + x] = Number.NaN;
+        return a;
+      };
+      let q: Float32Array;
+      let k: Float32Array;
+      let v: Float32Array;
+      let qkv: { buffer: GPUBuffer; offset: number }[];
+      if (shared) {
+        const all = rng.floats(n);
+        const shifted = (o: number) =>
+          Float32Array.from({ length: n }, (_, t) => (t + o < n ? all[t + o]! : 0));
+        q = shifted(0);
+        k = shifted(D);
+        v = shifted(2 * D);
+        const buf = gpuArray(n, all).view.buffer;
+        qkv = [0, D, 2 * D].map((offset) => ({ buffer: buf, offset }));
+      } else {
+        q = fill();
+        k = fill();
+        v = fill();
+        qkv = [q, k, v].map((x) => ({ buffer: gpuArray(n, x).view.buffer, offset: 0 }));
+      }
+      const dOut = rng.floats(R * D);
+      const scale = 1 / Math.sqrt(dh);
+      const seed = rng.int(0, 2 ** 30);
+      const stream = rng.int(0, 1000);
+      const rate = c.rate ?? 0;
+      const shape = { B, L, H, dh, stride, padId, scale };
+      const spec = rate > 0 ? { seed, stream, site: 4, rate } : undefined;
+
+      const out = new Float64Array(R * D);
+      const lse = new Float64Array(B * H * L);
+      attentionForward({ ...shape, ids, dropout: spec, q, k, v, out, lse });
+      const out32 = Float32Array.from(out);
+      const lse32 = Float32Array.from(lse);
+      const dq = new Float64Array(n);
+      const dk = new Float64Array(n);
+      const dv = new Float64Array(n);
+      const delta = new Float64Array(B * H * L);
+      attentionBackward({
+        ...shape,
+        ids,
+        dropout: spec,
+        q,
+        k,
+        v,
+        out: out32,
+        dOut,
+        lse: lse32,
+        dq,
+        dk,
+        dv,
+        delta,
+      });
+
+      const common = {
+        ...shape,
+        ids: gpuArray(R, ids, { int: true }).view,
+        dropout: { seed, site: 4, rate },
+        step: stepCounter(stream),
+        q: qkv[0]!,
+        k: qkv[1]!,
+        v: qkv[2]!,
+      };
+      const gOut = gpuArray(R * D);
+      const gLse = gpuArray(B * H * L, undefined, { pad: 1 });
+      run(wgslAttentionForward(gpu, { ...common, out: gOut.view, lse: gLse.view }));
+      expect(relErr(await gOut.read(), out), `out ${label(c)}`).toBeLessThanOrEqual(tol);
+      expect(relErr(await gLse.read(), lse), `lse ${label(c)}`).toBeLessThanOrEqual(tol);
+
+      const gDelta = gpuArray(B * H * L);
+      const dBuf = shared ? gpuArray(n) : undefined;
+      const dViews = shared
+        ? [0, D, 2 * D].map((offset) => ({ buffer: dBuf!.view.buffer, offset }))
+        : [0, 1, 2].map(() => ({ buffer: gpuArray(n).view.buffer, offset: 0 }));
+      run(
+        wgslAttentionBackward(gpu, {
+          ...common,
+          out: gpuArray(R * D, out32).view,
+          dOut: gpuArray(R * D, dOut).view,
+          lse: gpuArray(B * H * L, lse32).view,
+          dq: dViews[0]!,
+          dk: dViews[1]!,
+          dv: dViews[2]!,
+          delta: gDelta.view,
+        }),
+      );
+      expect(relErr(await gDelta.read(), delta), `delta ${label(c)}`).toBeLessThanOrEqual(tol);
+      const readAll = async (buffer: GPUBuffer) => {
+        const staging = gpu.createBuffer({
+          size: n * 4,
+          usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+        });
+        const enc = gpu.createCommandEncoder();
+        enc.copyBufferToBuffer(buffer, 0, staging, 0, n * 4);
+        gpu.queue.submit([enc.finish()]);
+        await staging.mapAsync(GPUMapMode.READ);
+        const a = new Float32Array(staging.getMappedRange().slice(0));
+        staging.destroy();
+        return a;
+      };
+      const heads = (a: ArrayLike<number>, o: number) =>
+        Float64Array.from({ length: R * D }, (_, t) => a[Math.floor(t / D) * stride + o + (t % D)]!);
+      for (const [i, name, want] of [
+        [0, 'dq', dq],
+        [1, 'dk', dk],
+        [2, 'dv', dv],
+      ] as const) {
+        const all = await readAll(dViews[i]!.buffer);
+        const o = dViews[i]!.offset;
+        expect(relErr(heads(all, o), heads(want, 0)), `${name} ${label(c)}`).toBeLessThanOrEqual(tol);
+        if (!shared && stride > D) {
+          let written = 0;
+          for (let r = 0; r < R; r++)
+            for (let x = D; x < stride; x++) if (!Number.isNaN(all[r * stride + x]!)) written++;
+          expect(written, `${name}: columns between the heads stay unwritten`).toBe(0);
+        }
+      }
+    });
+  }
+});
