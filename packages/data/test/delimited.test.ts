@@ -104,6 +104,18 @@ describe('readDelimited (CSV/TSV)', () => {
     );
   });
 
+  it('streams a large file through the bounded queue: every row read, and a late error on its line', async () => {
+    const rows = ['user,item,note', '0,"multi\r\nline",x'];
+    for (let r = 1; r < 30_000; r++) rows.push(`${r % 997},${r % 101},"n, ${r}"`);
+    const good = tempFile('big.csv', `${rows.join('\r\n')}\r\n`);
+    const ds = await readDelimited(good);
+    expect(ds.numUsers).toBe(997);
+    expect(ds.sequences.reduce((a, q) => a + q.length, 0)).toBe(30_000);
+    rows[25_000] = '5,'; // line 25,002: the header, and the two-line record above it
+    const bad = tempFile('big-bad.csv', `${rows.join('\n')}\n`);
+    await expect(readDelimited(bad)).rejects.toThrow(`${bad}:25002: expected an item id`);
+  });
+
   it('errors: empty file, header only, threshold without a rating column', async () => {
     const p = tempFile('empty.csv', '');
     await expect(readDelimited(p)).rejects.toThrow(`${p}: no interactions`);

@@ -84,26 +84,20 @@ export function checkThreshold(
     throw new Error(`${name}: ratingThreshold is set but there is no rating column (set columns.rating)`);
 }
 
-/**
- * Line breaks inside a record's fields: `chars` counts every CR and LF (as csv-parse's line count
- * does inside quotes), `lines` counts CRLF, LF or CR as one (as an editor numbers lines).
- */
-function breaksIn(record: readonly string[]): { chars: number; lines: number } {
-  let chars = 0;
-  let lines = 0;
+/** Line breaks inside a record's fields (CRLF, LF or CR each count one, as an editor numbers lines). */
+function breaksIn(record: readonly string[]): number {
+  let n = 0;
   for (const f of record) {
     for (let k = 0; k < f.length; k++) {
       const c = f.charCodeAt(k);
-      if (c !== 10 && c !== 13) continue;
-      chars++;
-      if (c === 13 && f.charCodeAt(k + 1) === 10) {
-        chars++;
-        k++;
+      if (c === 10) n++;
+      else if (c === 13) {
+        n++;
+        if (f.charCodeAt(k + 1) === 10) k++;
       }
-      lines++;
     }
   }
-  return { chars, lines };
+  return n;
 }
 
 /** The first line of `text` with a non-blank character, when a line break ends it (BOM removed). */
@@ -144,19 +138,15 @@ async function* delimitedRecords(
   }
   const delim = delimiter ?? detectDelimiter(first ?? '');
 
-  // Records are taken from csv-parse's on_record hook as it parses them, in file order, so that
-  // a parse error (an unclosed quote, found at the end) comes after every record before it. The
-  // queue is bounded: the feeder waits while it holds more than HIGH records.
+  // Records come from csv-parse in file order; empty lines are records too (a single empty field,
+  // skipped by the caller), so each record spans 1 + its fields' line breaks lines and the line a
+  // record starts on is counted here. The queue is bounded: the feeder waits while it holds more
+  // than HIGH records. A parse error (an unclosed quote, found at the end) comes after every
+  // record before it, so errors are reported in file order.
   const HIGH = 4096;
   const queue: { fields: string[]; line: number }[] = [];
   let next = 0;
-  // Where the last parsed record ended (in csv-parse's count), and how many empty lines it had
-  // skipped by then: an unclosed quote's record starts on the first non-empty line after it.
-  // csv-parse counts a CRLF inside quotes as two lines; `drift` is how far ahead that has put its
-  // count of the lines an editor shows.
-  let lastEnd = 0;
-  let lastEmpty = 0;
-  let drift = 0;
+  let line = 1;
   let failure: unknown = null;
   let finished = false;
   let stop = false;
@@ -173,25 +163,19 @@ async function* delimitedRecords(
     bom: true,
     relax_quotes: true,
     relax_column_count: true,
-    skip_empty_lines: true,
-    on_record: (record: string[], context) => {
-      const b = breaksIn(record);
-      lastEnd = context.lines;
-      lastEmpty = context.empty_lines;
-      queue.push({ fields: record, line: context.lines - b.chars - drift });
-      drift += b.chars - b.lines;
-      wake('consumer');
-      return null;
-    },
   });
   const finish = (e: unknown) => {
     if (e !== null && failure === null) failure = e;
     finished = true;
     wake('consumer');
   };
+  parser.on('data', (record: string[]) => {
+    queue.push({ fields: record, line });
+    line += 1 + breaksIn(record);
+    wake('consumer');
+  });
   parser.on('error', finish);
   parser.on('end', () => finish(null));
-  parser.resume();
   const feeding = (async () => {
     const write = async (c: string) => {
       if (stop || finished) return;
@@ -236,14 +220,13 @@ async function* delimitedRecords(
       });
     }
     if (failure instanceof CsvError) {
-      const info = failure as CsvError & { lines?: number; empty_lines?: number };
+      // The failing record starts where the last one read ended.
       if (failure.code === 'CSV_QUOTE_NOT_CLOSED') {
-        const line = lastEnd - drift + 1 + Math.max(0, (info.empty_lines ?? lastEmpty) - lastEmpty);
         throw new Error(
           `${name}:${line}: unterminated quoted field (a field opens with " and no closing " follows before the end of the file)`,
         );
       }
-      throw new Error(`${name}:${(info.lines ?? lastEnd + 1) - drift}: ${failure.message}`);
+      throw new Error(`${name}:${line}: ${failure.message}`);
     }
     if (failure !== null) throw failure;
   } finally {
