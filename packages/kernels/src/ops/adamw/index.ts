@@ -16,3 +16,12 @@ export {
   gradNormSquared,
 } from './reference.js';
 export { checkSchedule, type LrSchedule, learningRate } from './schedule.js';
+export {
+  AdamwUpdateProgram,
+  GradNormProgram,
+  StepIncrementProgram,
+  type WgslAdamwUpdateArgs,
+  wgslAdamwUpdate,
+  wgslGradNormSquared,
+  wgslStepIncrement,
+} from './wgsl.js';
