@@ -39,7 +39,7 @@ import {
   referenceForward,
   resolveOptions,
 } from '../src/index.js';
-import { describeContract, randomInputs, skewedTable } from './contract.js';
+import { describeContract, randomInputs } from './contract.js';
 
 const reason = cudaKernelsUnavailableReason();
 if (reason) {
