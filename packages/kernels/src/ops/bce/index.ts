@@ -7,3 +7,11 @@ export {
   packBceArgs,
 } from './cuda.js';
 export { type BceInputs, bceBackward, bceForward, checkBceInputs } from './reference.js';
+export {
+  BCE_WGSL_MAX_D,
+  BceBackwardProgram,
+  BceForwardProgram,
+  type WgslBceInputs,
+  wgslBceBackward,
+  wgslBceForward,
+} from './wgsl.js';
