@@ -8,3 +8,4 @@ export {
   rankChunks,
 } from './cuda.js';
 export { checkRankArgs, type RankOfTargetsArgs, type RankSeen, rankOfTargets } from './reference.js';
+export { RankProgram, type WgslRankOfTargetsArgs, wgslRankOfTargets } from './wgsl.js';
