@@ -5,7 +5,7 @@ import { evaluateModel, loadModel, recommend, type SASRec, seenFromHistories } f
 import { setupBackend } from './backend.js';
 import { ConfigError, validateConfig } from './config/load.js';
 import type { TrainConfig } from './config/schema.js';
-import { loadRunData, type RunData } from './data.js';
+import { checkDataFile, loadRunData, type RunData } from './data.js';
 import { explainCheckpointError } from './errors.js';
 import type { Metrics } from './train/events.js';
 import { readJson, runPaths } from './train/run-folder.js';
@@ -34,6 +34,7 @@ export async function openRun(dir: string, which: string, backend: string | unde
   if (!['auto', 'webgpu', 'cpu'].includes(choice))
     throw new Error(`--backend must be auto, webgpu or cpu, got '${choice}'`);
   await setupBackend(choice, config.loss.impl);
+  checkDataFile(config, `dataset.path of ${paths.config}`);
   const data = await loadRunData(config);
   const { model } = await loadModel(checkpoint).catch((err: unknown) => {
     const other = checkpoint === paths.best ? 'last' : 'best';

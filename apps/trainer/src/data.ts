@@ -38,14 +38,18 @@ export function datasetName(config: TrainConfig): string {
   return config.dataset.path === null ? 'synthetic' : baseName(config.dataset.path);
 }
 
-/** Throws, naming the file, where the interaction log of `config` does not exist. */
-export function checkDataFile(config: TrainConfig): void {
+/**
+ * Throws, naming the file and where it was named (`--data`, or a run's config.json), where the
+ * interaction log of `config` does not exist.
+ */
+export function checkDataFile(config: TrainConfig, namedBy = '--data'): void {
   const path = config.dataset.path;
-  if (path !== null && !existsSync(path)) {
-    throw new ConfigError(
-      `--data ${path}: no such file (give an interaction log, or leave --data out for the synthetic dataset)`,
-    );
-  }
+  if (path === null || existsSync(path)) return;
+  const hint =
+    namedBy === '--data'
+      ? 'give an interaction log, or leave --data out for the synthetic dataset'
+      : 'was it moved? put it back or edit dataset.path there';
+  throw new ConfigError(`${namedBy} ${path}: no such file (${hint})`);
 }
 
 /** Why a split without validation users cannot pick a model, and what to change. */

@@ -5,7 +5,15 @@
  * own folders, so they run in any order.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,6 +139,21 @@ describe('cutrec train on bad input', () => {
     );
     const evaluate = oneLine(cutrec(w, ['evaluate', 'run', '--checkpoint', 'last']));
     expect(evaluate).toMatch(/the checkpoint is truncated or corrupt .*try --checkpoint best/);
+  });
+});
+
+describe('a run whose data file was moved', () => {
+  it('resume and evaluate name the file and the config.json that names it', () => {
+    const w = workDir();
+    const rows = ['user,item'];
+    for (let u = 0; u < 40; u++) for (let t = 0; t < 5; t++) rows.push(`${u},${(u + t * 3) % 20}`);
+    writeFileSync(join(w, 'log.csv'), `${rows.join('\n')}\n`);
+    const args = ['train', ...TINY, '--data', 'log.csv', '--format', 'csv', '--out', 'run'];
+    expect(cutrec(w, args).code).toBe(0);
+    renameSync(join(w, 'log.csv'), join(w, 'moved.csv'));
+    const named = `dataset.path of ${join(w, 'run', 'config.json')} ${join(w, 'log.csv')}: no such file (was it moved?`;
+    expect(oneLine(cutrec(w, ['train', '--resume', 'run', '--epochs', '3']))).toContain(named);
+    expect(oneLine(cutrec(w, ['evaluate', 'run']))).toContain(named);
   });
 });
 

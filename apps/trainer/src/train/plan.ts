@@ -49,6 +49,7 @@ function planResume(dir: string, overrides: ResumeOverrides): RunPlan {
   }
   const flags = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
   const config = validateConfig(mergeFlags(readJson(paths.config), flags), flags);
+  checkDataFile(config, `dataset.path of ${paths.config}`);
   // A run killed before its first checkpoint starts again from its first step.
   const kind = existsSync(paths.last) ? 'resume' : 'restart';
   return { config, kind, dir: paths.dir, explicit: true, overwrite: false };
@@ -63,7 +64,6 @@ export function planRun(req: {
   resumeOverrides?: ResumeOverrides;
 }): RunPlan {
   const plan = req.resume !== undefined ? planResume(req.resume, req.resumeOverrides ?? {}) : planNew(req);
-  checkDataFile(plan.config);
   checkLossImpl(plan.config.loss.impl);
   return plan;
 }
@@ -74,6 +74,7 @@ function planNew(req: { config: TrainConfig; out?: string; overwrite?: boolean }
   if (config.dataset.path !== null) {
     config = { ...config, dataset: { ...config.dataset, path: resolve(config.dataset.path) } };
   }
+  checkDataFile(config);
   const overwrite = req.overwrite === true;
   if (req.out === undefined) {
     return {
