@@ -34,6 +34,9 @@ register(wgslImplementation);
 
 export {
   type BindingKind,
+  type CceBackwardBuffers,
+  type CceForwardBuffers,
+  type CceShape,
   type Clear,
   type Compiled,
   type Copy,
@@ -49,6 +52,8 @@ export {
   setWgslTuning,
   type WgslProgram,
   type WgslTuning,
+  wgslCceBackwardSteps,
+  wgslCceForwardSteps,
   wgslImplementation,
   wgslTuning,
 } from './wgsl/index.js';

@@ -38,10 +38,15 @@ interface Call {
   removeHits: boolean;
 }
 
-function prepare(hidden: tf.Tensor2D, items: tf.Tensor2D, targets: tf.Tensor1D, o: ResolvedCceOptions): Call {
-  const device = (webgpuBackend() as unknown as { device: GPUDevice }).device;
-  const [N, D] = hidden.shape;
-  const C = items.shape[0];
+/** Shapes of a call: N rows of hidden [N, D] against C items [C, D]. */
+export interface CceShape {
+  N: number;
+  C: number;
+  D: number;
+}
+
+function prepare(device: GPUDevice, shape: CceShape, targets: GPUBuffer, o: ResolvedCceOptions): Call {
+  const { N, C, D } = shape;
   const all = o.negatives === 'all';
   const K = all ? C : (o.negatives as number);
   const maxBytes = maxBindingBytes(device);
@@ -63,7 +68,7 @@ function prepare(hidden: tf.Tensor2D, items: tf.Tensor2D, targets: tf.Tensor1D, 
       spec = { ...base, kind: 'popularity', table: o.aliasTable };
     }
     if (o.sampler === 'inBatch') {
-      negBufs = inBatchNegBuffers(device, tensorBuffer(targets), N, C, o.ignoreIndex);
+      negBufs = inBatchNegBuffers(device, targets, N, C, o.ignoreIndex);
     } else {
       negBufs = uploadNegBuffers(device, spec);
       n = negBufs.n;
@@ -124,85 +129,206 @@ function poison(device: GPUDevice, buffer: GPUBuffer, count: number): void {
   if (tuning().poison) device.queue.writeBuffer(buffer, 0, new Float32Array(count).fill(Number.NaN));
 }
 
+/** The buffers of a forward: inputs, then the per-row outputs (all [rows] from offset 0). */
+export interface CceForwardBuffers {
+  hidden: GPUBuffer;
+  items: GPUBuffer;
+  targets: GPUBuffer;
+  lse: GPUBuffer;
+  loss: GPUBuffer;
+}
+
+function forwardSteps(call: Call, bufs: CceForwardBuffers): Step[] {
+  const { D } = call;
+  const { hidden: hB, items: iB, targets: tB } = bufs;
+  const steps: Step[] = [...(call.negBufs?.steps ?? [])];
+  if (call.N === 0) return steps;
+  const rb = D * 4;
+  for (const rc of call.rowChunks) {
+    const geo = call.tile ? tileGeometry(rc, call.groupRows, call.tile.tr) : undefined;
+    call.itemChunks.forEach((ic, ii) => {
+      const buffers = [
+        rows(hB, rc, rb),
+        rows(iB, ic, rb),
+        rows(tB, rc, 4),
+        rows(bufs.lse, rc, 4),
+        rows(bufs.loss, rc, 4),
+        ...samplerBindings(call),
+      ];
+      const params = chunkParams(call, rc, ic, ii === 0);
+      if (!geo || !call.tile) {
+        const program = new RowProgram({
+          neg: call.neg as NegConfig,
+          removeHits: call.removeHits,
+          backward: false,
+          vec4: D % 4 === 0,
+        });
+        const v4 = D % 4 === 0 ? [rows(hB, rc, rb), rows(iB, ic, rb)] : [];
+        steps.push({ program, params, buffers: [...buffers, ...v4], units: rc.count });
+      } else {
+        const program = new TileProgram({
+          kernel: 'lse',
+          neg: call.neg,
+          removeHits: call.removeHits,
+          ...call.tile,
+          atomicItems: false,
+        });
+        steps.push({
+          program,
+          params: { ...params, g0: geo.g0, tiles_per_group: geo.tilesPerGroup },
+          buffers,
+          units: geo.nGroups * geo.tilesPerGroup,
+        });
+      }
+    });
+  }
+  const target = new TargetProgram({ all: call.all, backward: false });
+  for (const rc of call.rowChunks) {
+    call.itemChunks.forEach((ic, ii) => {
+      steps.push({
+        program: target,
+        params: chunkParams(call, rc, ic, ii === 0),
+        buffers: [
+          rows(hB, rc, rb),
+          rows(iB, ic, rb),
+          rows(tB, rc, 4),
+          rows(bufs.lse, rc, 4),
+          rows(bufs.loss, rc, 4),
+        ],
+        units: rc.count,
+      } satisfies Dispatch);
+    });
+  }
+  return steps;
+}
+
 function forward(
   hidden: tf.Tensor2D,
   items: tf.Tensor2D,
   targets: tf.Tensor1D,
   o: ResolvedCceOptions,
 ): CceForwardResult {
-  const call = prepare(hidden, items, targets, o);
-  const { device, N, D } = call;
+  const device = tfjsDevice();
+  const [N, D] = hidden.shape;
+  const call = prepare(device, { N, C: items.shape[0], D }, tensorBuffer(targets), o);
   const loss = allocTensor<tf.Rank.R1>([N], 'float32');
   const lse = allocTensor<tf.Rank.R1>([N], 'float32');
   try {
     if (N === 0) return { loss: loss.tensor, lse: lse.tensor };
     poison(device, loss.buffer, N);
     poison(device, lse.buffer, N);
-    const hB = tensorBuffer(hidden);
-    const iB = tensorBuffer(items);
-    const tB = tensorBuffer(targets);
-    const steps: Step[] = [...(call.negBufs?.steps ?? [])];
-    const rb = D * 4;
-    for (const rc of call.rowChunks) {
-      const geo = call.tile ? tileGeometry(rc, call.groupRows, call.tile.tr) : undefined;
-      call.itemChunks.forEach((ic, ii) => {
-        const buffers = [
-          rows(hB, rc, rb),
-          rows(iB, ic, rb),
-          rows(tB, rc, 4),
-          rows(lse.buffer, rc, 4),
-          rows(loss.buffer, rc, 4),
-          ...samplerBindings(call),
-        ];
-        const params = chunkParams(call, rc, ic, ii === 0);
-        if (!geo || !call.tile) {
-          const program = new RowProgram({
-            neg: call.neg as NegConfig,
-            removeHits: call.removeHits,
-            backward: false,
-            vec4: D % 4 === 0,
-          });
-          const v4 = D % 4 === 0 ? [rows(hB, rc, rb), rows(iB, ic, rb)] : [];
-          steps.push({ program, params, buffers: [...buffers, ...v4], units: rc.count });
-        } else {
-          const program = new TileProgram({
-            kernel: 'lse',
-            neg: call.neg,
-            removeHits: call.removeHits,
-            ...call.tile,
-            atomicItems: false,
-          });
-          steps.push({
-            program,
-            params: { ...params, g0: geo.g0, tiles_per_group: geo.tilesPerGroup },
-            buffers,
-            units: geo.nGroups * geo.tilesPerGroup,
-          });
-        }
-      });
-    }
-    const target = new TargetProgram({ all: call.all, backward: false });
-    for (const rc of call.rowChunks) {
-      call.itemChunks.forEach((ic, ii) => {
-        steps.push({
-          program: target,
-          params: chunkParams(call, rc, ic, ii === 0),
-          buffers: [
-            rows(hB, rc, rb),
-            rows(iB, ic, rb),
-            rows(tB, rc, 4),
-            rows(lse.buffer, rc, 4),
-            rows(loss.buffer, rc, 4),
-          ],
-          units: rc.count,
-        } satisfies Dispatch);
-      });
-    }
-    Runner.of(device).submit(steps);
+    const bufs = {
+      hidden: tensorBuffer(hidden),
+      items: tensorBuffer(items),
+      targets: tensorBuffer(targets),
+      lse: lse.buffer,
+      loss: loss.buffer,
+    };
+    Runner.of(device).submit(forwardSteps(call, bufs));
     return { loss: loss.tensor, lse: lse.tensor };
   } finally {
     call.negBufs?.release();
   }
+}
+
+/** The buffers of a backward: inputs, then dHidden [N, D] (written) and dItems [C, D] (accumulated). */
+export interface CceBackwardBuffers {
+  hidden: GPUBuffer;
+  items: GPUBuffer;
+  targets: GPUBuffer;
+  lse: GPUBuffer;
+  dLoss: GPUBuffer;
+  dHidden: GPUBuffer;
+  dItems: GPUBuffer;
+}
+
+/** The backward's steps: dHidden is cleared first, dItems too unless `accumulateItems`. */
+function backwardSteps(call: Call, bufs: CceBackwardBuffers, accumulateItems: boolean): Step[] {
+  const { D } = call;
+  const clears: Step[] = [];
+  if (call.N * D > 0) clears.push({ clear: bufs.dHidden, offset: 0, size: call.N * D * 4 });
+  if (!accumulateItems) clears.push({ clear: bufs.dItems, offset: 0, size: call.C * D * 4 });
+  const steps: Step[] = [...clears, ...(call.negBufs?.steps ?? [])];
+  if (call.N > 0) {
+    const { hidden: hB, items: iB, targets: tB, lse: lB, dLoss: gB } = bufs;
+    const rb = D * 4;
+    const target = new TargetProgram({ all: call.all, backward: true });
+    const common = (rc: Chunk, ic: Chunk) => [
+      rows(hB, rc, rb),
+      rows(iB, ic, rb),
+      rows(tB, rc, 4),
+      rows(lB, rc, 4),
+      rows(gB, rc, 4),
+    ];
+    for (const rc of call.rowChunks) {
+      for (const ic of call.itemChunks) {
+        steps.push({
+          program: target,
+          params: chunkParams(call, rc, ic, false),
+          buffers: [...common(rc, ic), rows(bufs.dHidden, rc, rb), rows(bufs.dItems, ic, rb)],
+          units: rc.count,
+        });
+      }
+    }
+    for (const rc of call.rowChunks) {
+      for (const ic of call.itemChunks) {
+        const params = chunkParams(call, rc, ic, false);
+        if (!call.tile) {
+          steps.push({
+            program: new RowProgram({
+              neg: call.neg as NegConfig,
+              removeHits: call.removeHits,
+              backward: true,
+              vec4: D % 4 === 0,
+            }),
+            params,
+            buffers: [
+              ...common(rc, ic),
+              rows(bufs.dHidden, rc, rb),
+              rows(bufs.dItems, ic, rb),
+              ...samplerBindings(call),
+              ...(D % 4 === 0 ? [rows(hB, rc, rb), rows(iB, ic, rb)] : []),
+            ],
+            units: rc.count,
+          });
+          continue;
+        }
+        const t = call.tile;
+        const geo = tileGeometry(rc, call.groupRows, t.tr);
+        const nd = Math.ceil(D / t.dc);
+        const k = call.all ? ic.count : call.K;
+        const nKtiles = Math.ceil(k / t.tk);
+        const tileParams = { ...params, g0: geo.g0, tiles_per_group: geo.tilesPerGroup, n_dchunks: nd };
+        steps.push({
+          program: new TileProgram({
+            kernel: 'grad-hidden',
+            neg: call.neg,
+            removeHits: call.removeHits,
+            ...t,
+            atomicItems: false,
+          }),
+          params: tileParams,
+          buffers: [...common(rc, ic), rows(bufs.dHidden, rc, rb), ...samplerBindings(call)],
+          units: geo.nGroups * geo.tilesPerGroup * nd,
+        });
+        const perSplit = geo.nGroups * nKtiles * nd;
+        const splits = Math.min(geo.tilesPerGroup, Math.max(1, Math.ceil(MIN_ITEM_UNITS / perSplit)));
+        steps.push({
+          program: new TileProgram({
+            kernel: 'grad-items',
+            neg: call.neg,
+            removeHits: call.removeHits,
+            ...t,
+            atomicItems: !call.all || splits > 1,
+          }),
+          params: { ...tileParams, n_ktiles: nKtiles, n_groups: geo.nGroups, splits },
+          buffers: [...common(rc, ic), rows(bufs.dItems, ic, rb), ...samplerBindings(call)],
+          units: perSplit * splits,
+        });
+      }
+    }
+  }
+  return steps;
 }
 
 function backward(
@@ -213,104 +339,58 @@ function backward(
   dLoss: tf.Tensor1D,
   o: ResolvedCceOptions,
 ): CceGradients {
-  const call = prepare(hidden, items, targets, o);
-  const { device, N, C, D } = call;
+  const device = tfjsDevice();
+  const [N, D] = hidden.shape;
+  const C = items.shape[0];
+  const call = prepare(device, { N, C, D }, tensorBuffer(targets), o);
   const dHidden = allocTensor<tf.Rank.R2>([N, D], 'float32');
   const dItems = allocTensor<tf.Rank.R2>([C, D], 'float32');
   try {
-    const steps: Step[] = [
-      { clear: dHidden.buffer },
-      { clear: dItems.buffer },
-      ...(call.negBufs?.steps ?? []),
-    ];
-    if (N > 0) {
-      const hB = tensorBuffer(hidden);
-      const iB = tensorBuffer(items);
-      const tB = tensorBuffer(targets);
-      const lB = tensorBuffer(lseT);
-      const gB = tensorBuffer(dLoss);
-      const rb = D * 4;
-      const target = new TargetProgram({ all: call.all, backward: true });
-      const common = (rc: Chunk, ic: Chunk) => [
-        rows(hB, rc, rb),
-        rows(iB, ic, rb),
-        rows(tB, rc, 4),
-        rows(lB, rc, 4),
-        rows(gB, rc, 4),
-      ];
-      for (const rc of call.rowChunks) {
-        for (const ic of call.itemChunks) {
-          steps.push({
-            program: target,
-            params: chunkParams(call, rc, ic, false),
-            buffers: [...common(rc, ic), rows(dHidden.buffer, rc, rb), rows(dItems.buffer, ic, rb)],
-            units: rc.count,
-          });
-        }
-      }
-      for (const rc of call.rowChunks) {
-        for (const ic of call.itemChunks) {
-          const params = chunkParams(call, rc, ic, false);
-          if (!call.tile) {
-            steps.push({
-              program: new RowProgram({
-                neg: call.neg as NegConfig,
-                removeHits: call.removeHits,
-                backward: true,
-                vec4: D % 4 === 0,
-              }),
-              params,
-              buffers: [
-                ...common(rc, ic),
-                rows(dHidden.buffer, rc, rb),
-                rows(dItems.buffer, ic, rb),
-                ...samplerBindings(call),
-                ...(D % 4 === 0 ? [rows(hB, rc, rb), rows(iB, ic, rb)] : []),
-              ],
-              units: rc.count,
-            });
-            continue;
-          }
-          const t = call.tile;
-          const geo = tileGeometry(rc, call.groupRows, t.tr);
-          const nd = Math.ceil(D / t.dc);
-          const k = call.all ? ic.count : call.K;
-          const nKtiles = Math.ceil(k / t.tk);
-          const tileParams = { ...params, g0: geo.g0, tiles_per_group: geo.tilesPerGroup, n_dchunks: nd };
-          steps.push({
-            program: new TileProgram({
-              kernel: 'grad-hidden',
-              neg: call.neg,
-              removeHits: call.removeHits,
-              ...t,
-              atomicItems: false,
-            }),
-            params: tileParams,
-            buffers: [...common(rc, ic), rows(dHidden.buffer, rc, rb), ...samplerBindings(call)],
-            units: geo.nGroups * geo.tilesPerGroup * nd,
-          });
-          const perSplit = geo.nGroups * nKtiles * nd;
-          const splits = Math.min(geo.tilesPerGroup, Math.max(1, Math.ceil(MIN_ITEM_UNITS / perSplit)));
-          steps.push({
-            program: new TileProgram({
-              kernel: 'grad-items',
-              neg: call.neg,
-              removeHits: call.removeHits,
-              ...t,
-              atomicItems: !call.all || splits > 1,
-            }),
-            params: { ...tileParams, n_ktiles: nKtiles, n_groups: geo.nGroups, splits },
-            buffers: [...common(rc, ic), rows(dItems.buffer, ic, rb), ...samplerBindings(call)],
-            units: perSplit * splits,
-          });
-        }
-      }
-    }
-    Runner.of(device).submit(steps);
+    const bufs = {
+      hidden: tensorBuffer(hidden),
+      items: tensorBuffer(items),
+      targets: tensorBuffer(targets),
+      lse: tensorBuffer(lseT),
+      dLoss: tensorBuffer(dLoss),
+      dHidden: dHidden.buffer,
+      dItems: dItems.buffer,
+    };
+    Runner.of(device).submit(backwardSteps(call, bufs, false));
     return { dHidden: dHidden.tensor, dItems: dItems.tensor };
   } finally {
     call.negBufs?.release();
   }
+}
+
+const tfjsDevice = (): GPUDevice => (webgpuBackend() as unknown as { device: GPUDevice }).device;
+
+/**
+ * The forward's steps on raw buffers (what a fused engine records): lse and loss [N] of hidden
+ * [N, D] against items [C, D], every buffer bound from offset 0. `release` frees the sampler
+ * tables the steps read (after their last submission).
+ */
+export function wgslCceForwardSteps(
+  device: GPUDevice,
+  shape: CceShape,
+  bufs: CceForwardBuffers,
+  o: ResolvedCceOptions,
+): { steps: Step[]; release(): void } {
+  const call = prepare(device, shape, bufs.targets, o);
+  return { steps: forwardSteps(call, bufs), release: () => call.negBufs?.release() };
+}
+
+/**
+ * The backward's steps on raw buffers: dHidden written, dItems accumulated (EngineOps.lossBackward),
+ * from the upstream gradient dLoss [N]. `release` as for {@link wgslCceForwardSteps}.
+ */
+export function wgslCceBackwardSteps(
+  device: GPUDevice,
+  shape: CceShape,
+  bufs: CceBackwardBuffers,
+  o: ResolvedCceOptions,
+): { steps: Step[]; release(): void } {
+  const call = prepare(device, shape, bufs.targets, o);
+  return { steps: backwardSteps(call, bufs, true), release: () => call.negBufs?.release() };
 }
 
 /** The fused WebGPU implementation (needs tfjs on the WebGPU backend: `setupTfjs({ backend: 'webgpu' })`). */

@@ -2,7 +2,14 @@
  * The 'wgsl' implementation of the CCE- loss: fused WebGPU kernels (see implementation.ts), and
  * internal tuning knobs for tests and benchmarks.
  */
-export { wgslImplementation } from './implementation.js';
+export {
+  type CceBackwardBuffers,
+  type CceForwardBuffers,
+  type CceShape,
+  wgslCceBackwardSteps,
+  wgslCceForwardSteps,
+  wgslImplementation,
+} from './implementation.js';
 export {
   type BindingKind,
   type ParamField,
