@@ -1,7 +1,8 @@
 /**
  * Attention CUDA kernels against the float64 reference: random inputs of awkward sizes (printed
  * seed) with padded rows and an all-padding sequence, outputs poisoned with NaN, float32 and bf16
- * storage, with and without dropout; L up to 512 with dh 128 and 16, dh that is no multiple of
+ * storage (bf16 through the tensor-core kernels where they apply, and through the CUDA-core
+ * kernels), with and without dropout; L up to 512 with dh 128 and 16, dh that is no multiple of
  * anything, a row stride above H·dh (the columns between heads stay untouched), q/k/v and dq/dk/dv
  * sharing one buffer each (stride 3·D), and forward + backward captured into a CUDA graph replayed
  * with two step counters (the dropout stream is read from device memory). Skipped with the reason
@@ -85,10 +86,17 @@ const cases: Case[] = [
   { B: 1, L: 200, H: 2, dh: 64 },
   { B: 1, L: 512, H: 1, dh: 128, rate: 0.1 },
   { B: 2, L: 512, H: 2, dh: 16 },
+  // tensor-core head sizes past the powers of two (bf16 'auto')
+  { B: 3, L: 100, H: 2, dh: 48, rate: 0.2 },
+  { B: 2, L: 130, H: 1, dh: 96, stride: 'shared', rate: 0.1 },
+  { B: 2, L: 77, H: 2, dh: 80, stride: 168 },
 ];
 
-function run(c: Case, dtype: Dtype, graph: boolean): void {
-  const rng = testRng(`cuda attention ${dtype} ${label(c)}${graph ? ' graph' : ''}`);
+/** Which kernels a test asks for ('auto': bf16 tensor cores where they apply). */
+type Kernels = 'auto' | 'cuda-core';
+
+function run(c: Case, dtype: Dtype, graph: boolean, kernels: Kernels = 'auto'): void {
+  const rng = testRng(`cuda attention ${dtype} ${kernels} ${label(c)}${graph ? ' graph' : ''}`);
   const tol = dtype === 'float32' ? 1e-4 : 2e-2;
   const { B, L, H, dh } = c;
   const D = H * dh;
@@ -178,7 +186,7 @@ function run(c: Case, dtype: Dtype, graph: boolean): void {
     dqkv = [dev(n, dtype), dev(n, dtype), dev(n, dtype)];
   }
   const dropout = { seed, site: 4, rate, step };
-  const common = { ids: dIds, B, L, H, dh, stride, padId, scale, dropout, dtype };
+  const common = { ids: dIds, B, L, H, dh, stride, padId, scale, dropout, dtype, kernels };
   const fwd = (s?: CudaStream) =>
     cudaAttentionForward(
       {
@@ -211,7 +219,7 @@ function run(c: Case, dtype: Dtype, graph: boolean): void {
 
   const check = (s: number, where: string) => {
     const want = reference(s);
-    const tag = `${label(c)} ${dtype} stream ${s}${where}`;
+    const tag = `${label(c)} ${dtype} ${kernels} stream ${s}${where}`;
     expect(relMaxDiff(outDev.read(), want.out), `out ${tag}`).toBeLessThanOrEqual(tol);
     expect(relMaxDiff(lseDev.read(), want.lse), `lse ${tag}`).toBeLessThanOrEqual(1e-4);
     expect(relMaxDiff(deltaDev.read(), want.delta), `delta ${tag}`).toBeLessThanOrEqual(1e-4);
@@ -287,12 +295,12 @@ function run(c: Case, dtype: Dtype, graph: boolean): void {
  * dropout 0.2 and prints ms and useful GFLOP/s (4·dh forward, 14·dh backward per causal pair);
  * checks only that the outputs are finite (the reference would take minutes here).
  */
-function bench(L: number, dh: number, dtype: Dtype): void {
+function bench(L: number, dh: number, dtype: Dtype, kernels: Kernels): void {
   const B = 256;
   const H = 2;
   const D = H * dh;
   const R = B * L;
-  const rng = testRng(`cuda attention timing L ${L} dh ${dh} ${dtype}`);
+  const rng = testRng(`cuda attention timing L ${L} dh ${dh} ${dtype} ${kernels}`);
   const block = rng.floats(1 << 16);
   const t = (n: number) =>
     dev(
@@ -305,7 +313,17 @@ function bench(L: number, dh: number, dtype: Dtype): void {
     );
   const ids = Int32Array.from({ length: R }, (_, r) => (r % L < rng.int(0, L / 4) ? 0 : 1 + (r % 997)));
   const step = DeviceBuffer.from(new Uint32Array([7]));
-  const shape = { ids: DeviceBuffer.from(ids), B, L, H, dh, padId: 0, scale: 1 / Math.sqrt(dh), dtype };
+  const shape = {
+    ids: DeviceBuffer.from(ids),
+    B,
+    L,
+    H,
+    dh,
+    padId: 0,
+    scale: 1 / Math.sqrt(dh),
+    dtype,
+    kernels,
+  };
   const dropout = { seed: 1, site: 3, rate: 0.2, step };
   const [q, k, v, dOut] = [t(R * D), t(R * D), t(R * D), t(R * D)];
   const [out, dq, dk, dv] = [dev(R * D, dtype), dev(R * D, dtype), dev(R * D, dtype), dev(R * D, dtype)];
@@ -348,7 +366,7 @@ function bench(L: number, dh: number, dtype: Dtype): void {
   const bMs = time(bwd, reps);
   const pairs = B * H * ((L * (L + 1)) / 2);
   console.log(
-    `[timing] attention ${dtype} B ${B} L ${L} H ${H} dh ${dh} dropout 0.2: forward ${fMs.toFixed(3)} ms ` +
+    `[timing] attention ${dtype} ${kernels} B ${B} L ${L} H ${H} dh ${dh} dropout 0.2: forward ${fMs.toFixed(3)} ms ` +
       `(${((4 * dh * pairs) / fMs / 1e6).toFixed(0)} GFLOP/s), backward ${bMs.toFixed(3)} ms ` +
       `(${((14 * dh * pairs) / bMs / 1e6).toFixed(0)} GFLOP/s)`,
   );
@@ -366,17 +384,26 @@ function bench(L: number, dh: number, dtype: Dtype): void {
 }
 
 describe.skipIf(reason !== undefined)('attention (CUDA)', () => {
-  for (const dtype of ['float32', 'bfloat16'] as const) {
+  const runs: [Dtype, Kernels][] = [
+    ['float32', 'auto'],
+    ['bfloat16', 'auto'],
+    ['bfloat16', 'cuda-core'],
+  ];
+  for (const [dtype, kernels] of runs) {
+    const tag = `${dtype} (${kernels === 'auto' ? 'default kernels' : 'CUDA-core kernels'})`;
     for (const c of cases) {
-      it(`${dtype}, ${label(c)}: forward and backward match the reference`, () => run(c, dtype, false));
+      it(`${tag}, ${label(c)}: forward and backward match the reference`, () =>
+        run(c, dtype, false, kernels));
     }
-    it(`${dtype}: forward + backward captured into a CUDA graph, replayed with two dropout streams`, () =>
-      run({ B: 3, L: 45, H: 2, dh: 24, rate: 0.3 }, dtype, true));
+    for (const dh of [24, 32]) {
+      it(`${tag}: forward + backward (dh ${dh}) captured into a CUDA graph, replayed with two dropout streams`, () =>
+        run({ B: 3, L: 45, H: 2, dh, rate: 0.3 }, dtype, true, kernels));
+    }
     for (const [L, dh] of [
       [50, 32],
       [512, 128],
     ] as const) {
-      it(`${dtype}: timing at B 256 L ${L} H 2 dh ${dh}`, () => bench(L, dh, dtype));
+      it(`${tag}: timing at B 256 L ${L} H 2 dh ${dh}`, () => bench(L, dh, dtype, kernels));
     }
   }
 });

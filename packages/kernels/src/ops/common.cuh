@@ -39,6 +39,17 @@ __device__ __forceinline__ float4 dropout_mul4(const DropoutSite& d, uint32_t g)
                      w.z < d.threshold ? d.scale : 0.f, w.w < d.threshold ? d.scale : 0.f);
 }
 
+// The multipliers of elements e and e + 1 (one Philox call, two when e + 1 starts the next group).
+__device__ __forceinline__ float2 dropout_mul2(const DropoutSite& d, uint32_t e) {
+  if (!d.enabled) return make_float2(1.f, 1.f);
+  const uint32_t r = e & 3u;
+  cutrec_u32x4 w = cutrec_philox4x32_10(cutrec_u32x4{e >> 2, d.site, *d.step, CUTREC_DROPOUT_TAG}, d.k0, d.k1);
+  const uint32_t a = r == 0 ? w.x : r == 1 ? w.y : r == 2 ? w.z : w.w;
+  uint32_t b = r == 0 ? w.y : r == 1 ? w.z : w.w;
+  if (r == 3) b = cutrec_philox4x32_10(cutrec_u32x4{(e >> 2) + 1, d.site, *d.step, CUTREC_DROPOUT_TAG}, d.k0, d.k1).x;
+  return make_float2(a < d.threshold ? d.scale : 0.f, b < d.threshold ? d.scale : 0.f);
+}
+
 // Storage types: activations are float or bf16; arithmetic is always float.
 __device__ __forceinline__ float to_f(float x) { return x; }
 __device__ __forceinline__ float to_f(__nv_bfloat16 x) { return __bfloat162float(x); }

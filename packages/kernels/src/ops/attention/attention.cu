@@ -458,3 +458,6 @@ __device__ __forceinline__ void attn_dq(const T* __restrict__ q, const T* __rest
 
 ATTN_DTYPE(f32, float)
 ATTN_DTYPE(bf16, __nv_bfloat16)
+
+// The bf16 tensor-core kernels (same contract, masks and tile order helpers).
+#include "attention_mma.cuh"

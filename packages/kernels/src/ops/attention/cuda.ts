@@ -4,14 +4,17 @@
  * queued on `call.stream`, never synchronising or allocating, so they can be captured into a CUDA
  * graph. The dropout stream is read from device memory (`dropout.step`).
  *
- * Limits: dh 1 … 128 (kernels specialised for dh ≤ 32, 64, 96, 128), L up to 2048 (more works,
+ * Two kernel families (attention.cu): bf16 tensor-core kernels (attention_mma.cuh) where dh is a
+ * multiple of 16 and the tensors are 16-byte aligned, else CUDA-core kernels (fp32 arithmetic).
+ *
+ * Limits: dh 1 … 128 (CUDA-core kernels specialised for dh ≤ 32, 64, 96, 128), L up to 2048 (more works,
  * but the launcher refuses it: untested), B·H·⌈L/32⌉ < 2^31 (the grid), and with dropout B·H·L² < 2^32 (the
  * element index e_ij is 32-bit, like the tfjs mask's).
  */
 import { launch } from '@cutrec/tensor';
 import { type DeviceDropout, packDropoutSite } from '../dropout/index.js';
 import { opModule } from '../module.js';
-import { checkBytes, contextOf, type DevicePtr, type OpCall, ptrArg } from '../ptr.js';
+import { aligned, checkBytes, contextOf, type DevicePtr, type OpCall, ptrArg } from '../ptr.js';
 
 /** Largest head size and sequence length the kernels take. */
 export const ATTENTION_MAX_DH = 128;
@@ -33,6 +36,12 @@ export interface CudaAttentionShape {
   dropout?: DeviceDropout;
   /** Storage of q, k, v, out, dOut, dq, dk, dv; lse and delta are float32. */
   dtype: 'float32' | 'bfloat16';
+  /**
+   * 'auto' (default): the bf16 tensor-core kernels where they apply (bfloat16, dh a multiple of 16,
+   * stride a multiple of 8, every tensor 16-byte aligned), else the CUDA-core kernels;
+   * 'cuda-core': always the CUDA-core kernels.
+   */
+  kernels?: 'auto' | 'cuda-core';
 }
 
 /** Arguments of {@link cudaAttentionForward}. */
@@ -67,6 +76,9 @@ export interface CudaAttentionBackwardArgs extends CudaAttentionShape {
 
 const WARPS = 4;
 const TILE = 32;
+/** Rows per block of the tensor-core kernels (attention_mma.cuh MMA_ROWS) and their inner tiles. */
+const MMA_ROWS = 64;
+const MMA_INNER = 32;
 /** Row stride of the [32][32] probability / dS tiles in shared memory (attention.cu PS). */
 const PS = TILE + 4;
 
@@ -106,6 +118,30 @@ function checkQkv(a: CudaAttentionShape, stride: number, eb: number, named: [str
   for (const [n, p] of named) checkBytes(n, p, need);
 }
 
+/**
+ * The tensor-core kernels' name suffix (`_mma<dh>_bf16`) when they apply to `a` and its tensors,
+ * else undefined.
+ */
+function mmaVariant(a: CudaAttentionShape, stride: number, ptrs: DevicePtr[]): string | undefined {
+  const ok =
+    (a.kernels ?? 'auto') === 'auto' &&
+    a.dtype === 'bfloat16' &&
+    a.dh % 16 === 0 &&
+    stride % 8 === 0 &&
+    ptrs.every((p) => aligned(p, 16));
+  return ok ? `_mma${a.dh}_bf16` : undefined;
+}
+
+/** Shared bytes of the tensor-core kernels at head size dh (attention_mma.cuh's tiles). */
+function mmaShared(dh: number) {
+  const ks = dh + 8; // row stride of the row-major tiles
+  return {
+    forward: 2 * MMA_ROWS * ks * 2,
+    dkdv: (2 * MMA_ROWS + 2 * MMA_INNER) * ks * 2,
+    dq: 2 * MMA_INNER * ks * 2,
+  };
+}
+
 /** Shape arguments after the pointers: H, L, dh, stride, padId, scale, the dropout site. */
 function tail(a: CudaAttentionShape, stride: number) {
   return [
@@ -132,13 +168,14 @@ export function cudaAttentionForward(a: CudaAttentionForwardArgs, call: OpCall =
   checkBytes('lse', a.lse, B * H * L * 4);
   checkBytes('ids', a.ids, B * L * 4);
   if (B * L === 0) return;
-  const kernel = opModule('attention', contextOf(a.out)).kernel(`attention_forward${variant}_${sfx}`);
+  const mma = mmaVariant(a, stride, [a.q, a.k, a.v, a.out]);
+  const name = mma ? `attention_forward${mma}` : `attention_forward${variant}_${sfx}`;
   launch(
-    kernel,
+    opModule('attention', contextOf(a.out)).kernel(name),
     {
-      grid: B * H * Math.ceil(L / TILE),
+      grid: B * H * Math.ceil(L / (mma ? MMA_ROWS : TILE)),
       block: WARPS * 32,
-      sharedBytes: (3 * TILE * dhp + TILE * PS) * 4,
+      sharedBytes: mma ? mmaShared(dh).forward : (3 * TILE * dhp + TILE * PS) * 4,
       stream: call.stream ?? null,
     },
     [ptrArg(a.q), ptrArg(a.k), ptrArg(a.v), ptrArg(a.out), ptrArg(a.lse), ptrArg(a.ids), ...tail(a, stride)],
@@ -170,16 +207,24 @@ export function cudaAttentionBackward(a: CudaAttentionBackwardArgs, call: OpCall
     { grid: Math.ceil((B * L * H) / WARPS), block: WARPS * 32, stream },
     [ptrArg(a.out), ptrArg(a.dOut), ptrArg(a.delta), { i32: B }, { i32: L }, { i32: H }, { i32: dh }],
   );
-  const grid = B * H * Math.ceil(L / TILE);
   const common = [ptrArg(a.q), ptrArg(a.k), ptrArg(a.v), ptrArg(a.dOut), ptrArg(a.lse), ptrArg(a.delta)];
-  launch(
-    m.kernel(`attention_dkdv${variant}_${sfx}`),
-    { grid, block: WARPS * 32, sharedBytes: (4 * TILE * dhp + 2 * TILE * PS) * 4, stream },
-    [...common, ptrArg(a.dk), ptrArg(a.dv), ptrArg(a.ids), ...tail(a, stride)],
-  );
-  launch(
-    m.kernel(`attention_dq${variant}_${sfx}`),
-    { grid, block: WARPS * 32, sharedBytes: (4 * TILE * dhp + TILE * PS) * 4, stream },
-    [...common, ptrArg(a.dq), ptrArg(a.ids), ...tail(a, stride)],
-  );
+  const mma = mmaVariant(a, stride, [a.q, a.k, a.v, a.dOut, a.dq, a.dk, a.dv]);
+  const shared = mma
+    ? mmaShared(dh)
+    : { dkdv: (4 * TILE * dhp + 2 * TILE * PS) * 4, dq: (4 * TILE * dhp + TILE * PS) * 4 };
+  const name = (stage: string) => (mma ? `attention_${stage}${mma}` : `attention_${stage}${variant}_${sfx}`);
+  const grid = B * H * Math.ceil(L / (mma ? MMA_ROWS : TILE));
+  launch(m.kernel(name('dkdv')), { grid, block: WARPS * 32, sharedBytes: shared.dkdv, stream }, [
+    ...common,
+    ptrArg(a.dk),
+    ptrArg(a.dv),
+    ptrArg(a.ids),
+    ...tail(a, stride),
+  ]);
+  launch(m.kernel(name('dq')), { grid, block: WARPS * 32, sharedBytes: shared.dq, stream }, [
+    ...common,
+    ptrArg(a.dq),
+    ptrArg(a.ids),
+    ...tail(a, stride),
+  ]);
 }

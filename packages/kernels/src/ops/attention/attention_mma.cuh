@@ -1,0 +1,412 @@
+// The bf16 tensor-core attention kernels (sm_80+; included by attention.cu, whose contract and
+// masks they share): the same three stages as the CUDA-core kernels above — forward (out, lse),
+// dk/dv per key tile, dq per query tile, no atomics, p_ij recomputed from lse and the dropout
+// multiplier from e_ij = ((b·H + h)·L + i)·L + j — with every product on mma.sync.m16n8k16 (bf16
+// inputs, fp32 accumulation, mma.cuh) and the softmax in registers: a warp owns 16 rows of its
+// tile (queries, or keys in dkdv), the score fragments become the next product's A fragments.
+// Probabilities and dS enter their products rounded to bf16 (as FlashAttention does); lse, the
+// online-softmax state and every accumulation are fp32. For head sizes DH = 16 · n ≤ 128, bf16
+// storage with 16-byte aligned rows and heads (cuda.ts decides; else the kernels above run).
+//
+//   forward  grid B·H·⌈L/64⌉, 64 queries per block (4 warps × 16), key tiles of 64 (K, V) in
+//            shared memory; Q fragments in registers.
+//   dkdv     grid B·H·⌈L/64⌉, 64 keys per block (4 warps × 16; K, V in shared memory), query
+//            tiles of 32 (Q, dO).
+//   dq       grid B·H·⌈L/64⌉, 64 queries per block, key tiles of 32 (K, V); Q and dO fragments
+//            in registers.
+// Tiles are row-major [rows][DH + 8] (conflict-free ldmatrix rows); an operand needed the other
+// way round is read with ldmatrix .trans.
+#include "mma.cuh"
+
+namespace {
+
+using bf16 = __nv_bfloat16;
+constexpr int MMA_WARPS = 4;
+constexpr int MMA_ROWS = 64;  // queries (forward, dq) or keys (dkdv) per block
+constexpr int NEG_INF_BITS = 0xff800000;
+
+// The block's (b, h) and first row of its 64-row tile, heaviest causal tile first (as tiles()).
+__device__ __forceinline__ Tiles mma_tiles(int L, int H, bool lastFirst) {
+  const int nT = (L + MMA_ROWS - 1) / MMA_ROWS;
+  const int bh = blockIdx.x / nT;
+  const int t = blockIdx.x - bh * nT;
+  const int b = bh / H;
+  return {bh, b, bh - b * H, (lastFirst ? nT - 1 - t : t) * MMA_ROWS};
+}
+
+// The last row of the block's tile that warp w owns (rows first … first + 15), or −1 for none.
+__device__ __forceinline__ int warp_last(int first, int L) { return first < L ? min(first + 15, L - 1) : -1; }
+
+// A fragments of rows r0 (rows g) and r0 + 8 (rows g + 8) of one head of X [R, stride] in global
+// memory, columns 16·kk …; rows past L are zero.
+template <int DH>
+__device__ __forceinline__ void load_a_global(uint32_t (&a)[DH / 16][4], const bf16* __restrict__ X, int b, int r0,
+                                              int L, int h, int stride, int q) {
+  const size_t base0 = (size_t)(b * L + r0) * stride + (size_t)h * DH + 2 * q;
+  const size_t base1 = base0 + (size_t)8 * stride;
+#pragma unroll
+  for (int kk = 0; kk < DH / 16; kk++) {
+    a[kk][0] = r0 < L ? ldg_word(X, base0 + 16 * kk) : 0u;
+    a[kk][1] = r0 + 8 < L ? ldg_word(X, base1 + 16 * kk) : 0u;
+    a[kk][2] = r0 < L ? ldg_word(X, base0 + 16 * kk + 8) : 0u;
+    a[kk][3] = r0 + 8 < L ? ldg_word(X, base1 + 16 * kk + 8) : 0u;
+  }
+}
+
+// Rows r (c = 0, 1) and r + 8 (c = 2, 3) of accumulator fragments acc[DH/8] (times mul) to one
+// head of Y [R, stride] as bf16; rows past L are skipped.
+template <int DH>
+__device__ __forceinline__ void store_rows(bf16* __restrict__ Y, const float (&acc)[DH / 8][4], float mul0,
+                                           float mul1, int b, int r, int L, int h, int stride, int q) {
+#pragma unroll
+  for (int half = 0; half < 2; half++) {
+    const int row = r + 8 * half;
+    if (row >= L) continue;
+    const float m = half ? mul1 : mul0;
+    bf16* y = Y + (size_t)(b * L + row) * stride + (size_t)h * DH + 2 * q;
+#pragma unroll
+    for (int dt = 0; dt < DH / 8; dt++) {
+      *reinterpret_cast<uint32_t*>(y + 8 * dt) = pack_bf16(acc[dt][2 * half] * m, acc[dt][2 * half + 1] * m);
+    }
+  }
+}
+
+template <int N>
+__device__ __forceinline__ void zero(float (&c)[N][4]) {
+#pragma unroll
+  for (int n = 0; n < N; n++) c[n][0] = c[n][1] = c[n][2] = c[n][3] = 0.f;
+}
+
+// ---- forward ----
+template <int DH>
+__device__ __forceinline__ void attn_forward_mma(const bf16* __restrict__ q, const bf16* __restrict__ k,
+                                                 const bf16* __restrict__ v, bf16* __restrict__ out,
+                                                 float* __restrict__ lse, const int* __restrict__ ids, int H, int L,
+                                                 int stride, int padId, float scale, const DropoutSite& drop) {
+  constexpr int BK = 64, KS = DH + 8;
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  bf16* Ks = reinterpret_cast<bf16*>(smem_raw);  // [BK][KS]
+  bf16* Vs = Ks + BK * KS;                        // [BK][KS]
+  __shared__ bool keyPad[BK];
+  const Tiles t = mma_tiles(L, H, true);
+  const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, qd = lane & 3;
+  const int r0 = t.t0 + 16 * w + g, r1 = r0 + 8;  // this lane's two rows
+  const int wLast = warp_last(t.t0 + 16 * w, L);
+  uint32_t qf[DH / 16][4];
+  load_a_global<DH>(qf, q, t.b, r0, L, t.h, stride, qd);
+
+  float o[DH / 8][4];
+  zero(o);
+  float m0 = __int_as_float(NEG_INF_BITS), m1 = m0, l0 = 0.f, l1 = 0.f;
+  const size_t e0 = ((size_t)t.bh * L + r0) * L, e1 = e0 + (size_t)8 * L;
+  const int iLast = min(t.t0 + MMA_ROWS, L) - 1;
+  for (int j0 = 0; j0 <= iLast; j0 += BK) {
+    __syncthreads();  // the previous tile is no longer read
+    load_rows<BK, DH>(Ks, k, t.b, j0, L, t.h, stride, KS);
+    load_rows<BK, DH>(Vs, v, t.b, j0, L, t.h, stride, KS);
+    if (threadIdx.x < BK) {
+      const int j = j0 + threadIdx.x;
+      keyPad[threadIdx.x] = j >= L || ids[t.b * L + j] == padId;
+    }
+    __syncthreads();
+    if (j0 > wLast) continue;  // every key of the tile follows every row of this warp
+
+    float s[BK / 8][4];
+    zero(s);
+#pragma unroll
+    for (int kk = 0; kk < DH / 16; kk++) {
+#pragma unroll
+      for (int nt = 0; nt < BK / 8; nt += 2) {
+        uint32_t bb[4];
+        load_bt2(bb, Ks, KS, 8 * nt, 16 * kk, lane);
+        mma_bf16(s[nt], qf[kk], bb[0], bb[1]);
+        mma_bf16(s[nt + 1], qf[kk], bb[2], bb[3]);
+      }
+    }
+    float mx0 = __int_as_float(NEG_INF_BITS), mx1 = mx0;
+#pragma unroll
+    for (int nt = 0; nt < BK / 8; nt++) {
+#pragma unroll
+      for (int c = 0; c < 4; c++) {
+        const int jj = 8 * nt + 2 * qd + (c & 1);
+        const bool ok = attends(c < 2 ? r0 : r1, j0 + jj, L, keyPad[jj]);
+        s[nt][c] = ok ? s[nt][c] * scale : __int_as_float(NEG_INF_BITS);
+        if (c < 2) mx0 = fmaxf(mx0, s[nt][c]);
+        else mx1 = fmaxf(mx1, s[nt][c]);
+      }
+    }
+    const float n0 = fmaxf(m0, quad_max(mx0)), n1 = fmaxf(m1, quad_max(mx1));
+    const float s0 = isinf(n0) ? 0.f : n0, s1 = isinf(n1) ? 0.f : n1;
+    const float c0 = expf(m0 - s0), c1 = expf(m1 - s1);  // 0 while m is still −inf
+    m0 = n0;
+    m1 = n1;
+    l0 *= c0;
+    l1 *= c1;
+#pragma unroll
+    for (int dt = 0; dt < DH / 8; dt++) {
+      o[dt][0] *= c0;
+      o[dt][1] *= c0;
+      o[dt][2] *= c1;
+      o[dt][3] *= c1;
+    }
+#pragma unroll
+    for (int nt = 0; nt < BK / 8; nt++) {
+      const float p0 = expf(s[nt][0] - s0), p1 = expf(s[nt][1] - s0);
+      const float p2 = expf(s[nt][2] - s1), p3 = expf(s[nt][3] - s1);
+      l0 += p0 + p1;
+      l1 += p2 + p3;
+      const uint32_t col = (uint32_t)(j0 + 8 * nt + 2 * qd);
+      const float2 d0 = r0 < L ? dropout_mul2(drop, (uint32_t)e0 + col) : make_float2(0.f, 0.f);
+      const float2 d1 = r1 < L ? dropout_mul2(drop, (uint32_t)e1 + col) : make_float2(0.f, 0.f);
+      s[nt][0] = p0 * d0.x;
+      s[nt][1] = p1 * d0.y;
+      s[nt][2] = p2 * d1.x;
+      s[nt][3] = p3 * d1.y;
+    }
+#pragma unroll
+    for (int ks = 0; ks < BK / 16; ks++) {
+      uint32_t pa[4];
+      c_to_a(pa, s, ks);
+#pragma unroll
+      for (int dt = 0; dt < DH / 8; dt += 2) {
+        uint32_t bb[4];
+        load_b2(bb, Vs, KS, 8 * dt, 16 * ks, lane);
+        mma_bf16(o[dt], pa, bb[0], bb[1]);
+        mma_bf16(o[dt + 1], pa, bb[2], bb[3]);
+      }
+    }
+  }
+  l0 = quad_sum(l0);
+  l1 = quad_sum(l1);
+  store_rows<DH>(out, o, 1.f / l0, 1.f / l1, t.b, r0, L, t.h, H * DH, qd);
+  if (qd == 0) {
+    if (r0 < L) lse[(size_t)t.bh * L + r0] = m0 + logf(l0);
+    if (r1 < L) lse[(size_t)t.bh * L + r1] = m1 + logf(l1);
+  }
+}
+
+// ---- dk, dv ----
+template <int DH>
+__device__ __forceinline__ void attn_dkdv_mma(const bf16* __restrict__ q, const bf16* __restrict__ k,
+                                              const bf16* __restrict__ v, const bf16* __restrict__ dOut,
+                                              const float* __restrict__ lse, const float* __restrict__ delta,
+                                              bf16* __restrict__ dk, bf16* __restrict__ dv,
+                                              const int* __restrict__ ids, int H, int L, int stride, int padId,
+                                              float scale, const DropoutSite& drop) {
+  constexpr int BK = MMA_ROWS, BQ = 32, KS = DH + 8;
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  bf16* Ks = reinterpret_cast<bf16*>(smem_raw);  // [BK][KS]
+  bf16* Vs = Ks + BK * KS;                        // [BK][KS]
+  bf16* Qs = Vs + BK * KS;                        // [BQ][KS]
+  bf16* Gs = Qs + BQ * KS;                        // [BQ][KS] dO
+  __shared__ bool keyPad[BK];
+  __shared__ float lseS[BQ], deltaS[BQ];
+  const Tiles t = mma_tiles(L, H, false);
+  const int j0 = t.t0;
+  const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, qd = lane & 3;
+  load_rows<BK, DH>(Ks, k, t.b, j0, L, t.h, stride, KS);
+  load_rows<BK, DH>(Vs, v, t.b, j0, L, t.h, stride, KS);
+  bool real = false;  // a key of this tile that is not padding (else only the diagonal contributes)
+  if (threadIdx.x < BK) {
+    const int j = j0 + threadIdx.x;
+    keyPad[threadIdx.x] = j >= L || ids[t.b * L + j] == padId;
+    real = !keyPad[threadIdx.x];
+  }
+  const int iEnd = __syncthreads_or(real) ? L : min(j0 + BK, L);
+
+  float dK[DH / 8][4], dV[DH / 8][4];
+  zero(dK);
+  zero(dV);
+  const int wj = j0 + 16 * w;  // this warp's first key
+  const size_t bhL = (size_t)t.bh * L;
+  for (int i0 = j0; i0 < iEnd; i0 += BQ) {
+    __syncthreads();  // the previous query tile is no longer read
+    load_rows<BQ, DH>(Qs, q, t.b, i0, L, t.h, stride, KS);
+    load_rows<BQ, DH>(Gs, dOut, t.b, i0, L, t.h, H * DH, KS);
+    if (threadIdx.x < BQ) {
+      const int i = i0 + threadIdx.x;
+      lseS[threadIdx.x] = i < L ? lse[bhL + i] : 0.f;
+      deltaS[threadIdx.x] = i < L ? delta[bhL + i] : 0.f;
+    }
+    __syncthreads();
+    if (wj >= L || i0 + BQ - 1 < wj) continue;  // no keys, or every query precedes every key
+
+    float st[BQ / 8][4], dp[BQ / 8][4];  // Sᵀ and dPᵀ: [key][query]
+    zero(st);
+    zero(dp);
+#pragma unroll
+    for (int kk = 0; kk < DH / 16; kk++) {
+      uint32_t ka[4], va[4];
+      load_a(ka, Ks, KS, 16 * w, 16 * kk, lane);
+      load_a(va, Vs, KS, 16 * w, 16 * kk, lane);
+#pragma unroll
+      for (int nt = 0; nt < BQ / 8; nt += 2) {
+        uint32_t bb[4];
+        load_bt2(bb, Qs, KS, 8 * nt, 16 * kk, lane);
+        mma_bf16(st[nt], ka, bb[0], bb[1]);
+        mma_bf16(st[nt + 1], ka, bb[2], bb[3]);
+        load_bt2(bb, Gs, KS, 8 * nt, 16 * kk, lane);
+        mma_bf16(dp[nt], va, bb[0], bb[1]);
+        mma_bf16(dp[nt + 1], va, bb[2], bb[3]);
+      }
+    }
+#pragma unroll
+    for (int nt = 0; nt < BQ / 8; nt++) {
+#pragma unroll
+      for (int c = 0; c < 4; c++) {
+        const int jl = 16 * w + g + (c < 2 ? 0 : 8);
+        const int il = 8 * nt + 2 * qd + (c & 1);
+        const int i = i0 + il, j = j0 + jl;
+        float pm = 0.f, ds = 0.f;
+        if (attends(i, j, L, keyPad[jl])) {
+          const float p = expf(st[nt][c] * scale - lseS[il]);
+          const float mul = dropout_mul(drop, (uint32_t)((bhL + i) * L + j));
+          pm = p * mul;
+          ds = p * (mul * dp[nt][c] - deltaS[il]);
+        }
+        st[nt][c] = pm;
+        dp[nt][c] = ds;
+      }
+    }
+#pragma unroll
+    for (int ks = 0; ks < BQ / 16; ks++) {
+      uint32_t pa[4], da[4];
+      c_to_a(pa, st, ks);
+      c_to_a(da, dp, ks);
+#pragma unroll
+      for (int dt = 0; dt < DH / 8; dt += 2) {
+        uint32_t bb[4];
+        load_b2(bb, Gs, KS, 8 * dt, 16 * ks, lane);
+        mma_bf16(dV[dt], pa, bb[0], bb[1]);
+        mma_bf16(dV[dt + 1], pa, bb[2], bb[3]);
+        load_b2(bb, Qs, KS, 8 * dt, 16 * ks, lane);
+        mma_bf16(dK[dt], da, bb[0], bb[1]);
+        mma_bf16(dK[dt + 1], da, bb[2], bb[3]);
+      }
+    }
+  }
+  store_rows<DH>(dk, dK, scale, scale, t.b, wj + g, L, t.h, stride, qd);
+  store_rows<DH>(dv, dV, 1.f, 1.f, t.b, wj + g, L, t.h, stride, qd);
+}
+
+// ---- dq ----
+template <int DH>
+__device__ __forceinline__ void attn_dq_mma(const bf16* __restrict__ q, const bf16* __restrict__ k,
+                                            const bf16* __restrict__ v, const bf16* __restrict__ dOut,
+                                            const float* __restrict__ lse, const float* __restrict__ delta,
+                                            bf16* __restrict__ dq, const int* __restrict__ ids, int H, int L,
+                                            int stride, int padId, float scale, const DropoutSite& drop) {
+  constexpr int BK = 32, KS = DH + 8;
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  bf16* Ks = reinterpret_cast<bf16*>(smem_raw);  // [BK][KS]
+  bf16* Vs = Ks + BK * KS;                        // [BK][KS]
+  __shared__ bool keyPad[BK];
+  const Tiles t = mma_tiles(L, H, true);
+  const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, qd = lane & 3;
+  const int r0 = t.t0 + 16 * w + g, r1 = r0 + 8;
+  const int wLast = warp_last(t.t0 + 16 * w, L);
+  uint32_t qf[DH / 16][4], gf[DH / 16][4];
+  load_a_global<DH>(qf, q, t.b, r0, L, t.h, stride, qd);
+  load_a_global<DH>(gf, dOut, t.b, r0, L, t.h, H * DH, qd);
+  const size_t bhL = (size_t)t.bh * L;
+  const float lse0 = r0 < L ? lse[bhL + r0] : 0.f, lse1 = r1 < L ? lse[bhL + r1] : 0.f;
+  const float del0 = r0 < L ? delta[bhL + r0] : 0.f, del1 = r1 < L ? delta[bhL + r1] : 0.f;
+  const size_t e0 = (bhL + r0) * L, e1 = e0 + (size_t)8 * L;
+
+  float acc[DH / 8][4];
+  zero(acc);
+  const int iLast = min(t.t0 + MMA_ROWS, L) - 1;
+  for (int j0 = 0; j0 <= iLast; j0 += BK) {
+    __syncthreads();
+    load_rows<BK, DH>(Ks, k, t.b, j0, L, t.h, stride, KS);
+    load_rows<BK, DH>(Vs, v, t.b, j0, L, t.h, stride, KS);
+    if (threadIdx.x < BK) {
+      const int j = j0 + threadIdx.x;
+      keyPad[threadIdx.x] = j >= L || ids[t.b * L + j] == padId;
+    }
+    __syncthreads();
+    if (j0 > wLast) continue;
+
+    float s[BK / 8][4], dp[BK / 8][4];
+    zero(s);
+    zero(dp);
+#pragma unroll
+    for (int kk = 0; kk < DH / 16; kk++) {
+#pragma unroll
+      for (int nt = 0; nt < BK / 8; nt += 2) {
+        uint32_t bb[4];
+        load_bt2(bb, Ks, KS, 8 * nt, 16 * kk, lane);
+        mma_bf16(s[nt], qf[kk], bb[0], bb[1]);
+        mma_bf16(s[nt + 1], qf[kk], bb[2], bb[3]);
+        load_bt2(bb, Vs, KS, 8 * nt, 16 * kk, lane);
+        mma_bf16(dp[nt], gf[kk], bb[0], bb[1]);
+        mma_bf16(dp[nt + 1], gf[kk], bb[2], bb[3]);
+      }
+    }
+#pragma unroll
+    for (int nt = 0; nt < BK / 8; nt++) {
+      const int jj = 8 * nt + 2 * qd;
+      const uint32_t col = (uint32_t)(j0 + jj);
+      const float2 d0 = r0 < L ? dropout_mul2(drop, (uint32_t)e0 + col) : make_float2(0.f, 0.f);
+      const float2 d1 = r1 < L ? dropout_mul2(drop, (uint32_t)e1 + col) : make_float2(0.f, 0.f);
+      const float mul[4] = {d0.x, d0.y, d1.x, d1.y};
+#pragma unroll
+      for (int c = 0; c < 4; c++) {
+        const int row = c < 2 ? r0 : r1;
+        const int j = j0 + jj + (c & 1);
+        float ds = 0.f;
+        if (attends(row, j, L, keyPad[jj + (c & 1)])) {
+          const float p = expf(s[nt][c] * scale - (c < 2 ? lse0 : lse1));
+          ds = p * (mul[c] * dp[nt][c] - (c < 2 ? del0 : del1));
+        }
+        s[nt][c] = ds;
+      }
+    }
+#pragma unroll
+    for (int ks = 0; ks < BK / 16; ks++) {
+      uint32_t da[4];
+      c_to_a(da, s, ks);
+#pragma unroll
+      for (int dt = 0; dt < DH / 8; dt += 2) {
+        uint32_t bb[4];
+        load_b2(bb, Ks, KS, 8 * dt, 16 * ks, lane);
+        mma_bf16(acc[dt], da, bb[0], bb[1]);
+        mma_bf16(acc[dt + 1], da, bb[2], bb[3]);
+      }
+    }
+  }
+  store_rows<DH>(dq, acc, scale, scale, t.b, r0, L, t.h, stride, qd);
+}
+
+}  // namespace
+
+// Same parameters as the CUDA-core kernels (dh is DH here).
+#define ATTN_MMA_KERNELS(DH)                                                                                      \
+  extern "C" __global__ void __launch_bounds__(MMA_WARPS * 32)                                                  \
+      attention_forward_mma##DH##_bf16(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse,       \
+                                       const int* ids, int H, int L, int dh, int stride, int padId, float scale, \
+                                       const DropoutSite drop) {                                                 \
+    attn_forward_mma<DH>(q, k, v, out, lse, ids, H, L, stride, padId, scale, drop);                              \
+  }                                                                                                              \
+  extern "C" __global__ void __launch_bounds__(MMA_WARPS * 32)                                                  \
+      attention_dkdv_mma##DH##_bf16(const bf16* q, const bf16* k, const bf16* v, const bf16* dOut,              \
+                                    const float* lse, const float* delta, bf16* dk, bf16* dv, const int* ids,    \
+                                    int H, int L, int dh, int stride, int padId, float scale,                    \
+                                    const DropoutSite drop) {                                                    \
+    attn_dkdv_mma<DH>(q, k, v, dOut, lse, delta, dk, dv, ids, H, L, stride, padId, scale, drop);                 \
+  }                                                                                                              \
+  extern "C" __global__ void __launch_bounds__(MMA_WARPS * 32)                                                  \
+      attention_dq_mma##DH##_bf16(const bf16* q, const bf16* k, const bf16* v, const bf16* dOut,                \
+                                  const float* lse, const float* delta, bf16* dq, const int* ids, int H, int L,  \
+                                  int dh, int stride, int padId, float scale, const DropoutSite drop) {          \
+    attn_dq_mma<DH>(q, k, v, dOut, lse, delta, dq, ids, H, L, stride, padId, scale, drop);                       \
+  }
+
+ATTN_MMA_KERNELS(16)
+ATTN_MMA_KERNELS(32)
+ATTN_MMA_KERNELS(48)
+ATTN_MMA_KERNELS(64)
+ATTN_MMA_KERNELS(80)
+ATTN_MMA_KERNELS(96)
+ATTN_MMA_KERNELS(112)
+ATTN_MMA_KERNELS(128)
