@@ -20,6 +20,9 @@ import {
 import { dev, rounded } from './ops/device.js';
 import { relMaxDiff, testRng } from './ops/rng.js';
 
+/** v rounded to bfloat16 (how a bf16 sum is stored). */
+const bf16 = (v: number): number => rounded(Float32Array.of(v), 'bfloat16')[0]!;
+
 const reason = opUnavailableReason('layernorm');
 if (reason) {
   if (process.env.CUTREC_REQUIRE_CUDA === '1') throw new Error(`CUTREC_REQUIRE_CUDA=1 but ${reason}`);
@@ -113,6 +116,7 @@ describe.skipIf(reason !== undefined)('layer norm (CUDA)', () => {
             x,
             residual: full ? { a, dropout: spec } : undefined,
             sum: s,
+            storeSum: dtype === 'float32' ? undefined : bf16,
             y,
             gamma,
             beta,

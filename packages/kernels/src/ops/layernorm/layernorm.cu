@@ -89,8 +89,12 @@ __device__ __forceinline__ void ln_forward(const T* x, const T* a, const Dropout
 #pragma unroll
       for (int j = 0; j < W; j++) v[j] += av[j] * m[j];
     }
+    if (sum) {  // normalise the stored sum, so that a layer norm recomputed from it is bit-identical
+      stv(sum + base + d, v);
+#pragma unroll
+      for (int j = 0; j < W; j++) v[j] = to_f(from_f<T>(v[j]));
+    }
     stv(cache + d, v);
-    if (sum) stv(sum + base + d, v);
 #pragma unroll
     for (int j = 0; j < W; j++) acc += v[j];
   }

@@ -31,6 +31,11 @@ export interface LayerNormForwardArgs {
   residual?: { a: ArrayLike<number>; dropout?: DropoutSpec };
   /** [R, D] out: s, the LN input (what the backward takes as `s`). */
   sum?: Out;
+  /**
+   * How `sum` is stored (e.g. rounding to bfloat16; default exact): the statistics and y are of
+   * the stored sum, so a layer norm recomputed from it is the same.
+   */
+  storeSum?: (v: number) => number;
   /** [R, D] out. */
   y: Out;
   /** [D] float32 parameters. */
@@ -101,8 +106,9 @@ export function layerNormForward(a: LayerNormForwardArgs): void {
     for (let d = 0; d < D; d++) {
       const e = r * D + d;
       const v = a.residual ? x[e]! + a.residual.a[e]! * mul(e) : x[e]!;
-      s[d] = v;
-      m += v;
+      const stored = a.sum && a.storeSum ? a.storeSum(v) : v;
+      s[d] = stored;
+      m += stored;
     }
     m /= D;
     let q = 0;
