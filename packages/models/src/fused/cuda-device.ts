@@ -168,6 +168,11 @@ export class CudaDevice implements FusedDevice<CudaBuf> {
     }
     return { ...b, byteOffset: b.byteOffset + offset * b.elt, bytes: n * b.elt };
   }
+  alias(b: CudaBuf, n: number, kind: BufferKind): CudaBuf {
+    const elt = kind === 'act' && this.dtype === 'bfloat16' ? 2 : 4;
+    if (n * elt > b.bytes) throw new RangeError(`cuda device: alias of ${n * elt} bytes over ${b.bytes}`);
+    return { ...b, bytes: n * elt, kind, elt };
+  }
   zero(b: CudaBuf, n: number): void {
     if ((n * b.elt) % 4 !== 0) throw new RangeError('cuda device: zero needs a whole number of 32-bit words');
     b.buffer.fill32(0, b.byteOffset, (n * b.elt) / 4, this.stream);

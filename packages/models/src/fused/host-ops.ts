@@ -46,6 +46,10 @@ export class HostOps implements EngineOps<H> {
   view(b: H, offset: number, n: number): H {
     return b.subarray(offset, offset + n);
   }
+  alias(b: H, n: number): H {
+    if (n > b.length) throw new RangeError(`host device: alias of ${n} elements over ${b.length}`);
+    return b.subarray(0, n);
+  }
   zero(b: H, n: number): void {
     b.fill(0, 0, n);
   }

@@ -47,6 +47,8 @@ export interface EngineOps<B> {
   alloc(n: number, kind: BufferKind): B;
   /** Elements [offset, offset + n) of `b`. */
   view(b: B, offset: number, n: number): B;
+  /** The first n elements of `kind` over `b`'s memory (a scratch buffer reused for another kind). */
+  alias(b: B, n: number, kind: BufferKind): B;
   zero(b: B, n: number): void;
   /** dst ('act') = src (float32), n elements. */
   castToAct(src: B, dst: B, n: number): void;

@@ -10,7 +10,7 @@
  * 3+4b feed-forward inner activation, 4+4b feed-forward output (models/src/sasrec.ts).
  */
 import type { ResolvedSASRecConfig } from '../config.js';
-import type { StepBuffers, StepShapes } from './buffers.js';
+import { preKept, type StepBuffers, type StepShapes } from './buffers.js';
 import { entryOf, type ParamLayout } from './layout.js';
 import type { Drop, EngineOps, StepLoss, StepOptimizer } from './ops.js';
 
@@ -126,13 +126,12 @@ function attention<B>(c: StepContext<B>, b: number, h: B): void {
   linear(c, blk.ctx, `${p}wo`, `${p}bo`, blk.a, D, D);
 }
 
-/** Backward of `attention` from dA (the gradient of a): parameter gradients, and dH (+)= the gradient of h. */
-function attentionBackward<B>(c: StepContext<B>, b: number, h: B, dH: B, accumulate: boolean): void {
+/** Backward of `attention` up to q, k, v from dA (the gradient of a): Wo's gradients, dCtx, then dq, dk, dv. */
+function attentionCoreBackward<B>(c: StepContext<B>, b: number): void {
   const { ops, bufs, sh } = c;
   const blk = bufs.blocks[b]!;
   const p = `blocks.${b}.attn.`;
-  const D = sh.D;
-  linearBackward(c, blk.ctx, bufs.dA, `${p}wo`, `${p}bo`, bufs.dCtx, D, D, false);
+  linearBackward(c, blk.ctx, bufs.dA, `${p}wo`, `${p}bo`, bufs.dCtx, sh.D, sh.D, false);
   ops.attentionBackward({
     q: blk.q,
     k: blk.k,
@@ -146,6 +145,13 @@ function attentionBackward<B>(c: StepContext<B>, b: number, h: B, dH: B, accumul
     delta: bufs.delta,
     ...attentionArgs(c, b),
   });
+}
+
+/** Backward of the q, k, v projections of input h: their gradients, and dH (+)= the gradient of h. */
+function qkvBackward<B>(c: StepContext<B>, b: number, h: B, dH: B, accumulate: boolean): void {
+  const { bufs, sh } = c;
+  const p = `blocks.${b}.attn.`;
+  const D = sh.D;
   linearBackward(c, h, bufs.dq, `${p}wq`, `${p}bq`, dH, D, D, accumulate);
   linearBackward(c, h, bufs.dk, `${p}wk`, `${p}bk`, dH, D, D, true);
   linearBackward(c, h, bufs.dv, `${p}wv`, `${p}bv`, dH, D, D, true);
@@ -167,21 +173,27 @@ function feedForward<B>(c: StepContext<B>, b: number, h: B): void {
   linear(c, blk.f, `${p}w2`, `${p}b2`, blk.g, F, D);
 }
 
-/** Backward of `feedForward` from dG: parameter gradients, and dH (+)= the gradient of h. */
+/**
+ * Backward of `feedForward` from dG: parameter gradients, and dH (+)= the gradient of h. pre is
+ * recomputed from h when the forward's copy was scratch, and f from pre into dF, which W2's weight
+ * gradient reads before its input gradient overwrites it (h may be dH likewise: W1's weight
+ * gradient reads it first).
+ */
 function feedForwardBackward<B>(c: StepContext<B>, b: number, h: B, dH: B, accumulate: boolean): void {
   const { ops, bufs } = c;
   const blk = bufs.blocks[b]!;
   const p = `blocks.${b}.ffn.`;
   const { D, F, R } = c.sh;
-  linearBackward(c, blk.f, bufs.dG, `${p}w2`, `${p}b2`, bufs.dF, F, D, false);
-  ops.activationBackward({
+  if (!preKept(c.sh)) linear(c, h, `${p}w1`, `${p}b1`, blk.pre, D, F);
+  const act = {
     pre: blk.pre,
-    dOut: bufs.dF,
-    dPre: bufs.dF,
     n: R * F,
     kind: c.config.activation,
     drop: drop(c, 3 + 4 * b, c.config.dropout),
-  });
+  };
+  ops.activationForward({ ...act, out: bufs.dF });
+  linearBackward(c, bufs.dF, bufs.dG, `${p}w2`, `${p}b2`, bufs.dF, F, D, false);
+  ops.activationBackward({ ...act, dOut: bufs.dF, dPre: bufs.dF });
   linearBackward(c, h, bufs.dF, `${p}w1`, `${p}b1`, dH, D, F, accumulate);
 }
 
@@ -197,6 +209,15 @@ function lnGrads<B>(c: StepContext<B>, name: string) {
     R: c.sh.R,
     D: c.sh.D,
   };
+}
+
+/**
+ * Pre-norm: layer norm `name` of x again into y (the forward wrote it into scratch), rewriting mean
+ * and rstd with the values the forward computed (the forward normalises the stored sum).
+ */
+function layerNormAgain<B>(c: StepContext<B>, name: string, x: B, mean: B, rstd: B, y: B): B {
+  c.ops.layerNormForward({ x, y, mean, rstd, eps: c.config.layerNormEps, ...lnArgs(c, name) });
+  return y;
 }
 
 /** The forward pass: embeddings, the blocks, the output hidden [R, D] in `bufs.hidden`. */
@@ -357,7 +378,10 @@ export function backward<B>(c: StepContext<B>): void {
     dX = bufs.dRes;
     for (let b = last; b >= 0; b--) {
       const blk = bufs.blocks[b]!;
-      feedForwardBackward(c, b, blk.ln2, bufs.dLn, false);
+      const inp = b > 0 ? blk.inp : bufs.emb;
+      // ln2 into dLn (free until the feed-forward backward writes its input gradient there)
+      const ln2 = layerNormAgain(c, `blocks.${b}.ln2`, blk.mid, blk.mean2, blk.rstd2, bufs.dLn);
+      feedForwardBackward(c, b, ln2, bufs.dLn, false);
       ops.layerNormBackward({
         dy: bufs.dLn,
         s: blk.mid,
@@ -368,10 +392,18 @@ export function backward<B>(c: StepContext<B>): void {
         residualGrad: { da: bufs.dA, drop: attnDrop(b) },
         ...lnGrads(c, `blocks.${b}.ln2`),
       });
-      attentionBackward(c, b, blk.ln1, bufs.dLn, false);
+      attentionCoreBackward(c, b);
+      // ln1 into dA (read for the last time by the core backward)
+      qkvBackward(
+        c,
+        b,
+        layerNormAgain(c, `blocks.${b}.ln1`, inp, blk.mean1, blk.rstd1, bufs.dA),
+        bufs.dLn,
+        false,
+      );
       ops.layerNormBackward({
         dy: bufs.dLn,
-        s: b > 0 ? blk.inp : bufs.emb,
+        s: inp,
         mean: blk.mean1,
         rstd: blk.rstd1,
         dx: bufs.dRes,
@@ -403,7 +435,8 @@ export function backward<B>(c: StepContext<B>): void {
         residualGrad: { da: bufs.dA, drop: attnDrop(b) },
         ...lnGrads(c, `blocks.${b}.ln1`),
       });
-      attentionBackward(c, b, b > 0 ? bufs.blocks[b - 1]!.out : bufs.emb, bufs.dRes, true);
+      attentionCoreBackward(c, b);
+      qkvBackward(c, b, b > 0 ? bufs.blocks[b - 1]!.out : bufs.emb, bufs.dRes, true);
       dX = bufs.dRes;
     }
   }
