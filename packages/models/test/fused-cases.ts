@@ -121,15 +121,17 @@ export const cases: Case[] = [
 /**
  * Runs 3 steps of case `c` on the tfjs engine (CPU backend) and on the fused engine over the device
  * `makeDevice(seed)` makes, from the same parameters, batches, seed and steps: the losses of every
- * step, and after the first step every gradient and updated parameter, agree within `tol` of the
- * largest magnitude. The seed is printed (CUTREC_TEST_SEED replays it).
+ * step, and after the first step every gradient and updated parameter, agree within `tolerance` of
+ * the largest magnitude (one number, or the loss's and the values' own). The seed is printed (CUTREC_TEST_SEED replays it).
  */
 export async function expectSameSteps<B>(
   c: Case,
   label: string,
   makeDevice: () => FusedDevice<B>,
-  tol: number,
+  tolerance: number | { loss: number; values: number },
 ): Promise<void> {
+  const tolLoss = typeof tolerance === 'number' ? tolerance : tolerance.loss;
+  const tol = typeof tolerance === 'number' ? tolerance : tolerance.values;
   const seed = Number(process.env.CUTREC_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
   console.log(`[seed] ${label} '${c.name}': ${seed} (replay with CUTREC_TEST_SEED=${seed})`);
   const cfg = { ...c.model, seed: seed % 1000 };
@@ -143,12 +145,12 @@ export async function expectSameSteps<B>(
     for (let step = 0; step < 3; step++) {
       const batch = randomBatch(seed + step, c.rows ?? c.B, L, C, step === 0 ? c.emptyRow : -1);
       const want = await tfjs.trainStepWithGradients(batch);
-      const got = fused.trainStep(batch);
+      const got = await fused.trainStepAsync(batch);
       expect(Math.abs(got - want.loss), `loss at step ${step}`).toBeLessThanOrEqual(
-        tol * Math.max(1, Math.abs(want.loss)),
+        tolLoss * Math.max(1, Math.abs(want.loss)),
       );
       if (step > 0) continue;
-      const grads = fused.gradients();
+      const grads = await fused.gradientsAsync();
       // Each gradient within tol of its own largest entry, or of 1 % of the step's largest one.
       const floor = 1e-2 * largest(Object.values(want.grads));
       for (const p of tfjsModel.parameters) {
@@ -159,7 +161,7 @@ export async function expectSameSteps<B>(
       // Updated parameters: Adam's first step moves each element by ≈ lr·sign(g), so where the
       // gradient is float noise (|g| < 1e-5 of the step's largest, e.g. the key bias) the update is
       // a coin flip on either engine: those elements are left out (and counted).
-      const params = fused.parameters();
+      const params = await fused.parametersAsync();
       const noise = 1e-5 * largest(Object.values(want.grads));
       let skipped = 0;
       for (const p of tfjsModel.parameters) {
