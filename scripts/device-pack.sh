@@ -19,7 +19,7 @@ list=$(mktemp)
 {
   find node_modules packages/*/node_modules apps/*/node_modules \
     \( -name '@biomejs' -o -name '@turbo' -o -name 'turbo' -o -name 'typescript' -o -name 'prettier' \
-       -o -name '@changesets' -o -name '@esbuild' -o -name 'esbuild' -o -name 'lightningcss-*' -o -name '@types' \
+       -o -name '@changesets' -o -name 'onnxruntime-node' -o -name 'onnxruntime-web' -o -name '@esbuild' -o -name 'esbuild' -o -name 'lightningcss-*' -o -name '@types' \
        -o -name '.cache' -o -name 'darwin-*' -o -name 'win32-*' -o -name 'linux-arm64' -o -name 'miniprogram' \) -prune -o \
     \( -type f -o -type l \) -print 2>/dev/null |
     grep -vE '\.map$|\.html$|/@tensorflow/[^/]+/dist/[^/]+/.*\.js$|/@tensorflow/[^/]+/dist/[a-z_0-9]+\.js$' |

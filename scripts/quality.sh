@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Converged quality runs on the GPU machine (issue 15): `cutrec train` with the fused CUDA engine on
+# Beauty.txt and Toys_and_Games.txt (copied to .device/ by the caller), every loss, seen items kept
+# and removed in evaluation, early stopping on validation only. Runs go in parallel (the GPU has
+# room for many); the small files of each run folder (config, metrics.jsonl, test metrics) are
+# packed into $OUT/quality.tar.gz and a table of test NDCG@10 / HR@10, epochs and minutes is
+# printed last. Use (device tool): source .device/setup.sh && bash scripts/quality.sh [PARALLEL]
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+out="${OUT:-gpu-out}"
+runs="${RUNS_DIR:-quality-runs}"
+mkdir -p "$out" "$runs"
+parallel="${1:-12}"
+# The eSASRec benchmark's architecture (embedding 64, 1 block, 1 head, dropout 0.2, L 50).
+base=(--blocks 1 --heads 1 --hidden 64 --dropout 0.2 --max-len 50 --batch-size 256 --lr 2e-3
+  --epochs "${EPOCHS:-300}" --patience "${PATIENCE:-15}" --engine fused --precision fp32 --quiet --format sasrec)
+jobs=()
+for data in Beauty Toys_and_Games; do
+  for seen in kept removed; do
+    flag=(); [ "$seen" = removed ] && flag=(--remove-seen)
+    jobs+=("$data-cce-row-$seen|--data .device/$data.txt --loss cce- --negatives 256 --share row ${flag[*]}")
+    jobs+=("$data-cce-block-$seen|--data .device/$data.txt --loss cce- --negatives 256 --share block ${flag[*]}")
+    jobs+=("$data-ce-$seen|--data .device/$data.txt --loss ce ${flag[*]}")
+    jobs+=("$data-bce-$seen|--data .device/$data.txt --loss bce --negatives 1 ${flag[*]}")
+    jobs+=("$data-gbce-$seen|--data .device/$data.txt --loss gbce --negatives 256 --gbce-t 0.75 ${flag[*]}")
+  done
+done
+# A few variations of the recipe on Beauty (validation decides; test is only reported).
+for v in "lr1e-3|--lr 1e-3" "drop0.5|--dropout 0.5" "wd0.1|--weight-decay 0.1" "k1024|--negatives 1024" \
+  "b128|--batch-size 128" "2blocks|--blocks 2 --heads 2"; do
+  jobs+=("Beauty-cce-row-removed-${v%%|*}|--data .device/Beauty.txt --loss cce- --negatives 256 --share row --remove-seen ${v#*|}")
+done
+t0=$SECONDS
+i=0
+for j in "${jobs[@]}"; do
+  name=${j%%|*}
+  # shellcheck disable=SC2086
+  (s=$SECONDS; node apps/trainer/dist/cli.js train "${base[@]}" ${j#*|} --out "$runs/$name" >"$runs/$name.log" 2>&1
+   echo "$? $((SECONDS - s))" >"$runs/$name.rc") &
+  i=$((i + 1))
+  if [ $((i % parallel)) -eq 0 ]; then wait; fi
+done
+wait
+echo "== quality runs: ${#jobs[@]} in $((SECONDS - t0)) s =="
+tar -czf "$out/quality.tar.gz" --exclude='*.safetensors' --exclude='report.html' "$runs" 2>/dev/null
+node -e '
+  const fs = require("fs"), path = require("path");
+  const dir = process.argv[1];
+  const rows = [];
+  for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".rc")).sort()) {
+    const name = f.slice(0, -3);
+    const [rc, sec] = fs.readFileSync(path.join(dir, f), "utf8").trim().split(" ");
+    let t = {}, epochs = "?";
+    try { t = JSON.parse(fs.readFileSync(path.join(dir, name, "test-metrics.json"), "utf8")); } catch {}
+    try { epochs = fs.readFileSync(path.join(dir, name, "metrics.jsonl"), "utf8").split("\n").filter((l) => l.includes("\"type\":\"epoch\"")).length; } catch {}
+    const m = t.test ?? {};
+    const err = rc === "0" ? "" : fs.readFileSync(path.join(dir, name + ".log"), "utf8").trim().split("\n").slice(-1)[0];
+    rows.push([name, rc, m["ndcg@10"]?.toFixed(4) ?? "-", m["hr@10"]?.toFixed(4) ?? "-", t.bestEpoch ?? "-", epochs, (sec / 60).toFixed(2), err].join("  "));
+  }
+  console.log("name  rc  test-ndcg@10  test-hr@10  best-epoch  epochs  minutes");
+  console.log(rows.join("\n"));
+' "$runs"
