@@ -90,6 +90,7 @@ export type {
   StepOptimizer,
 } from './fused/ops.js';
 export { backward, forward, lossForward, type StepContext, trainStep, update } from './fused/step.js';
+export { type WebGpuBuf, WebGpuDevice, type WebGpuDeviceOptions } from './fused/webgpu-device.js';
 export { computeLoss, type LossContext } from './losses/loss.js';
 export { gbceBeta, type SampledBceOptions, sampledBce } from './losses/sampled-bce.js';
 export {

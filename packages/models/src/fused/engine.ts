@@ -47,6 +47,10 @@ export interface FusedDevice<B> extends EngineOps<B> {
   readonly lossRing: number;
   /** Bytes of device memory free now (undefined where there is no such limit, e.g. the host). */
   freeBytes?(): number;
+  /** Asynchronous read-back (devices that cannot wait synchronously: WebGPU, whose `download` throws). */
+  downloadAsync?(b: B, n: number): Promise<Float32Array>;
+  /** Asynchronous {@link lossOf} (WebGPU). */
+  lossOfAsync?(step: number): Promise<number>;
   dispose(): void;
 }
 
@@ -307,9 +311,33 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
     return this.takeLosses()[0]!;
   }
 
-  /** The same as {@link trainStep}, as a Promise (the Trainer API). */
+  /** The same as {@link trainStep}, as a Promise (the Trainer API; the only form on WebGPU). */
   async trainStepAsync(batch: Batch): Promise<number> {
-    return this.trainStep(batch);
+    if (!this.device.lossOfAsync) return this.trainStep(batch);
+    await this.takeLossesAsync();
+    this.enqueueStep(batch);
+    return (await this.takeLossesAsync())[0]!;
+  }
+
+  /** {@link takeLosses} for devices whose read-backs are asynchronous (WebGPU). */
+  async takeLossesAsync(): Promise<number[]> {
+    const lossOf = this.device.lossOfAsync?.bind(this.device);
+    if (!lossOf) return this.takeLosses();
+    const out: number[] = [];
+    for (let s = this.readLosses; s < this.completed; s++) {
+      const loss = await lossOf(s);
+      if (!Number.isFinite(loss)) {
+        const last = this.lastFinite;
+        this.readLosses = this.completed;
+        throw new Error(
+          `trainStep: the loss at step ${s} is ${loss}${last ? ` (the last finite loss was ${last.loss} at step ${last.step})` : ''}; lower the learning rate or check the inputs`,
+        );
+      }
+      this.lastFinite = { step: s, loss };
+      out.push(loss);
+    }
+    this.readLosses = this.completed;
+    return out;
   }
 
   /**
@@ -380,6 +408,26 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
   /** The gradients of the last step by name (before clipping). */
   gradients(): Record<string, Float32Array> {
     return unpackFlat(this.layout, this.device.download(this.ctx.grads, this.layout.total));
+  }
+
+  /** {@link parameters} for devices whose read-backs are asynchronous (WebGPU). */
+  async parametersAsync(): Promise<Record<string, Float32Array>> {
+    const d = this.device;
+    const n = this.layout.total;
+    return unpackFlat(
+      this.layout,
+      d.downloadAsync ? await d.downloadAsync(this.ctx.params, n) : d.download(this.ctx.params, n),
+    );
+  }
+
+  /** {@link gradients} for devices whose read-backs are asynchronous (WebGPU). */
+  async gradientsAsync(): Promise<Record<string, Float32Array>> {
+    const d = this.device;
+    const n = this.layout.total;
+    return unpackFlat(
+      this.layout,
+      d.downloadAsync ? await d.downloadAsync(this.ctx.grads, n) : d.download(this.ctx.grads, n),
+    );
   }
 
   /** Adam's first and second moments by name. */

@@ -1,0 +1,429 @@
+/**
+ * WebGPU as a {@link FusedDevice}: every op is a @cutrec/kernels WGSL launcher (src/ops/<op>/wgsl.ts)
+ * whose dispatches are collected while the step is written and submitted as one command buffer
+ * (one `Recording`); the step counter lives in a device u32 (dropout masks, BCE negatives and the
+ * learning-rate schedule read it there; `stepIncrement` advances it on the device), and losses land
+ * in a device ring read back asynchronously. float32 only (no shader-f16 path yet).
+ *
+ * Read-backs are asynchronous in WebGPU: `download`/`lossOf` throw, and the engine uses
+ * `downloadAsync`/`lossOfAsync` (FusedTrainer's `trainStepAsync`, `parametersAsync`, `gradientsAsync`).
+ * The step is recorded anew each step (bind groups made per step): the CCE- kernels take the
+ * negatives' stream as a param, not from the step counter; see the issue-12 notes.
+ */
+import {
+  type CceOptions,
+  Runner,
+  resolveOptions,
+  type Step,
+  type WgslDropout,
+  type WgslView,
+  wgslActivationBackward,
+  wgslActivationForward,
+  wgslAdamwUpdate,
+  wgslAttentionBackward,
+  wgslAttentionForward,
+  wgslBceBackward,
+  wgslBceForward,
+  wgslBiasGrad,
+  wgslCceBackwardSteps,
+  wgslCceForwardSteps,
+  wgslEmbeddingBackward,
+  wgslEmbeddingForward,
+  wgslGradNormSquared,
+  wgslLayerNormBackward,
+  wgslLayerNormForward,
+  wgslMatmul,
+  wgslMeanLoss,
+  wgslRankOfTargets,
+  wgslStepIncrement,
+} from '@cutrec/kernels';
+import type { FusedDevice } from './engine.js';
+import type { BufferKind, Drop, EngineOps, StepLoss } from './ops.js';
+
+/** A WebGPU buffer of the fused engine: elements [offset, offset + n) (4-byte elements). */
+export interface WebGpuBuf extends WgslView {
+  buffer: GPUBuffer;
+  offset: number;
+  n: number;
+  kind: BufferKind;
+}
+
+type OpName = {
+  [K in keyof EngineOps<WebGpuBuf>]: EngineOps<WebGpuBuf>[K] extends (a: never) => void ? K : never;
+}[keyof EngineOps<WebGpuBuf>];
+type Args<K extends OpName> = EngineOps<WebGpuBuf>[K] extends (a: infer A) => void ? A : never;
+
+/** Options of a {@link WebGpuDevice}. */
+export interface WebGpuDeviceOptions {
+  /** Losses kept on the device before they must be read. Default 64. */
+  lossRing?: number;
+}
+
+/** The fused step's ops on a WebGPU device. */
+export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
+  readonly name = 'webgpu';
+  readonly dtype = 'float32' as const;
+  readonly lossRing: number;
+  seed = 0;
+  private readonly owned: GPUBuffer[] = [];
+  private readonly stepBuf: GPUBuffer;
+  private readonly losses: GPUBuffer;
+  private readonly runner: Runner;
+  /** Steps queued by the ops since the last flush. */
+  private pending: Step[] = [];
+  private releases: (() => void)[] = [];
+  /** The host's copy of the step counter (the CCE- negatives' stream is a param). */
+  private hostStep = 0;
+
+  constructor(
+    readonly device: GPUDevice,
+    options: WebGpuDeviceOptions = {},
+  ) {
+    this.lossRing = options.lossRing ?? 64;
+    this.runner = Runner.of(device);
+    this.stepBuf = this.make(4, 'cutrec-fused-step');
+    this.losses = this.make(this.lossRing * 4, 'cutrec-fused-losses');
+  }
+
+  private make(bytes: number, label: string): GPUBuffer {
+    const b = this.device.createBuffer({
+      size: Math.max(16, Math.ceil(bytes / 16) * 16),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      label,
+    });
+    this.owned.push(b);
+    return b;
+  }
+  private get step(): WgslView {
+    return { buffer: this.stepBuf, offset: 0 };
+  }
+  private queue(steps: Step[]): void {
+    for (const s of steps) this.pending.push(s);
+  }
+  /** Submits the queued steps as one command buffer. */
+  private flush(): void {
+    if (this.pending.length === 0) return;
+    const steps = this.pending;
+    this.pending = [];
+    this.runner.submit(steps, 'cutrec-fused-step');
+    for (const r of this.releases.splice(0)) r();
+  }
+
+  alloc(n: number, kind: BufferKind): WebGpuBuf {
+    return { buffer: this.make(n * 4, `cutrec-fused-${kind}`), offset: 0, n, kind };
+  }
+  view(b: WebGpuBuf, offset: number, n: number): WebGpuBuf {
+    if (offset + n > b.n) {
+      throw new RangeError(
+        `webgpu device: view [${offset}, ${offset + n}) is outside a buffer of ${b.n} elements`,
+      );
+    }
+    return { ...b, offset: b.offset + offset, n };
+  }
+  alias(b: WebGpuBuf, n: number, kind: BufferKind): WebGpuBuf {
+    if (n > b.n) throw new RangeError(`webgpu device: alias of ${n} elements over ${b.n}`);
+    return { ...b, n, kind };
+  }
+  zero(b: WebGpuBuf, n: number): void {
+    if (n > 0) this.pending.push({ clear: b.buffer, offset: b.offset * 4, size: n * 4 });
+  }
+  castToAct(src: WebGpuBuf, dst: WebGpuBuf, n: number): void {
+    if (src.buffer === dst.buffer && src.offset === dst.offset) return;
+    if (n > 0) {
+      this.pending.push({
+        copy: {
+          src: src.buffer,
+          srcOffset: src.offset * 4,
+          dst: dst.buffer,
+          dstOffset: dst.offset * 4,
+          size: n * 4,
+        },
+      });
+    }
+  }
+
+  private dropout(d: Drop | undefined): WgslDropout | undefined {
+    return d ? { seed: this.seed, site: d.site, rate: d.rate } : undefined;
+  }
+  private dropped<T extends { drop?: Drop }>(
+    a: T,
+  ): Omit<T, 'drop'> & { dropout?: WgslDropout; step: WgslView } {
+    const { drop, ...rest } = a;
+    const dropout = this.dropout(drop);
+    return { ...rest, ...(dropout ? { dropout } : {}), step: this.step };
+  }
+
+  embeddingForward(a: Args<'embeddingForward'>): void {
+    this.queue(wgslEmbeddingForward(this.device, { ...this.dropped(a), V: a.table.n / a.D }));
+  }
+  embeddingBackward(a: Args<'embeddingBackward'>): void {
+    this.queue(wgslEmbeddingBackward(this.device, { ...this.dropped(a), V: a.dTable.n / a.D }));
+  }
+  layerNormForward(a: Args<'layerNormForward'>): void {
+    const { residual, ...rest } = a;
+    const d = residual ? this.dropout(residual.drop) : undefined;
+    this.queue(
+      wgslLayerNormForward(this.device, {
+        ...rest,
+        ...(residual ? { residual: { a: residual.a, ...(d ? { dropout: d } : {}) } } : {}),
+        step: this.step,
+      }),
+    );
+  }
+  layerNormBackward(a: Args<'layerNormBackward'>): void {
+    const { residualGrad, ...rest } = a;
+    const d = residualGrad ? this.dropout(residualGrad.drop) : undefined;
+    this.queue(
+      wgslLayerNormBackward(this.device, {
+        ...rest,
+        ...(residualGrad ? { residualGrad: { da: residualGrad.da, ...(d ? { dropout: d } : {}) } } : {}),
+        step: this.step,
+      }),
+    );
+  }
+  matmul(a: Args<'matmul'>): void {
+    const { out: _out, ...rest } = a;
+    this.queue(wgslMatmul(this.device, { ...rest, accumulate: a.accumulate ?? false }));
+  }
+  biasGrad(a: Args<'biasGrad'>): void {
+    this.queue(wgslBiasGrad(this.device, a));
+  }
+  activationForward(a: Args<'activationForward'>): void {
+    this.queue(wgslActivationForward(this.device, this.dropped(a)));
+  }
+  activationBackward(a: Args<'activationBackward'>): void {
+    this.queue(wgslActivationBackward(this.device, this.dropped(a)));
+  }
+  attentionForward(a: Args<'attentionForward'>): void {
+    this.queue(wgslAttentionForward(this.device, this.dropped(a)));
+  }
+  attentionBackward(a: Args<'attentionBackward'>): void {
+    this.queue(wgslAttentionBackward(this.device, this.dropped(a)));
+  }
+
+  private whole(b: WebGpuBuf, what: string): GPUBuffer {
+    if (b.offset !== 0) throw new Error(`webgpu device: the loss kernels need ${what} to start at offset 0`);
+    return b.buffer;
+  }
+  private cceOptions(
+    a: { N: number; C: number; D: number; ignoreIndex: number },
+    loss: Extract<StepLoss, { kind: 'cce' }>,
+  ) {
+    const options: CceOptions = {
+      ...loss.options,
+      seed: loss.seed,
+      step: this.hostStep,
+      ignoreIndex: a.ignoreIndex,
+      reduction: 'none',
+      impl: 'wgsl',
+      checkInputs: false,
+    };
+    return resolveOptions(options, { N: a.N, C: a.C, D: a.D }, 'webgpu');
+  }
+  private bceInputs(
+    a: {
+      hidden: WebGpuBuf;
+      items: WebGpuBuf;
+      targets: WebGpuBuf;
+      N: number;
+      C: number;
+      D: number;
+      ignoreIndex: number;
+    },
+    loss: Extract<StepLoss, { kind: 'bce' }>,
+  ) {
+    return {
+      hidden: a.hidden,
+      items: a.items,
+      targets: a.targets,
+      N: a.N,
+      C: a.C,
+      D: a.D,
+      K: loss.negatives,
+      beta: loss.beta,
+      seed: loss.seed,
+      step: this.step,
+      removeAccidentalHits: loss.removeAccidentalHits,
+      ignoreIndex: a.ignoreIndex,
+    };
+  }
+
+  lossForward(a: Args<'lossForward'>): void {
+    const { loss } = a;
+    if (loss.kind === 'cce') {
+      const f = wgslCceForwardSteps(
+        this.device,
+        { N: a.N, C: a.C, D: a.D },
+        {
+          hidden: this.whole(a.hidden, 'hidden'),
+          items: this.whole(a.items, 'items'),
+          targets: this.whole(a.targets, 'targets'),
+          lse: this.whole(a.lse, 'lse'),
+          loss: this.whole(a.rowLoss, 'rowLoss'),
+        },
+        this.cceOptions(a, loss),
+      );
+      this.queue(f.steps);
+      this.releases.push(f.release);
+    } else {
+      this.queue(wgslBceForward(this.device, { ...this.bceInputs(a, loss), rowLoss: a.rowLoss }));
+    }
+  }
+  lossBackward(a: Args<'lossBackward'>): void {
+    const { loss } = a;
+    if (loss.kind === 'cce') {
+      const b = wgslCceBackwardSteps(
+        this.device,
+        { N: a.N, C: a.C, D: a.D },
+        {
+          hidden: this.whole(a.hidden, 'hidden'),
+          items: this.whole(a.items, 'items'),
+          targets: this.whole(a.targets, 'targets'),
+          lse: this.whole(a.lse, 'lse'),
+          dLoss: this.whole(a.dRow, 'dRow'),
+          dHidden: this.whole(a.dHidden, 'dHidden'),
+          dItems: this.whole(a.dItems, 'dItems'),
+        },
+        this.cceOptions(a, loss),
+      );
+      this.queue(b.steps);
+      this.releases.push(b.release);
+    } else {
+      this.queue(
+        wgslBceBackward(this.device, {
+          ...this.bceInputs(a, loss),
+          dRow: a.dRow,
+          dHidden: a.dHidden,
+          dItems: a.dItems,
+        }),
+      );
+    }
+  }
+  meanLoss(a: Args<'meanLoss'>): void {
+    this.queue(
+      wgslMeanLoss(this.device, {
+        values: a.rowLoss,
+        targets: a.targets,
+        N: a.N,
+        ignoreIndex: a.ignoreIndex,
+        out: { buffer: this.losses, offset: 0 },
+        ring: this.lossRing,
+        step: this.step,
+        dValues: a.dRow,
+      }),
+    );
+  }
+  rankTargets(a: Args<'rankTargets'>): void {
+    const { seen, ...rest } = a;
+    this.queue(
+      wgslRankOfTargets(this.device, {
+        ...rest,
+        ...(seen ? { seen: { offsets: seen.offsets, items: seen.items, nnz: seen.items.n } } : {}),
+      }),
+    );
+  }
+  gradNormSquared(a: Args<'gradNormSquared'>): void {
+    this.queue(wgslGradNormSquared(this.device, a));
+  }
+  adamwUpdate(a: Args<'adamwUpdate'>): void {
+    const { opt } = a;
+    this.queue(
+      wgslAdamwUpdate(this.device, {
+        params: a.params,
+        grads: a.grads,
+        m: a.m,
+        v: a.v,
+        n: a.n,
+        nDecay: a.nDecay,
+        step: this.step,
+        lr: opt.lr,
+        schedule: opt.schedule,
+        beta1: opt.beta1,
+        beta2: opt.beta2,
+        eps: opt.eps,
+        weightDecay: opt.weightDecay,
+        clipNorm: opt.clipNorm,
+        normSq: a.normSq,
+        ...(a.paramsAct && a.paramsAct.buffer !== a.params.buffer ? { paramsAct: a.paramsAct } : {}),
+      }),
+    );
+  }
+  stepIncrement(): void {
+    this.queue(wgslStepIncrement(this.device, { step: this.step }));
+  }
+
+  upload(b: WebGpuBuf, data: Float32Array | Int32Array): void {
+    if (data.length > b.n)
+      throw new RangeError(`webgpu device: ${data.length} values do not fit a buffer of ${b.n}`);
+    this.flush();
+    this.device.queue.writeBuffer(b.buffer, b.offset * 4, data.buffer, data.byteOffset, data.byteLength);
+  }
+  download(): Float32Array {
+    throw new Error(
+      'webgpu device: read-backs are asynchronous: use downloadAsync (FusedTrainer.parametersAsync, gradientsAsync)',
+    );
+  }
+  downloadInt32(): Int32Array {
+    throw new Error('webgpu device: read-backs are asynchronous: use downloadInt32Async');
+  }
+  private async read(b: GPUBuffer, byteOffset: number, bytes: number): Promise<ArrayBuffer> {
+    this.flush();
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const staging = this.device.createBuffer({
+      size,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const enc = this.device.createCommandEncoder();
+    if (bytes > 0) enc.copyBufferToBuffer(b, byteOffset, staging, 0, size);
+    this.device.queue.submit([enc.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+  /** The first `n` values of `b` as float32, after all queued work. */
+  async downloadAsync(b: WebGpuBuf, n: number): Promise<Float32Array> {
+    return new Float32Array(await this.read(b.buffer, b.offset * 4, n * 4));
+  }
+  /** The first `n` values of an int32 buffer, after all queued work. */
+  async downloadInt32Async(b: WebGpuBuf, n: number): Promise<Int32Array> {
+    return new Int32Array(await this.read(b.buffer, b.offset * 4, n * 4));
+  }
+  free(...bufs: WebGpuBuf[]): void {
+    this.flush();
+    for (const b of bufs) {
+      const i = this.owned.indexOf(b.buffer);
+      if (i >= 0) this.owned.splice(i, 1);
+      b.buffer.destroy();
+    }
+  }
+  setStep(step: number): void {
+    this.flush();
+    this.hostStep = step;
+    this.device.queue.writeBuffer(this.stepBuf, 0, new Uint32Array([step >>> 0]));
+  }
+  writeBatch(ids: WebGpuBuf, targets: WebGpuBuf, inputs: Int32Array, targetIds: Int32Array): void {
+    this.upload(ids, inputs);
+    this.upload(targets, targetIds);
+  }
+  runStep(record: () => void): void {
+    record();
+    this.flush();
+    this.hostStep += 1;
+  }
+  lossOf(): number {
+    throw new Error(
+      'webgpu device: read-backs are asynchronous: use lossOfAsync (FusedTrainer.trainStepAsync)',
+    );
+  }
+  /** The mean loss of completed step `step`, read from the device ring. */
+  async lossOfAsync(step: number): Promise<number> {
+    const slot = (step >>> 0) % this.lossRing;
+    return new Float32Array(await this.read(this.losses, slot * 4, 4))[0]!;
+  }
+  dispose(): void {
+    this.pending = [];
+    for (const b of this.owned.splice(0)) b.destroy();
+  }
+}
