@@ -10,7 +10,10 @@
  *   allowed): running max m, sum l of exp(s − m), acc = Σ exp(s − m)·mul(e_ij)·v_j; out = acc / l,
  *   lse = m + log l. Dropout acts on the probabilities (e_ij = ((b·H + h)·L + i)·L + j).
  * - backward: delta_i = dO_i · out_i; then per key row j: dv_j = Σ_i p·mul·dO_i, dk_j = scale ·
- *   Σ_i dS_ij q_i; then per query row i: dq_i = scale · Σ_j dS_ij k_j, dS = p·(mul·dO_i·v_j − delta_i).
+ *   Σ_i dS_ij q_i; then per query row i: dq_i = scale · Σ_j dS_ij k_j, dS = p·(dP_ij − delta_i) with
+ *   dP_ij = Σ_d dO_i,d·(mul·v_j,d), the same products the forward's out = Σ p·mul·v rounds: a query
+ *   with one allowed key (p = 1) then gets dS = 0 exactly, as the tfjs engine does, instead of
+ *   rounding noise that Adam's first step would turn into ±lr moves of q/k weights.
  */
 import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
 import { dropoutCoreWGSL, dropoutFields, dropoutSiteWGSL, unitWGSL } from '../common.wgsl.js';
@@ -253,15 +256,15 @@ ${TILE_OF}
         let i = i0 + ii;
         if (i >= P.L) { break; }
         if (i < j || (i != j && padded)) { continue; }
+        let mu = drop_mul((bh * P.L + i) * P.L + j);
         var s = 0.0;
-        var dov = 0.0;
+        var dp = 0.0;
         for (var d = 0u; d < DH; d++) {
           s += Qs[ii * DH + d] * kv[d];
-          dov += Gs[ii * DH + d] * vv[d];
+          dp += Gs[ii * DH + d] * (mu * vv[d]);
         }
         let p = exp(P.scale * s - lseS[ii]);
-        let mu = drop_mul((bh * P.L + i) * P.L + j);
-        let ds = p * (mu * dov - deltaS[ii]);
+        let ds = p * (dp - deltaS[ii]);
         let pm = p * mu;
         for (var d = 0u; d < DH; d++) {
           dv_[d] += pm * Gs[ii * DH + d];
@@ -335,14 +338,15 @@ ${TILE_OF}
         let j = j0 + jj;
         if (j > i) { break; }
         if (j != i && kpad[jj] != 0u) { continue; }
+        let mu = drop_mul(row * P.L + j);
         var s = 0.0;
-        var dov = 0.0;
+        var dp = 0.0;
         for (var d = 0u; d < DH; d++) {
           s += qv[d] * Ks[jj * DH + d];
-          dov += gv[d] * Vs[jj * DH + d];
+          dp += gv[d] * (mu * Vs[jj * DH + d]);
         }
         let p = exp(P.scale * s - lse_i);
-        let ds = p * (drop_mul(row * P.L + j) * dov - delta_i);
+        let ds = p * (dp - delta_i);
         for (var d = 0u; d < DH; d++) { dq_[d] += P.scale * ds * Ks[jj * DH + d]; }
       }
     }
