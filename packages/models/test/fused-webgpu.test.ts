@@ -3,13 +3,14 @@
  * seed and step, one step of the fused engine over the WGSL kernels (WebGpuDevice) equals one
  * step of the tfjs engine (CPU backend) — the loss, every gradient and every updated parameter
  * within 1e-4 of the largest magnitude — on the shared cases of fused-cases.ts, and three steps'
- * losses agree; no WebGPU validation error. Skipped with the reason where there is no WebGPU adapter (failed under CI=true).
+ * losses agree (steps 2 and 3 replay the recorded step); 200 synthetic steps track the tfjs loss
+ * curve; no WebGPU validation error. Skipped with the reason where there is no WebGPU adapter (failed under CI=true).
  */
 import { setupTfjs } from '@cutrec/tensor';
 import { webgpuForTests } from '@cutrec/tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { WebGpuDevice } from '../src/index.js';
-import { cases, expectSameSteps } from './fused-cases.js';
+import { FusedTrainer, SASRec, Trainer, WebGpuDevice } from '../src/index.js';
+import { cases, expectSameSteps, randomBatch } from './fused-cases.js';
 
 const { device, skipReason } = await webgpuForTests();
 
@@ -27,4 +28,40 @@ describe.skipIf(skipReason !== undefined)('fused engine on WebGPU = tfjs engine'
       expect(err?.message, 'no WebGPU validation error').toBeUndefined();
     });
   }
+
+  it('200 synthetic steps track the tfjs loss curve (dropout, cce- row), replaying the recorded step', async () => {
+    const gpu = device as GPUDevice;
+    gpu.pushErrorScope('validation');
+    const cfg = { numItems: 60, maxLen: 10, hidden: 32, numBlocks: 2, numHeads: 2, dropout: 0.2, seed: 3 };
+    const loss = { kind: 'cce-' as const, negatives: 16, impl: 'reference' as const };
+    const optimizer = { lr: 3e-3 };
+    const a = new SASRec(cfg);
+    const b = new SASRec(cfg);
+    const tfjs = new Trainer(a, { loss, optimizer });
+    const dev = new WebGpuDevice(gpu);
+    const fused = new FusedTrainer(b, dev, { loss, optimizer, batchSize: 8 });
+    const want: number[] = [];
+    const got: number[] = [];
+    for (let s = 0; s < 200; s++) {
+      // A learnable stream: item t+1 = (item t · 7 + 3) mod C.
+      const batch = randomBatch(1000 + s, 8, cfg.maxLen, cfg.numItems);
+      for (let i = 0; i < batch.inputs.length; i++) {
+        if (batch.targets[i]! >= 0) batch.targets[i] = (batch.inputs[i]! * 7 + 3) % cfg.numItems;
+      }
+      want.push(await tfjs.trainStepAsync(batch));
+      fused.enqueueStep(batch);
+      if (s % 20 === 19) got.push(...(await fused.takeLossesAsync()));
+    }
+    expect(dev.replaying, 'the step is replayed from its recording').toBe(true);
+    const avg = (x: number[], i: number) => x.slice(i, i + 20).reduce((p, q) => p + q, 0) / 20;
+    for (let i = 0; i < 200; i += 20)
+      expect(Math.abs(avg(got, i) - avg(want, i))).toBeLessThan(0.02 * avg(want, i) + 1e-3);
+    expect(avg(got, 180)).toBeLessThan(0.7 * avg(got, 0));
+    fused.dispose();
+    tfjs.dispose();
+    a.dispose();
+    b.dispose();
+    const err = await gpu.popErrorScope();
+    expect(err?.message, 'no WebGPU validation error').toBeUndefined();
+  });
 });

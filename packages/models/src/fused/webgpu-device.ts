@@ -7,11 +7,15 @@
  *
  * Read-backs are asynchronous in WebGPU: `download`/`lossOf` throw, and the engine uses
  * `downloadAsync`/`lossOfAsync` (FusedTrainer's `trainStepAsync`, `parametersAsync`, `gradientsAsync`).
- * The step is recorded anew each step (bind groups made per step): the CCE- kernels take the
- * negatives' stream as a param, not from the step counter; see the issue-12 notes.
+ * From the second step on the step is recorded once (a `Recording`: pipelines, bind groups and
+ * params made once) and replayed; the CCE- kernels take the negatives' stream as a param, so their
+ * dispatches' params are rewritten each replay (`setParams`), everything else reads the step
+ * counter on the device.
  */
 import {
   type CceOptions,
+  type ParamValues,
+  type Recording,
   Runner,
   resolveOptions,
   type Step,
@@ -57,6 +61,15 @@ type Args<K extends OpName> = EngineOps<WebGpuBuf>[K] extends (a: infer A) => vo
 export interface WebGpuDeviceOptions {
   /** Losses kept on the device before they must be read. Default 64. */
   lossRing?: number;
+  /** Record the step once (from the second step on) and replay it. Default true ($CUTREC_WEBGPU_RECORD=0 turns it off). */
+  record?: boolean;
+}
+
+/** A step recorded once: the recording, its CCE- dispatches (index, params) and what to free at the end. */
+interface RecordedStep {
+  rec: Recording;
+  cce: { index: number; params: ParamValues }[];
+  release: (() => void)[];
 }
 
 /** The fused step's ops on a WebGPU device. */
@@ -74,12 +87,18 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
   private releases: (() => void)[] = [];
   /** The host's copy of the step counter (the CCE- negatives' stream is a param). */
   private hostStep = 0;
+  private readonly useRecording: boolean;
+  private recorded: RecordedStep | undefined;
+  private stepsRun = 0;
+  /** CCE- dispatches queued so far (indices into `pending`). */
+  private cceMarks: { index: number; params: ParamValues }[] = [];
 
   constructor(
     readonly device: GPUDevice,
     options: WebGpuDeviceOptions = {},
   ) {
     this.lossRing = options.lossRing ?? 64;
+    this.useRecording = (options.record ?? true) && process.env.CUTREC_WEBGPU_RECORD !== '0';
     this.runner = Runner.of(device);
     this.stepBuf = this.make(4, 'cutrec-fused-step');
     this.losses = this.make(this.lossRing * 4, 'cutrec-fused-losses');
@@ -100,11 +119,20 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
   private queue(steps: Step[]): void {
     for (const s of steps) this.pending.push(s);
   }
+  /** Queues CCE- steps, marking their dispatches (whose `stream` param follows the step). */
+  private queueCce(f: { steps: Step[]; release(): void }): void {
+    for (const s of f.steps) {
+      if ('program' in s) this.cceMarks.push({ index: this.pending.length, params: s.params });
+      this.pending.push(s);
+    }
+    this.releases.push(f.release);
+  }
   /** Submits the queued steps as one command buffer. */
   private flush(): void {
     if (this.pending.length === 0) return;
     const steps = this.pending;
     this.pending = [];
+    this.cceMarks = [];
     this.runner.submit(steps, 'cutrec-fused-step');
     for (const r of this.releases.splice(0)) r();
   }
@@ -263,8 +291,7 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
         },
         this.cceOptions(a, loss),
       );
-      this.queue(f.steps);
-      this.releases.push(f.release);
+      this.queueCce(f);
     } else {
       this.queue(wgslBceForward(this.device, { ...this.bceInputs(a, loss), rowLoss: a.rowLoss }));
     }
@@ -286,8 +313,7 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
         },
         this.cceOptions(a, loss),
       );
-      this.queue(b.steps);
-      this.releases.push(b.release);
+      this.queueCce(b);
     } else {
       this.queue(
         wgslBceBackward(this.device, {
@@ -408,9 +434,30 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
     this.upload(targets, targetIds);
   }
   runStep(record: () => void): void {
-    record();
-    this.flush();
+    const r = this.recorded;
+    if (r) {
+      for (const c of r.cce) r.rec.setParams(c.index, { ...c.params, stream: this.hostStep });
+      r.rec.submit();
+    } else if (this.useRecording && this.stepsRun > 0) {
+      this.flush();
+      record();
+      const rec = this.runner.record(this.pending, 'cutrec-fused-step');
+      this.recorded = { rec, cce: this.cceMarks, release: this.releases };
+      this.pending = [];
+      this.cceMarks = [];
+      this.releases = [];
+      rec.submit();
+    } else {
+      record();
+      this.flush();
+    }
     this.hostStep += 1;
+    this.stepsRun += 1;
+  }
+
+  /** Whether the step is replayed from a recording (after the second step). */
+  get replaying(): boolean {
+    return this.recorded !== undefined;
   }
   lossOf(): number {
     throw new Error(
@@ -424,6 +471,11 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
   }
   dispose(): void {
     this.pending = [];
+    if (this.recorded) {
+      this.recorded.rec.destroy();
+      for (const r of this.recorded.release) r();
+      this.recorded = undefined;
+    }
     for (const b of this.owned.splice(0)) b.destroy();
   }
 }
