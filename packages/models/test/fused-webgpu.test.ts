@@ -4,12 +4,13 @@
  * step of the tfjs engine (CPU backend) — the loss, every gradient and every updated parameter
  * within 1e-4 of the largest magnitude — on the shared cases of fused-cases.ts, and three steps'
  * losses agree (steps 2 and 3 replay the recorded step); 200 synthetic steps track the tfjs loss
- * curve; no WebGPU validation error. Skipped with the reason where there is no WebGPU adapter (failed under CI=true).
+ * curve; evaluation ranks (full catalog, seen items removed) equal the host references'; no
+ * WebGPU validation error. Skipped with the reason where there is no WebGPU adapter (failed under CI=true).
  */
 import { setupTfjs } from '@cutrec/tensor';
 import { webgpuForTests } from '@cutrec/tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FusedTrainer, SASRec, Trainer, WebGpuDevice } from '../src/index.js';
+import { FusedTrainer, HostDevice, SASRec, Trainer, WebGpuDevice } from '../src/index.js';
 import { cases, expectSameSteps, randomBatch } from './fused-cases.js';
 
 const { device, skipReason } = await webgpuForTests();
@@ -61,6 +62,41 @@ describe.skipIf(skipReason !== undefined)('fused engine on WebGPU = tfjs engine'
     tfjs.dispose();
     a.dispose();
     b.dispose();
+    const err = await gpu.popErrorScope();
+    expect(err?.message, 'no WebGPU validation error').toBeUndefined();
+  });
+
+  it('evaluation ranks on WebGPU equal the host references (chunks of B users, seen lists)', async () => {
+    const gpu = device as GPUDevice;
+    gpu.pushErrorScope('validation');
+    const cfg = { numItems: 50, maxLen: 6, hidden: 16, numBlocks: 1, numHeads: 2, dropout: 0.1, seed: 5 };
+    const loss = { kind: 'cce-' as const, negatives: 8, impl: 'reference' as const };
+    const model = new SASRec(cfg);
+    const onGpu = new FusedTrainer(model, new WebGpuDevice(gpu), { loss, optimizer: {}, batchSize: 4 });
+    const onHost = new FusedTrainer(model, new HostDevice(), { loss, optimizer: {}, batchSize: 4 });
+    const U = 11;
+    const { inputs } = randomBatch(77, U, cfg.maxLen, cfg.numItems);
+    const targets = Int32Array.from({ length: U }, (_, u) => (u * 13 + 5) % cfg.numItems);
+    const offsets = new Int32Array(U + 1);
+    const items: number[] = [];
+    for (let u = 0; u < U; u++) {
+      const h = new Set<number>();
+      for (let t = 0; t < cfg.maxLen; t++)
+        if (inputs[u * cfg.maxLen + t]! < cfg.numItems) h.add(inputs[u * cfg.maxLen + t]!);
+      items.push(...[...h].sort((a, b) => a - b));
+      offsets[u + 1] = items.length;
+    }
+    const seen = { offsets, items: Int32Array.from(items) };
+    for (const s of [undefined, seen]) {
+      const got = await onGpu.rankTargetsAsync(inputs, targets, s);
+      const want = onHost.rankTargets(inputs, targets, s);
+      const off = [...got].filter((r, u) => r !== want[u]).length;
+      expect(off, `ranks differing (near ties only): ${[...got]} vs ${[...want]}`).toBeLessThanOrEqual(1);
+      for (let u = 0; u < U; u++) expect(Math.abs(got[u]! - want[u]!)).toBeLessThanOrEqual(1);
+    }
+    onGpu.dispose();
+    onHost.dispose();
+    model.dispose();
     const err = await gpu.popErrorScope();
     expect(err?.message, 'no WebGPU validation error').toBeUndefined();
   });

@@ -49,6 +49,8 @@ export interface FusedDevice<B> extends EngineOps<B> {
   freeBytes?(): number;
   /** Asynchronous read-back (devices that cannot wait synchronously: WebGPU, whose `download` throws). */
   downloadAsync?(b: B, n: number): Promise<Float32Array>;
+  /** Asynchronous {@link downloadInt32} (WebGPU). */
+  downloadInt32Async?(b: B, n: number): Promise<Int32Array>;
   /** Asynchronous {@link lossOf} (WebGPU). */
   lossOfAsync?(step: number): Promise<number>;
   dispose(): void;
@@ -350,54 +352,91 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
     targets: Int32Array,
     seen?: { offsets: Int32Array; items: Int32Array },
   ): Int32Array {
-    const { B, L, D, C, R } = this.shapes;
+    const r = this.rankSetup(inputs, targets);
+    try {
+      for (let u0 = 0; u0 < r.U; u0 += this.shapes.B) {
+        const c = this.rankChunk(r, inputs, targets, u0, seen);
+        r.out.set(this.device.downloadInt32(r.ranks, c.n), u0);
+        c.done();
+      }
+    } finally {
+      this.device.free(r.ranks, r.tg);
+    }
+    return r.out;
+  }
+
+  /** {@link rankTargets} for devices whose read-backs are asynchronous (WebGPU); the same elsewhere. */
+  async rankTargetsAsync(
+    inputs: Int32Array,
+    targets: Int32Array,
+    seen?: { offsets: Int32Array; items: Int32Array },
+  ): Promise<Int32Array> {
+    const read = this.device.downloadInt32Async?.bind(this.device);
+    if (!read) return this.rankTargets(inputs, targets, seen);
+    const r = this.rankSetup(inputs, targets);
+    try {
+      for (let u0 = 0; u0 < r.U; u0 += this.shapes.B) {
+        const c = this.rankChunk(r, inputs, targets, u0, seen);
+        r.out.set(await read(r.ranks, c.n), u0);
+        c.done();
+      }
+    } finally {
+      this.device.free(r.ranks, r.tg);
+    }
+    return r.out;
+  }
+
+  private rankSetup(inputs: Int32Array, targets: Int32Array) {
+    const { B, L, C } = this.shapes;
     const U = targets.length;
     if (inputs.length !== U * L)
       throw new RangeError(`rankTargets: inputs has ${inputs.length} ids, not U·L = ${U * L}`);
     checkInputIds(inputs, C, 'inputs');
     const d = this.device;
-    const out = new Int32Array(U);
-    const ranks = d.alloc(B, 'i32');
-    const tg = d.alloc(B, 'i32');
+    return { U, out: new Int32Array(U), ranks: d.alloc(B, 'i32'), tg: d.alloc(B, 'i32') };
+  }
+
+  /** Queues the forward pass and the ranks of users [u0, u0 + n); `done` frees the chunk's seen lists. */
+  private rankChunk(
+    r: { ranks: B; tg: B },
+    inputs: Int32Array,
+    targets: Int32Array,
+    u0: number,
+    seen: { offsets: Int32Array; items: Int32Array } | undefined,
+  ): { n: number; done(): void } {
+    const { B, L, D, C, R } = this.shapes;
+    const d = this.device;
     const evalCtx: StepContext<B> = { ...this.ctx, training: false };
     const items = d.view(this.ctx.params, 0, C * D);
     const noTargets = new Int32Array(R).fill(this.ignoreIndex); // the forward pass needs none
-    try {
-      for (let u0 = 0; u0 < U; u0 += B) {
-        const n = Math.min(B, U - u0);
-        const ids = new Int32Array(R).fill(C);
-        ids.set(inputs.subarray(u0 * L, (u0 + n) * L));
-        d.writeBatch(this.ctx.bufs.ids, this.ctx.bufs.targets, ids, noTargets);
-        forward(evalCtx);
-        d.upload(tg, targets.subarray(u0, u0 + n));
-        let seenBufs: { offsets: B; items: B } | undefined;
-        if (seen) {
-          const lo = seen.offsets[u0]!;
-          const off = Int32Array.from(seen.offsets.subarray(u0, u0 + n + 1), (o) => o - lo);
-          const its = seen.items.subarray(lo, seen.offsets[u0 + n]!);
-          seenBufs = { offsets: d.alloc(n + 1, 'i32'), items: d.alloc(Math.max(1, its.length), 'i32') };
-          d.upload(seenBufs.offsets, off);
-          if (its.length) d.upload(seenBufs.items, its);
-        }
-        d.rankTargets({
-          hidden: this.ctx.bufs.hidden,
-          rowStride: L * D,
-          offset: (L - 1) * D,
-          items,
-          targets: tg,
-          U: n,
-          C,
-          D,
-          ...(seenBufs ? { seen: seenBufs } : {}),
-          ranks,
-        });
-        out.set(d.downloadInt32(ranks, n), u0);
-        if (seenBufs) d.free(seenBufs.offsets, seenBufs.items);
-      }
-    } finally {
-      d.free(ranks, tg);
+    const n = Math.min(B, targets.length - u0);
+    const ids = new Int32Array(R).fill(C);
+    ids.set(inputs.subarray(u0 * L, (u0 + n) * L));
+    d.writeBatch(this.ctx.bufs.ids, this.ctx.bufs.targets, ids, noTargets);
+    forward(evalCtx);
+    d.upload(r.tg, targets.subarray(u0, u0 + n));
+    let seenBufs: { offsets: B; items: B } | undefined;
+    if (seen) {
+      const lo = seen.offsets[u0]!;
+      const off = Int32Array.from(seen.offsets.subarray(u0, u0 + n + 1), (o) => o - lo);
+      const its = seen.items.subarray(lo, seen.offsets[u0 + n]!);
+      seenBufs = { offsets: d.alloc(n + 1, 'i32'), items: d.alloc(Math.max(1, its.length), 'i32') };
+      d.upload(seenBufs.offsets, off);
+      if (its.length) d.upload(seenBufs.items, its);
     }
-    return out;
+    d.rankTargets({
+      hidden: this.ctx.bufs.hidden,
+      rowStride: L * D,
+      offset: (L - 1) * D,
+      items,
+      targets: r.tg,
+      U: n,
+      C,
+      D,
+      ...(seenBufs ? { seen: seenBufs } : {}),
+      ranks: r.ranks,
+    });
+    return { n, done: () => seenBufs && d.free(seenBufs.offsets, seenBufs.items) };
   }
 
   /** The parameters by name (host copies, after queued work). */

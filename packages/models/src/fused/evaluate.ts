@@ -15,11 +15,11 @@ export interface EvaluateFusedOptions {
  * `{ 'ndcg@10': …, 'hr@10': … }` of the trainer's model on `examples` (full catalog): the same
  * metrics as `evaluateModel` on a tfjs model, from exact target ranks computed on the device.
  */
-export function evaluateFused<B>(
+export async function evaluateFused<B>(
   trainer: FusedTrainer<B>,
   examples: readonly Example[],
   options: EvaluateFusedOptions = {},
-): Record<string, number> {
+): Promise<Record<string, number>> {
   const { numItems, maxLen } = trainer.config;
   const metrics = new RankingMetrics({ ks: options.ks ?? [10], numItems });
   const batchSize = trainer.shapes.B * 16;
@@ -30,7 +30,7 @@ export function evaluateFused<B>(
           numItems,
         )
       : undefined;
-    for (const r of trainer.rankTargets(b.inputs, b.targets, seen)) metrics.addRank(r);
+    for (const r of await trainer.rankTargetsAsync(b.inputs, b.targets, seen)) metrics.addRank(r);
   }
   return metrics.result();
 }
