@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+/**
+ * Times the fused SASRec training step on WebGPU (WebGpuDevice: the WGSL kernels of
+ * @cutrec/kernels, the step recorded once and replayed) at the issue's configurations, with the
+ * losses read back once per timed run (nothing waits on the queue inside the loop), beside the
+ * tfjs engine's step when `--tfjs` is given. Prints a table; `--out f.json` writes the rows.
+ *
+ *   node bench/webgpu-step.mjs [--configs beauty-d64,ml20m] [--share block|row|batch] [--steps 30] [--quick] [--tfjs]
+ *
+ * Needs built packages (npm run build). On the GPU machine, in one device call with the PyTorch
+ * anchor: source .device/setup.sh && node packages/models/bench/webgpu-step.mjs --configs beauty-d64,ml20m
+ */
+import { writeFileSync } from 'node:fs';
+import { createDevice, deviceInfo, setupTfjs } from '@cutrec/tensor';
+import { FusedTrainer, SASRec, Trainer, WebGpuDevice } from '../dist/index.js';
+
+// C, D, B, L, K; 2 blocks, 2 heads (apps/bench/src/shapes.ts STEP_CONFIGS).
+const CONFIGS = {
+  'beauty-d64': { C: 152043, D: 64, B: 256, L: 50, K: 256, torchMs: 7.7 },
+  ml20m: { C: 15405, D: 256, B: 256, L: 512, K: 511, torchMs: 18.2 },
+  beauty: { C: 152043, D: 256, B: 1024, L: 32, K: 511, torchMs: 8.1 },
+  quick: { C: 2000, D: 32, B: 16, L: 20, K: 32 },
+};
+
+function parseArgs(argv) {
+  const a = { configs: ['beauty-d64', 'ml20m'], share: 'block', steps: 30, out: undefined, tfjs: false };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = () => argv[++i];
+    if (k === '--configs') a.configs = v().split(',');
+    else if (k === '--share') a.share = v();
+    else if (k === '--steps') a.steps = Number(v());
+    else if (k === '--quick') a.configs = ['quick'];
+    else if (k === '--tfjs') a.tfjs = true;
+    else if (k === '--out') a.out = v();
+    else throw new Error(`unknown argument ${k} (see the header of this file)`);
+  }
+  return a;
+}
+
+function batch(seed, B, L, C) {
+  let s = seed >>> 0 || 1;
+  const rnd = () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 2 ** 32;
+  };
+  const inputs = new Int32Array(B * L).fill(C);
+  const targets = new Int32Array(B * L).fill(-1);
+  for (let b = 0; b < B; b++) {
+    const start = Math.floor(rnd() * (L / 2));
+    for (let t = start; t < L; t++) {
+      inputs[b * L + t] = Math.floor(rnd() * C);
+      targets[b * L + t] = Math.floor(rnd() * C);
+    }
+  }
+  return { inputs, targets };
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const device = await createDevice();
+  console.log(`device: ${JSON.stringify(deviceInfo(device))}`);
+  await setupTfjs({ backend: 'cpu' });
+  const rows = [];
+  for (const name of args.configs) {
+    const c = CONFIGS[name];
+    if (!c) throw new Error(`unknown config ${name}; known: ${Object.keys(CONFIGS).join(', ')}`);
+    const cfg = { numItems: c.C, maxLen: c.L, hidden: c.D, numBlocks: 2, numHeads: 2, dropout: 0.2, seed: 1 };
+    const loss = {
+      kind: 'cce-',
+      negatives: c.K,
+      share: args.share,
+      ...(args.share === 'block' ? { blockRows: 64 } : {}),
+    };
+    const model = new SASRec(cfg);
+    const fused = new FusedTrainer(model, new WebGpuDevice(device), {
+      loss,
+      optimizer: { lr: 1e-3 },
+      batchSize: c.B,
+    });
+    const batches = Array.from({ length: 4 }, (_, i) => batch(17 + i, c.B, c.L, c.C));
+    const t0 = performance.now();
+    for (let s = 0; s < 3; s++) await fused.trainStepAsync(batches[s % 4]); // builds pipelines, records the step
+    const warm = performance.now() - t0;
+    const t1 = performance.now();
+    for (let s = 0; s < args.steps; s++) fused.enqueueStep(batches[s % 4]);
+    const losses = await fused.takeLossesAsync();
+    const ms = (performance.now() - t1) / args.steps;
+    const row = {
+      config: name,
+      engine: 'fused',
+      device: 'webgpu',
+      share: args.share,
+      stepMs: ms,
+      warmupMs: warm,
+      lossValue: losses.at(-1),
+    };
+    rows.push(row);
+    console.log(
+      `${name.padEnd(11)} fused webgpu cce- ${args.share}: ${ms.toFixed(2)} ms/step (warm-up ${(warm / 1000).toFixed(1)} s; PyTorch eager ${c.torchMs ?? '-'} ms), loss ${row.lossValue?.toFixed(4)}`,
+    );
+    fused.dispose();
+    if (args.tfjs) {
+      const tfjs = new Trainer(model, { loss, optimizer: { lr: 1e-3 } });
+      await tfjs.trainStepAsync(batches[0]);
+      const t2 = performance.now();
+      const n = Math.max(2, Math.floor(args.steps / 10));
+      for (let s = 0; s < n; s++) await tfjs.trainStepAsync(batches[s % 4]);
+      const tms = (performance.now() - t2) / n;
+      rows.push({ config: name, engine: 'tfjs', device: 'cpu', stepMs: tms });
+      console.log(`${name.padEnd(11)} tfjs (cpu backend): ${tms.toFixed(1)} ms/step`);
+      tfjs.dispose();
+    }
+    model.dispose();
+  }
+  if (args.out) writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), rows }, null, 2));
+  device.destroy();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
