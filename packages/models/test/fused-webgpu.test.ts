@@ -5,7 +5,7 @@
  * within 1e-4 of the largest magnitude — on the shared cases of fused-cases.ts, and three steps'
  * losses agree (steps 2 and 3 replay the recorded step); 200 synthetic steps track the tfjs loss
  * curve; evaluation ranks (full catalog, seen items removed) equal the host references'; no
- * WebGPU validation error. Skipped with the reason where there is no WebGPU adapter (failed under CI=true).
+ * WebGPU validation error; a training state taken on WebGPU resumes on the host references. Skipped with the reason where there is no WebGPU adapter (failed under CI=true).
  */
 import { setupTfjs } from '@cutrec/tensor';
 import { webgpuForTests } from '@cutrec/tensor/testing';
@@ -99,5 +99,30 @@ describe.skipIf(skipReason !== undefined)('fused engine on WebGPU = tfjs engine'
     model.dispose();
     const err = await gpu.popErrorScope();
     expect(err?.message, 'no WebGPU validation error').toBeUndefined();
+  });
+
+  it('a training state taken on WebGPU after 2 steps resumes on the host: the next step agrees', async () => {
+    const gpu = device as GPUDevice;
+    const cfg = { numItems: 40, maxLen: 6, hidden: 16, numBlocks: 1, numHeads: 2, dropout: 0.2, seed: 9 };
+    const loss = { kind: 'cce-' as const, negatives: 6, impl: 'reference' as const };
+    const optimizer = { lr: 1e-3 };
+    const model = new SASRec(cfg);
+    const onGpu = new FusedTrainer(model, new WebGpuDevice(gpu), { loss, optimizer, batchSize: 3 });
+    for (let s = 0; s < 2; s++) await onGpu.trainStepAsync(randomBatch(300 + s, 3, cfg.maxLen, cfg.numItems));
+    const state = await onGpu.trainingState();
+    expect(state.step).toBe(2);
+    const onHost = new FusedTrainer(model, new HostDevice(), { loss, optimizer, batchSize: 3 });
+    const data = (r: Record<string, { data: Float32Array }>) =>
+      Object.fromEntries(Object.entries(r).map(([k, x]) => [k, x.data]));
+    onHost.loadState(state.step, data(state.params), state.m, state.v);
+    const next = randomBatch(302, 3, cfg.maxLen, cfg.numItems);
+    const a = await onGpu.trainStepAsync(next);
+    const b = onHost.trainStep(next);
+    expect(Math.abs(a - b), `loss at step 3: ${a} vs ${b}`).toBeLessThanOrEqual(
+      1e-4 * Math.max(1, Math.abs(b)),
+    );
+    onGpu.dispose();
+    onHost.dispose();
+    model.dispose();
   });
 });

@@ -491,10 +491,22 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
     return learningRate(this.optimizerConfig.lr, this.optimizerConfig.schedule, this.completed);
   }
 
+  /** {@link moments} for devices whose read-backs are asynchronous (WebGPU). */
+  async momentsAsync(): Promise<{ m: Record<string, Float32Array>; v: Record<string, Float32Array> }> {
+    const d = this.device;
+    const read = d.downloadAsync?.bind(d);
+    if (!read) return this.moments();
+    const n = this.layout.total;
+    return {
+      m: unpackFlat(this.layout, await read(this.ctx.m, n)),
+      v: unpackFlat(this.layout, await read(this.ctx.v, n)),
+    };
+  }
+
   /** The whole training state as host arrays (what a checkpoint holds; waits for queued steps). */
   async trainingState(): Promise<TrainingState> {
-    const values = this.parameters();
-    const { m, v } = this.moments();
+    const values = await this.parametersAsync();
+    const { m, v } = await this.momentsAsync();
     const params: TrainingState['params'] = {};
     for (const e of this.layout.entries) params[e.name] = { shape: e.shape, data: values[e.name]! };
     // Checkpoints list parameters in the model's order.
