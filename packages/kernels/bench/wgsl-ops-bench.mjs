@@ -31,6 +31,7 @@ const SHAPES = {
   'beauty-d64': { B: 256, L: 50, D: 64, H: 2, C: 152043 },
   ml20m: { B: 256, L: 512, D: 256, H: 2, C: 15405 },
   quick: { B: 8, L: 37, D: 48, H: 2, C: 2000 },
+  synthetic: { B: 128, L: 20, D: 64, H: 2, C: 200 },
 };
 
 function parseArgs(argv) {

@@ -5,7 +5,8 @@
  * losses read back once per timed run (nothing waits on the queue inside the loop), beside the
  * tfjs engine's step when `--tfjs` is given. Prints a table; `--out f.json` writes the rows.
  *
- *   node bench/webgpu-step.mjs [--configs beauty-d64,ml20m] [--share block|row|batch] [--steps 30] [--quick] [--tfjs]
+ *   node bench/webgpu-step.mjs [--configs beauty-d64,ml20m,synthetic] [--share block|row|batch] [--steps 30] [--quick]
+ *                              [--tfjs] [--tfjs-backend cpu|webgpu]
  *
  * Needs built packages (npm run build). On the GPU machine, in one device call with the PyTorch
  * anchor: source .device/setup.sh && node packages/models/bench/webgpu-step.mjs --configs beauty-d64,ml20m
@@ -19,11 +20,20 @@ const CONFIGS = {
   'beauty-d64': { C: 152043, D: 64, B: 256, L: 50, K: 256, torchMs: 7.7 },
   ml20m: { C: 15405, D: 256, B: 256, L: 512, K: 511, torchMs: 18.2 },
   beauty: { C: 152043, D: 256, B: 1024, L: 32, K: 511, torchMs: 8.1 },
+  // cutrec train's defaults on the synthetic dataset (200 items, sequences ≤ 20, D 64, batch 128, K 128).
+  synthetic: { C: 200, D: 64, B: 128, L: 20, K: 128 },
   quick: { C: 2000, D: 32, B: 16, L: 20, K: 32 },
 };
 
 function parseArgs(argv) {
-  const a = { configs: ['beauty-d64', 'ml20m'], share: 'block', steps: 30, out: undefined, tfjs: false };
+  const a = {
+    configs: ['beauty-d64', 'ml20m'],
+    share: 'block',
+    steps: 30,
+    out: undefined,
+    tfjs: false,
+    tfjsBackend: 'cpu',
+  };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = () => argv[++i];
@@ -32,6 +42,7 @@ function parseArgs(argv) {
     else if (k === '--steps') a.steps = Number(v());
     else if (k === '--quick') a.configs = ['quick'];
     else if (k === '--tfjs') a.tfjs = true;
+    else if (k === '--tfjs-backend') a.tfjsBackend = v();
     else if (k === '--out') a.out = v();
     else throw new Error(`unknown argument ${k} (see the header of this file)`);
   }
@@ -62,7 +73,7 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   const device = await createDevice();
   console.log(`device: ${JSON.stringify(deviceInfo(device))}`);
-  await setupTfjs({ backend: 'cpu' });
+  await setupTfjs(args.tfjsBackend === 'webgpu' ? { backend: 'webgpu', device } : { backend: 'cpu' });
   const rows = [];
   for (const name of args.configs) {
     const c = CONFIGS[name];
@@ -109,8 +120,8 @@ async function main() {
       const n = Math.max(2, Math.floor(args.steps / 10));
       for (let s = 0; s < n; s++) await tfjs.trainStepAsync(batches[s % 4]);
       const tms = (performance.now() - t2) / n;
-      rows.push({ config: name, engine: 'tfjs', device: 'cpu', stepMs: tms });
-      console.log(`${name.padEnd(11)} tfjs (cpu backend): ${tms.toFixed(1)} ms/step`);
+      rows.push({ config: name, engine: 'tfjs', device: args.tfjsBackend, stepMs: tms });
+      console.log(`${name.padEnd(11)} tfjs (${args.tfjsBackend} backend): ${tms.toFixed(1)} ms/step`);
       tfjs.dispose();
     }
     model.dispose();
