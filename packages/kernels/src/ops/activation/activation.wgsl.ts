@@ -2,7 +2,8 @@
  * WGSL of the activation op (reference.ts is the contract; activation.cu the CUDA twin): one
  * invocation per group of 4 elements (one Philox call for their dropout multipliers),
  * out = act(pre) · mul(e); backward dPre = dOut · mul(e) · act'(pre). ReLU, or GELU in its tanh
- * form. In place (out = pre; dPre = dOut or pre) the aliased input is read from the output
+ * form (evaluated as x·σ(2z), which is the same function without the cancellation of 1 + tanh z
+ * for x ≪ 0). In place (out = pre; dPre = dOut or pre) the aliased input is read from the output
  * binding and its own binding is unbound.
  */
 import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
@@ -43,15 +44,24 @@ export const ACTIVATION_BACKWARD_FIELDS: readonly ParamField[] = [
 const ACT = /* wgsl */ `
 const GELU_C: f32 = 0.7978845608028654;
 const GELU_A: f32 = 0.044715;
-// kind 0: ReLU, 1: GELU (tanh form).
+// σ(y) without overflow or cancellation on either side.
+fn sigmoid(y: f32) -> f32 {
+  if (y >= 0.0) { return 1.0 / (1.0 + exp(-y)); }
+  let e = exp(y);
+  return e / (1.0 + e);
+}
+// kind 0: ReLU, 1: GELU (tanh form): 0.5·x·(1 + tanh z) = x·σ(2z), z = C·(x + A·x³); the σ form
+// keeps f32 relative accuracy where 1 + tanh z cancels (x ≪ 0).
 fn act(x: f32, kind: u32) -> f32 {
   if (kind == 0u) { return max(x, 0.0); }
-  return 0.5 * x * (1.0 + tanh(GELU_C * (x + GELU_A * x * x * x)));
+  return x * sigmoid(2.0 * GELU_C * (x + GELU_A * x * x * x));
 }
+// d/dx: σ(2z) + x·2σ(2z)σ(−2z)·C·(1 + 3A·x²) (= 0.5(1 + t) + 0.5x(1 − t²)·z', t = tanh z).
 fn act_grad(x: f32, kind: u32) -> f32 {
   if (kind == 0u) { return select(0.0, 1.0, x > 0.0); }
-  let t = tanh(GELU_C * (x + GELU_A * x * x * x));
-  return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * GELU_C * (1.0 + 3.0 * GELU_A * x * x);
+  let z2 = 2.0 * GELU_C * (x + GELU_A * x * x * x);
+  let s = sigmoid(z2);
+  return s + x * 2.0 * s * sigmoid(-z2) * GELU_C * (1.0 + 3.0 * GELU_A * x * x);
 }
 `;
 
