@@ -15,7 +15,8 @@
 //   dq       grid B·H·⌈L/64⌉, 64 queries per block, key tiles of 32 (K, V); Q and dO fragments
 //            in registers.
 // Tiles are row-major [rows][DH + 8] (conflict-free ldmatrix rows); an operand needed the other
-// way round is read with ldmatrix .trans.
+// way round is read with ldmatrix .trans. The looped-over tiles are double-buffered: the next one
+// loads through cp.async while the current one is computed.
 #include "mma.cuh"
 
 namespace {
@@ -85,13 +86,23 @@ __device__ __forceinline__ void attn_forward_mma(const bf16* __restrict__ q, con
                                                  int stride, int padId, float scale, const DropoutSite& drop) {
   constexpr int BK = 64, KS = DH + 8;
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  bf16* Ks = reinterpret_cast<bf16*>(smem_raw);  // [BK][KS]
-  bf16* Vs = Ks + BK * KS;                        // [BK][KS]
-  __shared__ bool keyPad[BK];
+  bf16* const tiles = reinterpret_cast<bf16*>(smem_raw);  // two stages of K [BK][KS], V [BK][KS]
+  __shared__ bool keyPads[2][BK];
   const Tiles t = mma_tiles(L, H, true);
   const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, qd = lane & 3;
   const int r0 = t.t0 + 16 * w + g, r1 = r0 + 8;  // this lane's two rows
   const int wLast = warp_last(t.t0 + 16 * w, L);
+  // Stage `buf` ← key tile j0 (K, V through cp.async; the key-padding flags).
+  auto stage = [&](int buf, int j0) {
+    load_rows_async<BK, DH>(tiles + 2 * buf * BK * KS, k, t.b, j0, L, t.h, stride, KS);
+    load_rows_async<BK, DH>(tiles + (2 * buf + 1) * BK * KS, v, t.b, j0, L, t.h, stride, KS);
+    cp_async_commit();
+    if (threadIdx.x < BK) {
+      const int j = j0 + threadIdx.x;
+      keyPads[buf][threadIdx.x] = j >= L || ids[t.b * L + j] == padId;
+    }
+  };
+  stage(0, 0);
   uint32_t qf[DH / 16][4];
   load_a_global<DH>(qf, q, t.b, r0, L, t.h, stride, qd);
 
@@ -100,16 +111,19 @@ __device__ __forceinline__ void attn_forward_mma(const bf16* __restrict__ q, con
   float m0 = __int_as_float(NEG_INF_BITS), m1 = m0, l0 = 0.f, l1 = 0.f;
   const size_t e0 = ((size_t)t.bh * L + r0) * L, e1 = e0 + (size_t)8 * L;
   const int iLast = min(t.t0 + MMA_ROWS, L) - 1;
-  for (int j0 = 0; j0 <= iLast; j0 += BK) {
-    __syncthreads();  // the previous tile is no longer read
-    load_rows<BK, DH>(Ks, k, t.b, j0, L, t.h, stride, KS);
-    load_rows<BK, DH>(Vs, v, t.b, j0, L, t.h, stride, KS);
-    if (threadIdx.x < BK) {
-      const int j = j0 + threadIdx.x;
-      keyPad[threadIdx.x] = j >= L || ids[t.b * L + j] == padId;
+  for (int j0 = 0, buf = 0; j0 <= iLast; j0 += BK, buf ^= 1) {
+    __syncthreads();  // the other stage (read by the previous tile) is free
+    if (j0 + BK <= iLast) {
+      stage(buf ^ 1, j0 + BK);  // the next tile loads while this one is computed
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
     }
-    __syncthreads();
+    __syncthreads();  // this tile has landed
     if (j0 > wLast) continue;  // every key of the tile follows every row of this warp
+    const bf16* Ks = tiles + 2 * buf * BK * KS;
+    const bf16* Vs = Ks + BK * KS;
+    const bool* keyPad = keyPads[buf];
 
     float s[BK / 8][4];
     zero(s);
@@ -197,15 +211,27 @@ __device__ __forceinline__ void attn_dkdv_mma(const bf16* __restrict__ q, const 
   extern __shared__ __align__(16) unsigned char smem_raw[];
   bf16* Ks = reinterpret_cast<bf16*>(smem_raw);  // [BK][KS]
   bf16* Vs = Ks + BK * KS;                        // [BK][KS]
-  bf16* Qs = Vs + BK * KS;                        // [BQ][KS]
-  bf16* Gs = Qs + BQ * KS;                        // [BQ][KS] dO
+  bf16* const qTiles = Vs + BK * KS;              // two stages of Q [BQ][KS], dO [BQ][KS]
   __shared__ bool keyPad[BK];
-  __shared__ float lseS[BQ], deltaS[BQ];
+  __shared__ float lses[2][BQ], deltas[2][BQ];
   const Tiles t = mma_tiles(L, H, false);
   const int j0 = t.t0;
   const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, qd = lane & 3;
-  load_rows<BK, DH>(Ks, k, t.b, j0, L, t.h, stride, KS);
-  load_rows<BK, DH>(Vs, v, t.b, j0, L, t.h, stride, KS);
+  const size_t bhL = (size_t)t.bh * L;
+  // Stage `buf` ← query tile i0 (Q, dO through cp.async; lse and delta).
+  auto stage = [&](int buf, int i0) {
+    load_rows_async<BQ, DH>(qTiles + 2 * buf * BQ * KS, q, t.b, i0, L, t.h, stride, KS);
+    load_rows_async<BQ, DH>(qTiles + (2 * buf + 1) * BQ * KS, dOut, t.b, i0, L, t.h, H * DH, KS);
+    cp_async_commit();
+    if (threadIdx.x < BQ) {
+      const int i = i0 + threadIdx.x;
+      lses[buf][threadIdx.x] = i < L ? lse[bhL + i] : 0.f;
+      deltas[buf][threadIdx.x] = i < L ? delta[bhL + i] : 0.f;
+    }
+  };
+  load_rows_async<BK, DH>(Ks, k, t.b, j0, L, t.h, stride, KS);
+  load_rows_async<BK, DH>(Vs, v, t.b, j0, L, t.h, stride, KS);
+  stage(0, j0);  // one group with K and V
   bool real = false;  // a key of this tile that is not padding (else only the diagonal contributes)
   if (threadIdx.x < BK) {
     const int j = j0 + threadIdx.x;
@@ -218,18 +244,20 @@ __device__ __forceinline__ void attn_dkdv_mma(const bf16* __restrict__ q, const 
   zero(dK);
   zero(dV);
   const int wj = j0 + 16 * w;  // this warp's first key
-  const size_t bhL = (size_t)t.bh * L;
-  for (int i0 = j0; i0 < iEnd; i0 += BQ) {
-    __syncthreads();  // the previous query tile is no longer read
-    load_rows<BQ, DH>(Qs, q, t.b, i0, L, t.h, stride, KS);
-    load_rows<BQ, DH>(Gs, dOut, t.b, i0, L, t.h, H * DH, KS);
-    if (threadIdx.x < BQ) {
-      const int i = i0 + threadIdx.x;
-      lseS[threadIdx.x] = i < L ? lse[bhL + i] : 0.f;
-      deltaS[threadIdx.x] = i < L ? delta[bhL + i] : 0.f;
+  for (int i0 = j0, buf = 0; i0 < iEnd; i0 += BQ, buf ^= 1) {
+    __syncthreads();  // the other stage (read by the previous tile) is free
+    if (i0 + BQ < iEnd) {
+      stage(buf ^ 1, i0 + BQ);
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
     }
-    __syncthreads();
+    __syncthreads();  // this tile has landed
     if (wj >= L || i0 + BQ - 1 < wj) continue;  // no keys, or every query precedes every key
+    const bf16* Qs = qTiles + 2 * buf * BQ * KS;
+    const bf16* Gs = Qs + BQ * KS;
+    const float* lseS = lses[buf];
+    const float* deltaS = deltas[buf];
 
     float st[BQ / 8][4], dp[BQ / 8][4];  // Sᵀ and dPᵀ: [key][query]
     zero(st);
@@ -298,13 +326,22 @@ __device__ __forceinline__ void attn_dq_mma(const bf16* __restrict__ q, const bf
                                             int stride, int padId, float scale, const DropoutSite& drop) {
   constexpr int BK = 32, KS = DH + 8;
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  bf16* Ks = reinterpret_cast<bf16*>(smem_raw);  // [BK][KS]
-  bf16* Vs = Ks + BK * KS;                        // [BK][KS]
-  __shared__ bool keyPad[BK];
+  bf16* const tiles = reinterpret_cast<bf16*>(smem_raw);  // two stages of K [BK][KS], V [BK][KS]
+  __shared__ bool keyPads[2][BK];
   const Tiles t = mma_tiles(L, H, true);
   const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, qd = lane & 3;
   const int r0 = t.t0 + 16 * w + g, r1 = r0 + 8;
   const int wLast = warp_last(t.t0 + 16 * w, L);
+  auto stage = [&](int buf, int j0) {
+    load_rows_async<BK, DH>(tiles + 2 * buf * BK * KS, k, t.b, j0, L, t.h, stride, KS);
+    load_rows_async<BK, DH>(tiles + (2 * buf + 1) * BK * KS, v, t.b, j0, L, t.h, stride, KS);
+    cp_async_commit();
+    if (threadIdx.x < BK) {
+      const int j = j0 + threadIdx.x;
+      keyPads[buf][threadIdx.x] = j >= L || ids[t.b * L + j] == padId;
+    }
+  };
+  stage(0, 0);
   uint32_t qf[DH / 16][4], gf[DH / 16][4];
   load_a_global<DH>(qf, q, t.b, r0, L, t.h, stride, qd);
   load_a_global<DH>(gf, dOut, t.b, r0, L, t.h, H * DH, qd);
@@ -316,16 +353,19 @@ __device__ __forceinline__ void attn_dq_mma(const bf16* __restrict__ q, const bf
   float acc[DH / 8][4];
   zero(acc);
   const int iLast = min(t.t0 + MMA_ROWS, L) - 1;
-  for (int j0 = 0; j0 <= iLast; j0 += BK) {
-    __syncthreads();
-    load_rows<BK, DH>(Ks, k, t.b, j0, L, t.h, stride, KS);
-    load_rows<BK, DH>(Vs, v, t.b, j0, L, t.h, stride, KS);
-    if (threadIdx.x < BK) {
-      const int j = j0 + threadIdx.x;
-      keyPad[threadIdx.x] = j >= L || ids[t.b * L + j] == padId;
+  for (int j0 = 0, buf = 0; j0 <= iLast; j0 += BK, buf ^= 1) {
+    __syncthreads();  // the other stage (read by the previous tile) is free
+    if (j0 + BK <= iLast) {
+      stage(buf ^ 1, j0 + BK);
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
     }
-    __syncthreads();
+    __syncthreads();  // this tile has landed
     if (j0 > wLast) continue;
+    const bf16* Ks = tiles + 2 * buf * BK * KS;
+    const bf16* Vs = Ks + BK * KS;
+    const bool* keyPad = keyPads[buf];
 
     float s[BK / 8][4], dp[BK / 8][4];
     zero(s);

@@ -135,10 +135,11 @@ function mmaVariant(a: CudaAttentionShape, stride: number, ptrs: DevicePtr[]): s
 /** Shared bytes of the tensor-core kernels at head size dh (attention_mma.cuh's tiles). */
 function mmaShared(dh: number) {
   const ks = dh + 8; // row stride of the row-major tiles
+  // two stages of the tiles a kernel loops over (K and V; Q and dO in dkdv), bf16
   return {
-    forward: 2 * MMA_ROWS * ks * 2,
-    dkdv: (2 * MMA_ROWS + 2 * MMA_INNER) * ks * 2,
-    dq: 2 * MMA_INNER * ks * 2,
+    forward: 2 * 2 * MMA_ROWS * ks * 2,
+    dkdv: (2 * MMA_ROWS + 2 * 2 * MMA_INNER) * ks * 2,
+    dq: 2 * 2 * MMA_INNER * ks * 2,
   };
 }
 

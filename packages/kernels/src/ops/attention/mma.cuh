@@ -84,18 +84,31 @@ __device__ __forceinline__ void c_to_a(uint32_t (&a)[4], const float (&c)[N][4],
   a[3] = pack_bf16(c[2 * ks + 1][2], c[2 * ks + 1][3]);
 }
 
+// cp.async (sm_80+): 16 bytes from global to shared memory without passing through registers;
+// valid = false writes 16 zero bytes (src is then not read). Grouped by commit, awaited by wait.
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, bool valid) {
+  const uint32_t d = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+// Waits until at most N of this thread's committed groups are still in flight.
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+
 // Rows t0 … t0 + T − 1 of sequence b, head h (columns h·DH …) of X [R, stride] (bf16, 16-byte aligned
-// rows and heads: the launcher checks) into a row-major [T][ld] tile; rows past L are zero.
+// rows and heads: the launcher checks) into a row-major [T][ld] tile through cp.async; rows past L
+// are zero. Not waited for: commit, then wait and __syncthreads before reading.
 template <int T, int DH>
-__device__ __forceinline__ void load_rows(__nv_bfloat16* tile, const __nv_bfloat16* __restrict__ X, int b, int t0,
-                                          int L, int h, int stride, int ld) {
-  constexpr int V = DH / 8;  // 16-byte vectors per row
+__device__ __forceinline__ void load_rows_async(__nv_bfloat16* tile, const __nv_bfloat16* __restrict__ X, int b,
+                                                int t0, int L, int h, int stride, int ld) {
+  constexpr int V = DH / 8;
   for (int idx = threadIdx.x; idx < T * V; idx += blockDim.x) {
     const int t = idx / V;
     const int c = (idx - t * V) * 8;
-    uint4 v = make_uint4(0u, 0u, 0u, 0u);
-    if (t0 + t < L) v = *reinterpret_cast<const uint4*>(X + (size_t)(b * L + t0 + t) * stride + (size_t)h * DH + c);
-    *reinterpret_cast<uint4*>(tile + t * ld + c) = v;
+    const bool ok = t0 + t < L;
+    cp_async16(tile + t * ld + c, ok ? X + (size_t)(b * L + t0 + t) * stride + (size_t)h * DH + c : X, ok);
   }
 }
 
