@@ -84,14 +84,14 @@ function addTrainOptions(cmd: Command): Command {
       .option('--blocks <n>', 'transformer blocks (default 2)')
       .option('--heads <n>', 'attention heads (default 2)')
       .option('--hidden <d>', 'hidden size D (default 64)')
-      .option('--dropout <p>', 'dropout rate (default 0.2)')
+      .option('--dropout <p>', 'dropout rate (default 0.5)')
       .option('--max-len <l>', 'positions per user L (default: min(50, longest training sequence))')
       .addOption(new Option('--norm <where>', 'layer norm placement (default pre)').choices(['pre', 'post']))
       // loss
       .addOption(
         new Option('--loss <kind>', 'training loss (default cce-)').choices(['ce', 'cce-', 'bce', 'gbce']),
       )
-      .option('--negatives <k>', 'negatives K for cce-, bce, gbce (default 128)')
+      .option('--negatives <k>', 'negatives K for cce-, bce, gbce (default 1024)')
       .addOption(
         new Option('--share <mode>', 'cce-: who shares negatives (default row)').choices([
           'row',
@@ -119,7 +119,7 @@ function addTrainOptions(cmd: Command): Command {
         ]),
       )
       // optimizer and schedule
-      .option('--lr <x>', 'peak learning rate (default 0.001)')
+      .option('--lr <x>', 'peak learning rate (default 0.002)')
       .option('--weight-decay <x>', 'AdamW decoupled weight decay (default 0)')
       .addOption(
         new Option('--schedule <kind>', 'learning-rate schedule (default constant)').choices([
@@ -130,12 +130,12 @@ function addTrainOptions(cmd: Command): Command {
       )
       .option('--warmup <steps>', 'linear warmup steps (default 0)')
       // loop
-      .option('--batch-size <b>', 'users per batch (default 128)')
-      .option('--epochs <n>', 'epochs (default 20)')
+      .option('--batch-size <b>', 'users per batch (default 256)')
+      .option('--epochs <n>', 'epochs (default 200; early stopping ends most runs sooner)')
       .option('--seed <n>', 'seed of initialisation, dropout, negatives and shuffling (default 0)')
       .option(
         '--patience <n>',
-        'early stopping: epochs without a better validation metric (default 5; 0 = off)',
+        'early stopping: epochs without a better validation metric (default 15; 0 = off)',
       )
       .option(
         '--metric <name>',

@@ -36,7 +36,7 @@ describe('training configuration', () => {
     expect(resolveTrainConfig(undefined, { hidden: '16' }).model.hidden).toBe(16);
     const d = resolveTrainConfig(undefined, { data: 'Beauty.txt' });
     expect(d.model).toMatchObject({ numBlocks: 2, numHeads: 2, hidden: 64 });
-    expect(d.optimizer.lr).toBe(1e-3);
+    expect(d.optimizer.lr).toBe(2e-3);
   });
 
   it('reads YAML and JSON files, with flags over them', () => {

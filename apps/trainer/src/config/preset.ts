@@ -8,6 +8,7 @@ import type { TrainConfigInput } from './schema.js';
 
 export const QUICK_PRESET: TrainConfigInput = {
   model: { numBlocks: 1, numHeads: 1, hidden: 32, dropout: 0.1 },
+  loss: { negatives: 128 },
   optimizer: { lr: 0.01 },
-  train: { batchSize: 64, epochs: 6 },
+  train: { batchSize: 64, epochs: 6, patience: 5 },
 };

@@ -79,7 +79,7 @@ export const modelSchema = z.strictObject({
   hidden: int(2, 4096).default(64),
   /** Inner size of the feed-forward; default = hidden. */
   ffnHidden: int(1, 65536).optional(),
-  dropout: rate.default(0.2),
+  dropout: rate.default(0.5),
   /** Positions per user; 'auto' = min(50, the longest training input). */
   maxLen: z.union([int(1, 4096), z.literal('auto')]).default('auto'),
   norm: z.enum(['pre', 'post']).default('pre'),
@@ -92,7 +92,7 @@ export const IMPLS = ['auto', 'reference', 'tfjs', 'wgsl', 'cuda'] as const;
 export const lossSchema = z.strictObject({
   kind: z.enum(LOSSES).default('cce-'),
   /** Negatives K (cce-, bce, gbce). */
-  negatives: int(1, 2 ** 31).default(128),
+  negatives: int(1, 2 ** 31).default(1024),
   /** cce-: who shares a set of K negatives. */
   share: z.enum(['row', 'block', 'batch']).default('row'),
   /** cce- with share 'block': rows per group. */
@@ -109,7 +109,7 @@ export const lossSchema = z.strictObject({
 });
 
 export const optimizerSchema = z.strictObject({
-  lr: z.number().gt(0).max(10).default(1e-3),
+  lr: z.number().gt(0).max(10).default(2e-3),
   betas: z.tuple([rate, rate]).default([0.9, 0.98]),
   eps: z.number().gt(0).default(1e-8),
   weightDecay: z.number().min(0).default(0),
@@ -127,12 +127,12 @@ export const optimizerSchema = z.strictObject({
 export const METRICS = ['ndcg', 'hr', 'recall', 'mrr', 'map', 'precision'] as const;
 
 export const trainSchema = z.strictObject({
-  batchSize: int(1, 1 << 20).default(128),
-  epochs: int(1, 100000).default(20),
+  batchSize: int(1, 1 << 20).default(256),
+  epochs: int(1, 100000).default(200),
   /** Seed of initialisation, dropout, negatives and shuffling. */
   seed: int(0).default(0),
   /** Early stopping: stop after this many epochs without a better validation metric (0 = never). */
-  patience: int(0).default(5),
+  patience: int(0).default(15),
   /** The validation metric that picks the best checkpoint, e.g. 'ndcg@10'. */
   metric: z
     .string()
