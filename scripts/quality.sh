@@ -4,7 +4,7 @@
 # and removed in evaluation, early stopping on validation only. Runs go in parallel (the GPU has
 # room for many); the small files of each run folder (config, metrics.jsonl, test metrics) are
 # packed into $OUT/quality.tar.gz and a table of test NDCG@10 / HR@10, epochs and minutes is
-# printed last. Use (device tool): source .device/setup.sh && bash scripts/quality.sh [PARALLEL]
+# printed last. Use (device tool): source .device/setup.sh && bash scripts/quality.sh [PARALLEL] [all|tune]
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out="${OUT:-gpu-out}"
@@ -14,22 +14,35 @@ parallel="${1:-12}"
 # The eSASRec benchmark's architecture (embedding 64, 1 block, 1 head, dropout 0.2, L 50).
 base=(--blocks 1 --heads 1 --hidden 64 --dropout 0.2 --max-len 50 --batch-size 256 --lr 2e-3
   --epochs "${EPOCHS:-300}" --patience "${PATIENCE:-15}" --engine fused --precision fp32 --quiet --format sasrec)
+set_name="${2:-all}"
 jobs=()
-for data in Beauty Toys_and_Games; do
-  for seen in kept removed; do
-    flag=(); [ "$seen" = removed ] && flag=(--remove-seen)
-    jobs+=("$data-cce-row-$seen|--data .device/$data.txt --loss cce- --negatives 256 --share row ${flag[*]}")
-    jobs+=("$data-cce-block-$seen|--data .device/$data.txt --loss cce- --negatives 256 --share block ${flag[*]}")
-    jobs+=("$data-ce-$seen|--data .device/$data.txt --loss ce ${flag[*]}")
-    jobs+=("$data-bce-$seen|--data .device/$data.txt --loss bce --negatives 1 ${flag[*]}")
-    jobs+=("$data-gbce-$seen|--data .device/$data.txt --loss gbce --negatives 256 --gbce-t 0.75 ${flag[*]}")
+if [ "$set_name" = all ]; then
+  for data in Beauty Toys_and_Games; do
+    for seen in kept removed; do
+      flag=(); [ "$seen" = removed ] && flag=(--remove-seen)
+      jobs+=("$data-cce-row-$seen|--data .device/$data.txt --loss cce- --negatives 256 --share row ${flag[*]}")
+      jobs+=("$data-cce-block-$seen|--data .device/$data.txt --loss cce- --negatives 256 --share block ${flag[*]}")
+      jobs+=("$data-ce-$seen|--data .device/$data.txt --loss ce ${flag[*]}")
+      jobs+=("$data-bce-$seen|--data .device/$data.txt --loss bce --negatives 1 ${flag[*]}")
+      jobs+=("$data-gbce-$seen|--data .device/$data.txt --loss gbce --negatives 256 --gbce-t 0.75 ${flag[*]}")
+    done
   done
-done
-# A few variations of the recipe on Beauty (validation decides; test is only reported).
-for v in "lr1e-3|--lr 1e-3" "drop0.5|--dropout 0.5" "wd0.1|--weight-decay 0.1" "k1024|--negatives 1024" \
-  "b128|--batch-size 128" "2blocks|--blocks 2 --heads 2"; do
-  jobs+=("Beauty-cce-row-removed-${v%%|*}|--data .device/Beauty.txt --loss cce- --negatives 256 --share row --remove-seen ${v#*|}")
-done
+  # A few variations of the recipe on Beauty (validation decides; test is only reported).
+  for v in "lr1e-3|--lr 1e-3" "drop0.5|--dropout 0.5" "wd0.1|--weight-decay 0.1" "k1024|--negatives 1024" \
+    "b128|--batch-size 128" "2blocks|--blocks 2 --heads 2"; do
+    jobs+=("Beauty-cce-row-removed-${v%%|*}|--data .device/Beauty.txt --loss cce- --negatives 256 --share row --remove-seen ${v#*|}")
+  done
+else
+  # tune: the best single changes by validation NDCG@10 in the first set, combined, on both files
+  for data in Beauty Toys_and_Games; do
+    for v in "drop0.5-k1024|--dropout 0.5 --negatives 1024" "drop0.5-2blocks|--dropout 0.5 --negatives 256 --blocks 2 --heads 2" \
+      "drop0.5-k1024-2blocks|--dropout 0.5 --negatives 1024 --blocks 2 --heads 2" "k1024-2blocks|--negatives 1024 --blocks 2 --heads 2"; do
+      jobs+=("$data-cce-row-removed-${v%%|*}|--data .device/$data.txt --loss cce- --share row --remove-seen ${v#*|}")
+    done
+    jobs+=("$data-ce-removed-drop0.5|--data .device/$data.txt --loss ce --remove-seen --dropout 0.5")
+    jobs+=("$data-cce-block-removed-drop0.5-k1024|--data .device/$data.txt --loss cce- --share block --remove-seen --dropout 0.5 --negatives 1024")
+  done
+fi
 t0=$SECONDS
 i=0
 for j in "${jobs[@]}"; do
