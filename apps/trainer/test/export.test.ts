@@ -7,7 +7,7 @@
  * single-user `cutrec recommend --user`; the JSON Lines, CSV and Parquet outputs hold the same lists;
  * bad input fails with a message that names it and leaves no file behind.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -235,6 +235,33 @@ describe('cutrec recommend --all: formats and errors', () => {
     expect(r.stderr).toContain(`${list}:2: no user 'no-such-user' in the synthetic dataset`);
     expect(readdirSync(dir)).toEqual([]);
   }, 30_000);
+
+  it('an interrupted --all removes its partial file and exits 130', async () => {
+    const dir = join(work, 'interrupted');
+    mkdirSync(dir);
+    const out = join(dir, 'r.jsonl');
+    const child = spawn(
+      process.execPath,
+      [cli, 'recommend', run, '--all', '--batch-size', '1', '--out', out],
+      {
+        cwd: work,
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    // Signal once the temporary file exists (the writer is open and the loop runs).
+    const t0 = Date.now();
+    while (readdirSync(dir).length === 0 && Date.now() - t0 < 60_000)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(readdirSync(dir)[0]).toMatch(/^\.r\.jsonl\.tmp-/);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toMatch(/interrupted by SIGINT after \d+ of 300 users; .*r\.jsonl was not written/);
+    expect(readdirSync(dir)).toEqual([]);
+  }, 90_000);
 
   it('rejects an unknown extension, a missing --out, flags without --all, and --all with --user', () => {
     const cases: [string[], RegExp][] = [

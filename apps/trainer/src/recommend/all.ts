@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { recommend, seenFromHistories } from '@cutrec/models';
 import cliProgress from 'cli-progress';
 import { openRun } from '../commands.js';
+import { InterruptedError } from '../errors.js';
 import { runPaths } from '../train/run-folder.js';
 import { readUserList } from './users.js';
 import { openRecsWriter, type RecsFormat, recsFormat, type UserRecs } from './writers.js';
@@ -77,9 +78,24 @@ export async function recommendAll(dir: string, opts: RecommendAllOptions): Prom
       )
     : undefined;
   const writer = openRecsWriter(out, format);
+  // A signal stops the loop after its batch, so the partial file is removed, not left behind.
+  let stop: NodeJS.Signals | undefined;
+  const onSignal = (s: NodeJS.Signals) => {
+    stop = s;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   bar?.start(users.length, 0);
   try {
     for (let b0 = 0; b0 < users.length; b0 += batchSize) {
+      // tfjs's CPU backend resolves reads as microtasks; yield so that a signal's handler can run.
+      await new Promise((done) => setImmediate(done));
+      if (stop) {
+        throw new InterruptedError(
+          `interrupted by ${stop} after ${b0} of ${users.length} users; ${opts.out} was not written`,
+          stop === 'SIGINT' ? 130 : 143,
+        );
+      }
       const batch = users.slice(b0, b0 + batchSize);
       const inputs = new Int32Array(batch.length * L).fill(C);
       batch.forEach((u, i) => {
@@ -113,6 +129,8 @@ export async function recommendAll(dir: string, opts: RecommendAllOptions): Prom
     writer.abort();
     throw err;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     bar?.stop();
     run.model.dispose();
   }
