@@ -55,12 +55,13 @@ __device__ __forceinline__ void load_tile(float* tile, const T* __restrict__ X, 
 struct Tiles {
   int bh, b, h, t0;
 };
+template <int ROWS = TILE>
 __device__ __forceinline__ Tiles tiles(int L, int H, bool lastFirst) {
-  const int nT = (L + TILE - 1) / TILE;
+  const int nT = (L + ROWS - 1) / ROWS;
   const int bh = blockIdx.x / nT;
   const int t = blockIdx.x - bh * nT;
   const int b = bh / H;
-  return {bh, b, bh - b * H, (lastFirst ? nT - 1 - t : t) * TILE};
+  return {bh, b, bh - b * H, (lastFirst ? nT - 1 - t : t) * ROWS};
 }
 
 // Row stride of the [32][dh] tiles: odd (scalar path, lane-indexed rows on distinct banks) or, for

@@ -26,15 +26,6 @@ constexpr int MMA_WARPS = 4;
 constexpr int MMA_ROWS = 64;  // queries (forward, dq) or keys (dkdv) per block
 constexpr int NEG_INF_BITS = 0xff800000;
 
-// The block's (b, h) and first row of its 64-row tile, heaviest causal tile first (as tiles()).
-__device__ __forceinline__ Tiles mma_tiles(int L, int H, bool lastFirst) {
-  const int nT = (L + MMA_ROWS - 1) / MMA_ROWS;
-  const int bh = blockIdx.x / nT;
-  const int t = blockIdx.x - bh * nT;
-  const int b = bh / H;
-  return {bh, b, bh - b * H, (lastFirst ? nT - 1 - t : t) * MMA_ROWS};
-}
-
 // The last row of the block's tile that warp w owns (rows first … first + 15), or −1 for none.
 __device__ __forceinline__ int warp_last(int first, int L) { return first < L ? min(first + 15, L - 1) : -1; }
 
@@ -78,6 +69,37 @@ __device__ __forceinline__ void zero(float (&c)[N][4]) {
   for (int n = 0; n < N; n++) c[n][0] = c[n][1] = c[n][2] = c[n][3] = 0.f;
 }
 
+// Stage `buf` of the forward's and dq's key pipeline ← key tile j0: K and V (two [BK][DH + 8]
+// tiles per stage) through cp.async, and the key-padding flags.
+template <int BK, int DH>
+__device__ __forceinline__ void stage_keys(bf16* kv, bool (*keyPads)[BK], int buf, int j0, const bf16* k,
+                                           const bf16* v, const int* __restrict__ ids, const Tiles& t, int L,
+                                           int stride, int padId) {
+  constexpr int KS = DH + 8;
+  load_rows_async<BK, DH>(kv + 2 * buf * BK * KS, k, t.b, j0, L, t.h, stride, KS);
+  load_rows_async<BK, DH>(kv + (2 * buf + 1) * BK * KS, v, t.b, j0, L, t.h, stride, KS);
+  cp_async_commit();
+  if (threadIdx.x < BK) {
+    const int j = j0 + threadIdx.x;
+    keyPads[buf][threadIdx.x] = j >= L || ids[t.b * L + j] == padId;
+  }
+}
+
+// One step of a two-stage pipeline, before a tile is computed: the other stage (read by the
+// previous tile) is free, so `stageNext` starts loading the next tile into it when there is one
+// (`more`); then this tile's loads are awaited and made visible to the block.
+template <typename StageNext>
+__device__ __forceinline__ void pipeline_step(bool more, StageNext&& stageNext) {
+  __syncthreads();
+  if (more) {
+    stageNext();
+    cp_async_wait<1>();
+  } else {
+    cp_async_wait<0>();
+  }
+  __syncthreads();
+}
+
 // ---- forward ----
 template <int DH>
 __device__ __forceinline__ void attn_forward_mma(const bf16* __restrict__ q, const bf16* __restrict__ k,
@@ -86,22 +108,13 @@ __device__ __forceinline__ void attn_forward_mma(const bf16* __restrict__ q, con
                                                  int stride, int padId, float scale, const DropoutSite& drop) {
   constexpr int BK = 64, KS = DH + 8;
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  bf16* const tiles = reinterpret_cast<bf16*>(smem_raw);  // two stages of K [BK][KS], V [BK][KS]
+  bf16* const kv = reinterpret_cast<bf16*>(smem_raw);  // two stages of K [BK][KS], V [BK][KS]
   __shared__ bool keyPads[2][BK];
-  const Tiles t = mma_tiles(L, H, true);
+  const Tiles t = tiles<MMA_ROWS>(L, H, true);
   const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, qd = lane & 3;
   const int r0 = t.t0 + 16 * w + g, r1 = r0 + 8;  // this lane's two rows
   const int wLast = warp_last(t.t0 + 16 * w, L);
-  // Stage `buf` ← key tile j0 (K, V through cp.async; the key-padding flags).
-  auto stage = [&](int buf, int j0) {
-    load_rows_async<BK, DH>(tiles + 2 * buf * BK * KS, k, t.b, j0, L, t.h, stride, KS);
-    load_rows_async<BK, DH>(tiles + (2 * buf + 1) * BK * KS, v, t.b, j0, L, t.h, stride, KS);
-    cp_async_commit();
-    if (threadIdx.x < BK) {
-      const int j = j0 + threadIdx.x;
-      keyPads[buf][threadIdx.x] = j >= L || ids[t.b * L + j] == padId;
-    }
-  };
+  auto stage = [&](int buf, int j0) { stage_keys<BK, DH>(kv, keyPads, buf, j0, k, v, ids, t, L, stride, padId); };
   stage(0, 0);
   uint32_t qf[DH / 16][4];
   load_a_global<DH>(qf, q, t.b, r0, L, t.h, stride, qd);
@@ -112,16 +125,9 @@ __device__ __forceinline__ void attn_forward_mma(const bf16* __restrict__ q, con
   const size_t e0 = ((size_t)t.bh * L + r0) * L, e1 = e0 + (size_t)8 * L;
   const int iLast = min(t.t0 + MMA_ROWS, L) - 1;
   for (int j0 = 0, buf = 0; j0 <= iLast; j0 += BK, buf ^= 1) {
-    __syncthreads();  // the other stage (read by the previous tile) is free
-    if (j0 + BK <= iLast) {
-      stage(buf ^ 1, j0 + BK);  // the next tile loads while this one is computed
-      cp_async_wait<1>();
-    } else {
-      cp_async_wait<0>();
-    }
-    __syncthreads();  // this tile has landed
+    pipeline_step(j0 + BK <= iLast, [&] { stage(buf ^ 1, j0 + BK); });
     if (j0 > wLast) continue;  // every key of the tile follows every row of this warp
-    const bf16* Ks = tiles + 2 * buf * BK * KS;
+    const bf16* Ks = kv + 2 * buf * BK * KS;
     const bf16* Vs = Ks + BK * KS;
     const bool* keyPad = keyPads[buf];
 
@@ -214,7 +220,7 @@ __device__ __forceinline__ void attn_dkdv_mma(const bf16* __restrict__ q, const 
   bf16* const qTiles = Vs + BK * KS;              // two stages of Q [BQ][KS], dO [BQ][KS]
   __shared__ bool keyPad[BK];
   __shared__ float lses[2][BQ], deltas[2][BQ];
-  const Tiles t = mma_tiles(L, H, false);
+  const Tiles t = tiles<MMA_ROWS>(L, H, false);
   const int j0 = t.t0;
   const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, qd = lane & 3;
   const size_t bhL = (size_t)t.bh * L;
@@ -245,14 +251,7 @@ __device__ __forceinline__ void attn_dkdv_mma(const bf16* __restrict__ q, const 
   zero(dV);
   const int wj = j0 + 16 * w;  // this warp's first key
   for (int i0 = j0, buf = 0; i0 < iEnd; i0 += BQ, buf ^= 1) {
-    __syncthreads();  // the other stage (read by the previous tile) is free
-    if (i0 + BQ < iEnd) {
-      stage(buf ^ 1, i0 + BQ);
-      cp_async_wait<1>();
-    } else {
-      cp_async_wait<0>();
-    }
-    __syncthreads();  // this tile has landed
+    pipeline_step(i0 + BQ < iEnd, [&] { stage(buf ^ 1, i0 + BQ); });
     if (wj >= L || i0 + BQ - 1 < wj) continue;  // no keys, or every query precedes every key
     const bf16* Qs = qTiles + 2 * buf * BQ * KS;
     const bf16* Gs = Qs + BQ * KS;
@@ -326,21 +325,13 @@ __device__ __forceinline__ void attn_dq_mma(const bf16* __restrict__ q, const bf
                                             int stride, int padId, float scale, const DropoutSite& drop) {
   constexpr int BK = 32, KS = DH + 8;
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  bf16* const tiles = reinterpret_cast<bf16*>(smem_raw);  // two stages of K [BK][KS], V [BK][KS]
+  bf16* const kv = reinterpret_cast<bf16*>(smem_raw);  // two stages of K [BK][KS], V [BK][KS]
   __shared__ bool keyPads[2][BK];
-  const Tiles t = mma_tiles(L, H, true);
+  const Tiles t = tiles<MMA_ROWS>(L, H, true);
   const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, qd = lane & 3;
   const int r0 = t.t0 + 16 * w + g, r1 = r0 + 8;
   const int wLast = warp_last(t.t0 + 16 * w, L);
-  auto stage = [&](int buf, int j0) {
-    load_rows_async<BK, DH>(tiles + 2 * buf * BK * KS, k, t.b, j0, L, t.h, stride, KS);
-    load_rows_async<BK, DH>(tiles + (2 * buf + 1) * BK * KS, v, t.b, j0, L, t.h, stride, KS);
-    cp_async_commit();
-    if (threadIdx.x < BK) {
-      const int j = j0 + threadIdx.x;
-      keyPads[buf][threadIdx.x] = j >= L || ids[t.b * L + j] == padId;
-    }
-  };
+  auto stage = [&](int buf, int j0) { stage_keys<BK, DH>(kv, keyPads, buf, j0, k, v, ids, t, L, stride, padId); };
   stage(0, 0);
   uint32_t qf[DH / 16][4], gf[DH / 16][4];
   load_a_global<DH>(qf, q, t.b, r0, L, t.h, stride, qd);
@@ -354,16 +345,9 @@ __device__ __forceinline__ void attn_dq_mma(const bf16* __restrict__ q, const bf
   zero(acc);
   const int iLast = min(t.t0 + MMA_ROWS, L) - 1;
   for (int j0 = 0, buf = 0; j0 <= iLast; j0 += BK, buf ^= 1) {
-    __syncthreads();  // the other stage (read by the previous tile) is free
-    if (j0 + BK <= iLast) {
-      stage(buf ^ 1, j0 + BK);
-      cp_async_wait<1>();
-    } else {
-      cp_async_wait<0>();
-    }
-    __syncthreads();  // this tile has landed
+    pipeline_step(j0 + BK <= iLast, [&] { stage(buf ^ 1, j0 + BK); });
     if (j0 > wLast) continue;
-    const bf16* Ks = tiles + 2 * buf * BK * KS;
+    const bf16* Ks = kv + 2 * buf * BK * KS;
     const bf16* Vs = Ks + BK * KS;
     const bool* keyPad = keyPads[buf];
 
