@@ -1,12 +1,15 @@
 /**
  * Which engine trains a run, and building or restoring it: the fused engine on CUDA where a GPU,
  * the driver and our kernels are usable and the loss is one it runs, else the tfjs engine on the
- * chosen tfjs backend. Both are @cutrec/models `TrainingEngine`s.
+ * chosen tfjs backend. `--engine fused` without CUDA runs the fused engine on WebGPU (float32);
+ * `--engine auto` picks it only on CUDA until WebGPU step times are measured faster than tfjs's.
+ * Both are @cutrec/models `TrainingEngine`s.
  */
 
 import {
   type AdamWConfig,
   CudaDevice,
+  type FusedDevice,
   FusedTrainer,
   fusedCudaUnavailableReason,
   type LossSpec,
@@ -16,6 +19,8 @@ import {
   type SASRecConfig,
   Trainer,
   type TrainingEngine,
+  tfjsDevice,
+  WebGpuDevice,
 } from '@cutrec/models';
 import { cudaDevices } from '@cutrec/tensor';
 import type { TrainConfig } from './config/schema.js';
@@ -24,22 +29,39 @@ import type { TrainConfig } from './config/schema.js';
 export interface EngineChoice {
   engine: 'fused' | 'tfjs';
   precision: 'fp32' | 'bf16' | null;
+  /** Where the fused engine runs (absent for tfjs). */
+  device?: 'cuda' | 'webgpu';
   /** Why 'auto' did not pick the fused engine. */
   reason?: string;
 }
 
-/** Why the fused engine cannot train `config` here, or undefined when it can. */
-export function fusedUnavailable(config: Pick<TrainConfig, 'loss'>): string | undefined {
+/** Why the fused engine cannot train `config`'s loss on any device, or undefined when it can. */
+function lossUnsupported(config: Pick<TrainConfig, 'loss'>): string | undefined {
   if (config.loss.kind === 'cce-' && config.loss.sampler === 'inBatch') {
     return 'the fused engine does not run --sampler inBatch (use uniform or popularity, or --engine tfjs)';
   }
-  return fusedCudaUnavailableReason();
+  return undefined;
+}
+
+/** Why the fused engine cannot train `config` on CUDA here, or undefined when it can. */
+export function fusedUnavailable(config: Pick<TrainConfig, 'loss'>): string | undefined {
+  return lossUnsupported(config) ?? fusedCudaUnavailableReason();
 }
 
 /** The engine and precision of a run from its config (`--engine`, `--precision`). */
-export function chooseEngine(config: Pick<TrainConfig, 'engine' | 'precision' | 'loss'>): EngineChoice {
+export function chooseEngine(
+  config: Pick<TrainConfig, 'engine' | 'precision' | 'loss'> & Partial<Pick<TrainConfig, 'backend'>>,
+): EngineChoice {
   const why = config.engine === 'tfjs' ? undefined : fusedUnavailable(config);
-  if (config.engine === 'fused' && why) throw new Error(`--engine fused: ${why}`);
+  if (config.engine === 'fused' && why) {
+    // No CUDA: the fused engine on WebGPU (the backend must be able to be WebGPU; fp32 only).
+    const lossWhy = lossUnsupported(config);
+    if (lossWhy) throw new Error(`--engine fused: ${lossWhy}`);
+    if (config.backend === 'cpu')
+      throw new Error(`--engine fused: ${why}; and --backend cpu rules out WebGPU`);
+    if (config.precision === 'bf16') throw new Error(`--engine fused --precision bf16 needs CUDA: ${why}`);
+    return { engine: 'fused', precision: 'fp32', device: 'webgpu' };
+  }
   if (config.engine === 'tfjs' || why)
     return { engine: 'tfjs', precision: null, ...(why ? { reason: why } : {}) };
   // 'auto' is fp32 for now: the bf16 step does not yet meet the engine contract's 2e-2 on every
@@ -50,11 +72,17 @@ export function chooseEngine(config: Pick<TrainConfig, 'engine' | 'precision' | 
       '--precision bf16 needs an NVIDIA GPU of compute capability 8.0 or newer; use --precision fp32',
     );
   }
-  return { engine: 'fused', precision };
+  return { engine: 'fused', precision, device: 'cuda' };
 }
 
-function fusedDevice(choice: EngineChoice): CudaDevice {
-  return new CudaDevice({ dtype: choice.precision === 'bf16' ? 'bfloat16' : 'float32' });
+/** `f` of the fused engine's device for `choice` (CUDA, or WebGPU on tfjs's device). */
+function withFusedDevice<T>(choice: EngineChoice, f: <B>(device: FusedDevice<B>) => T): T {
+  if (choice.device === 'webgpu') {
+    const gpu = tfjsDevice();
+    if (!gpu) throw new Error('--engine fused on WebGPU: tfjs is not on the WebGPU backend (no adapter?)');
+    return f(new WebGpuDevice(gpu));
+  }
+  return f(new CudaDevice({ dtype: choice.precision === 'bf16' ? 'bfloat16' : 'float32' }));
 }
 
 /** A fresh trainer of the chosen engine. */
@@ -63,7 +91,7 @@ export function createEngine(
   model: SASRecConfig,
   options: { loss: LossSpec; optimizer: AdamWConfig; seed: number; batchSize: number },
 ): TrainingEngine {
-  if (choice.engine === 'fused') return new FusedTrainer(model, fusedDevice(choice), options);
+  if (choice.engine === 'fused') return withFusedDevice(choice, (d) => new FusedTrainer(model, d, options));
   return new Trainer(new SASRec(model), {
     loss: options.loss,
     optimizer: options.optimizer,
@@ -78,7 +106,7 @@ export async function restoreEngine(
   options: { loss: LossSpec; batchSize: number },
 ): Promise<{ trainer: TrainingEngine; extra: Record<string, string> }> {
   if (choice.engine === 'fused') {
-    const { trainer, info } = await loadFusedCheckpoint(path, fusedDevice(choice), options);
+    const { trainer, info } = await withFusedDevice(choice, (d) => loadFusedCheckpoint(path, d, options));
     return { trainer, extra: info.extra };
   }
   const { trainer, info } = await loadCheckpoint(path, { loss: options.loss });

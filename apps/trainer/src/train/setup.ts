@@ -67,11 +67,15 @@ export async function restore(
   }
 }
 
-/** The backend of a run; the fused engine and the CUDA loss need only tfjs's host (CPU) backend. */
+/**
+ * The backend of a run; the fused engine on CUDA and the CUDA loss need only tfjs's host (CPU)
+ * backend, the fused engine on WebGPU runs on tfjs's WebGPU device.
+ */
 async function backendOf(config: TrainConfig, choice: EngineChoice, reporter: Reporter): Promise<Backend> {
-  const fused = choice.engine === 'fused';
-  const hostOnly = fused || config.loss.impl === 'cuda';
-  const backend = await setupBackend(hostOnly ? 'cpu' : config.backend, config.loss.impl, fused);
+  const fusedCuda = choice.engine === 'fused' && choice.device !== 'webgpu';
+  if (choice.device === 'webgpu') return setupBackend('webgpu', config.loss.impl, false);
+  const hostOnly = fusedCuda || config.loss.impl === 'cuda';
+  const backend = await setupBackend(hostOnly ? 'cpu' : config.backend, config.loss.impl, fusedCuda);
   if (backend.fallbackReason)
     reporter.warn(`no WebGPU adapter, training on the CPU: ${backend.fallbackReason}`);
   return backend;

@@ -41,6 +41,7 @@ import {
   wgslRankOfTargets,
   wgslStepIncrement,
 } from '@cutrec/kernels';
+import { memoryMeter } from '@cutrec/tensor';
 import type { FusedDevice } from './engine.js';
 import type { BufferKind, Drop, EngineOps, StepLoss } from './ops.js';
 
@@ -105,7 +106,8 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
   }
 
   private make(bytes: number, label: string): GPUBuffer {
-    const b = this.device.createBuffer({
+    // Through the memory meter, so the run's peak GPU bytes count the engine's buffers.
+    const b = memoryMeter().createBuffer(this.device, {
       size: Math.max(16, Math.ceil(bytes / 16) * 16),
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
       label,
@@ -421,7 +423,7 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
     for (const b of bufs) {
       const i = this.owned.indexOf(b.buffer);
       if (i >= 0) this.owned.splice(i, 1);
-      b.buffer.destroy();
+      memoryMeter().destroy(b.buffer);
     }
   }
   setStep(step: number): void {
@@ -476,6 +478,6 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
       for (const r of this.recorded.release) r();
       this.recorded = undefined;
     }
-    for (const b of this.owned.splice(0)) b.destroy();
+    for (const b of this.owned.splice(0)) memoryMeter().destroy(b);
   }
 }
