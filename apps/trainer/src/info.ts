@@ -16,7 +16,7 @@ export interface InfoReport {
   node: string;
   platform: string;
   backends: { name: 'webgpu' | 'cpu' | 'cuda'; usable: boolean; reason?: string }[];
-  /** Training engines: the fused CUDA step (and its GEMMs: cuBLASLt or our own kernels) and tfjs. */
+  /** Training engines: the fused step (on CUDA with cuBLASLt or our own GEMMs, or on WebGPU) and tfjs. */
   engines: { name: 'fused' | 'tfjs'; usable: boolean; reason?: string; gemm?: string }[];
   webgpu: DeviceInfo | null;
   cuda: CudaDeviceInfo[];
@@ -46,14 +46,21 @@ export async function collectInfo(version: string): Promise<InfoReport> {
       { name: 'cpu', usable: true },
       cudaReason ? { name: 'cuda', usable: false, reason: cudaReason } : { name: 'cuda', usable: true },
     ],
-    engines: [fusedEngine(), { name: 'tfjs', usable: true }],
+    engines: [fusedEngine(webgpu !== null), { name: 'tfjs', usable: true }],
     webgpu,
     cuda,
   };
 }
 
-function fusedEngine(): InfoReport['engines'][number] {
+function fusedEngine(webgpu: boolean): InfoReport['engines'][number] {
   const reason = fusedCudaUnavailableReason();
+  if (reason && webgpu) {
+    return {
+      name: 'fused',
+      usable: true,
+      gemm: `WGSL kernels on WebGPU, fp32 (--engine fused; --engine auto picks tfjs here). CUDA: ${reason}`,
+    };
+  }
   if (reason) return { name: 'fused', usable: false, reason };
   const lt = cublasLtInfo();
   const gemm = lt
