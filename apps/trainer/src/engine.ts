@@ -8,10 +8,10 @@
 
 import {
   type AdamWConfig,
-  CudaDevice,
+  createFusedDevice,
   type FusedDevice,
   FusedTrainer,
-  fusedCudaUnavailableReason,
+  fusedDeviceKind,
   type LossSpec,
   loadCheckpoint,
   loadFusedCheckpoint,
@@ -19,8 +19,6 @@ import {
   type SASRecConfig,
   Trainer,
   type TrainingEngine,
-  tfjsDevice,
-  WebGpuDevice,
 } from '@cutrec/models';
 import { cudaDevices } from '@cutrec/tensor';
 import type { TrainConfig } from './config/schema.js';
@@ -45,7 +43,7 @@ function lossUnsupported(config: Pick<TrainConfig, 'loss'>): string | undefined 
 
 /** Why the fused engine cannot train `config` on CUDA here, or undefined when it can. */
 export function fusedUnavailable(config: Pick<TrainConfig, 'loss'>): string | undefined {
-  return lossUnsupported(config) ?? fusedCudaUnavailableReason();
+  return lossUnsupported(config) ?? fusedDeviceKind().reason;
 }
 
 /** The engine and precision of a run from its config (`--engine`, `--precision`). */
@@ -77,12 +75,11 @@ export function chooseEngine(
 
 /** `f` of the fused engine's device for `choice` (CUDA, or WebGPU on tfjs's device). */
 function withFusedDevice<T>(choice: EngineChoice, f: <B>(device: FusedDevice<B>) => T): T {
-  if (choice.device === 'webgpu') {
-    const gpu = tfjsDevice();
-    if (!gpu) throw new Error('--engine fused on WebGPU: tfjs is not on the WebGPU backend (no adapter?)');
-    return f(new WebGpuDevice(gpu));
-  }
-  return f(new CudaDevice({ dtype: choice.precision === 'bf16' ? 'bfloat16' : 'float32' }));
+  const { device } = createFusedDevice({
+    device: choice.device ?? 'cuda',
+    precision: choice.precision === 'bf16' ? 'bf16' : 'fp32',
+  });
+  return f(device);
 }
 
 /** A fresh trainer of the chosen engine. */

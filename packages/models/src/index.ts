@@ -55,6 +55,12 @@ export {
 } from './fused/buffers.js';
 export { loadFusedCheckpoint } from './fused/checkpoint.js';
 export {
+  type CreateFusedDeviceOptions,
+  createFusedDevice,
+  type FusedDeviceKind,
+  fusedDeviceKind,
+} from './fused/choose-device.js';
+export {
   type CudaBuf,
   CudaDevice,
   type CudaDeviceOptions,

@@ -1,4 +1,5 @@
 /** The `train` command: SASRec step time and memory per loss, body vs loss. */
+import { fusedDeviceKind } from '@cutrec/models';
 import type { Command } from 'commander';
 import { progress } from '../progress.js';
 import { fusedMarkdown, trainMarkdown } from '../report/markdown.js';
@@ -64,15 +65,15 @@ export function registerTrain(program: Command): void {
     .option('--backend <name>', 'tfjs backend: webgpu, cpu or auto', 'auto')
     .option(
       '--engine <list>',
-      'engines to time: tfjs (autograd over tfjs ops) and/or fused (our CUDA step, one graph per step)',
+      'engines to time: tfjs (autograd over tfjs ops) and/or fused (our step: one CUDA graph per step, or one WebGPU submission where CUDA is unusable)',
       'tfjs',
     )
     .option(
       '--config <name>',
       'a named configuration (beauty-d64, ml20m, beauty: sets items, hidden, batch, max-len, negatives)',
     )
-    .option('--precision <list>', 'fused engine precisions: fp32 and/or bf16', 'fp32,bf16')
-    .option('--profile', 'fused engine: also time every op of a few eager steps with CUDA events')
+    .option('--precision <list>', 'fused engine precisions: fp32 and/or bf16 (bf16: CUDA only)', 'fp32,bf16')
+    .option('--profile', 'fused engine on CUDA: also time every op of a few eager steps with CUDA events')
     .option('--json', 'print the results as JSON on stdout (no progress output)')
     .option(
       '--out <dir>',
@@ -99,7 +100,12 @@ export function registerTrain(program: Command): void {
           negatives: String(c.K),
         });
       }
-      const setup = await benchSetup((engines.includes('tfjs') ? o.backend : 'cpu') as 'auto');
+      // The fused engine runs where the trainer's would: CUDA where usable (tfjs then needs only
+      // its CPU backend), else WebGPU on tfjs's WebGPU device.
+      const fusedKind = engines.includes('fused') ? fusedDeviceKind().device : undefined;
+      const setup = await benchSetup(
+        (engines.includes('tfjs') || fusedKind === 'webgpu' ? o.backend : 'cpu') as 'auto',
+      );
       const losses = o.losses.split(',').map((s) => s.trim()) as TrainLossName[];
       for (const l of losses) {
         if (!TRAIN_LOSSES.includes(l))
@@ -127,8 +133,10 @@ export function registerTrain(program: Command): void {
       bar.log(`cutrec-bench train on ${setup.env.card} (tfjs ${setup.env.backend}): ${config}`);
       let fused: FusedTrainResult[] = [];
       if (engines.includes('fused')) {
-        fused = runFusedTrainBench({
+        fused = await runFusedTrainBench({
           model,
+          ...(fusedKind ? { device: fusedKind } : {}),
+          ...(setup.device ? { gpu: setup.device } : {}),
           batchSize,
           losses: losses.map((name) => ({
             name: name === 'cce-' ? `cce- ${o.share}` : name,

@@ -288,7 +288,8 @@ export function fusedMarkdown(
 ): string {
   const f = (x: number | null, d = 2) => (x === null ? '' : num(x, d));
   const mib = (x: number | null) => (x === null ? 'n/a' : num(x / MiB, 1));
-  return `## fused engine (CUDA), ${config}\n\n${markdownTable(
+  const devices = [...new Set(rows.map((x) => (x.device === 'cuda' ? 'CUDA' : 'WebGPU')))].join(', ');
+  return `## fused engine (${devices || 'CUDA'}), ${config}\n\n${markdownTable(
     [
       'precision',
       'loss',

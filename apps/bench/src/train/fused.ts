@@ -1,18 +1,27 @@
 /**
- * `cutrec-bench train --engine fused`: the fused SASRec step on CUDA (one CUDA graph per step),
- * per precision and loss: the median wall-clock time of a step waited for alone, the mean time of
+ * `cutrec-bench train --engine fused`: the fused SASRec step on the device the trainer picks (CUDA,
+ * one CUDA graph per step, where usable; else WebGPU, one command submission per step), per
+ * precision and loss: the median wall-clock time of a step waited for alone, the mean time of
  * steps queued back to back (what a training loop sees), the device memory the engine holds, and
  * the loss of the last timed step (the same seed and batches give the same loss on every engine).
  */
-import { CudaDevice, FusedTrainer, type LossSpec, type SASRecConfig } from '@cutrec/models';
-import { cudaMemoryMeter } from '@cutrec/tensor';
+import {
+  CudaDevice,
+  createFusedDevice,
+  type FusedDeviceKind,
+  FusedTrainer,
+  fusedDeviceKind,
+  type LossSpec,
+  type SASRecConfig,
+} from '@cutrec/models';
+import { cudaMemoryMeter, memoryMeter } from '@cutrec/tensor';
 import { summarize } from '../stats.js';
 import { type StepBatch, syntheticBatch } from './step.js';
 
 /** One fused-engine row. */
 export interface FusedTrainResult {
   engine: 'fused';
-  device: 'cuda';
+  device: FusedDeviceKind;
   precision: 'fp32' | 'bf16';
   loss: string;
   spec: LossSpec;
@@ -25,9 +34,9 @@ export interface FusedTrainResult {
   peakBytes: number | null;
   /** Loss of the last timed step. */
   lossValue: number | null;
-  /** Nodes of the captured step graph. */
+  /** Nodes of the captured step graph (CUDA). */
   graphNodes: number | null;
-  /** With `profile`: device ms per step by op (events around each op, no graph), slowest first. */
+  /** With `profile` (CUDA): device ms per step by op (events around each op, no graph), slowest first. */
   profile?: { op: string; calls: number; ms: number }[];
   skipped?: string;
 }
@@ -41,12 +50,41 @@ export interface FusedBenchOptions {
   warmup: number;
   steps: number;
   seed: number;
-  /** Also time every op of a few eager steps with CUDA events. */
+  /** Where to run: 'auto' (default) is the trainer's choice, CUDA where usable, else WebGPU. */
+  device?: FusedDeviceKind | 'auto';
+  /** The WebGPU device (default: tfjs's, when tfjs is on WebGPU). */
+  gpu?: GPUDevice;
+  /** Also time every op of a few eager steps with CUDA events (CUDA only). */
   profile?: boolean;
   onProgress?: (done: number, total: number, label: string) => void;
 }
 
-/** Device ms per step of each op over `steps` eager steps (after two warm-up steps). */
+/** The device kind `o.device` resolves to here. */
+function kindOf(o: FusedBenchOptions): FusedDeviceKind {
+  return !o.device || o.device === 'auto' ? fusedDeviceKind().device : o.device;
+}
+
+function trainerOn(o: FusedBenchOptions, precision: 'fp32' | 'bf16', spec: LossSpec, profile = false) {
+  const { device } = createFusedDevice({
+    device: kindOf(o),
+    precision,
+    ...(o.gpu ? { gpu: o.gpu } : {}),
+    ...(profile ? { profile } : {}),
+  });
+  try {
+    const trainer = new FusedTrainer({ ...o.model, seed: o.seed }, device, {
+      loss: spec,
+      batchSize: o.batchSize,
+      optimizer: { lr: 1e-3 },
+    });
+    return { device, trainer };
+  } catch (err) {
+    device.dispose();
+    throw err;
+  }
+}
+
+/** Device ms per step of each op over `steps` eager steps (after two warm-up steps; CUDA only). */
 function profileSteps(
   o: FusedBenchOptions,
   precision: 'fp32' | 'bf16',
@@ -54,13 +92,9 @@ function profileSteps(
   batches: StepBatch[],
   steps = 5,
 ) {
-  const device = new CudaDevice({ dtype: precision === 'fp32' ? 'float32' : 'bfloat16', profile: true });
-  const trainer = new FusedTrainer({ ...o.model, seed: o.seed }, device, {
-    loss: spec,
-    batchSize: o.batchSize,
-    optimizer: { lr: 1e-3 },
-  });
+  const { device, trainer } = trainerOn(o, precision, spec, true);
   try {
+    if (!(device instanceof CudaDevice)) return undefined;
     for (let i = 0; i < 2; i++) trainer.trainStep(batches[i % batches.length]!);
     device.profile();
     for (let i = 0; i < steps; i++) trainer.trainStep(batches[i % batches.length]!);
@@ -70,39 +104,36 @@ function profileSteps(
   }
 }
 
-function measure(
+async function measure(
   o: FusedBenchOptions,
+  kind: FusedDeviceKind,
   precision: 'fp32' | 'bf16',
   name: string,
   spec: LossSpec,
   batches: StepBatch[],
-): FusedTrainResult {
-  const meter = cudaMemoryMeter();
+): Promise<FusedTrainResult> {
+  const meter = kind === 'cuda' ? cudaMemoryMeter() : memoryMeter();
   const base = meter.read().current;
   meter.resetPeak();
-  const device = new CudaDevice({ dtype: precision === 'fp32' ? 'float32' : 'bfloat16' });
-  const trainer = new FusedTrainer({ ...o.model, seed: o.seed }, device, {
-    loss: spec,
-    batchSize: o.batchSize,
-    optimizer: { lr: 1e-3 },
-  });
+  const { device, trainer } = trainerOn(o, precision, spec);
   try {
-    for (let i = 0; i < Math.max(3, o.warmup); i++) trainer.trainStep(batches[i % batches.length]!);
+    const batch = (i: number) => batches[i % batches.length]!;
+    for (let i = 0; i < Math.max(3, o.warmup); i++) await trainer.trainStepAsync(batch(i));
     const times: number[] = [];
     let lossValue = Number.NaN;
     for (let i = 0; i < o.steps; i++) {
       const t0 = performance.now();
-      lossValue = trainer.trainStep(batches[i % batches.length]!);
+      lossValue = await trainer.trainStepAsync(batch(i));
       times.push(performance.now() - t0);
     }
     const t0 = performance.now();
-    for (let i = 0; i < o.steps; i++) trainer.enqueueStep(batches[i % batches.length]!);
-    trainer.takeLosses();
+    for (let i = 0; i < o.steps; i++) trainer.enqueueStep(batch(i));
+    await trainer.takeLossesAsync();
     const pipelinedMs = (performance.now() - t0) / o.steps;
     const s = summarize(times);
     return {
       engine: 'fused',
-      device: 'cuda',
+      device: kind,
       precision,
       loss: name,
       spec,
@@ -111,54 +142,62 @@ function measure(
       pipelinedMs,
       peakBytes: meter.read().peak - base,
       lossValue,
-      graphNodes: device.graphNodes ?? null,
+      graphNodes: device instanceof CudaDevice ? (device.graphNodes ?? null) : null,
     };
   } finally {
     trainer.dispose();
   }
 }
 
-/** {@link measure}, plus the per-op profile of a second engine when asked for. */
-function one(
+/** {@link measure}, plus the per-op profile of a second engine when asked for (CUDA). */
+async function one(
   o: FusedBenchOptions,
+  kind: FusedDeviceKind,
   precision: 'fp32' | 'bf16',
   name: string,
   spec: LossSpec,
   batches: StepBatch[],
-): FusedTrainResult {
-  const r = measure(o, precision, name, spec, batches);
-  return o.profile ? { ...r, profile: profileSteps(o, precision, spec, batches) } : r;
+): Promise<FusedTrainResult> {
+  const r = await measure(o, kind, precision, name, spec, batches);
+  const profile = o.profile && kind === 'cuda' ? profileSteps(o, precision, spec, batches) : undefined;
+  return profile ? { ...r, profile } : r;
 }
 
 /** Runs the fused engine for every precision × loss (each in its own engine, freed after). */
-export function runFusedTrainBench(o: FusedBenchOptions): FusedTrainResult[] {
+export async function runFusedTrainBench(o: FusedBenchOptions): Promise<FusedTrainResult[]> {
   const { maxLen: L, numItems: C } = o.model;
   const batches = Array.from({ length: 4 }, (_, i) => syntheticBatch(o.batchSize, L, C, o.seed + i));
   const out: FusedTrainResult[] = [];
   const total = o.precisions.length * o.losses.length;
+  const kind = kindOf(o);
   for (const precision of o.precisions) {
     for (const { name, spec } of o.losses) {
-      o.onProgress?.(out.length, total, `fused ${precision} ${name}`);
+      o.onProgress?.(out.length, total, `fused ${kind} ${precision} ${name}`);
+      const skipped = (why: string): FusedTrainResult => ({
+        engine: 'fused',
+        device: kind,
+        precision,
+        loss: name,
+        spec,
+        stepMs: null,
+        stepSpreadMs: null,
+        pipelinedMs: null,
+        peakBytes: null,
+        lossValue: null,
+        graphNodes: null,
+        skipped: why,
+      });
+      if (kind === 'webgpu' && precision !== 'fp32') {
+        out.push(skipped('bf16 needs CUDA (the fused engine on WebGPU is fp32)'));
+        continue;
+      }
       try {
-        out.push(one(o, precision, name, spec, batches));
+        out.push(await one(o, kind, precision, name, spec, batches));
       } catch (err) {
         const msg = String((err as Error)?.message ?? err)
           .split('\n')[0]!
           .slice(0, 300);
-        out.push({
-          engine: 'fused',
-          device: 'cuda',
-          precision,
-          loss: name,
-          spec,
-          stepMs: null,
-          stepSpreadMs: null,
-          pipelinedMs: null,
-          peakBytes: null,
-          lossValue: null,
-          graphNodes: null,
-          skipped: /memory|OOM/i.test(msg) ? `OOM: ${msg}` : `error: ${msg}`,
-        });
+        out.push(skipped(/memory|OOM/i.test(msg) ? `OOM: ${msg}` : `error: ${msg}`));
       }
     }
   }
