@@ -43,18 +43,43 @@ export interface TrainResult {
   popularity: Metrics;
 }
 
-/** Ranking metrics of a trainer's current model on `examples` (full catalog). */
+/** Thrown by {@link evaluate} when `stopRequested` reports a signal between its batches. */
+export class EvaluationStopped extends Error {
+  override name = 'EvaluationStopped';
+  constructor(readonly signal: string) {
+    super(`evaluation stopped by ${signal}`);
+  }
+}
+
+/** Yields to the event loop: tfjs's CPU backend resolves reads as microtasks, so signal handlers only run here. */
+const yieldToEventLoop = () => new Promise<void>((done) => setImmediate(done));
+
+/**
+ * Ranking metrics of a trainer's current model on `examples` (full catalog), `config.eval.batchSize`
+ * users at a time with a yield to the event loop between them, so that a signal's handler runs;
+ * when `stopRequested` then reports one, throws {@link EvaluationStopped}. Every rank metric is a
+ * mean over users, so the metrics are the users-weighted means of the batches'.
+ */
 export async function evaluate(
   trainer: TrainingEngine,
   examples: readonly Example[],
   config: TrainConfig,
   ks: readonly number[] = cutoffs(config),
+  stopRequested: () => string | undefined = () => undefined,
 ): Promise<Metrics> {
-  return trainer.evaluate(examples, {
-    ks,
-    removeSeen: config.eval.removeSeen,
-    batchSize: config.eval.batchSize,
-  });
+  const options = { ks, removeSeen: config.eval.removeSeen, batchSize: config.eval.batchSize };
+  if (examples.length === 0) return trainer.evaluate(examples, options);
+  const size = config.eval.batchSize;
+  const sums: Record<string, number> = {};
+  for (let start = 0; start < examples.length; start += size) {
+    await yieldToEventLoop();
+    const signal = stopRequested();
+    if (signal) throw new EvaluationStopped(signal);
+    const part = examples.slice(start, start + size);
+    const m = await trainer.evaluate(part, options);
+    for (const [name, v] of Object.entries(m)) sums[name] = (sums[name] ?? 0) + v * part.length;
+  }
+  return Object.fromEntries(Object.entries(sums).map(([name, s]) => [name, s / examples.length]));
 }
 
 const SIGNAL_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
@@ -91,7 +116,13 @@ function watchSignals(): { requested: () => string | undefined; dispose: () => v
 }
 
 /** Says the run stopped on `signal` (its checkpoint written) and how to resume; the error to throw. */
-function interrupted(run: Run, signal: string, epoch: number, eventEpoch: number): InterruptedError {
+function interrupted(
+  run: Run,
+  signal: string,
+  epoch: number,
+  eventEpoch: number,
+  during = '',
+): InterruptedError {
   const { paths, trainer } = run;
   const resume = resumeCommand(paths.dir);
   run.reporter.emit({
@@ -103,7 +134,7 @@ function interrupted(run: Run, signal: string, epoch: number, eventEpoch: number
     resume,
   });
   return new InterruptedError(
-    `interrupted (${signal}) after step ${trainer.step} (epoch ${epoch + 1}); checkpoint written to ${paths.last}\nresume with: ${resume}`,
+    `interrupted (${signal}) after step ${trainer.step} (epoch ${epoch + 1})${during}; checkpoint written to ${paths.last}\nresume with: ${resume}`,
     SIGNAL_CODES[signal] ?? 1,
   );
 }
@@ -118,7 +149,7 @@ export async function train(req: TrainRequest): Promise<TrainResult> {
     } finally {
       req.reporter.stopBar();
     }
-    return await testBest(run);
+    return await testBest(run, signals.requested);
   } finally {
     signals.dispose();
   }
@@ -131,7 +162,7 @@ async function trainEpochs(run: Run, stopRequested: () => string | undefined): P
   let stoppedEarly = patience > 0 && run.progress.badEpochs >= patience;
   for (let epoch = run.progress.epoch; epoch < epochs && !stoppedEarly; epoch++) {
     await trainEpoch(run, epoch, stopRequested);
-    stoppedEarly = await closeEpoch(run, epoch);
+    stoppedEarly = await closeEpoch(run, epoch, stopRequested);
     const signal = stopRequested();
     if (signal && epoch + 1 < epochs && !stoppedEarly) throw interrupted(run, signal, epoch, epoch + 1);
   }
@@ -180,7 +211,7 @@ async function trainEpoch(run: Run, epoch: number, stopRequested: () => string |
     p.batch = b;
     reporter.step(b, l, p.epochPositions / Math.max(p.epochTime, 1e-9));
     // Let signal handlers (and the progress bar's timer) run: a CPU step never yields by itself.
-    await new Promise((r) => setImmediate(r));
+    await yieldToEventLoop();
     const signal = stopRequested();
     if (signal && b < stepsPerEpoch) {
       reporter.stopBar();
@@ -196,7 +227,11 @@ async function trainEpoch(run: Run, epoch: number, stopRequested: () => string |
  * last checkpoint (the row comes first: a resumed run drops rows its checkpoint does not cover).
  * Returns whether early stopping ends the run here.
  */
-async function closeEpoch(run: Run, epoch: number): Promise<boolean> {
+async function closeEpoch(
+  run: Run,
+  epoch: number,
+  stopRequested: () => string | undefined,
+): Promise<boolean> {
   const { paths, trainer, reporter, config } = run;
   const p = run.progress;
   const record: EpochRecord = {
@@ -214,7 +249,15 @@ async function closeEpoch(run: Run, epoch: number): Promise<boolean> {
   const next = nextEpoch(p, epoch);
   const last = epoch + 1 === config.train.epochs;
   const validates = config.train.validation && ((epoch + 1) % config.train.evalEvery === 0 || last);
-  const improved = validates && (await validate(run, epoch, record, next));
+  let improved = false;
+  try {
+    improved = validates && (await validate(run, epoch, record, next, stopRequested));
+  } catch (err) {
+    if (!(err instanceof EvaluationStopped)) throw err;
+    // The epoch's steps are done, its row and checkpoints not: resume validates it again.
+    await saveLast(run, p);
+    throw interrupted(run, err.signal, epoch, epoch, ' during validation');
+  }
   appendMetrics(paths, record);
   if (improved) {
     await saveCheckpoint(paths.best, trainer, progressToExtra(next));
@@ -231,13 +274,20 @@ async function closeEpoch(run: Run, epoch: number): Promise<boolean> {
 }
 
 /** Validation metrics of `epoch` into `record`, best and patience into `next`; whether it improved. */
-async function validate(run: Run, epoch: number, record: EpochRecord, next: Progress): Promise<boolean> {
+async function validate(
+  run: Run,
+  epoch: number,
+  record: EpochRecord,
+  next: Progress,
+  stopRequested: () => string | undefined,
+): Promise<boolean> {
   const t0 = performance.now();
   let valid: Metrics;
   try {
-    valid = await evaluate(run.trainer, run.data.split.valid, run.config);
+    valid = await evaluate(run.trainer, run.data.split.valid, run.config, undefined, stopRequested);
     checkGpu(run.backend);
   } catch (err) {
+    if (err instanceof EvaluationStopped) throw err;
     throw explainOutOfMemory(run.backend.takeError() ?? err, run.mem, 'evaluation');
   }
   record.valid = valid;
@@ -256,7 +306,7 @@ async function validate(run: Run, epoch: number, record: EpochRecord, next: Prog
 }
 
 /** Test metrics of the best checkpoint (the last one without a best), the run folder's last files. */
-async function testBest(run: Run): Promise<TrainResult> {
+async function testBest(run: Run, stopRequested: () => string | undefined): Promise<TrainResult> {
   const { paths, progress, popularity, backend } = run;
   const bestPath = existsSync(paths.best) ? paths.best : paths.last;
   run.trainer.dispose();
@@ -264,9 +314,14 @@ async function testBest(run: Run): Promise<TrainResult> {
   const { trainer: best } = await restore(run.choice, bestPath, options, paths.dir);
   let test: Metrics;
   try {
-    test = await evaluate(best, run.data.split.test, run.config);
+    test = await evaluate(best, run.data.split.test, run.config, undefined, stopRequested);
     checkGpu(backend);
   } catch (err) {
+    if (err instanceof EvaluationStopped) {
+      best.dispose();
+      // Every epoch and its last checkpoint are written: resume runs the test evaluation again.
+      throw interrupted(run, err.signal, progress.epoch - 1, progress.epoch, ' during the test evaluation');
+    }
     throw explainOutOfMemory(backend.takeError() ?? err, run.mem, 'evaluation');
   }
   best.dispose();
