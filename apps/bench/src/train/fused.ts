@@ -127,7 +127,7 @@ async function measure(
       times.push(performance.now() - t0);
     }
     const t0 = performance.now();
-    for (let i = 0; i < o.steps; i++) trainer.enqueueStep(batch(i));
+    for (let i = 0; i < o.steps; i++) await trainer.enqueueStepAsync(batch(i));
     await trainer.takeLossesAsync();
     const pipelinedMs = (performance.now() - t0) / o.steps;
     const s = summarize(times);

@@ -172,10 +172,16 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
   private lastFinite: { step: number; loss: number } | undefined;
 
   /**
-   * Allocates every buffer and uploads the parameters: a tfjs model's current values (read
-   * synchronously, so a CPU-backend model), or a config's initial values (no tfjs involved).
+   * Allocates every buffer and uploads the parameters: `initial` by name when given, else a tfjs
+   * model's current values (read synchronously, so a CPU-backend model; a WebGPU-backend model
+   * goes through {@link FusedTrainer.fromModel}), else a config's initial values (no tfjs involved).
    */
-  constructor(source: SASRec | SASRecConfig, device: FusedDevice<B>, options: FusedTrainerOptions) {
+  constructor(
+    source: SASRec | SASRecConfig,
+    device: FusedDevice<B>,
+    options: FusedTrainerOptions,
+    initial?: Record<string, ArrayLike<number>>,
+  ) {
     const model = source instanceof SASRec ? source : undefined;
     const cfg = model ? model.config : resolveConfig(source as SASRecConfig);
     this.config = cfg;
@@ -222,14 +228,30 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
       ignoreIndex: this.ignoreIndex,
       training: true,
     };
-    const values: Record<string, Float32Array> = {};
-    if (model) {
+    const values: Record<string, ArrayLike<number>> = {};
+    if (initial) {
+      Object.assign(values, initial);
+    } else if (model) {
       for (const p of model.parameters) values[p.name] = p.variable.dataSync() as Float32Array;
     } else {
       for (const [i, spec] of parameterSpecs(cfg).entries())
         values[spec.name] = initialValues(spec, i, cfg.seed);
     }
     this.loadState(0, values);
+  }
+
+  /**
+   * A fused trainer starting from a tfjs model's current values, read asynchronously (any tfjs
+   * backend, WebGPU included); `syncModel`/`syncModelAsync` write back into that model.
+   */
+  static async fromModel<B>(
+    model: SASRec,
+    device: FusedDevice<B>,
+    options: FusedTrainerOptions,
+  ): Promise<FusedTrainer<B>> {
+    const values: Record<string, Float32Array> = {};
+    for (const p of model.parameters) values[p.name] = (await p.variable.data()) as Float32Array;
+    return new FusedTrainer(model, device, options, values);
   }
 
   /** Steps completed so far. */
@@ -282,6 +304,15 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
     this.writeBatch(batch);
     this.device.runStep(() => trainStep(this.ctx));
     this.completed += 1;
+  }
+
+  /**
+   * {@link enqueueStep} for devices whose read-backs are asynchronous (WebGPU): when the loss ring
+   * is full, its losses are read asynchronously first (and, as there, dropped).
+   */
+  async enqueueStepAsync(batch: Batch): Promise<void> {
+    if (this.completed - this.readLosses >= this.device.lossRing) await this.takeLossesAsync();
+    this.enqueueStep(batch);
   }
 
   /**
@@ -525,17 +556,37 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
     };
   }
 
-  /** Copies the current parameters into a tfjs model's variables (default: the one it was built from). */
+  /**
+   * Copies the current parameters into a tfjs model's variables (default: the one it was built
+   * from); reads back synchronously, so the host and CUDA only: use {@link syncModelAsync} on WebGPU.
+   */
   syncModel(target: SASRec | undefined = this.model): void {
+    assignParameters(this.syncTarget(target, 'syncModel'), this.parameters());
+  }
+
+  /** {@link syncModel} for devices whose read-backs are asynchronous (WebGPU); the same elsewhere. */
+  async syncModelAsync(target: SASRec | undefined = this.model): Promise<void> {
+    const model = this.syncTarget(target, 'syncModelAsync');
+    assignParameters(model, await this.parametersAsync());
+  }
+
+  private syncTarget(target: SASRec | undefined, method: string): SASRec {
     if (!target)
-      throw new Error('FusedTrainer.syncModel: built from a config; pass the SASRec to write into');
-    const values = this.parameters();
-    for (const p of target.parameters)
-      p.variable.assign(tf.tensor(values[p.name]!, p.variable.shape, 'float32'));
+      throw new Error(`FusedTrainer.${method}: built from a config; pass the SASRec to write into`);
+    return target;
   }
 
   /** Frees the device buffers (the tfjs model stays). */
   dispose(): void {
     this.device.dispose();
+  }
+}
+
+/** Writes parameters by name into a tfjs model's variables (each of the variable's shape). */
+function assignParameters(target: SASRec, values: Record<string, Float32Array>): void {
+  for (const p of target.parameters) {
+    const v = values[p.name];
+    if (!v) throw new Error(`FusedTrainer.syncModel: the model has parameter ${p.name}, the engine does not`);
+    p.variable.assign(tf.tensor(v, p.variable.shape, 'float32'));
   }
 }

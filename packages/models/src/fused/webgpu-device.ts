@@ -6,7 +6,8 @@
  * in a device ring read back asynchronously. float32 only (no shader-f16 path yet).
  *
  * Read-backs are asynchronous in WebGPU: `download`/`lossOf` throw, and the engine uses
- * `downloadAsync`/`lossOfAsync` (FusedTrainer's `trainStepAsync`, `parametersAsync`, `gradientsAsync`).
+ * `downloadAsync`/`lossOfAsync` (FusedTrainer's `trainStepAsync`, `takeLossesAsync`, `parametersAsync`,
+ * `gradientsAsync`, `momentsAsync`, `syncModelAsync`, `rankTargetsAsync`; `fromModel` reads a tfjs model asynchronously).
  * From the second step on the step is recorded once (a `Recording`: pipelines, bind groups and
  * params made once) and replayed; the CCE- kernels take the negatives' stream as a param, so their
  * dispatches' params are rewritten each replay (`setParams`), everything else reads the step
@@ -388,7 +389,7 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
   }
   download(): Float32Array {
     throw new Error(
-      'webgpu device: read-backs are asynchronous: use downloadAsync (FusedTrainer.parametersAsync, gradientsAsync)',
+      'webgpu device: read-backs are asynchronous: use downloadAsync (FusedTrainer.parametersAsync, gradientsAsync, momentsAsync, syncModelAsync)',
     );
   }
   downloadInt32(): Int32Array {

@@ -1,0 +1,84 @@
+/**
+ * `cutrec train --engine fused --backend webgpu` end to end on a tiny synthetic set (lavapipe is
+ * enough): the fused engine on WebGPU trains an epoch and checkpoints, `--resume` continues it to
+ * the second epoch, the run folder's test metrics exist, and the fused-WebGPU checkpoint loads in
+ * the tfjs engine (`cutrec evaluate --backend cpu`: the same test metrics) and recommends. Skips
+ * with the printed reason without an adapter; under CI=true a missing adapter fails.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { webgpuForTests } from '@cutrec/tensor/testing';
+import { describe, expect, it } from 'vitest';
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const { device } = await webgpuForTests();
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON events and results of the CLI, read field by field
+type Event = Record<string, any>;
+
+function cutrec(args: string[]): { events: Event[]; stdout: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  const events = r.stdout.trim().startsWith('{"event"')
+    ? r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Event)
+    : [];
+  return { events, stdout: r.stdout };
+}
+
+describe.skipIf(!device)('cutrec train --engine fused on WebGPU', () => {
+  it('checkpoints, resumes, tests, and its checkpoint evaluates in the tfjs engine', {
+    timeout: 300_000,
+  }, () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'cutrec-fused-webgpu-')), 'run');
+    const synth = [
+      ...['--synth-users', '80', '--synth-items', '30', '--synth-min-length', '5'],
+      ...['--synth-max-length', '8'],
+    ];
+    const model = [
+      ...['--hidden', '8', '--blocks', '1', '--heads', '2'],
+      ...['--batch-size', '16', '--negatives', '6'],
+    ];
+    const first = cutrec([
+      ...['train', '--engine', 'fused', '--backend', 'webgpu', '--json', '--out', out],
+      ...['--epochs', '1', '--seed', '5', ...synth, ...model],
+    ]).events;
+    expect(first[0]).toMatchObject({ event: 'start', engine: 'fused', precision: 'fp32', backend: 'webgpu' });
+    expect(first.some((e) => e.event === 'checkpoint' && e.kind === 'last')).toBe(true);
+    expect(existsSync(join(out, 'checkpoints', 'last.safetensors'))).toBe(true);
+    const steps = first.find((e) => e.event === 'epoch')!.step as number;
+
+    const resumed = cutrec(['train', '--resume', out, '--epochs', '2', '--json']).events;
+    expect(resumed[0]).toMatchObject({ event: 'start', resumed: true, startEpoch: 1, engine: 'fused' });
+    const epochs = resumed.filter((e) => e.event === 'epoch');
+    expect(epochs.map((e) => e.epoch)).toEqual([1]);
+    expect(epochs[0]!.step).toBe(2 * steps);
+    expect(Number.isFinite(epochs[0]!.trainLoss)).toBe(true);
+    const done = resumed.at(-1)!;
+    expect(done).toMatchObject({ event: 'done', runDir: out, epochs: 2 });
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Event);
+    expect(lines.filter((l) => l.type === 'epoch').map((l) => l.epoch)).toEqual([0, 1]);
+    const test = JSON.parse(readFileSync(join(out, 'test-metrics.json'), 'utf8')) as Event;
+    expect(test.test['ndcg@10']).toBeGreaterThan(0);
+    expect(test.test['ndcg@10']).toBeCloseTo(done.test['ndcg@10'], 10);
+
+    // The fused-WebGPU checkpoint in the tfjs engine (CPU backend): the same test metrics.
+    const ev = JSON.parse(cutrec(['evaluate', out, '--backend', 'cpu', '--json']).stdout) as Event;
+    expect(ev.checkpoint).toBe(join(out, test.checkpoint));
+    for (const k of ['ndcg@10', 'hr@10', 'mrr@10'])
+      expect(Math.abs(ev.model[k] - test.test[k]), k).toBeLessThan(1e-4);
+
+    const rec = JSON.parse(
+      cutrec(['recommend', out, '--user', '5', '--k', '4', '--json', '--backend', 'cpu']).stdout,
+    ) as Event;
+    expect(rec.items).toHaveLength(4);
+  });
+});
