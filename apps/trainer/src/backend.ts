@@ -27,7 +27,8 @@ export function checkLossImpl(impl: string): void {
 /** tfjs on `choice`, with "no adapter" for an explicit `--backend webgpu` said in one line. */
 async function setupTfjsOn(choice: 'auto' | 'webgpu' | 'cpu') {
   try {
-    return await setupTfjs({ backend: choice });
+    // The probe keeps Dawn's native warnings (no Vulkan driver) off stderr; --verbose shows them.
+    return await setupTfjs({ backend: choice, probe: true });
   } catch (err) {
     if (!(err instanceof NoAdapterError)) throw err;
     const e = new ConfigError(

@@ -85,9 +85,24 @@ describe('cutrec train on bad input', () => {
       /^cutrec: --backend webgpu: no WebGPU adapter .*use --backend cpu, or install a Vulkan driver$/,
     );
     expect(r.stderr).not.toContain('setupTfjs');
+    // Dawn is asked in a child process first, so its native warnings stay out of the output...
+    expect(r.stderr).not.toMatch(/^Warning:|CheckVkSuccessImpl/m);
     expect(readdirSync(w)).toEqual([]);
     const verbose = cutrec(w, ['train', '--backend', 'webgpu', '--epochs', '1', '--verbose'], env);
     expect(verbose.stderr).toMatch(JS_FRAME); // the stack, when asked for
+    expect(verbose.stderr).toMatch(/^Dawn printed:\n(.*\n)*\s+at CheckVkSuccessImpl/m); // ...and in it
+  });
+
+  it('without a Vulkan driver, --backend auto trains on the CPU with one warning and none of Dawn’s', () => {
+    const w = workDir();
+    const env = { VK_ICD_FILENAMES: '/nonexistent.json', VK_DRIVER_FILES: '/nonexistent.json' };
+    const auto = TINY.map((a) => (a === 'cpu' ? 'auto' : a));
+    const r = cutrec(w, ['train', ...auto, '--epochs', '1', '--out', 'run'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.ours).toEqual([
+      'cutrec: warning: no WebGPU adapter, training on the CPU: No WebGPU adapter was found.',
+    ]);
+    expect(r.stderr).not.toMatch(/^Warning:|CheckVkSuccessImpl/m);
   });
 
   it('--out onto a run refuses and says how to resume; --overwrite replaces the run whole', () => {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { createDevice, deviceRecord } from '../webgpu/device.js';
+import { createDevice, deviceRecord, isNode, NoAdapterError, noAdapterMessage } from '../webgpu/device.js';
+import { probeAdapterInChild } from '../webgpu/probe.js';
 
 export type BackendChoice = 'webgpu' | 'cpu' | 'auto';
 
@@ -9,6 +10,13 @@ export interface SetupTfjsOptions {
   backend?: BackendChoice;
   /** The device tfjs's WebGPU backend must run on; default: {@link createDevice}'s. */
   device?: GPUDevice;
+  /**
+   * Node: first ask for an adapter in a child process (about 0.3 s more on lavapipe where there is one), so
+   * that where there is none Dawn is never loaded here and its native warnings are not printed;
+   * they end the NoAdapterError's message (`webgpu`) or the fallback reason (`auto`) instead.
+   * Default false.
+   */
+  probe?: boolean;
 }
 
 export interface TfjsSetup {
@@ -45,6 +53,19 @@ export async function setupTfjs(options: SetupTfjsOptions = {}): Promise<TfjsSet
   }
   let device = options.device;
   if (!device && current?.backend === 'webgpu' && tf.getBackend() === 'webgpu') device = current.device;
+  const gpuGlobal = (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
+  if (!device && options.probe && isNode() && !gpuGlobal) {
+    const probe = await probeAdapterInChild();
+    if (probe?.adapter === null) {
+      const log = probe.log.trim();
+      const reason = noAdapterMessage() + (log ? `\nDawn printed:\n${log}` : '');
+      if (choice === 'webgpu') throw new NoAdapterError(reason);
+      await tf.setBackend('cpu');
+      await tf.ready();
+      current = { backend: 'cpu', fallbackReason: reason };
+      return current;
+    }
+  }
   try {
     device ??= await createDevice();
   } catch (err) {

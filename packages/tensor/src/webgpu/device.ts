@@ -42,7 +42,8 @@ export class NoAdapterError extends Error {
   override name = 'NoAdapterError';
 }
 
-function isNode(): boolean {
+/** Whether this runs in Node (not a browser). */
+export function isNode(): boolean {
   return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 }
 
@@ -93,7 +94,8 @@ export function getGPU(dawnFlags: string[] = []): Promise<GPU> {
   return nodeGpu;
 }
 
-function noAdapterMessage(): string {
+/** Why there is no adapter and how to get one (Node or browser wording). */
+export function noAdapterMessage(): string {
   const lines = ['No WebGPU adapter was found.'];
   if (isNode()) {
     lines.push(
