@@ -8,7 +8,7 @@
  * bad input fails with a message that names it and leaves no file behind.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,22 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../src/config/load.js';
 import { loadRunData } from '../src/data.js';
 import { readJson, runPaths } from '../src/train/run-folder.js';
+
+/** Resolves once `dir` holds a file (watched, not polled). */
+function fileAppears(dir: string): Promise<void> {
+  return new Promise((done) => {
+    const watcher = watch(dir, () => {
+      if (readdirSync(dir).length > 0) {
+        watcher.close();
+        done();
+      }
+    });
+    if (readdirSync(dir).length > 0) {
+      watcher.close();
+      done();
+    }
+  });
+}
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'cutrec-export-'));
@@ -252,10 +268,9 @@ describe('cutrec recommend --all: formats and errors', () => {
       stderr += d.toString();
     });
     const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-    // Signal once the temporary file exists (the writer is open and the loop runs).
-    const t0 = Date.now();
-    while (readdirSync(dir).length === 0 && Date.now() - t0 < 60_000)
-      await new Promise((r) => setTimeout(r, 20));
+    // Signal once the temporary file exists (the writer is open and the loop runs), or the child
+    // has exited without one (the expectation below then fails); the test's timeout bounds the wait.
+    await Promise.race([fileAppears(dir), exited]);
     expect(readdirSync(dir)[0]).toMatch(/^\.r\.jsonl\.tmp-/);
     child.kill('SIGINT');
     expect(await exited).toBe(130);

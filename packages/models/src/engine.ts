@@ -17,6 +17,8 @@ export interface EngineEvaluateOptions {
   removeSeen: boolean;
   /** Users per forward pass (tfjs engine). */
   batchSize?: number;
+  /** Awaited before each batch of users: a caller's chance to yield to the event loop, or to stop by throwing. */
+  beforeBatch?: () => Promise<void>;
 }
 
 /** A SASRec trainer of either engine. */

@@ -109,6 +109,7 @@ export class Trainer implements TrainingEngine {
       ks: options.ks,
       removeSeen: options.removeSeen,
       ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+      ...(options.beforeBatch ? { beforeBatch: options.beforeBatch } : {}),
     });
   }
 

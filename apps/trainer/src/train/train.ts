@@ -55,10 +55,9 @@ export class EvaluationStopped extends Error {
 const yieldToEventLoop = () => new Promise<void>((done) => setImmediate(done));
 
 /**
- * Ranking metrics of a trainer's current model on `examples` (full catalog), `config.eval.batchSize`
- * users at a time with a yield to the event loop between them, so that a signal's handler runs;
- * when `stopRequested` then reports one, throws {@link EvaluationStopped}. Every rank metric is a
- * mean over users, so the metrics are the users-weighted means of the batches'.
+ * Ranking metrics of a trainer's current model on `examples` (full catalog). Before each batch of
+ * users the evaluation yields to the event loop, so that a signal's handler runs; when
+ * `stopRequested` then reports one, it throws {@link EvaluationStopped}.
  */
 export async function evaluate(
   trainer: TrainingEngine,
@@ -67,19 +66,17 @@ export async function evaluate(
   ks: readonly number[] = cutoffs(config),
   stopRequested: () => string | undefined = () => undefined,
 ): Promise<Metrics> {
-  const options = { ks, removeSeen: config.eval.removeSeen, batchSize: config.eval.batchSize };
-  if (examples.length === 0) return trainer.evaluate(examples, options);
-  const size = config.eval.batchSize;
-  const sums: Record<string, number> = {};
-  for (let start = 0; start < examples.length; start += size) {
+  const beforeBatch = async () => {
     await yieldToEventLoop();
     const signal = stopRequested();
     if (signal) throw new EvaluationStopped(signal);
-    const part = examples.slice(start, start + size);
-    const m = await trainer.evaluate(part, options);
-    for (const [name, v] of Object.entries(m)) sums[name] = (sums[name] ?? 0) + v * part.length;
-  }
-  return Object.fromEntries(Object.entries(sums).map(([name, s]) => [name, s / examples.length]));
+  };
+  return trainer.evaluate(examples, {
+    ks,
+    removeSeen: config.eval.removeSeen,
+    batchSize: config.eval.batchSize,
+    beforeBatch,
+  });
 }
 
 const SIGNAL_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };

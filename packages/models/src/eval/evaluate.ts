@@ -18,6 +18,8 @@ export interface EvaluateModelOptions {
    */
   mode?: 'rank' | 'topk';
   popularity?: ItemPopularity;
+  /** Awaited before each batch of users: a caller's chance to yield to the event loop, or to stop by throwing. */
+  beforeBatch?: () => Promise<void>;
 }
 
 /** Metrics `{ 'ndcg@10': …, 'hr@10': …, … }` of `model` on `examples`, never holding a users × C matrix. */
@@ -35,6 +37,7 @@ export async function evaluateModel(
   });
   const maxK = Math.max(...ks);
   for (const b of evaluationBatches(examples, { batchSize: options.batchSize ?? 256, maxLen, numItems })) {
+    await options.beforeBatch?.();
     const seen = options.removeSeen
       ? seenFromHistories(
           b.examples.map((e) => e.history),

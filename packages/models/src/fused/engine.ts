@@ -514,7 +514,11 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
     examples: readonly Example[],
     options: EngineEvaluateOptions,
   ): Promise<Record<string, number>> {
-    return evaluateFused(this, examples, { ks: options.ks, removeSeen: options.removeSeen });
+    return evaluateFused(this, examples, {
+      ks: options.ks,
+      removeSeen: options.removeSeen,
+      ...(options.beforeBatch ? { beforeBatch: options.beforeBatch } : {}),
+    });
   }
 
   /** The learning rate the next step uses. */

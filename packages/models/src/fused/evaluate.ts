@@ -9,6 +9,8 @@ export interface EvaluateFusedOptions {
   ks?: readonly number[];
   /** Remove each example's history items (never the target) from the candidates. Default false. */
   removeSeen?: boolean;
+  /** Awaited before each batch of users: a caller's chance to yield to the event loop, or to stop by throwing. */
+  beforeBatch?: () => Promise<void>;
 }
 
 /**
@@ -24,6 +26,7 @@ export async function evaluateFused<B>(
   const metrics = new RankingMetrics({ ks: options.ks ?? [10], numItems });
   const batchSize = trainer.shapes.B * 16;
   for (const b of evaluationBatches(examples, { batchSize, maxLen, numItems })) {
+    await options.beforeBatch?.();
     const seen = options.removeSeen
       ? seenFromHistories(
           b.examples.map((e) => e.history),
