@@ -134,15 +134,7 @@ __device__ __forceinline__ void attn_forward_mma(const bf16* __restrict__ q, con
     float s[BK / 8][4];
     zero(s);
 #pragma unroll
-    for (int kk = 0; kk < DH / 16; kk++) {
-#pragma unroll
-      for (int nt = 0; nt < BK / 8; nt += 2) {
-        uint32_t bb[4];
-        load_bt2(bb, Ks, KS, 8 * nt, 16 * kk, lane);
-        mma_bf16(s[nt], qf[kk], bb[0], bb[1]);
-        mma_bf16(s[nt + 1], qf[kk], bb[2], bb[3]);
-      }
-    }
+    for (int kk = 0; kk < DH / 16; kk++) mma_abt(s, qf[kk], Ks, KS, 16 * kk, lane);
     float mx0 = __int_as_float(NEG_INF_BITS), mx1 = mx0;
 #pragma unroll
     for (int nt = 0; nt < BK / 8; nt++) {
@@ -187,13 +179,7 @@ __device__ __forceinline__ void attn_forward_mma(const bf16* __restrict__ q, con
     for (int ks = 0; ks < BK / 16; ks++) {
       uint32_t pa[4];
       c_to_a(pa, s, ks);
-#pragma unroll
-      for (int dt = 0; dt < DH / 8; dt += 2) {
-        uint32_t bb[4];
-        load_b2(bb, Vs, KS, 8 * dt, 16 * ks, lane);
-        mma_bf16(o[dt], pa, bb[0], bb[1]);
-        mma_bf16(o[dt + 1], pa, bb[2], bb[3]);
-      }
+      mma_ab(o, pa, Vs, KS, 16 * ks, lane);
     }
   }
   l0 = quad_sum(l0);
@@ -266,16 +252,8 @@ __device__ __forceinline__ void attn_dkdv_mma(const bf16* __restrict__ q, const 
       uint32_t ka[4], va[4];
       load_a(ka, Ks, KS, 16 * w, 16 * kk, lane);
       load_a(va, Vs, KS, 16 * w, 16 * kk, lane);
-#pragma unroll
-      for (int nt = 0; nt < BQ / 8; nt += 2) {
-        uint32_t bb[4];
-        load_bt2(bb, Qs, KS, 8 * nt, 16 * kk, lane);
-        mma_bf16(st[nt], ka, bb[0], bb[1]);
-        mma_bf16(st[nt + 1], ka, bb[2], bb[3]);
-        load_bt2(bb, Gs, KS, 8 * nt, 16 * kk, lane);
-        mma_bf16(dp[nt], va, bb[0], bb[1]);
-        mma_bf16(dp[nt + 1], va, bb[2], bb[3]);
-      }
+      mma_abt(st, ka, Qs, KS, 16 * kk, lane);
+      mma_abt(dp, va, Gs, KS, 16 * kk, lane);
     }
 #pragma unroll
     for (int nt = 0; nt < BQ / 8; nt++) {
@@ -300,16 +278,8 @@ __device__ __forceinline__ void attn_dkdv_mma(const bf16* __restrict__ q, const 
       uint32_t pa[4], da[4];
       c_to_a(pa, st, ks);
       c_to_a(da, dp, ks);
-#pragma unroll
-      for (int dt = 0; dt < DH / 8; dt += 2) {
-        uint32_t bb[4];
-        load_b2(bb, Gs, KS, 8 * dt, 16 * ks, lane);
-        mma_bf16(dV[dt], pa, bb[0], bb[1]);
-        mma_bf16(dV[dt + 1], pa, bb[2], bb[3]);
-        load_b2(bb, Qs, KS, 8 * dt, 16 * ks, lane);
-        mma_bf16(dK[dt], da, bb[0], bb[1]);
-        mma_bf16(dK[dt + 1], da, bb[2], bb[3]);
-      }
+      mma_ab(dV, pa, Gs, KS, 16 * ks, lane);
+      mma_ab(dK, da, Qs, KS, 16 * ks, lane);
     }
   }
   store_rows<DH>(dk, dK, scale, scale, t.b, wj + g, L, t.h, stride, qd);
@@ -356,16 +326,8 @@ __device__ __forceinline__ void attn_dq_mma(const bf16* __restrict__ q, const bf
     zero(dp);
 #pragma unroll
     for (int kk = 0; kk < DH / 16; kk++) {
-#pragma unroll
-      for (int nt = 0; nt < BK / 8; nt += 2) {
-        uint32_t bb[4];
-        load_bt2(bb, Ks, KS, 8 * nt, 16 * kk, lane);
-        mma_bf16(s[nt], qf[kk], bb[0], bb[1]);
-        mma_bf16(s[nt + 1], qf[kk], bb[2], bb[3]);
-        load_bt2(bb, Vs, KS, 8 * nt, 16 * kk, lane);
-        mma_bf16(dp[nt], gf[kk], bb[0], bb[1]);
-        mma_bf16(dp[nt + 1], gf[kk], bb[2], bb[3]);
-      }
+      mma_abt(s, qf[kk], Ks, KS, 16 * kk, lane);
+      mma_abt(dp, gf[kk], Vs, KS, 16 * kk, lane);
     }
 #pragma unroll
     for (int nt = 0; nt < BK / 8; nt++) {
@@ -390,13 +352,7 @@ __device__ __forceinline__ void attn_dq_mma(const bf16* __restrict__ q, const bf
     for (int ks = 0; ks < BK / 16; ks++) {
       uint32_t da[4];
       c_to_a(da, s, ks);
-#pragma unroll
-      for (int dt = 0; dt < DH / 8; dt += 2) {
-        uint32_t bb[4];
-        load_b2(bb, Ks, KS, 8 * dt, 16 * ks, lane);
-        mma_bf16(acc[dt], da, bb[0], bb[1]);
-        mma_bf16(acc[dt + 1], da, bb[2], bb[3]);
-      }
+      mma_ab(acc, da, Ks, KS, 16 * ks, lane);
     }
   }
   store_rows<DH>(dq, acc, scale, scale, t.b, r0, L, t.h, stride, qd);

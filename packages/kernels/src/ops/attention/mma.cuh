@@ -75,6 +75,32 @@ __device__ __forceinline__ void load_b2(uint32_t (&b)[4], const __nv_bfloat16* s
   ldmatrix_x4<true>(b, smem_addr(s, (k0 + ((m & 1) << 3) + (lane & 7)) * ld + n0 + ((m >> 1) << 3)));
 }
 
+// c[NT] += a · Sᵀ for columns k0 … k0+15 of rows 0 … 8·NT − 1 of a row-major tile S (NT even).
+template <int NT>
+__device__ __forceinline__ void mma_abt(float (&c)[NT][4], const uint32_t (&a)[4], const __nv_bfloat16* s, int ld,
+                                        int k0, int lane) {
+#pragma unroll
+  for (int nt = 0; nt < NT; nt += 2) {
+    uint32_t b[4];
+    load_bt2(b, s, ld, 8 * nt, k0, lane);
+    mma_bf16(c[nt], a, b[0], b[1]);
+    mma_bf16(c[nt + 1], a, b[2], b[3]);
+  }
+}
+
+// c[NT] += a · S for rows k0 … k0+15 of a row-major tile S, its columns 0 … 8·NT − 1 (NT even).
+template <int NT>
+__device__ __forceinline__ void mma_ab(float (&c)[NT][4], const uint32_t (&a)[4], const __nv_bfloat16* s, int ld,
+                                       int k0, int lane) {
+#pragma unroll
+  for (int nt = 0; nt < NT; nt += 2) {
+    uint32_t b[4];
+    load_b2(b, s, ld, 8 * nt, k0, lane);
+    mma_bf16(c[nt], a, b[0], b[1]);
+    mma_bf16(c[nt + 1], a, b[2], b[3]);
+  }
+}
+
 // The A fragment of k-step ks (columns 16·ks … 16·ks+15) from the C fragments c[2ks], c[2ks+1].
 template <int N>
 __device__ __forceinline__ void c_to_a(uint32_t (&a)[4], const float (&c)[N][4], int ks) {
