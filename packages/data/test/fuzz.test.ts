@@ -8,11 +8,16 @@
  *
  * Runs per format: 10,000 each for text, CSV/TSV, MovieLens and Parquet (one in 16 text inputs
  * goes through a file on disk, the rest through in-memory LineSources; every Parquet input is a
- * file written with hyparquet-writer and read back with hyparquet; with CUTREC_FUZZ_CORRUPT=1 one
- * in 13 gets a corrupted byte, off by default because hyparquet can hang on one: see the todo).
- * About 35 s on this 2-core machine. The counts are printed.
+ * file written with hyparquet-writer and read back with hyparquet; one in 100 gets a corrupted byte,
+ * one in 13 with CUTREC_FUZZ_CORRUPT=1 for a longer look; hyparquet loops forever on some of them,
+ * and the reader's time limit stops those: see the hyparquet-hang test).
+ * About 40 s on this 2-core machine, 10 s of it the hyparquet-hang test waiting out the default
+ * limit (a corrupted file that hangs costs CORRUPT_LIMIT_S more: about 1 in 800 do). The counts are
+ * printed.
  * CUTREC_TEST_SEED replays a run; CUTREC_FUZZ_RUNS scales the counts (e.g. 0.1 for a quick look).
  */
+
+import { fileURLToPath } from 'node:url';
 import { testSeed } from '@cutrec/config/testing';
 import fc from 'fast-check';
 import { parquetWriteBuffer } from 'hyparquet-writer';
@@ -30,7 +35,13 @@ import { tempFile } from './helpers.js';
 
 const SEED = testSeed('reader fuzz');
 const SCALE = Number(process.env.CUTREC_FUZZ_RUNS ?? 1);
-const CORRUPT = process.env.CUTREC_FUZZ_CORRUPT === '1';
+/** One Parquet file in CORRUPT_ONE_IN gets a corrupted byte. */
+const CORRUPT_ONE_IN = process.env.CUTREC_FUZZ_CORRUPT === '1' ? 13 : 100;
+/**
+ * Decoding seconds a corrupted file gets (sound files get the default limit): a tiny file decodes in
+ * milliseconds, so this only shortens the wait on the ones hyparquet never finishes.
+ */
+const CORRUPT_LIMIT_S = 3;
 const RUNS = Math.max(1, Math.round(10_000 * SCALE));
 const PARQUET_RUNS = Math.max(1, Math.round(10_000 * SCALE));
 
@@ -568,15 +579,12 @@ const parquetInput = fc.record({
   ),
   rowGroupSize: fc.integer({ min: 1, max: 6 }),
   threshold: fc.constantFrom(undefined, 3),
-  // Corrupted bytes only with CUTREC_FUZZ_CORRUPT=1: hyparquet 1.33 loops forever (synchronously,
-  // so no timeout can stop it in-process) on some single-byte corruptions of a data page —
-  // test/fixtures/hyparquet-hang.parquet is one (the todo test below).
-  corrupt: CORRUPT
-    ? fc.oneof(
-        { weight: 12, arbitrary: fc.constant(null) },
-        { weight: 1, arbitrary: fc.tuple(fc.nat(), fc.nat({ max: 255 })) },
-      )
-    : fc.constant(null),
+  // hyparquet 1.33 loops forever (synchronously) on some single-byte corruptions of a data page —
+  // test/fixtures/hyparquet-hang.parquet is one — and the reader's worker time limit stops it.
+  corrupt: fc.oneof(
+    { weight: CORRUPT_ONE_IN - 1, arbitrary: fc.constant(null) },
+    { weight: 1, arbitrary: fc.tuple(fc.nat(), fc.nat({ max: 255 })) },
+  ),
 });
 type ParquetInput = typeof parquetInput extends fc.Arbitrary<infer T> ? T : never;
 
@@ -720,12 +728,26 @@ describe(`reader fuzz (seed ${SEED}; replay with CUTREC_TEST_SEED=${SEED})`, () 
     expect(c.rejected).toBeGreaterThan(RUNS / 10);
   });
 
-  // Known hang: readParquet on this 608-byte file (one corrupted byte) never returns inside
-  // hyparquet 1.33's page decoding; found by this suite (seed 2029672022 with corruption on).
-  it.todo('test/fixtures/hyparquet-hang.parquet is rejected with file:row instead of hanging the reader');
+  // hyparquet 1.33 never returns from this 608-byte file (one corrupted byte in a data page), found
+  // by this suite (seed 2029672022 with corruption on): the reader stops its worker at the default
+  // limit (10 s + 10 s per MiB) and says so in one line. The test's own timeout is the hang check.
+  it('test/fixtures/hyparquet-hang.parquet is rejected at the time limit instead of hanging the reader', async () => {
+    const path = fileURLToPath(new URL('./fixtures/hyparquet-hang.parquet', import.meta.url));
+    const err = await readParquet(path).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(Error);
+    const message = (err as Error).message;
+    expect(message).toBe(
+      `${path}: could not be decoded within 10 s (the limit for a Parquet file of 608 bytes; hyparquet was still decoding the row group of rows 1–1), so it is probably corrupted: re-export it, or check it with another Parquet reader (e.g. pyarrow or DuckDB); if it is sound, allow more time with CUTREC_PARQUET_TIME_LIMIT=<seconds>`,
+    );
+    expect(message).not.toContain('\n');
+  }, 40_000);
 
   it(`Parquet (odd column types, nulls, row groups, corrupted bytes): ${PARQUET_RUNS} generated files`, async () => {
     let corrupted = 0;
+    let stopped = 0;
     counts.parquet = { read: 0, rejected: 0 };
     await fc.assert(
       fc.asyncProperty(parquetInput, async (x) => {
@@ -740,18 +762,19 @@ describe(`reader fuzz (seed ${SEED}; replay with CUTREC_TEST_SEED=${SEED})`, () 
         // file-level or file:row error, never a crash.
         corrupted++;
         try {
-          await readParquet(path, { ratingThreshold: threshold });
+          await readParquet(path, { ratingThreshold: threshold, decodeTimeLimit: CORRUPT_LIMIT_S });
         } catch (e) {
           if (!(e instanceof Error) || e.constructor !== Error || !e.message.startsWith(`${path}:`)) {
             throw new Error(`crash on a corrupted file: ${String((e as Error)?.stack ?? e)}`);
           }
+          if (e.message.startsWith(`${path}: could not be decoded within ${CORRUPT_LIMIT_S} s`)) stopped++;
         }
       }),
       params(PARQUET_RUNS),
     );
     const c = counts.parquet!;
     console.log(
-      `[fuzz] parquet: ${c.read + c.rejected + corrupted} files (${c.read} read, ${c.rejected} rejected with file:row, ${corrupted} with a corrupted byte, none crashed)`,
+      `[fuzz] parquet: ${c.read + c.rejected + corrupted} files (${c.read} read, ${c.rejected} rejected with file:row, ${corrupted} with a corrupted byte (${stopped} stopped at the time limit), none crashed)`,
     );
     expect(c.read + c.rejected + corrupted).toBe(PARQUET_RUNS);
     expect(c.read).toBeGreaterThan(PARQUET_RUNS / 20);

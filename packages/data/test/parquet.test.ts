@@ -1,5 +1,7 @@
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { readInteractions, readParquet } from '../src/index.js';
 import { plain, tempFile } from './helpers.js';
 
@@ -71,5 +73,79 @@ describe('readParquet', () => {
     await expect(readParquet(r)).rejects.toThrow(`${r}:row 1: expected a numeric rating, got "good"`);
     const t = tempFile('text.parquet', 'user,item\n1,2\n');
     await expect(readParquet(t)).rejects.toThrow(`${t}: not a readable Parquet file`);
+  });
+});
+
+/** A 608-byte file with one corrupted byte on which hyparquet 1.33 never returns (see fuzz.test.ts). */
+const HANG = fileURLToPath(new URL('./fixtures/hyparquet-hang.parquet', import.meta.url));
+const stoppedAt = (path: string, s: number) =>
+  `${path}: could not be decoded within ${s} s (the limit for a Parquet file of 608 bytes; hyparquet was still decoding the row group of rows 1–1), so it is probably corrupted: re-export it, or check it with another Parquet reader (e.g. pyarrow or DuckDB); if it is sound, allow more time with CUTREC_PARQUET_TIME_LIMIT=<seconds>`;
+
+describe('readParquet decodes in a worker thread under a time limit', () => {
+  const env = process.env.CUTREC_PARQUET_TIME_LIMIT;
+  afterEach(() => {
+    if (env === undefined) delete process.env.CUTREC_PARQUET_TIME_LIMIT;
+    else process.env.CUTREC_PARQUET_TIME_LIMIT = env;
+  });
+
+  const sound = () =>
+    parquetFile(
+      'sound.parquet',
+      [
+        { name: 'user', data: ['u1', 'u2', 'u1', 'u3'], type: 'STRING' },
+        { name: 'item', data: Int32Array.of(5, 6, 7, 5), type: 'INT32' },
+        { name: 'timestamp', data: [4n, 1n, 2n, 3n], type: 'INT64' },
+      ],
+      3,
+    );
+  const check = (ds: Awaited<ReturnType<typeof readParquet>>) => {
+    expect(ds.userIds).toEqual(['u1', 'u2', 'u3']);
+    expect(ds.itemIds).toEqual(['5', '6', '7']);
+    expect(plain(ds.sequences)).toEqual([[2, 0], [1], [0]]);
+    expect(plain(ds.timestamps!)).toEqual([[2, 4], [1], [3]]);
+  };
+
+  it('decodeTimeLimit stops a file hyparquet never finishes with one line, and the next read works', async () => {
+    await expect(readParquet(HANG, { decodeTimeLimit: 0.5 })).rejects.toThrow(stoppedAt(HANG, 0.5));
+    check(await readParquet(sound()));
+    await expect(readInteractions(HANG, { decodeTimeLimit: 0.25 })).rejects.toThrow(stoppedAt(HANG, 0.25));
+  });
+
+  it('CUTREC_PARQUET_TIME_LIMIT sets the limit (the option wins); bad values name what is wrong', async () => {
+    process.env.CUTREC_PARQUET_TIME_LIMIT = '0.5';
+    await expect(readParquet(HANG)).rejects.toThrow(stoppedAt(HANG, 0.5));
+    await expect(readParquet(HANG, { decodeTimeLimit: 0.25 })).rejects.toThrow(stoppedAt(HANG, 0.25));
+    check(await readParquet(sound()));
+    process.env.CUTREC_PARQUET_TIME_LIMIT = 'soon';
+    await expect(readParquet(HANG)).rejects.toThrow(
+      'CUTREC_PARQUET_TIME_LIMIT must be a positive number of seconds, got "soon"',
+    );
+    delete process.env.CUTREC_PARQUET_TIME_LIMIT;
+    for (const bad of [0, -1, Number.NaN]) {
+      await expect(readParquet(HANG, { decodeTimeLimit: bad })).rejects.toThrow(
+        `decodeTimeLimit must be a positive number of seconds, got ${bad}`,
+      );
+    }
+  });
+
+  it('reads many files at once (more than one worker per core), a stopped one among them', async () => {
+    const n = 2 * availableParallelism() + 3;
+    const paths = Array.from({ length: n }, sound);
+    const reads = paths.map((p, k) =>
+      k === 1
+        ? readParquet(HANG, { decodeTimeLimit: 0.5 }).then(
+            () => 'read',
+            (e: Error) => e.message,
+          )
+        : readParquet(p),
+    );
+    const got = await Promise.all(reads);
+    expect(got[1]).toBe(stoppedAt(HANG, 0.5));
+    for (const [k, ds] of got.entries()) if (k !== 1) check(ds as Awaited<ReturnType<typeof readParquet>>);
+  });
+
+  it('a missing file is the same ENOENT error as before (from the reader, not the worker)', async () => {
+    const missing = `${sound()}.missing`;
+    await expect(readParquet(missing)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

@@ -1,13 +1,15 @@
 /**
  * Parquet interaction tables through hyparquet (all common codecs through hyparquet-compressors),
- * read one row group at a time so memory holds one group's selected columns, not the file.
+ * read one row group at a time so memory holds one group's selected columns, not the file. The
+ * decoding runs in a worker thread under a time limit (`parquet-decode.ts`), since hyparquet can
+ * loop forever on a corrupted file.
  */
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
+import { stat } from 'node:fs/promises';
 import { InteractionLog } from '../builder.js';
 import type { Dataset } from '../dataset.js';
 import { type ColumnSpec, resolveColumns } from './columns.js';
 import { checkThreshold } from './delimited.js';
+import { decodeTimeLimit, ParquetDecoding } from './parquet-decode.js';
 import { type CommonReadOptions, parseTimestamp } from './source.js';
 
 /** Options of `readParquet`. */
@@ -16,6 +18,11 @@ export interface ParquetOptions extends CommonReadOptions {
   columns?: ColumnSpec;
   /** Keep only rows whose rating is ≥ this (needs a rating column). */
   ratingThreshold?: number;
+  /**
+   * Seconds hyparquet may spend decoding the file (in its worker thread) before the read fails as
+   * probably corrupted; default 10 s + 10 s per MiB of the file (or `CUTREC_PARQUET_TIME_LIMIT`).
+   */
+  decodeTimeLimit?: number;
 }
 
 function idOf(v: unknown, what: string, where: string): string {
@@ -45,63 +52,58 @@ function numberOf(v: unknown, what: string, where: string): number {
 
 /**
  * Reads a Parquet file into a Dataset. Timestamps may be numbers, INT64, TIMESTAMP/DATE logical
- * types (→ Unix seconds) or ISO strings. Errors name the file and the 1-based row.
+ * types (→ Unix seconds) or ISO strings. Errors name the file and the 1-based row; a file whose
+ * decoding does not finish within `decodeTimeLimit` fails with one line that says so.
  */
 export async function readParquet(path: string, options: ParquetOptions = {}): Promise<Dataset> {
-  const file = await asyncBufferFromFile(path);
-  let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
+  const { size } = await stat(path);
+  const limit = decodeTimeLimit(size, options.decodeTimeLimit);
+  const decoding = await ParquetDecoding.open(path, size, limit);
   try {
-    metadata = await parquetMetadataAsync(file);
-  } catch (e) {
-    throw new Error(`${path}: not a readable Parquet file (${(e as Error).message})`);
-  }
-  let names: string[];
-  try {
-    names = parquetSchema(metadata).children.map((c, k) => {
-      const n = c.element.name;
-      if (typeof n !== 'string') throw new Error(`schema column ${k} has no name`);
-      return n;
-    });
-  } catch (e) {
-    throw new Error(`${path}: not a readable Parquet file (${(e as Error).message})`);
-  }
-  const cols = resolveColumns(options.columns ?? {}, names, `${path}: schema`);
-  checkThreshold(options.ratingThreshold, cols, path);
-  const want = {
-    user: names[cols.user]!,
-    item: names[cols.item]!,
-    timestamp: cols.timestamp >= 0 ? names[cols.timestamp]! : null,
-    rating: cols.rating >= 0 ? names[cols.rating]! : null,
-  };
-  const columns = [
-    want.user,
-    want.item,
-    ...(want.timestamp ? [want.timestamp] : []),
-    ...(want.rating ? [want.rating] : []),
-  ];
-  const log = new InteractionLog();
-  let rowStart = 0;
-  for (const group of metadata.row_groups) {
-    const rowEnd = rowStart + Number(group.num_rows);
-    let rows: Record<string, unknown>[];
-    try {
-      rows = await parquetReadObjects({ file, metadata, columns, rowStart, rowEnd, compressors });
-    } catch (e) {
-      throw new Error(
-        `${path}:row ${rowStart + 1}: the row group of rows ${rowStart + 1}–${rowEnd} cannot be decoded (${(e as Error).message})`,
-      );
-    }
-    for (let r = 0; r < rows.length; r++) {
-      const row = rows[r]!;
-      const where = `${path}:row ${rowStart + r + 1}`;
-      if (want.rating) {
-        const rating = numberOf(row[want.rating], 'rating', where);
-        if (options.ratingThreshold !== undefined && rating < options.ratingThreshold) continue;
+    const schema = await decoding.schema();
+    if (!schema.ok) throw new Error(`${path}: not a readable Parquet file (${schema.message})`);
+    const names = schema.names;
+    const cols = resolveColumns(options.columns ?? {}, names, `${path}: schema`);
+    checkThreshold(options.ratingThreshold, cols, path);
+    const want = {
+      user: names[cols.user]!,
+      item: names[cols.item]!,
+      timestamp: cols.timestamp >= 0 ? names[cols.timestamp]! : null,
+      rating: cols.rating >= 0 ? names[cols.rating]! : null,
+    };
+    const columns = [
+      want.user,
+      want.item,
+      ...(want.timestamp ? [want.timestamp] : []),
+      ...(want.rating ? [want.rating] : []),
+    ];
+    const log = new InteractionLog();
+    let rowStart = 0;
+    for (const numRows of schema.groups) {
+      const rowEnd = rowStart + numRows;
+      const group = await decoding.group(rowStart, rowEnd, columns);
+      if (!group.ok) {
+        throw new Error(
+          `${path}:row ${rowStart + 1}: the row group of rows ${rowStart + 1}–${rowEnd} cannot be decoded (${group.message})`,
+        );
       }
-      const ts = want.timestamp ? numberOf(row[want.timestamp], 'timestamp', where) : undefined;
-      log.add(idOf(row[want.user], 'user', where), idOf(row[want.item], 'item', where), ts, where);
+      // The decoded columns, in the order of `columns`.
+      const [users, items] = group.values as [ArrayLike<unknown>, ArrayLike<unknown>];
+      const times = want.timestamp ? group.values[2]! : null;
+      const ratings = want.rating ? group.values[want.timestamp ? 3 : 2]! : null;
+      for (let r = 0; r < group.length; r++) {
+        const where = `${path}:row ${rowStart + r + 1}`;
+        if (ratings) {
+          const rating = numberOf(ratings[r], 'rating', where);
+          if (options.ratingThreshold !== undefined && rating < options.ratingThreshold) continue;
+        }
+        const ts = times ? numberOf(times[r], 'timestamp', where) : undefined;
+        log.add(idOf(users[r], 'user', where), idOf(items[r], 'item', where), ts, where);
+      }
+      rowStart = rowEnd;
     }
-    rowStart = rowEnd;
+    return log.build({ idOrder: options.idOrder ?? 'sorted', source: path });
+  } finally {
+    decoding.close();
   }
-  return log.build({ idOrder: options.idOrder ?? 'sorted', source: path });
 }
