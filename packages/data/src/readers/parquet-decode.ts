@@ -1,6 +1,6 @@
 /**
- * Parquet decoding off the main thread, under a time limit: `openParquet(path)` runs every hyparquet
- * call in a worker thread (`parquet-worker.js`) and terminates the worker when the file's decoding
+ * Parquet decoding off the main thread, under a time limit: `ParquetDecoding.open(path)` runs every
+ * hyparquet call in a worker thread (`parquet-worker.js`) and terminates the worker when the file's decoding
  * takes longer than its limit, because hyparquet can loop forever, synchronously, on a corrupted file
  * (no timer in the calling thread could ever run).
  *
@@ -76,7 +76,7 @@ function acquire(): Promise<Worker> {
   return new Promise((resolve) => waiting.push(resolve));
 }
 
-/** Gives `w` back (`healthy`: it may decode another file), or its slot when it was terminated. */
+/** Gives `w` back for another file, or (null) the slot of a worker that was terminated. */
 function release(w: Worker | null): void {
   const next = waiting.shift();
   if (next) {
@@ -172,7 +172,7 @@ export class ParquetDecoding {
       const onError = (e: Error) =>
         stop(
           new Error(
-            `${this.path}: the Parquet decoder failed while ${doing} (${e.message}); the file is probably corrupted: re-export it, or check it with another Parquet reader (e.g. pyarrow or DuckDB)`,
+            `${this.path}: the Parquet decoder's worker stopped while ${doing} (${e.message}); check the file with another Parquet reader (e.g. pyarrow or DuckDB), and re-export it if that fails too`,
           ),
         );
       const onExit = (code: number) => onError(new Error(`its worker exited with code ${code}`));
