@@ -14,9 +14,44 @@ export {
   type MemoryPrediction,
   predictMemory,
 } from './formulas.js';
+export {
+  type BudgetPick,
+  type BudgetRow,
+  budgetLadder,
+  budgetSvg,
+  budgetView,
+  cceBytes,
+} from './grid/budget.js';
 export { type CellResult, type CellSpec, cellLoss, runCell } from './grid/cell.js';
-export { cellLabel, type HeatCell, heatmapSvg } from './grid/heatmap.js';
-export { type GridCell, type GridSpec, planGrid, predictStepBytes } from './grid/plan.js';
+export { chooseGridEngine, type GridEngine, type GridEngineRequest } from './grid/choose.js';
+export {
+  type ConvergeEngine,
+  type ConvergeOptions,
+  type ConvergeResult,
+  converge,
+  type EpochRow,
+} from './grid/converge.js';
+export { type CellEngine, cellEngine } from './grid/engine.js';
+export { cellLabel, type HeatCell, type HeatMetric, heatmapSvg, NDCG_METRIC } from './grid/heatmap.js';
+export { writeGridOutputs } from './grid/outputs.js';
+export {
+  type BudgetImpl,
+  fusedStepBytes,
+  type GridCell,
+  type GridSpec,
+  planGrid,
+  predictStepBytes,
+} from './grid/plan.js';
+export {
+  checkRecipe,
+  type GridDoc,
+  type GridRow,
+  mergeRows,
+  needsTraining,
+  readGrid,
+  rowKey,
+  writeGrid,
+} from './grid/results.js';
 export { mapParallel, runCellChild } from './grid/run.js';
 export {
   isOutOfMemory,
@@ -30,6 +65,7 @@ export {
 export { drawNaiveNegatives, naiveFullCe, naiveSampledCe } from './loss/naive.js';
 export { caseRepeats } from './loss/repeats.js';
 export {
+  budgetMarkdown,
   environmentMarkdown,
   gridMarkdown,
   lossMarkdown,

@@ -2,7 +2,7 @@ import { setupTfjs } from '@cutrec/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type CellSpec, runCell } from '../src/grid/cell.js';
 import { cellLabel, heatmapSvg } from '../src/grid/heatmap.js';
-import { type GridSpec, planGrid, predictStepBytes } from '../src/grid/plan.js';
+import { fusedStepBytes, type GridSpec, planGrid, predictStepBytes } from '../src/grid/plan.js';
 import { mapParallel } from '../src/grid/run.js';
 import { gridMarkdown } from '../src/report/markdown.js';
 
@@ -56,6 +56,19 @@ describe('grid planning', () => {
       predictStepBytes({ ...spec, budgetImpl: 'wgsl' }, 4096, 64, 50),
     );
     expect(predictStepBytes(spec, 256, 64, 50)).toBeGreaterThan(predictStepBytes(spec, 16, 64, 50));
+    // every cell carries the naive sampled-CE baseline's prediction, whatever the budget's model
+    expect(fused.map((c) => c.baselineBytes)).toEqual(
+      cells.map((c) => predictStepBytes(spec, c.negatives, c.batchSize, c.maxLen)),
+    );
+  });
+
+  it("the fused engine's plan does not grow with K, and bf16 activations are smaller", () => {
+    const f = { ...spec, budgetImpl: 'fused' as const };
+    expect(predictStepBytes(f, 16, 256, 50)).toBe(predictStepBytes(f, 4096, 256, 50));
+    expect(predictStepBytes(f, 16, 512, 50)).toBeGreaterThan(predictStepBytes(f, 16, 256, 50));
+    expect(fusedStepBytes({ ...f, precision: 'bf16' }, 1024, 50)).toBeLessThan(fusedStepBytes(f, 1024, 50));
+    // far below the naive sampled CE at K = 4096, B = 1024
+    expect(predictStepBytes(f, 4096, 1024, 50) * 20).toBeLessThan(predictStepBytes(spec, 4096, 1024, 50));
   });
 
   it('runs at most P cells at once, in order', async () => {
@@ -74,66 +87,116 @@ describe('grid planning', () => {
 });
 
 describe('grid cell and heat map on a tiny synthetic run', () => {
-  it('trains, evaluates and draws', { timeout: 120_000 }, async () => {
-    const cell: CellSpec = {
-      data: 'synthetic',
-      format: 'auto',
-      syntheticUsers: 60,
-      syntheticItems: 30,
-      negatives: 4,
-      batchSize: 16,
-      maxLen: 8,
-      epochs: 1,
-      hidden: 8,
-      numBlocks: 1,
-      numHeads: 1,
-      dropout: 0,
-      lr: 0.01,
-      loss: 'cce-',
-      share: 'row',
-      blockRows: 64,
-      impl: 'tfjs',
-      evalSplit: 'valid',
-      seed: 3,
-    };
+  const cell: CellSpec = {
+    data: 'synthetic',
+    format: 'auto',
+    syntheticUsers: 60,
+    syntheticItems: 30,
+    negatives: 4,
+    batchSize: 16,
+    maxLen: 8,
+    epochs: 6,
+    patience: 2,
+    hidden: 8,
+    numBlocks: 1,
+    numHeads: 1,
+    dropout: 0,
+    lr: 0.01,
+    loss: 'cce-',
+    share: 'row',
+    blockRows: 64,
+    impl: 'tfjs',
+    engine: 'fused',
+    device: 'host',
+    precision: 'fp32',
+    removeSeen: true,
+    seed: 3,
+  };
+
+  it('the fused engine (host) trains to early stopping, validated every epoch, and reports the best epoch', async () => {
     const r = await runCell(cell);
-    expect(r.steps).toBe(4); // 60 users / 16
+    expect(r.error).toBeUndefined();
+    expect(r.engine).toBe('fused');
+    expect(r.device).toBe('host');
+    expect(r.complete).toBe(true);
+    expect(r.epochs).toBeLessThanOrEqual(6);
+    expect(r.steps).toBe(4 * r.epochs!); // 60 users / 16
+    expect(r.history).toHaveLength(r.epochs!);
+    const valid = r.history!.map((h) => h.validNdcg10!);
+    // the chosen epoch is the first with the best validation NDCG@10, and it is what is reported
+    expect(r.bestEpoch).toBe(valid.indexOf(Math.max(...valid)) + 1);
+    expect(r.validNdcg10).toBe(Math.max(...valid));
+    if (r.stoppedBy === 'patience') expect(r.epochs).toBe(r.bestEpoch! + 2);
+    else expect(r.stoppedBy).toBe('epochs');
     expect(r.ndcg10).toBeGreaterThanOrEqual(0);
-    expect(r.ndcg10).toBeLessThanOrEqual(1);
     expect(r.hr10).toBeGreaterThanOrEqual(r.ndcg10!);
     expect(Number.isFinite(r.finalLoss)).toBe(true);
-    expect(r.measuredPeakBytes).toBeNull(); // CPU backend: no GPU meter
+    expect(r.measuredPeakBytes).toBeNull(); // the host has no device meter
+    expect(r.predictedPeakBytes).toBeGreaterThan(64 * 2 ** 20); // fusedBytes: its fixed workspaces and the rest
+    expect(r.secondsToBest).toBeLessThanOrEqual(r.trainSeconds + r.evalSeconds);
     expect(r.evalExamples).toBe(60);
+  });
 
+  it('the tfjs engine runs the same loop (CPU backend, fixed epochs)', async () => {
+    const r = await runCell({ ...cell, engine: 'tfjs', epochs: 1, patience: 0 });
+    expect(r.device).toBe('tfjs-cpu');
+    expect(r.steps).toBe(4);
+    expect(r.bestEpoch).toBe(1);
+    expect(r.predictedPeakBytes).toBeNull();
+    expect(r.validNdcg10).toBeGreaterThanOrEqual(0);
+  });
+
+  it('draws heat maps and writes the table', async () => {
     const cells = [
-      { negatives: 4, batchSize: 16, maxLen: 8, ndcg10: r.ndcg10, overBudget: false, trained: true },
-      { negatives: 64, batchSize: 16, maxLen: 8, ndcg10: null, overBudget: true, trained: false },
-      { negatives: 4, batchSize: 32, maxLen: 8, ndcg10: 0.05, overBudget: true, trained: true },
+      { negatives: 4, batchSize: 16, maxLen: 8, value: 0.0123, overBudget: false, trained: true },
+      { negatives: 64, batchSize: 16, maxLen: 8, value: null, overBudget: true, trained: false },
+      { negatives: 4, batchSize: 32, maxLen: 8, value: 0.05, overBudget: true, trained: true },
       {
         negatives: 64,
         batchSize: 32,
         maxLen: 8,
-        ndcg10: null,
+        value: null,
         overBudget: false,
         trained: true,
         error: 'boom',
       },
     ];
-    expect(cells.map(cellLabel)).toEqual([r.ndcg10!.toFixed(4), '> budget', '0.0500 *', 'error']);
+    expect(cells.map((c) => cellLabel(c))).toEqual(['0.0123', '> budget', '0.0500 *', 'error']);
     const svg = await heatmapSvg(cells, 'tiny');
     expect(svg.startsWith('<svg')).toBe(true);
     for (const s of ['&gt; budget', '0.0500 *', 'batch size', 'negatives K', 'NDCG@10'])
       expect(svg).toContain(s);
+    const mem = await heatmapSvg(cells, 'tiny', { legend: 'peak MiB', format: (x) => x.toFixed(2) });
+    expect(mem).toContain('peak MiB');
+    expect(mem).toContain('0.01');
 
+    const r = await runCell({ ...cell, epochs: 1, patience: 0 });
     const md = gridMarkdown(
       [
-        { negatives: 4, batchSize: 16, maxLen: 8, predictedBytes: 2 ** 20, overBudget: false, result: r },
-        { negatives: 64, batchSize: 16, maxLen: 8, predictedBytes: 2 ** 30, overBudget: true, result: null },
+        {
+          negatives: 4,
+          batchSize: 16,
+          maxLen: 8,
+          predictedBytes: 2 ** 20,
+          baselineBytes: 3 * 2 ** 20,
+          overBudget: false,
+          result: r,
+        },
+        {
+          negatives: 64,
+          batchSize: 16,
+          maxLen: 8,
+          predictedBytes: 2 ** 30,
+          baselineBytes: 2 ** 31,
+          overBudget: true,
+          result: null,
+        },
       ],
       { data: 'synthetic' },
       1.5,
     );
-    expect(md).toContain('| 8 | 4 | 16 | 1.0 | fits |');
+    expect(md).toContain(`| 8 | 4 | 16 | ${r.ndcg10!.toFixed(4)} |`);
+    expect(md).toContain('| 3.0 | fits | epochs |');
     expect(md).toContain('not trained (over budget)');
   });
 });

@@ -1,4 +1,5 @@
-/** The `grid` command (negatives × batch size × length under a memory budget, NDCG@10 heat map) and its hidden `grid-cell` worker. */
+/** The `grid` command (negatives × batch size × length, each cell trained to early stopping; heat maps and the memory-budget view) and its hidden `grid-cell` worker. */
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   INTERACTION_FORMATS,
@@ -7,15 +8,26 @@ import {
   syntheticDataset,
 } from '@cutrec/data';
 import type { Command } from 'commander';
-import { BENCH_IMPLS, type BenchImpl } from '../formulas.js';
+import { BENCH_IMPLS } from '../formulas.js';
 import { type CellResult, type CellSpec, runCell } from '../grid/cell.js';
-import { heatmapSvg } from '../grid/heatmap.js';
-import { type GridCell, planGrid } from '../grid/plan.js';
+import { chooseGridEngine, fusedKindFirst, type GridEngine, type GridEngineRequest } from '../grid/choose.js';
+import { writeGridOutputs } from '../grid/outputs.js';
+import { type BudgetImpl, type GridSpec, planGrid } from '../grid/plan.js';
+import {
+  checkRecipe,
+  type GridDoc,
+  mergeRows,
+  needsTraining,
+  readGrid,
+  rowKey,
+  writeGrid,
+} from '../grid/results.js';
 import { CELL_RESULT_PREFIX, mapParallel, runCellChild } from '../grid/run.js';
 import { progress } from '../progress.js';
-import { gridMarkdown } from '../report/markdown.js';
-import { benchSetup, outputDir, writeResult } from '../setup.js';
+import { benchSetup, outputDir } from '../setup.js';
 import { parseIntList } from '../shapes.js';
+
+export type { GridRow } from '../grid/results.js';
 
 interface GridCliOptions {
   data: string;
@@ -24,6 +36,7 @@ interface GridCliOptions {
   batchSizes: string;
   maxLens: string;
   epochs: string;
+  patience: string;
   hidden: string;
   blocks: string;
   heads: string;
@@ -33,29 +46,29 @@ interface GridCliOptions {
   share: string;
   blockRows: string;
   impl: string;
+  engine: string;
+  precision: string;
+  fusedDevice: string;
+  removeSeen?: boolean;
   budgetMib: string;
   budgetAs?: string;
   trainOverBudget?: boolean;
-  evalSplit: string;
   parallel: string;
   maxSteps: string;
   evalUsers: string;
+  timeLimit: string;
   seed: string;
   quick?: boolean;
   backend: string;
   json?: boolean;
   out?: string;
+  resume?: boolean;
 }
 
-/** One grid cell's plan and result together (what grid.json lists). */
-export interface GridRow extends GridCell {
-  result: CellResult | null;
-}
-
-function one(name: string, v: string, allowed: readonly string[]): string {
-  if (!allowed.includes(v))
+function one<T extends string>(name: string, v: string, allowed: readonly T[]): T {
+  if (!allowed.includes(v as T))
     throw new RangeError(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
-  return v;
+  return v as T;
 }
 
 function num(name: string, v: string, min: number): number {
@@ -65,167 +78,147 @@ function num(name: string, v: string, min: number): number {
   return x;
 }
 
+const QUICK = { users: 300, items: 100 };
+
+/** The settings every cell shares (what `--resume` compares), from the flags. */
+function recipeOf(o: GridCliOptions, g: GridEngine): Omit<CellSpec, 'negatives' | 'batchSize' | 'maxLen'> {
+  const q = o.quick;
+  return {
+    data: q ? 'synthetic' : o.data,
+    format: one('--format', o.format, INTERACTION_FORMATS) as InteractionFormat,
+    syntheticUsers: QUICK.users,
+    syntheticItems: QUICK.items,
+    epochs: q ? 4 : Math.floor(num('--epochs', o.epochs, 1)),
+    patience: q ? 2 : Math.floor(num('--patience', o.patience, 0)),
+    hidden: q ? 16 : num('--hidden', o.hidden, 1),
+    numBlocks: q ? 1 : num('--blocks', o.blocks, 0),
+    numHeads: q ? 1 : num('--heads', o.heads, 1),
+    dropout: num('--dropout', o.dropout, 0),
+    lr: num('--lr', o.lr, 0),
+    loss: one('--loss', o.loss, ['cce-', 'bce', 'gbce'] as const),
+    share: one('--share', o.share, ['row', 'block', 'batch'] as const),
+    blockRows: num('--block-rows', o.blockRows, 1),
+    impl: one('--impl', o.impl, ['auto', 'tfjs', 'wgsl', 'cuda'] as const),
+    engine: g.engine,
+    device: g.device,
+    precision: g.precision,
+    removeSeen: Boolean(o.removeSeen),
+    seed: num('--seed', o.seed, 0),
+    maxSteps: Math.floor(num('--max-steps', o.maxSteps, 0)),
+    evalUsers: Math.floor(num('--eval-users', o.evalUsers, 0)),
+  };
+}
+
+/** The grid's plan: cells, their predicted bytes and the budget. */
+async function gridSpec(o: GridCliOptions, recipe: ReturnType<typeof recipeOf>, g: GridEngine) {
+  const q = o.quick;
+  const numItems =
+    recipe.data === 'synthetic'
+      ? syntheticDataset({ numUsers: QUICK.users, numItems: QUICK.items, seed: recipe.seed }).dataset.numItems
+      : (await readInteractions(recipe.data, { format: recipe.format })).numItems;
+  const trained = recipe.impl === 'auto' ? (g.backend === 'webgpu' ? 'wgsl' : 'tfjs') : recipe.impl;
+  const budgetImpl: BudgetImpl = o.budgetAs
+    ? one('--budget-as', o.budgetAs, [...BENCH_IMPLS, 'fused'] as const)
+    : g.engine === 'fused'
+      ? 'fused'
+      : recipe.loss === 'cce-'
+        ? trained
+        : 'tfjs-naive-sampled';
+  const spec: GridSpec = {
+    negatives: q ? [4, 16] : parseIntList('--negatives', o.negatives),
+    batchSizes: q ? [16, 32] : parseIntList('--batch-sizes', o.batchSizes),
+    maxLens: q ? [10] : parseIntList('--max-lens', o.maxLens),
+    numItems,
+    hidden: recipe.hidden,
+    numBlocks: recipe.numBlocks,
+    numHeads: recipe.numHeads,
+    share: recipe.share,
+    blockRows: recipe.blockRows,
+    budgetImpl,
+    precision: recipe.precision,
+    budgetBytes: num('--budget-mib', o.budgetMib, 1) * 2 ** 20,
+  };
+  return spec;
+}
+
+/** The engine the flags ask for, and tfjs set up in this process for it. */
+async function setUp(o: GridCliOptions) {
+  const req: GridEngineRequest = {
+    engine: one('--engine', o.engine, ['auto', 'fused', 'tfjs'] as const),
+    precision: one('--precision', o.precision, ['auto', 'fp32', 'bf16'] as const),
+    fusedDevice: one('--fused-device', o.fusedDevice, ['auto', 'cuda', 'webgpu', 'host'] as const),
+    backend: one('--backend', o.backend, ['auto', 'webgpu', 'cpu'] as const),
+  };
+  // The fused engine on CUDA or the host needs no GPU in this process.
+  const first = req.engine === 'tfjs' ? {} : fusedKindFirst(req);
+  const here = first.device === 'cuda' || first.device === 'host' ? 'cpu' : req.backend;
+  const setup = await benchSetup(here);
+  return { setup, g: chooseGridEngine(req, setup.device !== null) };
+}
+
 /** Registers `cutrec-bench grid` and the hidden `grid-cell`. */
 export function registerGrid(program: Command): void {
   program
     .command('grid')
     .description(
-      'train SASRec over negatives × batch size (× max length) under a memory budget and plot NDCG@10 as a heat map',
+      'train SASRec over negatives × batch size (× max length), each cell to early stopping on validation NDCG@10; heat maps and the memory-budget view',
     )
     .option('--data <path>', "interaction log (e.g. ../shared/data/Beauty.txt), or 'synthetic'", 'synthetic')
     .option('--format <name>', `format of --data (${INTERACTION_FORMATS.join(', ')})`, 'auto')
     .option('--negatives <list>', 'negatives K per cell row', '16,64,256')
     .option('--batch-sizes <list>', 'users per batch per cell column', '64,128,256')
     .option('--max-lens <list>', 'sequence lengths (a panel each)', '50')
-    .option('--epochs <n>', 'training epochs per cell', '3')
+    .option('--epochs <n>', 'at most this many epochs per cell', '200')
+    .option(
+      '--patience <n>',
+      'stop a cell after n epochs without a better validation NDCG@10 (validated every epoch); 0: train --epochs, then evaluate once',
+      '10',
+    )
     .option('--hidden <D>', 'hidden size', '64')
     .option('--blocks <n>', 'transformer blocks', '2')
-    .option('--heads <n>', 'attention heads', '1')
-    .option('--dropout <p>', 'dropout', '0.2')
-    .option('--lr <x>', 'AdamW learning rate', '0.001')
+    .option('--heads <n>', 'attention heads', '2')
+    .option('--dropout <p>', 'dropout', '0.5')
+    .option('--lr <x>', 'AdamW learning rate', '0.002')
     .option('--loss <name>', 'cce-, bce or gbce', 'cce-')
     .option('--share <mode>', 'share mode of cce- (row, block, batch)', 'row')
     .option('--block-rows <n>', 'rows per block', '64')
-    .option('--impl <name>', 'loss impl (auto, tfjs, wgsl, cuda)', 'auto')
+    .option('--impl <name>', 'loss impl of the tfjs engine (auto, tfjs, wgsl, cuda)', 'auto')
+    .option(
+      '--engine <name>',
+      'auto (the fused engine on CUDA or WebGPU where usable, else tfjs), fused or tfjs',
+      'auto',
+    )
+    .option('--precision <p>', 'fp32, bf16 (fused engine on CUDA) or auto (fp32)', 'auto')
+    .option(
+      '--fused-device <kind>',
+      'the fused engine’s device: auto (CUDA, else WebGPU), cuda, webgpu, or host (float64 references; tiny tests only)',
+      'auto',
+    )
+    .option('--remove-seen', "remove each user's history items from the candidates in evaluation")
     .option('--budget-mib <n>', 'memory budget of a training step', '1024')
     .option(
       '--budget-as <impl>',
-      `check the budget with this implementation's memory model (${BENCH_IMPLS.join(', ')}); default: the one trained`,
+      `check the budget with this memory model (${BENCH_IMPLS.join(', ')}, fused); default: the engine trained`,
     )
-    .option('--train-over-budget', 'train cells over the budget too (marked * in the heat map)')
-    .option('--eval-split <name>', 'valid or test (leave-one-out)', 'test')
+    .option('--train-over-budget', 'train cells over the budget too (marked * in the heat maps)')
     .option('--parallel <P>', 'cells trained at once, each in its own process', '1')
-    .option('--max-steps <n>', 'cap on training steps per cell (0: none), to bound the grid’s time', '0')
+    .option('--max-steps <n>', 'cap on training steps per cell (0: none)', '0')
     .option('--eval-users <n>', 'evaluate on this many users (an even subsample; 0: all)', '0')
+    .option(
+      '--time-limit <s>',
+      'start no cell, and no epoch of a cell, after this many seconds (0: none); cut cells rerun with --resume',
+      '0',
+    )
+    .option('--resume', 'keep the finished cells of grid.json in --out (same recipe) and train the rest')
     .option('--seed <n>', 'seed', '42')
-    .option('--quick', 'a 2×2 grid on a small synthetic dataset, 1 epoch (CI)')
+    .option('--quick', 'a 2×2 grid on a small synthetic dataset, at most 4 epochs (CI)')
     .option('--backend <name>', 'tfjs backend: webgpu, cpu or auto', 'auto')
     .option('--json', 'print the results as JSON on stdout (no progress output)')
     .option(
       '--out <dir>',
-      'write grid.json, grid.md and grid-ndcg.svg here (default ./bench-results/<card>-<date>, not with --json alone)',
+      'write grid.json (as cells finish), grid.md and the SVGs here (default ./bench-results/<card>-<date>, not with --json alone)',
     )
-    .action(async (o: GridCliOptions) => {
-      const t0 = performance.now();
-      const setup = await benchSetup(o.backend as 'auto');
-      const q = o.quick;
-      const format = one('--format', o.format, INTERACTION_FORMATS) as InteractionFormat;
-      const loss = one('--loss', o.loss, ['cce-', 'bce', 'gbce']) as CellSpec['loss'];
-      const share = one('--share', o.share, ['row', 'block', 'batch']) as CellSpec['share'];
-      const impl = one('--impl', o.impl, ['auto', 'tfjs', 'wgsl', 'cuda']) as CellSpec['impl'];
-      const evalSplit = one('--eval-split', o.evalSplit, ['valid', 'test']) as CellSpec['evalSplit'];
-      const trained: BenchImpl = impl === 'auto' ? (setup.env.backend === 'webgpu' ? 'wgsl' : 'tfjs') : impl;
-      const budgetImpl = (
-        o.budgetAs
-          ? one('--budget-as', o.budgetAs, BENCH_IMPLS)
-          : loss === 'cce-'
-            ? trained
-            : 'tfjs-naive-sampled'
-      ) as BenchImpl;
-      const data = q ? 'synthetic' : o.data;
-      const numItems =
-        data === 'synthetic'
-          ? syntheticDataset({ numUsers: 300, numItems: 100, seed: 42 }).dataset.numItems
-          : (await readInteractions(data, { format })).numItems;
-      const spec = {
-        negatives: q ? [4, 16] : parseIntList('--negatives', o.negatives),
-        batchSizes: q ? [16, 32] : parseIntList('--batch-sizes', o.batchSizes),
-        maxLens: q ? [10] : parseIntList('--max-lens', o.maxLens),
-        numItems,
-        hidden: q ? 16 : num('--hidden', o.hidden, 1),
-        numBlocks: q ? 1 : num('--blocks', o.blocks, 0),
-        numHeads: q ? 1 : num('--heads', o.heads, 1),
-        share,
-        blockRows: num('--block-rows', o.blockRows, 1),
-        budgetImpl,
-        budgetBytes: num('--budget-mib', o.budgetMib, 1) * 2 ** 20,
-      };
-      const cells = planGrid(spec);
-      const toRun = cells.filter((c) => !c.overBudget || o.trainOverBudget);
-      const parallel = Math.floor(num('--parallel', o.parallel, 1));
-      const bar = progress(Boolean(o.json));
-      bar.log(
-        `cutrec-bench grid on ${setup.env.card}: ${cells.length} cells (${cells.length - toRun.length} over the ${o.budgetMib} MiB budget as ${budgetImpl}), ${toRun.length} to train, ${parallel} at a time`,
-      );
-      const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
-      let done = 0;
-      bar.update(0, toRun.length, 'starting');
-      const results = await mapParallel(toRun, parallel, async (c) => {
-        const cellSpec: CellSpec = {
-          data,
-          format,
-          syntheticUsers: 300,
-          syntheticItems: 100,
-          negatives: c.negatives,
-          batchSize: c.batchSize,
-          maxLen: c.maxLen,
-          epochs: q ? 1 : num('--epochs', o.epochs, 1),
-          hidden: spec.hidden,
-          numBlocks: spec.numBlocks,
-          numHeads: spec.numHeads,
-          dropout: num('--dropout', o.dropout, 0),
-          lr: num('--lr', o.lr, 0),
-          loss,
-          share,
-          blockRows: spec.blockRows,
-          impl,
-          evalSplit,
-          seed: num('--seed', o.seed, 0),
-          maxSteps: Math.floor(num('--max-steps', o.maxSteps, 0)),
-          evalUsers: Math.floor(num('--eval-users', o.evalUsers, 0)),
-        };
-        const r = await runCellChild(cli, cellSpec, setup.env.backend);
-        done++;
-        bar.update(
-          done,
-          toRun.length,
-          `K=${c.negatives} B=${c.batchSize} L=${c.maxLen}: ${r.error ? 'error' : `NDCG@10 ${r.ndcg10?.toFixed(4)} in ${r.totalSeconds.toFixed(1)} s`}`,
-        );
-        return r;
-      });
-      bar.stop();
-      const rows: GridRow[] = cells.map((c) => ({ ...c, result: results[toRun.indexOf(c)] ?? null }));
-      const wallSeconds = (performance.now() - t0) / 1e3;
-      const out = {
-        environment: setup.env,
-        spec: {
-          ...spec,
-          data,
-          loss,
-          impl,
-          evalSplit,
-          parallel,
-          epochs: q ? 1 : Number(o.epochs),
-          maxSteps: Number(o.maxSteps),
-          evalUsers: Number(o.evalUsers),
-          lr: Number(o.lr),
-          dropout: Number(o.dropout),
-        },
-        wallSeconds,
-        rows,
-      };
-      if (o.json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-      if (o.out || !o.json) {
-        const dir = outputDir(o.out, setup.env);
-        writeResult(dir, 'grid.json', JSON.stringify(out, null, 2));
-        const md = gridMarkdown(rows, out.spec, wallSeconds, setup.env);
-        writeResult(dir, 'grid.md', md);
-        const svg = await heatmapSvg(
-          rows.map((r) => ({
-            negatives: r.negatives,
-            batchSize: r.batchSize,
-            maxLen: r.maxLen,
-            ndcg10: r.result?.ndcg10 ?? null,
-            overBudget: r.overBudget,
-            trained: r.result !== null,
-            ...(r.result?.error ? { error: r.result.error } : {}),
-          })),
-          `NDCG@10 (${evalSplit}) on ${data.split('/').pop()}, ${loss} ${loss === 'cce-' ? share : ''}, budget ${o.budgetMib} MiB as ${budgetImpl}`,
-        );
-        writeResult(dir, 'grid-ndcg.svg', svg);
-        if (!o.json) process.stdout.write(`${md}\nwritten to ${dir}\n`);
-      }
-    });
+    .action(async (o: GridCliOptions) => runGrid(o));
 
   program
     .command('grid-cell', { hidden: true })
@@ -234,8 +227,80 @@ export function registerGrid(program: Command): void {
     .option('--backend <name>', 'tfjs backend', 'auto')
     .action(async (o: { spec: string; backend: string }) => {
       const started = performance.now();
-      await benchSetup(o.backend as 'auto');
-      const r = await runCell(JSON.parse(o.spec) as CellSpec, started);
+      const setup = await benchSetup(o.backend as 'auto');
+      const r = await runCell(JSON.parse(o.spec) as CellSpec, started, setup.device ?? undefined);
       process.stdout.write(`${CELL_RESULT_PREFIX}${JSON.stringify(r)}\n`);
     });
+}
+
+/** One cell's one-line progress label. */
+function label(r: CellResult): string {
+  const at = `K=${r.negatives} B=${r.batchSize} L=${r.maxLen}`;
+  if (r.error) return `${at}: error`;
+  return `${at}: test NDCG@10 ${r.ndcg10?.toFixed(4)} at epoch ${r.bestEpoch}/${r.epochs} (${r.stoppedBy}) in ${r.totalSeconds.toFixed(0)} s`;
+}
+
+async function runGrid(o: GridCliOptions): Promise<void> {
+  const t0 = Date.now();
+  const { setup, g } = await setUp(o);
+  const recipe = recipeOf(o, g);
+  const spec = await gridSpec(o, recipe, g);
+  const writes = Boolean(o.out || !o.json);
+  const dir = writes ? outputDir(o.out, setup.env) : '';
+  const previous = o.resume && writes ? readGrid(dir) : null;
+  if (previous) checkRecipe(previous.recipe, recipe);
+  const rows = mergeRows(planGrid(spec), previous?.rows);
+  const planned = new Set(planGrid(spec).map(rowKey));
+  const toRun = rows.filter(
+    (r) => planned.has(rowKey(r)) && needsTraining(r) && (!r.overBudget || o.trainOverBudget),
+  );
+  const limit = num('--time-limit', o.timeLimit, 0);
+  const deadline = limit > 0 ? t0 + limit * 1e3 : undefined;
+  const doc: GridDoc = {
+    environment: setup.env,
+    recipe,
+    spec: {
+      ...spec,
+      ...recipe,
+      data: recipe.data === 'synthetic' ? 'synthetic' : basename(recipe.data),
+      parallel: Number(o.parallel),
+      ...(g.reason ? { engineNote: g.reason } : {}),
+    },
+    wallSeconds: previous?.wallSeconds ?? 0,
+    calls: (previous?.calls ?? 0) + 1,
+    rows,
+  };
+  const save = () => {
+    doc.wallSeconds = (previous?.wallSeconds ?? 0) + (Date.now() - t0) / 1e3;
+    if (writes) writeGrid(dir, doc);
+  };
+  save();
+  const parallel = Math.floor(num('--parallel', o.parallel, 1));
+  const bar = progress(Boolean(o.json));
+  bar.log(
+    `cutrec-bench grid on ${setup.env.card}: ${g.engine} engine${g.engine === 'fused' ? ` on ${g.device} (${g.precision})` : ` on tfjs ${g.backend}`}; ${rows.length} cells, ${rows.length - toRun.length} done or over the budget, ${toRun.length} to train, ${parallel} at a time`,
+  );
+  const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
+  let done = 0;
+  bar.update(0, toRun.length, 'starting');
+  await mapParallel(toRun, parallel, async (row) => {
+    if (deadline !== undefined && Date.now() >= deadline) return;
+    const cell: CellSpec = {
+      ...recipe,
+      negatives: row.negatives,
+      batchSize: row.batchSize,
+      maxLen: row.maxLen,
+      ...(deadline !== undefined ? { deadline } : {}),
+    };
+    row.result = await runCellChild(cli, cell, g.backend);
+    save();
+    bar.update(++done, toRun.length, label(row.result));
+  });
+  bar.stop();
+  save();
+  if (o.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  if (!writes) return;
+  const what = `${doc.spec.data}, ${recipe.loss}${recipe.loss === 'cce-' ? ` ${recipe.share}` : ''}, ${g.engine}${g.engine === 'fused' ? ` ${g.device}` : ''}`;
+  const md = await writeGridOutputs(dir, doc, what, setup.env);
+  if (!o.json) process.stdout.write(`${md}\nwritten to ${dir}\n`);
 }

@@ -1,4 +1,8 @@
-/** One grid cell: train SASRec for a few epochs on a dataset and evaluate NDCG@10 (runs in a child process under `--parallel`). */
+/**
+ * One grid cell: train SASRec on a dataset to early stopping on validation NDCG@10 (or for fixed
+ * epochs) with the fused or the tfjs engine, and report the test metrics of the chosen epoch,
+ * time and peak device memory (runs in a child process under `--parallel`).
+ */
 import {
   type InteractionFormat,
   leaveOneOut,
@@ -7,10 +11,9 @@ import {
   syntheticDataset,
   trainingBatches,
 } from '@cutrec/data';
-import { evaluateModel, type LossSpec, SASRec } from '@cutrec/models';
-import { measurePeak } from '@cutrec/tensor';
-import * as tf from '@tensorflow/tfjs';
-import { benchStep, benchTrainer } from '../train/step.js';
+import type { LossSpec } from '@cutrec/models';
+import { type ConvergeEngine, converge, type EpochRow, type StopReason } from './converge.js';
+import { type CellDevice, type CellEngine, cellEngine } from './engine.js';
 
 /** Everything a cell needs (JSON, passed to the child). */
 export interface CellSpec {
@@ -22,7 +25,10 @@ export interface CellSpec {
   negatives: number;
   batchSize: number;
   maxLen: number;
+  /** At most this many epochs. */
   epochs: number;
+  /** Early stopping: epochs without a better validation NDCG@10 before stopping; 0 = train `epochs`, then evaluate. */
+  patience: number;
   hidden: number;
   numBlocks: number;
   numHeads: number;
@@ -31,14 +37,21 @@ export interface CellSpec {
   loss: 'cce-' | 'bce' | 'gbce';
   share: 'row' | 'block' | 'batch';
   blockRows: number;
+  /** Loss impl of the tfjs engine (the fused engine runs its own kernels). */
   impl: 'auto' | 'tfjs' | 'wgsl' | 'cuda';
-  /** Which examples NDCG@10 is measured on. */
-  evalSplit: 'valid' | 'test';
+  engine: 'fused' | 'tfjs';
+  /** The fused engine's device (host: the float64 references, for tests). */
+  device: 'cuda' | 'webgpu' | 'host';
+  precision: 'fp32' | 'bf16';
+  /** Remove each user's history from the candidates in evaluation. */
+  removeSeen: boolean;
   seed: number;
   /** Stop training after this many steps (all epochs together); 0 = no cap. */
   maxSteps?: number;
   /** Evaluate on this many examples (every ⌈n / evalUsers⌉-th, deterministic); 0 = all. */
   evalUsers?: number;
+  /** Start no epoch after this time (ms since 1970): the cell then reports `complete: false`. */
+  deadline?: number;
 }
 
 /** What a cell reports. */
@@ -46,19 +59,36 @@ export interface CellResult {
   negatives: number;
   batchSize: number;
   maxLen: number;
+  engine?: 'fused' | 'tfjs';
+  device?: CellDevice;
+  precision?: 'fp32' | 'bf16';
+  /** Trained to its end (early stop, the epoch or step cap); false when the deadline cut it or it failed. */
+  complete?: boolean;
+  stoppedBy?: StopReason;
+  /** Test NDCG@10 and HR@10 of the model at the best validation epoch. */
   ndcg10: number | null;
   hr10: number | null;
+  /** Validation NDCG@10 at the best epoch (what chose it). */
+  validNdcg10?: number | null;
+  /** 1-based epoch chosen by validation, and epochs trained. */
+  bestEpoch?: number;
+  epochs?: number;
   steps: number;
-  /** Seconds spent training, evaluating, and in all (process start-up and data loading included). */
+  /** Seconds spent training, evaluating (validation and test), up to the best epoch (training and validation), and in all (process start-up and data loading included). */
   trainSeconds: number;
   evalSeconds: number;
+  secondsToBest?: number;
   totalSeconds: number;
   stepsPerSec: number | null;
-  /** Peak bytes of one training step beyond what was held before it (WebGPU meter; null on the CPU). */
+  /** Peak device bytes of the engine over the cell, by the device's meter (null on the host and the tfjs CPU backend). */
   measuredPeakBytes: number | null;
+  /** The fused engine's predicted device bytes (`fusedBytes`); null for tfjs. */
+  predictedPeakBytes?: number | null;
   finalLoss: number | null;
-  /** Examples NDCG@10 was measured on. */
+  /** Examples each evaluation used. */
   evalExamples?: number;
+  /** Loss and validation NDCG@10 per epoch. */
+  history?: EpochRow[];
   error?: string;
 }
 
@@ -82,63 +112,94 @@ async function loadSplit(s: CellSpec): Promise<{ split: Split; numItems: number 
   return { split: leaveOneOut(ds), numItems: ds.numItems };
 }
 
-/** Trains and evaluates one cell on the current tfjs backend. */
-export async function runCell(s: CellSpec, started = performance.now()): Promise<CellResult> {
-  const base = { negatives: s.negatives, batchSize: s.batchSize, maxLen: s.maxLen };
-  const { split, numItems } = await loadSplit(s);
-  const model = new SASRec({
-    numItems,
-    maxLen: s.maxLen,
-    hidden: s.hidden,
-    numBlocks: s.numBlocks,
-    numHeads: s.numHeads,
-    dropout: s.dropout,
-    seed: s.seed,
-  });
-  const trainer = benchTrainer(model, cellLoss(s), { lr: s.lr }, s.seed);
-  let steps = 0;
-  let finalLoss: number | null = null;
-  let measuredPeakBytes: number | null = null;
-  try {
-    const t0 = performance.now();
-    const cap = s.maxSteps || Number.POSITIVE_INFINITY;
-    for (let epoch = 0; epoch < s.epochs && steps < cap; epoch++) {
-      for (const b of trainingBatches(
-        split.train,
-        { batchSize: s.batchSize, maxLen: s.maxLen, numItems, seed: s.seed },
-        epoch,
-      )) {
-        if (steps === 1 && tf.getBackend() === 'webgpu') {
-          const m = await measurePeak(() => benchStep(trainer, b));
-          measuredPeakBytes = m.peakExtraBytes;
-          finalLoss = m.result;
-        } else finalLoss = await benchStep(trainer, b);
+/** Every ⌈n / evalUsers⌉-th example (all with evalUsers 0). */
+function subsample<T>(all: readonly T[], evalUsers = 0): readonly T[] {
+  const stride = evalUsers ? Math.max(1, Math.ceil(all.length / evalUsers)) : 1;
+  return stride === 1 ? all : all.filter((_, i) => i % stride === 0);
+}
+
+/** The loop's view of a cell's engine on its data. */
+function convergeEngine(s: CellSpec, e: CellEngine, split: Split, numItems: number): ConvergeEngine {
+  const valid = subsample(split.valid, s.evalUsers);
+  const test = subsample(split.test, s.evalUsers);
+  const evalOpts = { ks: [10], removeSeen: s.removeSeen, batchSize: 512 };
+  const batchOpts = { batchSize: s.batchSize, maxLen: s.maxLen, numItems, seed: s.seed };
+  return {
+    async trainEpoch(epoch, maxSteps) {
+      let steps = 0;
+      for (const b of trainingBatches(split.train, batchOpts, epoch)) {
+        if (steps >= maxSteps) break;
+        await e.step(b);
         steps++;
-        if (steps >= cap) break;
       }
-    }
-    const trainSeconds = (performance.now() - t0) / 1e3;
-    const t1 = performance.now();
-    const all = s.evalSplit === 'valid' ? split.valid : split.test;
-    const stride = s.evalUsers ? Math.max(1, Math.ceil(all.length / s.evalUsers)) : 1;
-    const examples = stride === 1 ? all : all.filter((_, i) => i % stride === 0);
-    const m = await evaluateModel(model, examples, { ks: [10] });
-    const evalSeconds = (performance.now() - t1) / 1e3;
+      const losses = await e.losses();
+      return { steps, meanLoss: losses.reduce((a, b) => a + b, 0) / Math.max(1, losses.length) };
+    },
+    validate: () => e.trainer.evaluate(valid, evalOpts),
+    test: () => e.trainer.evaluate(test, evalOpts),
+  };
+}
+
+/** Trains and evaluates one cell (the tfjs backend must be set up; the fused engine on WebGPU uses `gpu` or tfjs's device). */
+export async function runCell(
+  s: CellSpec,
+  started = performance.now(),
+  gpu?: GPUDevice,
+): Promise<CellResult> {
+  const { split, numItems } = await loadSplit(s);
+  const e = cellEngine({
+    engine: s.engine,
+    device: s.device,
+    precision: s.precision,
+    model: {
+      numItems,
+      maxLen: s.maxLen,
+      hidden: s.hidden,
+      numBlocks: s.numBlocks,
+      numHeads: s.numHeads,
+      dropout: s.dropout,
+      seed: s.seed,
+    },
+    loss: cellLoss(s),
+    optimizer: { lr: s.lr },
+    seed: s.seed,
+    batchSize: s.batchSize,
+    ...(gpu ? { gpu } : {}),
+  });
+  try {
+    const r = await converge(convergeEngine(s, e, split, numItems), {
+      epochs: s.epochs,
+      patience: s.patience,
+      maxSteps: s.maxSteps ?? 0,
+      ...(s.deadline !== undefined ? { deadline: s.deadline } : {}),
+    });
     return {
-      ...base,
-      ndcg10: m['ndcg@10'] ?? null,
-      hr10: m['hr@10'] ?? null,
-      steps,
-      trainSeconds,
-      evalSeconds,
+      negatives: s.negatives,
+      batchSize: s.batchSize,
+      maxLen: s.maxLen,
+      engine: s.engine,
+      device: e.device,
+      precision: s.precision,
+      complete: r.stoppedBy !== 'deadline',
+      stoppedBy: r.stoppedBy,
+      ndcg10: r.test?.['ndcg@10'] ?? null,
+      hr10: r.test?.['hr@10'] ?? null,
+      validNdcg10: r.valid?.['ndcg@10'] ?? null,
+      bestEpoch: r.bestEpoch,
+      epochs: r.epochsRun,
+      steps: r.steps,
+      trainSeconds: r.trainSeconds,
+      evalSeconds: r.validSeconds + r.testSeconds,
+      secondsToBest: r.secondsToBest,
       totalSeconds: (performance.now() - started) / 1e3,
-      stepsPerSec: steps / trainSeconds,
-      measuredPeakBytes,
-      finalLoss,
-      evalExamples: examples.length,
+      stepsPerSec: r.trainSeconds > 0 ? r.steps / r.trainSeconds : null,
+      measuredPeakBytes: e.peakBytes(),
+      predictedPeakBytes: e.predictedBytes,
+      finalLoss: r.history.at(-1)?.loss ?? null,
+      evalExamples: subsample(split.valid, s.evalUsers).length,
+      history: r.history,
     };
   } finally {
-    trainer.dispose();
-    model.dispose();
+    e.dispose();
   }
 }

@@ -1,33 +1,50 @@
-/** The grid's heat map: NDCG@10 by negatives (rows) × batch size (columns), a panel per sequence length; cells over the budget marked. */
+/**
+ * The grid's heat maps: one value per cell (test NDCG@10, peak memory, time to converge) by
+ * negatives (rows) × batch size (columns), a panel per sequence length; cells over the budget marked.
+ */
 import { renderSvg } from '../report/svg.js';
 
-/** One cell as the heat map shows it. */
+/** One cell as a heat map shows it. */
 export interface HeatCell {
   negatives: number;
   batchSize: number;
   maxLen: number;
-  ndcg10: number | null;
+  /** The value drawn (null: not trained, failed, or not measured). */
+  value: number | null;
   overBudget: boolean;
   /** Trained although over the budget (with --train-over-budget). */
   trained: boolean;
   error?: string;
 }
 
-/** The text shown in a cell: the NDCG@10, "> budget", "error", with "*" where a trained cell is over the budget. */
-export function cellLabel(c: HeatCell): string {
-  if (c.error) return 'error';
-  if (c.ndcg10 === null) return c.overBudget ? '> budget' : '';
-  return `${c.ndcg10.toFixed(4)}${c.overBudget ? ' *' : ''}`;
+/** What a heat map shows: the legend's title and how a value is written in its cell. */
+export interface HeatMetric {
+  legend: string;
+  format: (x: number) => string;
 }
 
-/** The heat map as an SVG string. */
-export async function heatmapSvg(cells: readonly HeatCell[], title: string): Promise<string> {
+/** NDCG@10 with 4 decimals (the default metric). */
+export const NDCG_METRIC: HeatMetric = { legend: 'NDCG@10', format: (x) => x.toFixed(4) };
+
+/** The text shown in a cell: the value, "> budget", "error", with "*" where a trained cell is over the budget. */
+export function cellLabel(c: HeatCell, metric: HeatMetric = NDCG_METRIC): string {
+  if (c.error) return 'error';
+  if (c.value === null) return c.overBudget ? '> budget' : '';
+  return `${metric.format(c.value)}${c.overBudget ? ' *' : ''}`;
+}
+
+/** A heat map of `cells` as an SVG string. */
+export async function heatmapSvg(
+  cells: readonly HeatCell[],
+  title: string,
+  metric: HeatMetric = NDCG_METRIC,
+): Promise<string> {
   const values = cells.map((c) => ({
     negatives: c.negatives,
     batchSize: c.batchSize,
     maxLen: `max length ${c.maxLen}`,
-    ndcg: c.ndcg10,
-    label: cellLabel(c),
+    value: c.value,
+    label: cellLabel(c, metric),
   }));
   const x = { field: 'batchSize', type: 'ordinal' as const, title: 'batch size', sort: 'ascending' as const };
   const y = {
@@ -51,10 +68,10 @@ export async function heatmapSvg(cells: readonly HeatCell[], title: string): Pro
             x,
             y,
             color: {
-              condition: { test: 'datum.ndcg === null', value: '#d0d0d0' },
-              field: 'ndcg',
+              condition: { test: 'datum.value === null', value: '#d0d0d0' },
+              field: 'value',
               type: 'quantitative',
-              title: 'NDCG@10',
+              title: metric.legend,
               scale: { scheme: 'viridis' },
             },
           },
@@ -65,7 +82,7 @@ export async function heatmapSvg(cells: readonly HeatCell[], title: string): Pro
             x,
             y,
             text: { field: 'label', type: 'nominal' },
-            color: { condition: { test: 'datum.ndcg === null', value: 'black' }, value: 'white' },
+            color: { condition: { test: 'datum.value === null', value: 'black' }, value: 'white' },
           },
         },
       ],

@@ -38,6 +38,7 @@ export function runCellChild(cli: string, spec: CellSpec, backend: string): Prom
         negatives: spec.negatives,
         batchSize: spec.batchSize,
         maxLen: spec.maxLen,
+        complete: false,
         ndcg10: null,
         hr10: null,
         steps: 0,

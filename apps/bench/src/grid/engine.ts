@@ -1,0 +1,140 @@
+/**
+ * The engine a grid cell trains with: the fused engine (CUDA, WebGPU, or the host's float64
+ * references for tests) or the tfjs engine on the current tfjs backend, behind one small
+ * interface: queue a step, read the losses, evaluate, and the peak device bytes its meter saw.
+ */
+import {
+  type AdamWConfig,
+  createFusedDevice,
+  type FusedDevice,
+  FusedTrainer,
+  fusedBytes,
+  HostDevice,
+  type LossSpec,
+  SASRec,
+  type SASRecConfig,
+  Trainer,
+  type TrainingEngine,
+} from '@cutrec/models';
+import { cudaMemoryMeter, memoryMeter } from '@cutrec/tensor';
+import * as tf from '@tensorflow/tfjs';
+
+/** Where a cell's step runs: the fused engine's device, or the tfjs engine's backend. */
+export type CellDevice = 'cuda' | 'webgpu' | 'host' | 'tfjs-webgpu' | 'tfjs-cpu';
+
+/** A built engine of a cell. */
+export interface CellEngine {
+  readonly trainer: TrainingEngine;
+  readonly device: CellDevice;
+  /** Queues one step on `batch` (the fused engine does not wait for it). */
+  step(batch: { inputs: Int32Array; targets: Int32Array }): Promise<void>;
+  /** The losses of the steps since the last call, oldest first (waits for them). */
+  losses(): Promise<number[]>;
+  /** Peak device bytes since the engine was built, beyond what was held before (null without a meter: host, tfjs CPU). */
+  peakBytes(): number | null;
+  /** The fused engine's predicted device bytes (`fusedBytes`); null for tfjs. */
+  readonly predictedBytes: number | null;
+  dispose(): void;
+}
+
+/** What {@link cellEngine} builds from. */
+export interface CellEngineOptions {
+  engine: 'fused' | 'tfjs';
+  /** The fused engine's device. */
+  device: 'cuda' | 'webgpu' | 'host';
+  precision: 'fp32' | 'bf16';
+  model: SASRecConfig;
+  loss: LossSpec;
+  optimizer: AdamWConfig;
+  seed: number;
+  batchSize: number;
+  /** The WebGPU device for the fused engine on WebGPU (default: tfjs's). */
+  gpu?: GPUDevice;
+}
+
+type Meter = { read(): { current: number; peak: number }; resetPeak(): void };
+
+/** A meter's peak since now, beyond what is held now. */
+function peakSince(meter: Meter | null): () => number | null {
+  if (!meter) return () => null;
+  const base = meter.read().current;
+  meter.resetPeak();
+  return () => meter.read().peak - base;
+}
+
+function fusedDevice(o: CellEngineOptions): FusedDevice<unknown> {
+  if (o.device === 'host') return new HostDevice() as FusedDevice<unknown>;
+  return createFusedDevice({ device: o.device, precision: o.precision, ...(o.gpu ? { gpu: o.gpu } : {}) })
+    .device;
+}
+
+function fusedEngine(o: CellEngineOptions): CellEngine {
+  const meter = o.device === 'cuda' ? cudaMemoryMeter() : o.device === 'webgpu' ? memoryMeter() : null;
+  const peakBytes = peakSince(meter);
+  const device = fusedDevice(o);
+  let trainer: FusedTrainer<unknown>;
+  try {
+    trainer = new FusedTrainer(o.model, device, {
+      loss: o.loss,
+      optimizer: o.optimizer,
+      seed: o.seed,
+      batchSize: o.batchSize,
+    });
+  } catch (err) {
+    device.dispose();
+    throw err;
+  }
+  const taken: number[] = [];
+  let pending = 0;
+  const take = async () => {
+    taken.push(...(await trainer.takeLossesAsync()));
+    pending = 0;
+  };
+  return {
+    trainer,
+    device: o.device,
+    predictedBytes: fusedBytes(trainer.layout, trainer.shapes, trainer.config.norm, device.dtype).total,
+    async step(batch) {
+      await trainer.enqueueStepAsync(batch);
+      // Read the losses before the ring would drop them.
+      if (++pending >= device.lossRing) await take();
+    },
+    async losses() {
+      await take();
+      return taken.splice(0);
+    },
+    peakBytes,
+    dispose: () => trainer.dispose(),
+  };
+}
+
+function tfjsEngine(o: CellEngineOptions): CellEngine {
+  const onWebGpu = tf.getBackend() === 'webgpu';
+  const peakBytes = peakSince(onWebGpu ? memoryMeter() : null);
+  const model = new SASRec(o.model);
+  const trainer = new Trainer(model, { loss: o.loss, optimizer: o.optimizer, seed: o.seed });
+  const taken: number[] = [];
+  return {
+    trainer,
+    device: onWebGpu ? 'tfjs-webgpu' : 'tfjs-cpu',
+    predictedBytes: null,
+    async step(batch) {
+      taken.push(await trainer.trainStepAsync(batch));
+    },
+    async losses() {
+      return taken.splice(0);
+    },
+    peakBytes,
+    dispose: () => {
+      trainer.dispose();
+      model.dispose();
+    },
+  };
+}
+
+/** Builds a cell's engine (throws, naming the option, where the device or precision is not usable). */
+export function cellEngine(o: CellEngineOptions): CellEngine {
+  if (o.engine === 'tfjs' && o.precision !== 'fp32')
+    throw new RangeError(`--precision ${o.precision} needs --engine fused (the tfjs engine is fp32)`);
+  return o.engine === 'fused' ? fusedEngine(o) : tfjsEngine(o);
+}
