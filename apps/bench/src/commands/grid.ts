@@ -251,9 +251,10 @@ async function runGrid(o: GridCliOptions): Promise<void> {
   if (previous) checkRecipe(previous.recipe, recipe);
   const rows = mergeRows(planGrid(spec), previous?.rows);
   const planned = new Set(planGrid(spec).map(rowKey));
-  const toRun = rows.filter(
-    (r) => planned.has(rowKey(r)) && needsTraining(r) && (!r.overBudget || o.trainOverBudget),
-  );
+  // The costliest cells (the loss's work grows with K) first, so that the last wave is short.
+  const toRun = rows
+    .filter((r) => planned.has(rowKey(r)) && needsTraining(r) && (!r.overBudget || o.trainOverBudget))
+    .sort((a, b) => b.negatives - a.negatives || a.batchSize - b.batchSize);
   const limit = num('--time-limit', o.timeLimit, 0);
   const deadline = limit > 0 ? t0 + limit * 1e3 : undefined;
   const doc: GridDoc = {
