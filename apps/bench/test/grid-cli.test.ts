@@ -46,6 +46,7 @@ describe('cutrec-bench grid CLI (fused engine on the host)', () => {
       'grid.md',
       'grid-ndcg.svg',
       'grid-memory.svg',
+      'grid-memory-baseline.svg',
       'grid-time.svg',
       'grid-budget.svg',
     ])

@@ -96,8 +96,8 @@ export async function budgetSvg(view: readonly BudgetRow[], title: string): Prom
   const values = view.flatMap((v) =>
     (
       [
-        ['CCE- (fused, measured peak)', v.cce],
-        ['tfjs naive sampled CE (predicted peak)', v.baseline],
+        ['CCE- (measured peak)', v.cce],
+        ['naive sampled CE (predicted peak)', v.baseline],
       ] as const
     )
       .filter(([, p]) => p !== null && p.ndcg10 !== null)
@@ -122,8 +122,13 @@ export async function budgetSvg(view: readonly BudgetRow[], title: string): Prom
         title: 'device memory budget (MiB)',
         scale: { type: 'log', base: 2 },
       },
-      y: { field: 'ndcg', type: 'quantitative', title: 'test NDCG@10 of the best cell (by validation)' },
-      color: { field: 'who', type: 'nominal', title: null, legend: { orient: 'bottom' } },
+      y: {
+        field: 'ndcg',
+        type: 'quantitative',
+        title: 'test NDCG@10 of the best cell (by validation)',
+        scale: { zero: false },
+      },
+      color: { field: 'who', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 400 } },
       tooltip: [{ field: 'cell' }, { field: 'ndcg', format: '.4f' }],
     },
   });

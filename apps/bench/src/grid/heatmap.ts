@@ -21,6 +21,10 @@ export interface HeatCell {
 export interface HeatMetric {
   legend: string;
   format: (x: number) => string;
+  /** The colour scale: linear (default) or log (values spanning orders of magnitude, e.g. bytes). */
+  scale?: 'linear' | 'log';
+  /** d3 format of the legend's labels (default: Vega's). */
+  legendFormat?: string;
 }
 
 /** NDCG@10 with 4 decimals (the default metric). */
@@ -72,7 +76,8 @@ export async function heatmapSvg(
               field: 'value',
               type: 'quantitative',
               title: metric.legend,
-              scale: { scheme: 'viridis' },
+              scale: { scheme: 'viridis', type: metric.scale ?? 'linear' },
+              ...(metric.legendFormat ? { legend: { format: metric.legendFormat } } : {}),
             },
           },
         },

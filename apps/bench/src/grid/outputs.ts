@@ -10,6 +10,12 @@ import { type HeatCell, type HeatMetric, heatmapSvg, NDCG_METRIC } from './heatm
 import type { GridDoc, GridRow } from './results.js';
 
 const MiB = 2 ** 20;
+const MIB_METRIC: HeatMetric = {
+  legend: 'MiB',
+  format: (x) => x.toFixed(0),
+  scale: 'log',
+  legendFormat: ',.0f',
+};
 
 /** A row as a heat-map cell showing `value`. */
 function heat(r: GridRow, value: number | null | undefined): HeatCell {
@@ -37,12 +43,18 @@ function heatmaps(
     },
     {
       file: 'grid-memory.svg',
-      metric: { legend: 'peak MiB', format: (x) => x.toFixed(0) },
-      title: `peak device memory (MiB) of the engine, ${what}`,
+      metric: MIB_METRIC,
+      title: `peak device memory (MiB) of the engine, measured (predicted where not), ${what}`,
       value: (r) => {
         const b = cceBytes(r);
         return b === null ? null : b / MiB;
       },
+    },
+    {
+      file: 'grid-memory-baseline.svg',
+      metric: MIB_METRIC,
+      title: `predicted peak (MiB) of the tfjs naive sampled-CE baseline, ${what}`,
+      value: (r) => (r.baselineBytes === undefined ? null : r.baselineBytes / MiB),
     },
     {
       file: 'grid-time.svg',
