@@ -10,11 +10,25 @@ import { checkRecipe, type GridRow, mergeRows, needsTraining } from '../src/grid
 
 const MiB = 2 ** 20;
 
-/** An engine whose validation and test NDCG@10 after epoch e (1-based) are valid[e-1], test[e-1]. */
-function scripted(valid: number[], test: number[]) {
+/**
+ * An engine whose validation and test NDCG@10 after epoch e (1-based) are valid[e-1], test[e-1];
+ * with `keep`, it keeps the "parameters" (the epoch) aside and puts them back as asked.
+ */
+function scripted(valid: number[], test: number[], keep = false) {
   let epoch = 0;
-  const calls = { valid: 0, test: [] as number[] };
+  let kept = 0;
+  const calls = { valid: 0, test: [] as number[], kept: [] as number[] };
+  const keeping: Pick<ConvergeEngine, 'keepBest' | 'restoreBest'> = {
+    async keepBest() {
+      kept = epoch;
+      calls.kept.push(epoch);
+    },
+    async restoreBest() {
+      epoch = kept;
+    },
+  };
   const engine: ConvergeEngine = {
+    ...(keep ? keeping : {}),
     async trainEpoch(_e, maxSteps) {
       epoch++;
       return { steps: Math.min(10, maxSteps), meanLoss: 5 - epoch / 10 };
@@ -48,6 +62,18 @@ describe('converge: early stopping, selection by validation', () => {
     expect(r.steps).toBe(60);
     expect(r.history.map((h) => h.validNdcg10)).toEqual(valid.slice(0, 6));
     expect(r.secondsToBest).toBeLessThanOrEqual(r.trainSeconds + r.validSeconds);
+  });
+
+  it('keeping the best parameters: the test split is evaluated once, on the best validation epoch', async () => {
+    const valid = [0.1, 0.3, 0.2, 0.25, 0.29];
+    const test = [0.5, 0.2, 0.9, 0.9, 0.9];
+    const { engine, calls } = scripted(valid, test, true);
+    const r = await converge(engine, { epochs: 50, patience: 3 });
+    expect(r.bestEpoch).toBe(2);
+    expect(r.epochsRun).toBe(5);
+    expect(calls.kept).toEqual([1, 2]);
+    expect(calls.test).toEqual([2]);
+    expect(r.test!['ndcg@10']).toBe(0.2);
   });
 
   it('a tie is no improvement; the epoch cap and the step cap end the run', async () => {

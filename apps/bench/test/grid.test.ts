@@ -1,6 +1,8 @@
+import { syntheticDataset, trainingBatches } from '@cutrec/data';
 import { setupTfjs } from '@cutrec/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type CellSpec, runCell } from '../src/grid/cell.js';
+import { cellEngine } from '../src/grid/engine.js';
 import { cellLabel, heatmapSvg } from '../src/grid/heatmap.js';
 import { fusedStepBytes, type GridSpec, planGrid, predictStepBytes } from '../src/grid/plan.js';
 import { mapParallel } from '../src/grid/run.js';
@@ -135,6 +137,34 @@ describe('grid cell and heat map on a tiny synthetic run', () => {
     expect(r.predictedPeakBytes).toBeGreaterThan(64 * 2 ** 20); // fusedBytes: its fixed workspaces and the rest
     expect(r.secondsToBest).toBeLessThanOrEqual(r.trainSeconds + r.evalSeconds);
     expect(r.evalExamples).toBe(60);
+  });
+
+  it('both engines put the kept (best) parameters back exactly', async () => {
+    const { split, dataset } = syntheticDataset({ numUsers: 40, numItems: 30, seed: 5 });
+    const batches = [...trainingBatches(split.train, { batchSize: 16, maxLen: 8, numItems: 30, seed: 5 }, 0)];
+    for (const engine of ['fused', 'tfjs'] as const) {
+      const e = cellEngine({
+        engine,
+        device: 'host',
+        precision: 'fp32',
+        model: { numItems: dataset.numItems, maxLen: 8, hidden: 8, numBlocks: 1, numHeads: 1, dropout: 0 },
+        loss: { kind: 'cce-', negatives: 4, impl: 'tfjs' },
+        optimizer: { lr: 0.05 },
+        seed: 5,
+        batchSize: 16,
+      });
+      const ranks = () => e.trainer.evaluate(split.valid, { ks: [10, 30], removeSeen: false });
+      await e.step(batches[0]!);
+      await e.losses();
+      await e.keepBest();
+      const kept = await ranks();
+      for (const b of batches) await e.step(b);
+      await e.losses();
+      expect(await ranks()).not.toEqual(kept);
+      await e.restoreBest();
+      expect(await ranks()).toEqual(kept);
+      e.dispose();
+    }
   });
 
   it('the tfjs engine runs the same loop (CPU backend, fixed epochs)', async () => {

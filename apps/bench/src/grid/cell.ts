@@ -137,6 +137,8 @@ function convergeEngine(s: CellSpec, e: CellEngine, split: Split, numItems: numb
     },
     validate: () => e.trainer.evaluate(valid, evalOpts),
     test: () => e.trainer.evaluate(test, evalOpts),
+    keepBest: () => e.keepBest(),
+    restoreBest: () => e.restoreBest(),
   };
 }
 

@@ -1,8 +1,10 @@
 /**
  * A grid cell's training loop to early stopping: epochs until validation NDCG@10 has not improved
  * for `patience` epochs (or `epochs`, a step cap or a deadline ends it). Model selection sees the
- * validation split only: the test split is evaluated when validation improves, and only reported.
- * The engine is behind three callbacks, so the loop is tested with scripted metrics.
+ * validation split only: the engine keeps a copy of the parameters of the best validation epoch
+ * and the test split is evaluated once, on those, at the end (an engine that cannot keep them is
+ * tested whenever validation improves instead); test metrics are only reported. The engine is
+ * behind a few callbacks, so the loop is tested with scripted metrics.
  */
 
 /** Ranking metrics by name ('ndcg@10', 'hr@10'). */
@@ -14,6 +16,10 @@ export interface ConvergeEngine {
   trainEpoch(epoch: number, maxSteps: number): Promise<{ steps: number; meanLoss: number }>;
   validate(): Promise<Metrics>;
   test(): Promise<Metrics>;
+  /** Copies the current parameters aside (called when validation improves). */
+  keepBest?(): Promise<void>;
+  /** Puts the kept parameters back (called once, before the test evaluation). */
+  restoreBest?(): Promise<void>;
 }
 
 /** Options of {@link converge}. */
@@ -52,7 +58,7 @@ export interface ConvergeResult {
   valid: Metrics | null;
   test: Metrics | null;
   stoppedBy: StopReason;
-  /** Training seconds, validation seconds, test seconds (reporting only), and training + validation up to the best epoch. */
+  /** Training seconds, validation seconds, test seconds (and keeping the best parameters: reporting only), and training + validation up to the best epoch. */
   trainSeconds: number;
   validSeconds: number;
   testSeconds: number;
@@ -105,13 +111,23 @@ export async function converge(e: ConvergeEngine, o: ConvergeOptions): Promise<C
       r.bestEpoch = epoch + 1;
       r.secondsToBest = r.trainSeconds + r.validSeconds;
       bad = 0;
-      const [test, s] = await timed(() => e.test());
-      r.test = test;
+      const [, s] = await timed(() => (e.keepBest ? e.keepBest() : testNow(e, r)));
       r.testSeconds += s;
     } else bad++;
   }
   if (o.patience === 0 && r.epochsRun > 0) await closeFixed(e, r, timed);
+  else if (e.keepBest && r.bestEpoch > 0) {
+    const [, s] = await timed(async () => {
+      await e.restoreBest?.();
+      await testNow(e, r);
+    });
+    r.testSeconds += s;
+  }
   return r;
+}
+
+async function testNow(e: ConvergeEngine, r: ConvergeResult): Promise<void> {
+  r.test = await e.test();
 }
 
 /** Fixed epochs (patience 0): the last epoch is the chosen one; validation and test once. */

@@ -34,6 +34,10 @@ export interface CellEngine {
   peakBytes(): number | null;
   /** The fused engine's predicted device bytes (`fusedBytes`); null for tfjs. */
   readonly predictedBytes: number | null;
+  /** Copies the current parameters to the host (the best epoch's, for the test evaluation). */
+  keepBest(): Promise<void>;
+  /** Puts the kept parameters back (after training). */
+  restoreBest(): Promise<void>;
   dispose(): void;
 }
 
@@ -86,6 +90,7 @@ function fusedEngine(o: CellEngineOptions): CellEngine {
   }
   const taken: number[] = [];
   let pending = 0;
+  let best: Record<string, Float32Array> | undefined;
   const take = async () => {
     taken.push(...(await trainer.takeLossesAsync()));
     pending = 0;
@@ -104,6 +109,12 @@ function fusedEngine(o: CellEngineOptions): CellEngine {
       return taken.splice(0);
     },
     peakBytes,
+    async keepBest() {
+      best = await trainer.parametersAsync();
+    },
+    async restoreBest() {
+      if (best) trainer.loadState(trainer.step, best);
+    },
     dispose: () => trainer.dispose(),
   };
 }
@@ -114,6 +125,7 @@ function tfjsEngine(o: CellEngineOptions): CellEngine {
   const model = new SASRec(o.model);
   const trainer = new Trainer(model, { loss: o.loss, optimizer: o.optimizer, seed: o.seed });
   const taken: number[] = [];
+  let best: Float32Array[] | undefined;
   return {
     trainer,
     device: onWebGpu ? 'tfjs-webgpu' : 'tfjs-cpu',
@@ -125,6 +137,17 @@ function tfjsEngine(o: CellEngineOptions): CellEngine {
       return taken.splice(0);
     },
     peakBytes,
+    async keepBest() {
+      best = await Promise.all(model.parameters.map((p) => p.variable.data() as Promise<Float32Array>));
+    },
+    async restoreBest() {
+      if (!best) return;
+      for (const [i, p] of model.parameters.entries()) {
+        const t = tf.tensor(best[i]!, p.variable.shape, 'float32');
+        p.variable.assign(t);
+        t.dispose();
+      }
+    },
     dispose: () => {
       trainer.dispose();
       model.dispose();
