@@ -4,7 +4,7 @@
 # and removed in evaluation, early stopping on validation only. Runs go in parallel (the GPU has
 # room for many); the small files of each run folder (config, metrics.jsonl, test metrics) are
 # packed into $OUT/quality.tar.gz and a table of test NDCG@10 / HR@10, epochs and minutes is
-# printed last. Use (device tool): source .device/setup.sh && bash scripts/quality.sh [PARALLEL] [all|tune]
+# printed last. Use (device tool): source .device/setup.sh && bash scripts/quality.sh [PARALLEL] [all|tune|defaults]
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out="${OUT:-gpu-out}"
@@ -16,10 +16,20 @@ base=(--blocks 1 --heads 1 --hidden 64 --dropout 0.2 --max-len 50 --batch-size 2
   --epochs "${EPOCHS:-300}" --patience "${PATIENCE:-15}" --engine fused --precision fp32 --quiet --format sasrec)
 set_name="${2:-all}"
 jobs=()
-if [ "$set_name" = all ]; then
+if [ "$set_name" = defaults ]; then
+  # `cutrec train`'s own defaults (2 blocks, 2 heads, dropout 0.5, CCE- K 1024 row, seen items
+  # removed), and at the same architecture share block and full CE (issue 15's 2 % comparisons).
+  base=(--engine fused --precision fp32 --quiet --format sasrec)
+  for data in Beauty Toys_and_Games; do
+    jobs+=("$data-defaults|--data .device/$data.txt")
+    jobs+=("$data-defaults-kept|--data .device/$data.txt --keep-seen")
+    jobs+=("$data-defaults-block|--data .device/$data.txt --share block")
+    jobs+=("$data-defaults-ce|--data .device/$data.txt --loss ce")
+  done
+elif [ "$set_name" = all ]; then
   for data in Beauty Toys_and_Games; do
     for seen in kept removed; do
-      flag=(); [ "$seen" = removed ] && flag=(--remove-seen)
+      flag=(--remove-seen); [ "$seen" = kept ] && flag=(--keep-seen)
       jobs+=("$data-cce-row-$seen|--data .device/$data.txt --loss cce- --negatives 256 --share row ${flag[*]}")
       jobs+=("$data-cce-block-$seen|--data .device/$data.txt --loss cce- --negatives 256 --share block ${flag[*]}")
       jobs+=("$data-ce-$seen|--data .device/$data.txt --loss ce ${flag[*]}")

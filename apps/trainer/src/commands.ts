@@ -55,6 +55,8 @@ export interface EvaluateCommandOptions {
   split?: string;
   ks?: string;
   removeSeen?: boolean;
+  /** Rank the history items too (overrides the run's setting; not with removeSeen). */
+  keepSeen?: boolean;
   backend?: string;
 }
 
@@ -87,7 +89,10 @@ export async function evaluateRun(dir: string, opts: EvaluateCommandOptions): Pr
   const run = await openRun(dir, opts.checkpoint ?? 'best', opts.backend);
   const config = {
     ...run.config,
-    eval: { ...run.config.eval, removeSeen: opts.removeSeen ?? run.config.eval.removeSeen },
+    eval: {
+      ...run.config.eval,
+      removeSeen: opts.keepSeen ? false : (opts.removeSeen ?? run.config.eval.removeSeen),
+    },
   };
   const examples = split === 'test' ? run.data.split.test : run.data.split.valid;
   if (examples.length === 0)

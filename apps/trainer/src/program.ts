@@ -12,6 +12,13 @@ import { runPaths } from './train/run-folder.js';
 import { train } from './train/train.js';
 import { VERSION } from './version.js';
 
+/** `--keep-seen`: rank the user's history items too (sets removeSeen false; not with --remove-seen). */
+function keepSeenOption(): Option {
+  return new Option('--keep-seen', "evaluate with the user's history items among the candidates").conflicts(
+    'removeSeen',
+  );
+}
+
 /** Flags of `cutrec train` that are not config fields. */
 interface TrainFlags {
   config?: string;
@@ -146,7 +153,8 @@ function addTrainOptions(cmd: Command): Command {
         'no validation pass: no early stopping, no best checkpoint; the last checkpoint is tested',
       )
       .option('--ks <list>', 'metric cutoffs, e.g. 1,5,10,20,100')
-      .option('--remove-seen', "evaluate without the user's history items among the candidates")
+      .option('--remove-seen', "evaluate without the user's history items among the candidates (default)")
+      .addOption(keepSeenOption())
       .addOption(
         new Option(
           '--backend <backend>',
@@ -235,7 +243,11 @@ export function buildProgram(): Command {
     .option('--checkpoint <which>', 'best (default) or last')
     .option('--split <split>', 'test (default) or valid')
     .option('--ks <list>', 'cutoffs (default 1,5,10,20,100)')
-    .option('--remove-seen', "remove the user's history items from the candidates")
+    .option(
+      '--remove-seen',
+      "remove the user's history items from the candidates (default: the run's setting)",
+    )
+    .addOption(keepSeenOption())
     .option('--backend <backend>', "auto, webgpu or cpu (default: the run's)")
     .action(async (run: string, opts) => {
       const report = await evaluateRun(run, opts);
@@ -255,7 +267,7 @@ export function buildProgram(): Command {
     .option('--user <id>', "a user's original id: recommend after the whole history")
     .option('--items <ids>', 'comma-separated original item ids, oldest first')
     .option('--k <k>', 'how many items (default 10)')
-    .option('--include-seen', 'allow items of the history in the list')
+    .option('--include-seen', 'allow items of the history in the list (with --all too)')
     .option('--json', 'print JSON')
     .option('--checkpoint <which>', 'best (default) or last')
     .option('--backend <backend>', "auto, webgpu or cpu (default: the run's)")

@@ -29,6 +29,16 @@ describe('training configuration', () => {
     expect(c.model.maxLen).toBe('auto');
   });
 
+  it('removes seen items in evaluation unless --keep-seen (a file may say either)', () => {
+    expect(validateConfig({}).eval.removeSeen).toBe(true);
+    expect(resolveTrainConfig(undefined, { keepSeen: true }).eval.removeSeen).toBe(false);
+    expect(resolveTrainConfig(undefined, { removeSeen: true }).eval.removeSeen).toBe(true);
+    const kept = join(dir, 'kept.json');
+    writeFileSync(kept, JSON.stringify({ eval: { removeSeen: false } }));
+    expect(resolveTrainConfig(kept, {}).eval.removeSeen).toBe(false);
+    expect(resolveTrainConfig(kept, { removeSeen: true }).eval.removeSeen).toBe(true);
+  });
+
   it('uses the quick preset on the synthetic dataset without a config file, flags over it', () => {
     const q = resolveTrainConfig(undefined, {});
     expect(q.model).toMatchObject({ numBlocks: 1, hidden: 32 });

@@ -113,8 +113,8 @@ describe('cutrec export: the ONNX model equals cutrec recommend', () => {
   });
 
   for (const removeSeen of [false, true]) {
-    it(`top-10 of onnxruntime-node = recommend --all${removeSeen ? ' --remove-seen' : ''} for all 300 users, batches of 1, 7 and 256`, async () => {
-      const recsPath = join(work, `all${removeSeen ? '-seen' : ''}.jsonl`);
+    it(`top-10 of onnxruntime-node = recommend --all${removeSeen ? '' : ' --include-seen'} for all 300 users, batches of 1, 7 and 256`, async () => {
+      const recsPath = join(work, `all${removeSeen ? '' : '-with-seen'}.jsonl`);
       ok([
         'recommend',
         run,
@@ -123,7 +123,7 @@ describe('cutrec export: the ONNX model equals cutrec recommend', () => {
         '10',
         '--out',
         recsPath,
-        ...(removeSeen ? ['--remove-seen'] : []),
+        ...(removeSeen ? [] : ['--include-seen']),
       ]);
       const want = byUser(readJsonl(recsPath));
       const ids = JSON.parse(readFileSync(join(work, 'model.ids.json'), 'utf8')) as {
@@ -167,12 +167,12 @@ describe('cutrec export: the ONNX model equals cutrec recommend', () => {
           });
         });
       }
-      expectSameLists(got, want, `onnx vs recommend --all${removeSeen ? ' --remove-seen' : ''}`);
+      expectSameLists(got, want, `onnx vs recommend --all${removeSeen ? '' : ' --include-seen'}`);
     }, 120_000);
   }
 
-  it('recommend --all --remove-seen agrees with the single-user cutrec recommend --user', () => {
-    const all = byUser(readJsonl(join(work, 'all-seen.jsonl')));
+  it('recommend --all (seen items removed) agrees with the single-user cutrec recommend --user', () => {
+    const all = byUser(readJsonl(join(work, 'all.jsonl')));
     for (const u of [users[0]!, users[123]!]) {
       const one = JSON.parse(ok(['recommend', run, '--user', u.id, '--k', '10', '--json'])) as {
         items: { item: string; score: number }[];

@@ -14,6 +14,8 @@ export class ConfigError extends Error {
 interface FlagSpec {
   path: string;
   type: 'number' | 'string' | 'boolean' | 'numbers';
+  /** A boolean flag that sets its field to false (--keep-seen → eval.removeSeen false). */
+  negate?: boolean;
 }
 
 /** Every `cutrec train` flag that sets a config field (flag name as commander's camelCase key → spec). */
@@ -63,6 +65,7 @@ export const FLAG_FIELDS: Record<string, FlagSpec & { flag: string }> = {
   validation: { flag: '--no-validation', path: 'train.validation', type: 'boolean' },
   ks: { flag: '--ks', path: 'eval.ks', type: 'numbers' },
   removeSeen: { flag: '--remove-seen', path: 'eval.removeSeen', type: 'boolean' },
+  keepSeen: { flag: '--keep-seen', path: 'eval.removeSeen', type: 'boolean', negate: true },
   backend: { flag: '--backend', path: 'backend', type: 'string' },
   engine: { flag: '--engine', path: 'engine', type: 'string' },
   precision: { flag: '--precision', path: 'precision', type: 'string' },
@@ -105,7 +108,7 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
 }
 
 function flagValue(spec: FlagSpec, raw: unknown): unknown {
-  if (spec.type === 'boolean') return Boolean(raw);
+  if (spec.type === 'boolean') return spec.negate ? !raw : Boolean(raw);
   const text = String(raw);
   if (spec.type === 'string') {
     // Column flags may name a 0-based index.

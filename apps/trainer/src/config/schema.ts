@@ -152,8 +152,11 @@ export const trainSchema = z.strictObject({
 
 export const evalSchema = z.strictObject({
   ks: z.array(int(1, 100000)).min(1).default([1, 5, 10, 20, 100]),
-  /** Remove each user's history items from the candidates (the target always stays). */
-  removeSeen: z.boolean().default(false),
+  /**
+   * Remove each user's history items from the candidates (the target always stays): the protocol of
+   * the published SASRec numbers (apps/trainer/README.md, "Quality"); false ranks them too.
+   */
+  removeSeen: z.boolean().default(true),
   /** Users per scoring batch. */
   batchSize: int(1, 1 << 20).default(512),
 });

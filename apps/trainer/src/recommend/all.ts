@@ -19,7 +19,10 @@ export interface RecommendAllOptions {
   out?: string;
   k?: string;
   users?: string;
+  /** Accepted for clarity: seen items are left out unless includeSeen. */
   removeSeen?: boolean;
+  /** Keep each user's history items among the recommendations. */
+  includeSeen?: boolean;
   batchSize?: string;
   checkpoint?: string;
   backend?: string;
@@ -65,7 +68,7 @@ export async function recommendAll(dir: string, opts: RecommendAllOptions): Prom
     ? readUserList(opts.users, ds, run.config.dataset.path ?? 'the synthetic dataset')
     : Array.from({ length: ds.numUsers }, (_, u) => u);
   const kk = Math.min(k, C);
-  const removeSeen = opts.removeSeen === true;
+  const removeSeen = opts.includeSeen !== true;
   const showBar = opts.progress ?? process.stderr.isTTY === true;
   const bar = showBar
     ? new cliProgress.SingleBar(

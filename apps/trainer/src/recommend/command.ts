@@ -10,7 +10,7 @@ export function addRecommendAllOptions(cmd: Command): Command {
     .option('--users <file>', 'with --all: only these users (one original id a line)')
     .option(
       '--remove-seen',
-      "with --all: leave out each user's history items (without --all they are left out unless --include-seen)",
+      "with --all: leave out each user's history items (the default; --include-seen keeps them)",
     )
     .option('--batch-size <n>', 'with --all: users per forward pass (default 256)');
 }
@@ -18,11 +18,12 @@ export function addRecommendAllOptions(cmd: Command): Command {
 /** Runs `cutrec recommend RUN --all ...`; throws when flags of the single-user form are given with it. */
 export async function recommendAllCommand(
   run: string,
-  opts: RecommendAllOptions & { user?: string; items?: string; includeSeen?: boolean; json?: boolean },
+  opts: RecommendAllOptions & { user?: string; items?: string; json?: boolean },
 ): Promise<void> {
   if (opts.user !== undefined || opts.items !== undefined)
     throw new Error('--all recommends for every user; drop --user / --items (or use --users FILE)');
-  if (opts.includeSeen) throw new Error('--all keeps seen items unless --remove-seen; drop --include-seen');
+  if (opts.includeSeen && opts.removeSeen)
+    throw new Error('--include-seen and --remove-seen contradict each other; drop one');
   const r = await recommendAll(run, opts);
   process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatRecommendAll(r)}\n`);
 }
