@@ -5,7 +5,8 @@
 # validation NDCG@10 (patience 10, at most 200 epochs), PARALLEL cells at once (one process each;
 # the GPU machine has 16 cores and one H200). grid.json is written as cells finish; no cell or
 # epoch starts after TIME_LIMIT seconds, and a second call resumes into the same results folder
-# (cells cut by the limit are trained again from scratch). grid.json, grid.md, the SVGs and the
+# (cells cut by the limit continue from the state they saved in its cells/ folder, or start over
+# on a fresh machine, where only grid.json comes along). grid.json, grid.md, the SVGs and the
 # log go to $OUT; a table of test NDCG@10 (K rows × batch columns) and the budget view come last.
 # Use (device tool): source .device/setup.sh && bash scripts/grid.sh
 #   NEGATIVES=16,64,256 BATCH_SIZES=64,128 bash scripts/grid.sh   # a subset (same folder: resumes)

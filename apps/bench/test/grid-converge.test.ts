@@ -29,8 +29,8 @@ function scripted(valid: number[], test: number[], keep = false) {
   };
   const engine: ConvergeEngine = {
     ...(keep ? keeping : {}),
-    async trainEpoch(_e, maxSteps) {
-      epoch++;
+    async trainEpoch(e, maxSteps) {
+      epoch = e + 1;
       return { steps: Math.min(10, maxSteps), meanLoss: 5 - epoch / 10 };
     },
     async validate() {
@@ -100,6 +100,36 @@ describe('converge: early stopping, selection by validation', () => {
     expect(calls.valid).toBe(1);
     expect(calls.test).toEqual([3]);
     expect(r.test!['ndcg@10']).toBe(0.05);
+  });
+
+  it('a run cut by the deadline continues from its result to the same end as an uncut one', async () => {
+    const valid = [0.1, 0.3, 0.2, 0.25, 0.29, 0.2];
+    const test = [0.5, 0.2, 0.9, 0.9, 0.9, 0.9];
+    const whole = await converge(scripted(valid, test, true).engine, { epochs: 50, patience: 3 });
+    let t = 0;
+    const cut = await converge(scripted(valid, test, true).engine, {
+      epochs: 50,
+      patience: 3,
+      deadline: 3,
+      now: () => t++,
+    });
+    expect(cut.stoppedBy).toBe('deadline');
+    expect(cut.epochsRun).toBe(3);
+    expect(cut.test).toBeNull(); // not tested until it is done
+    const { engine, calls } = scripted(valid, test, true);
+    // the caller restores the engine's state, the kept (epoch 2) parameters included
+    await engine.trainEpoch(1, 10);
+    await engine.keepBest!();
+    const rest = await converge(engine, { epochs: 50, patience: 3, resume: cut });
+    expect(calls.valid).toBe(2); // epochs 4 and 5 only
+    const strip = (r: typeof whole) => ({
+      ...r,
+      trainSeconds: 0,
+      validSeconds: 0,
+      testSeconds: 0,
+      secondsToBest: 0,
+    });
+    expect(strip(rest)).toEqual(strip(whole));
   });
 
   it('starts no epoch after the deadline', async () => {

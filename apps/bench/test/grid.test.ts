@@ -1,7 +1,11 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { syntheticDataset, trainingBatches } from '@cutrec/data';
 import { setupTfjs } from '@cutrec/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type CellSpec, runCell } from '../src/grid/cell.js';
+import { loadState, saveState } from '../src/grid/cell-state.js';
 import { cellEngine } from '../src/grid/engine.js';
 import { cellLabel, heatmapSvg } from '../src/grid/heatmap.js';
 import { fusedStepBytes, type GridSpec, planGrid, predictStepBytes } from '../src/grid/plan.js';
@@ -165,6 +169,63 @@ describe('grid cell and heat map on a tiny synthetic run', () => {
       expect(await ranks()).toEqual(kept);
       e.dispose();
     }
+  });
+
+  it('a cut cell continues from its saved state as if never cut (fused engine, host)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cutrec-cell-'));
+    const stateFile = join(dir, 'cells', 'cell');
+    const whole = await runCell(cell);
+    // a deadline already past: no epoch runs, the state (step 0) is saved
+    const cut = await runCell({ ...cell, stateFile, deadline: Date.now() - 1 });
+    expect(cut.complete).toBe(false);
+    expect(cut.stoppedBy).toBe('deadline');
+    expect(existsSync(`${stateFile}.json`) && existsSync(`${stateFile}.bin`)).toBe(true);
+    const rest = await runCell({ ...cell, stateFile });
+    expect(rest.resumedAtEpoch).toBe(0);
+    expect(existsSync(`${stateFile}.json`)).toBe(false); // finished: removed
+    for (const k of ['ndcg10', 'hr10', 'validNdcg10', 'bestEpoch', 'epochs', 'steps', 'history'] as const)
+      expect(rest[k]).toEqual(whole[k]);
+  });
+
+  it('the fused engine saves and restores its whole state exactly (host)', async () => {
+    const { split, dataset } = syntheticDataset({ numUsers: 40, numItems: 30, seed: 5 });
+    const batches = [...trainingBatches(split.train, { batchSize: 16, maxLen: 8, numItems: 30, seed: 5 }, 0)];
+    const make = () =>
+      cellEngine({
+        engine: 'fused',
+        device: 'host',
+        precision: 'fp32',
+        model: { numItems: dataset.numItems, maxLen: 8, hidden: 8, numBlocks: 1, numHeads: 1, dropout: 0.3 },
+        loss: { kind: 'cce-', negatives: 4 },
+        optimizer: { lr: 0.05 },
+        seed: 5,
+        batchSize: 16,
+      });
+    const a = make();
+    for (const b of batches) await a.step(b);
+    await a.losses();
+    await a.keepBest();
+    const path = join(mkdtempSync(join(tmpdir(), 'cutrec-state-')), 's');
+    const saved = await a.saveState!();
+    saveState(path, { meta: { step: saved.step }, arrays: saved.arrays });
+    for (const b of batches) await a.step(b);
+    const lossesA = await a.losses();
+    const b = make();
+    const back = loadState<{ step: number }>(path)!;
+    b.loadState!({ step: back.meta.step, arrays: back.arrays });
+    for (const x of batches) await b.step(x);
+    // same step numbers: the same negatives and dropout. The host computes in float64 and the
+    // state is float32, so "exactly" is to float32 rounding here (on a float32 device, bit for bit).
+    const lossesB = await b.losses();
+    expect(lossesB).toHaveLength(lossesA.length);
+    for (const [i, l] of lossesB.entries()) expect(l).toBeCloseTo(lossesA[i]!, 6);
+    await a.restoreBest();
+    await b.restoreBest();
+    const ranks = (e: typeof a) => e.trainer.evaluate(split.valid, { ks: [10, 30], removeSeen: false });
+    const [ma, mb] = [await ranks(a), await ranks(b)];
+    for (const k of Object.keys(ma)) expect(mb[k]).toBeCloseTo(ma[k]!, 6);
+    a.dispose();
+    b.dispose();
   });
 
   it('the tfjs engine runs the same loop (CPU backend, fixed epochs)', async () => {

@@ -1,5 +1,5 @@
 /** The `grid` command (negatives × batch size × length, each cell trained to early stopping; heat maps and the memory-budget view) and its hidden `grid-cell` worker. */
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   INTERACTION_FORMATS,
@@ -10,12 +10,14 @@ import {
 import type { Command } from 'commander';
 import { BENCH_IMPLS } from '../formulas.js';
 import { type CellResult, type CellSpec, runCell } from '../grid/cell.js';
+import { removeState } from '../grid/cell-state.js';
 import { chooseGridEngine, fusedKindFirst, type GridEngine, type GridEngineRequest } from '../grid/choose.js';
 import { writeGridOutputs } from '../grid/outputs.js';
 import { type BudgetImpl, type GridSpec, planGrid } from '../grid/plan.js';
 import {
   checkRecipe,
   type GridDoc,
+  type GridRow,
   mergeRows,
   needsTraining,
   readGrid,
@@ -255,6 +257,10 @@ async function runGrid(o: GridCliOptions): Promise<void> {
   const toRun = rows
     .filter((r) => planned.has(rowKey(r)) && needsTraining(r) && (!r.overBudget || o.trainOverBudget))
     .sort((a, b) => b.negatives - a.negatives || a.batchSize - b.batchSize);
+  // A cut cell's state (fused engine) lives beside grid.json; a run that does not resume starts afresh.
+  const stateOf = (r: GridRow) =>
+    writes ? join(dir, 'cells', `${r.maxLen}-${r.negatives}-${r.batchSize}`) : undefined;
+  if (!o.resume) for (const r of toRun) if (writes) removeState(stateOf(r)!);
   const limit = num('--time-limit', o.timeLimit, 0);
   const deadline = limit > 0 ? t0 + limit * 1e3 : undefined;
   const doc: GridDoc = {
@@ -292,6 +298,7 @@ async function runGrid(o: GridCliOptions): Promise<void> {
       batchSize: row.batchSize,
       maxLen: row.maxLen,
       ...(deadline !== undefined ? { deadline } : {}),
+      ...(writes ? { stateFile: stateOf(row)! } : {}),
     };
     row.result = await runCellChild(cli, cell, g.backend);
     save();

@@ -12,7 +12,14 @@ import {
   trainingBatches,
 } from '@cutrec/data';
 import type { LossSpec } from '@cutrec/models';
-import { type ConvergeEngine, converge, type EpochRow, type StopReason } from './converge.js';
+import { loadState, removeState, saveState } from './cell-state.js';
+import {
+  type ConvergeEngine,
+  type ConvergeResult,
+  converge,
+  type EpochRow,
+  type StopReason,
+} from './converge.js';
 import { type CellDevice, type CellEngine, cellEngine } from './engine.js';
 
 /** Everything a cell needs (JSON, passed to the child). */
@@ -52,6 +59,8 @@ export interface CellSpec {
   evalUsers?: number;
   /** Start no epoch after this time (ms since 1970): the cell then reports `complete: false`. */
   deadline?: number;
+  /** Where a cell cut by the deadline saves its state, and whence it continues (fused engine). */
+  stateFile?: string;
 }
 
 /** What a cell reports. */
@@ -89,6 +98,8 @@ export interface CellResult {
   evalExamples?: number;
   /** Loss and validation NDCG@10 per epoch. */
   history?: EpochRow[];
+  /** Continued from the state a deadline-cut run saved, after this many epochs. */
+  resumedAtEpoch?: number;
   error?: string;
 }
 
@@ -142,6 +153,44 @@ function convergeEngine(s: CellSpec, e: CellEngine, split: Split, numItems: numb
   };
 }
 
+/** What a cut cell saves besides the engine's arrays. */
+interface CellProgress {
+  step: number;
+  loop: ConvergeResult;
+  peakBytes: number | null;
+  totalSeconds: number;
+}
+
+/** The saved progress of a cut cell, restored into `e` (null when there is none or the engine cannot). */
+function resumeFrom(s: CellSpec, e: CellEngine): CellProgress | null {
+  const saved = s.stateFile && e.loadState ? loadState<CellProgress>(s.stateFile) : null;
+  if (!saved) return null;
+  e.loadState!({ step: saved.meta.step, arrays: saved.arrays });
+  return saved.meta;
+}
+
+/** Saves a cut cell's state (where it can), or removes a finished cell's. */
+async function keepOrDrop(
+  s: CellSpec,
+  e: CellEngine,
+  r: ConvergeResult,
+  meta: Omit<CellProgress, 'step' | 'loop'>,
+) {
+  if (!s.stateFile) return;
+  if (r.stoppedBy !== 'deadline' || !e.saveState) {
+    removeState(s.stateFile);
+    return;
+  }
+  const state = await e.saveState();
+  saveState<CellProgress>(s.stateFile, {
+    meta: { ...meta, step: state.step, loop: r },
+    arrays: state.arrays,
+  });
+}
+
+/** The larger of two peaks (null counts as none). */
+const maxPeak = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
+
 /** Trains and evaluates one cell (the tfjs backend must be set up; the fused engine on WebGPU uses `gpu` or tfjs's device). */
 export async function runCell(
   s: CellSpec,
@@ -169,12 +218,17 @@ export async function runCell(
     ...(gpu ? { gpu } : {}),
   });
   try {
+    const before = resumeFrom(s, e);
     const r = await converge(convergeEngine(s, e, split, numItems), {
       epochs: s.epochs,
       patience: s.patience,
       maxSteps: s.maxSteps ?? 0,
       ...(s.deadline !== undefined ? { deadline: s.deadline } : {}),
+      ...(before ? { resume: before.loop } : {}),
     });
+    const measuredPeakBytes = maxPeak(before?.peakBytes ?? null, e.peakBytes());
+    const totalSeconds = (before?.totalSeconds ?? 0) + (performance.now() - started) / 1e3;
+    await keepOrDrop(s, e, r, { peakBytes: measuredPeakBytes, totalSeconds });
     return {
       negatives: s.negatives,
       batchSize: s.batchSize,
@@ -193,9 +247,10 @@ export async function runCell(
       trainSeconds: r.trainSeconds,
       evalSeconds: r.validSeconds + r.testSeconds,
       secondsToBest: r.secondsToBest,
-      totalSeconds: (performance.now() - started) / 1e3,
+      totalSeconds,
+      ...(before ? { resumedAtEpoch: before.loop.epochsRun } : {}),
       stepsPerSec: r.trainSeconds > 0 ? r.steps / r.trainSeconds : null,
-      measuredPeakBytes: e.peakBytes(),
+      measuredPeakBytes,
       predictedPeakBytes: e.predictedBytes,
       finalLoss: r.history.at(-1)?.loss ?? null,
       evalExamples: subsample(split.valid, s.evalUsers).length,

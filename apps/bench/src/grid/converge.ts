@@ -34,6 +34,8 @@ export interface ConvergeOptions {
   deadline?: number;
   /** The clock (ms); default `Date.now`. */
   now?: () => number;
+  /** Continue a run that the deadline cut (its result; the engine's state restored by the caller). */
+  resume?: ConvergeResult;
 }
 
 /** One epoch as the loop saw it. */
@@ -63,6 +65,8 @@ export interface ConvergeResult {
   validSeconds: number;
   testSeconds: number;
   secondsToBest: number;
+  /** Epochs since the best one (what patience counts). */
+  sinceBest: number;
   history: EpochRow[];
 }
 
@@ -72,29 +76,16 @@ const ndcg = (m: Metrics) => m['ndcg@10'] ?? Number.NaN;
 export async function converge(e: ConvergeEngine, o: ConvergeOptions): Promise<ConvergeResult> {
   const now = o.now ?? Date.now;
   const cap = o.maxSteps || Number.POSITIVE_INFINITY;
-  const r: ConvergeResult = {
-    bestEpoch: 0,
-    epochsRun: 0,
-    steps: 0,
-    valid: null,
-    test: null,
-    stoppedBy: 'epochs',
-    trainSeconds: 0,
-    validSeconds: 0,
-    testSeconds: 0,
-    secondsToBest: 0,
-    history: [],
-  };
+  const r: ConvergeResult = o.resume ? { ...structuredClone(o.resume), stoppedBy: 'epochs' } : fresh();
   const timed = async <T>(f: () => Promise<T>): Promise<[T, number]> => {
     const t0 = performance.now();
     const v = await f();
     return [v, (performance.now() - t0) / 1e3];
   };
-  let bad = 0;
-  for (let epoch = 0; epoch < o.epochs; epoch++) {
+  for (let epoch = r.epochsRun; epoch < o.epochs; epoch++) {
     if (r.steps >= cap) r.stoppedBy = 'steps';
     else if (o.deadline !== undefined && now() >= o.deadline) r.stoppedBy = 'deadline';
-    else if (o.patience > 0 && bad >= o.patience) r.stoppedBy = 'patience';
+    else if (o.patience > 0 && r.sinceBest >= o.patience) r.stoppedBy = 'patience';
     if (r.stoppedBy !== 'epochs') break;
     const [t, ts] = await timed(() => e.trainEpoch(epoch, cap - r.steps));
     r.steps += t.steps;
@@ -110,11 +101,12 @@ export async function converge(e: ConvergeEngine, o: ConvergeOptions): Promise<C
       r.valid = valid;
       r.bestEpoch = epoch + 1;
       r.secondsToBest = r.trainSeconds + r.validSeconds;
-      bad = 0;
+      r.sinceBest = 0;
       const [, s] = await timed(() => (e.keepBest ? e.keepBest() : testNow(e, r)));
       r.testSeconds += s;
-    } else bad++;
+    } else r.sinceBest++;
   }
+  if (r.stoppedBy === 'deadline') return r;
   if (o.patience === 0 && r.epochsRun > 0) await closeFixed(e, r, timed);
   else if (e.keepBest && r.bestEpoch > 0) {
     const [, s] = await timed(async () => {
@@ -124,6 +116,23 @@ export async function converge(e: ConvergeEngine, o: ConvergeOptions): Promise<C
     r.testSeconds += s;
   }
   return r;
+}
+
+function fresh(): ConvergeResult {
+  return {
+    bestEpoch: 0,
+    epochsRun: 0,
+    steps: 0,
+    valid: null,
+    test: null,
+    stoppedBy: 'epochs',
+    trainSeconds: 0,
+    validSeconds: 0,
+    testSeconds: 0,
+    secondsToBest: 0,
+    sinceBest: 0,
+    history: [],
+  };
 }
 
 async function testNow(e: ConvergeEngine, r: ConvergeResult): Promise<void> {

@@ -38,7 +38,24 @@ export interface CellEngine {
   keepBest(): Promise<void>;
   /** Puts the kept parameters back (after training). */
   restoreBest(): Promise<void>;
+  /** The whole training state as named host arrays (the fused engine; absent for tfjs, whose cut cells start over). */
+  saveState?(): Promise<EngineState>;
+  /** Restores what {@link CellEngine.saveState} gave. */
+  loadState?(state: EngineState): void;
   dispose(): void;
+}
+
+/** A cell engine's training state: the step, and parameters (`p.`), Adam moments (`m.`, `v.`) and the kept best parameters (`best.`) by name. */
+export interface EngineState {
+  step: number;
+  arrays: Record<string, Float32Array>;
+}
+
+/** `prefix.name` entries of `arrays` by name. */
+function prefixed(arrays: Record<string, Float32Array>, prefix: string): Record<string, Float32Array> {
+  const out: Record<string, Float32Array> = {};
+  for (const [k, a] of Object.entries(arrays)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = a;
+  return out;
 }
 
 /** What {@link cellEngine} builds from. */
@@ -114,6 +131,21 @@ function fusedEngine(o: CellEngineOptions): CellEngine {
     },
     async restoreBest() {
       if (best) trainer.loadState(trainer.step, best);
+    },
+    async saveState() {
+      const t = await trainer.trainingState();
+      const arrays: Record<string, Float32Array> = {};
+      for (const [name, p] of Object.entries(t.params)) arrays[`p.${name}`] = p.data;
+      for (const [name, a] of Object.entries(t.m)) arrays[`m.${name}`] = a;
+      for (const [name, a] of Object.entries(t.v)) arrays[`v.${name}`] = a;
+      for (const [name, a] of Object.entries(best ?? {})) arrays[`best.${name}`] = a;
+      return { step: t.step, arrays };
+    },
+    loadState(state) {
+      const a = state.arrays;
+      trainer.loadState(state.step, prefixed(a, 'p.'), prefixed(a, 'm.'), prefixed(a, 'v.'));
+      const kept = prefixed(a, 'best.');
+      best = Object.keys(kept).length ? kept : undefined;
     },
     dispose: () => trainer.dispose(),
   };
