@@ -21,12 +21,12 @@ dir="${GRID_DIR:-bench-results/grid-beauty}"
 limit="${TIME_LIMIT:-460}"
 mkdir -p "$out" "$dir"
 if [ ! -f "$dir/grid.json" ] && [ -f .device/grid/grid.json ]; then
-  cp .device/grid/grid.json "$dir/grid.json"
+  cp -r .device/grid/. "$dir/"   # grid.json, and cells/ if it was carried too
   echo "resuming from .device/grid/grid.json"
 fi
 t0=$SECONDS
 # `cutrec train`'s recipe (2 blocks, 2 heads, hidden 64, dropout 0.5, lr 2e-3, max len 50).
-timeout $((limit + 120)) node apps/bench/dist/cli.js grid --data "${DATA:-.device/Beauty.txt}" --format sasrec \
+timeout $((limit + 60)) node apps/bench/dist/cli.js grid --data "${DATA:-.device/Beauty.txt}" --format sasrec \
   --negatives "${NEGATIVES:-16,64,256,1024,4096}" --batch-sizes "${BATCH_SIZES:-64,128,256,512,1024}" --max-lens 50 \
   --loss cce- --share row --engine fused --precision "${PRECISION:-fp32}" --remove-seen \
   --epochs "${EPOCHS:-200}" --patience "${PATIENCE:-10}" --blocks 2 --heads 2 --hidden 64 --dropout 0.5 --lr 0.002 \
