@@ -112,7 +112,7 @@ function recipeOf(o: GridCliOptions, g: GridEngine): Omit<CellSpec, 'negatives' 
 }
 
 /** The grid's plan: cells, their predicted bytes and the budget. */
-async function gridSpec(o: GridCliOptions, recipe: ReturnType<typeof recipeOf>, g: GridEngine) {
+async function gridSpec(o: GridCliOptions, recipe: Recipe, g: GridEngine) {
   const q = o.quick;
   const numItems =
     recipe.data === 'synthetic'
@@ -242,29 +242,32 @@ function label(r: CellResult): string {
   return `${at}: test NDCG@10 ${r.ndcg10?.toFixed(4)} at epoch ${r.bestEpoch}/${r.epochs} (${r.stoppedBy}) in ${r.totalSeconds.toFixed(0)} s`;
 }
 
-async function runGrid(o: GridCliOptions): Promise<void> {
-  const t0 = Date.now();
-  const { setup, g } = await setUp(o);
-  const recipe = recipeOf(o, g);
-  const spec = await gridSpec(o, recipe, g);
-  const writes = Boolean(o.out || !o.json);
-  const dir = writes ? outputDir(o.out, setup.env) : '';
-  const previous = o.resume && writes ? readGrid(dir) : null;
+type Recipe = ReturnType<typeof recipeOf>;
+
+/** This call's rows (with `--resume`, the earlier finished results kept) and those to train, costliest (largest K) first. */
+function rowsOf(o: GridCliOptions, spec: GridSpec, recipe: Recipe, previous: GridDoc | null) {
   if (previous) checkRecipe(previous.recipe, recipe);
-  const rows = mergeRows(planGrid(spec), previous?.rows);
-  const planned = new Set(planGrid(spec).map(rowKey));
-  // The costliest cells (the loss's work grows with K) first, so that the last wave is short.
+  const planned = planGrid(spec);
+  const rows = mergeRows(planned, previous?.rows);
+  const keys = new Set(planned.map(rowKey));
   const toRun = rows
-    .filter((r) => planned.has(rowKey(r)) && needsTraining(r) && (!r.overBudget || o.trainOverBudget))
+    .filter((r) => keys.has(rowKey(r)) && needsTraining(r) && (!r.overBudget || o.trainOverBudget))
     .sort((a, b) => b.negatives - a.negatives || a.batchSize - b.batchSize);
-  // A cut cell's state (fused engine) lives beside grid.json; a run that does not resume starts afresh.
-  const stateOf = (r: GridRow) =>
-    writes ? join(dir, 'cells', `${r.maxLen}-${r.negatives}-${r.batchSize}`) : undefined;
-  if (!o.resume) for (const r of toRun) if (writes) removeState(stateOf(r)!);
-  const limit = num('--time-limit', o.timeLimit, 0);
-  const deadline = limit > 0 ? t0 + limit * 1e3 : undefined;
-  const doc: GridDoc = {
-    environment: setup.env,
+  return { rows, toRun };
+}
+
+/** What grid.json holds at the start of this call. */
+function gridDoc(
+  o: GridCliOptions,
+  spec: GridSpec,
+  recipe: Recipe,
+  g: GridEngine,
+  env: unknown,
+  rows: GridRow[],
+  previous: GridDoc | null,
+): GridDoc {
+  return {
+    environment: env,
     recipe,
     spec: {
       ...spec,
@@ -277,6 +280,59 @@ async function runGrid(o: GridCliOptions): Promise<void> {
     calls: (previous?.calls ?? 0) + 1,
     rows,
   };
+}
+
+/** Options of {@link trainRows}. */
+interface TrainRowsOptions {
+  recipe: Recipe;
+  g: GridEngine;
+  parallel: number;
+  deadline: number | undefined;
+  /** Where a cell saves its state when cut (undefined: nowhere). */
+  stateOf: (r: GridRow) => string | undefined;
+  /** Called after each cell (writes grid.json). */
+  save: () => void;
+  bar: ReturnType<typeof progress>;
+}
+
+/** Trains `toRun` in child processes, `parallel` at a time, none started after the deadline. */
+async function trainRows(toRun: GridRow[], o: TrainRowsOptions): Promise<void> {
+  const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
+  let done = 0;
+  o.bar.update(0, toRun.length, 'starting');
+  await mapParallel(toRun, o.parallel, async (row) => {
+    if (o.deadline !== undefined && Date.now() >= o.deadline) return;
+    const stateFile = o.stateOf(row);
+    const cell: CellSpec = {
+      ...o.recipe,
+      negatives: row.negatives,
+      batchSize: row.batchSize,
+      maxLen: row.maxLen,
+      ...(o.deadline !== undefined ? { deadline: o.deadline } : {}),
+      ...(stateFile ? { stateFile } : {}),
+    };
+    row.result = await runCellChild(cli, cell, o.g.backend);
+    o.save();
+    o.bar.update(++done, toRun.length, label(row.result));
+  });
+  o.bar.stop();
+}
+
+async function runGrid(o: GridCliOptions): Promise<void> {
+  const t0 = Date.now();
+  const { setup, g } = await setUp(o);
+  const recipe = recipeOf(o, g);
+  const spec = await gridSpec(o, recipe, g);
+  const writes = Boolean(o.out || !o.json);
+  const dir = writes ? outputDir(o.out, setup.env) : '';
+  const previous = o.resume && writes ? readGrid(dir) : null;
+  const { rows, toRun } = rowsOf(o, spec, recipe, previous);
+  // A cut cell's state (fused engine) lives beside grid.json; a run that does not resume starts afresh.
+  const stateOf = (r: GridRow) =>
+    writes ? join(dir, 'cells', `${r.maxLen}-${r.negatives}-${r.batchSize}`) : undefined;
+  if (writes && !o.resume) for (const r of toRun) removeState(stateOf(r)!);
+  const limit = num('--time-limit', o.timeLimit, 0);
+  const doc = gridDoc(o, spec, recipe, g, setup.env, rows, previous);
   const save = () => {
     doc.wallSeconds = (previous?.wallSeconds ?? 0) + (Date.now() - t0) / 1e3;
     if (writes) writeGrid(dir, doc);
@@ -287,24 +343,8 @@ async function runGrid(o: GridCliOptions): Promise<void> {
   bar.log(
     `cutrec-bench grid on ${setup.env.card}: ${g.engine} engine${g.engine === 'fused' ? ` on ${g.device} (${g.precision})` : ` on tfjs ${g.backend}`}; ${rows.length} cells, ${rows.length - toRun.length} done or over the budget, ${toRun.length} to train, ${parallel} at a time`,
   );
-  const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
-  let done = 0;
-  bar.update(0, toRun.length, 'starting');
-  await mapParallel(toRun, parallel, async (row) => {
-    if (deadline !== undefined && Date.now() >= deadline) return;
-    const cell: CellSpec = {
-      ...recipe,
-      negatives: row.negatives,
-      batchSize: row.batchSize,
-      maxLen: row.maxLen,
-      ...(deadline !== undefined ? { deadline } : {}),
-      ...(writes ? { stateFile: stateOf(row)! } : {}),
-    };
-    row.result = await runCellChild(cli, cell, g.backend);
-    save();
-    bar.update(++done, toRun.length, label(row.result));
-  });
-  bar.stop();
+  const deadline = limit > 0 ? t0 + limit * 1e3 : undefined;
+  await trainRows(toRun, { recipe, g, parallel, deadline, stateOf, save, bar });
   save();
   if (o.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   if (!writes) return;
