@@ -191,6 +191,37 @@ async function keepOrDrop(
 /** The larger of two peaks (null counts as none). */
 const maxPeak = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
 
+/** A cell's result from its loop (all but the process-level numbers). */
+function resultOf(
+  s: CellSpec,
+  e: CellEngine,
+  r: ConvergeResult,
+): Omit<CellResult, 'totalSeconds' | 'measuredPeakBytes'> {
+  return {
+    negatives: s.negatives,
+    batchSize: s.batchSize,
+    maxLen: s.maxLen,
+    engine: s.engine,
+    device: e.device,
+    precision: s.precision,
+    complete: r.stoppedBy !== 'deadline',
+    stoppedBy: r.stoppedBy,
+    ndcg10: r.test?.['ndcg@10'] ?? null,
+    hr10: r.test?.['hr@10'] ?? null,
+    validNdcg10: r.valid?.['ndcg@10'] ?? null,
+    bestEpoch: r.bestEpoch,
+    epochs: r.epochsRun,
+    steps: r.steps,
+    trainSeconds: r.trainSeconds,
+    evalSeconds: r.validSeconds + r.testSeconds,
+    secondsToBest: r.secondsToBest,
+    stepsPerSec: r.trainSeconds > 0 ? r.steps / r.trainSeconds : null,
+    predictedPeakBytes: e.predictedBytes,
+    finalLoss: r.history.at(-1)?.loss ?? null,
+    history: r.history,
+  };
+}
+
 /** Trains and evaluates one cell (the tfjs backend must be set up; the fused engine on WebGPU uses `gpu` or tfjs's device). */
 export async function runCell(
   s: CellSpec,
@@ -230,31 +261,11 @@ export async function runCell(
     const totalSeconds = (before?.totalSeconds ?? 0) + (performance.now() - started) / 1e3;
     await keepOrDrop(s, e, r, { peakBytes: measuredPeakBytes, totalSeconds });
     return {
-      negatives: s.negatives,
-      batchSize: s.batchSize,
-      maxLen: s.maxLen,
-      engine: s.engine,
-      device: e.device,
-      precision: s.precision,
-      complete: r.stoppedBy !== 'deadline',
-      stoppedBy: r.stoppedBy,
-      ndcg10: r.test?.['ndcg@10'] ?? null,
-      hr10: r.test?.['hr@10'] ?? null,
-      validNdcg10: r.valid?.['ndcg@10'] ?? null,
-      bestEpoch: r.bestEpoch,
-      epochs: r.epochsRun,
-      steps: r.steps,
-      trainSeconds: r.trainSeconds,
-      evalSeconds: r.validSeconds + r.testSeconds,
-      secondsToBest: r.secondsToBest,
+      ...resultOf(s, e, r),
       totalSeconds,
-      ...(before ? { resumedAtEpoch: before.loop.epochsRun } : {}),
-      stepsPerSec: r.trainSeconds > 0 ? r.steps / r.trainSeconds : null,
       measuredPeakBytes,
-      predictedPeakBytes: e.predictedBytes,
-      finalLoss: r.history.at(-1)?.loss ?? null,
       evalExamples: subsample(split.valid, s.evalUsers).length,
-      history: r.history,
+      ...(before ? { resumedAtEpoch: before.loop.epochsRun } : {}),
     };
   } finally {
     e.dispose();
