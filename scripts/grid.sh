@@ -18,7 +18,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out="${OUT:-gpu-out}"
 dir="${GRID_DIR:-bench-results/grid-beauty}"
-limit="${TIME_LIMIT:-460}"
+limit="${TIME_LIMIT:-420}"
 mkdir -p "$out" "$dir"
 if [ ! -f "$dir/grid.json" ] && [ -f .device/grid/grid.json ]; then
   cp -r .device/grid/. "$dir/"   # grid.json, and cells/ if it was carried too
