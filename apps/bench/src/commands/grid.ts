@@ -7,7 +7,7 @@ import {
   readInteractions,
   syntheticDataset,
 } from '@cutrec/data';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { BENCH_IMPLS } from '../formulas.js';
 import { type CellResult, type CellSpec, runCell } from '../grid/cell.js';
 import { removeState } from '../grid/cell-state.js';
@@ -52,6 +52,7 @@ interface GridCliOptions {
   precision: string;
   fusedDevice: string;
   removeSeen?: boolean;
+  keepSeen?: boolean;
   budgetMib: string;
   budgetAs?: string;
   trainOverBudget?: boolean;
@@ -104,7 +105,7 @@ function recipeOf(o: GridCliOptions, g: GridEngine): Omit<CellSpec, 'negatives' 
     engine: g.engine,
     device: g.device,
     precision: g.precision,
-    removeSeen: Boolean(o.removeSeen),
+    removeSeen: !o.keepSeen,
     seed: num('--seed', o.seed, 0),
     maxSteps: Math.floor(num('--max-steps', o.maxSteps, 0)),
     evalUsers: Math.floor(num('--eval-users', o.evalUsers, 0)),
@@ -196,7 +197,15 @@ export function registerGrid(program: Command): void {
       'the fused engine’s device: auto (CUDA, else WebGPU), cuda, webgpu, or host (float64 references; tiny tests only)',
       'auto',
     )
-    .option('--remove-seen', "remove each user's history items from the candidates in evaluation")
+    .option(
+      '--remove-seen',
+      "remove each user's history items from the candidates in evaluation (default, as cutrec train)",
+    )
+    .addOption(
+      new Option('--keep-seen', "evaluate with the user's history items among the candidates").conflicts(
+        'removeSeen',
+      ),
+    )
     .option('--budget-mib <n>', 'memory budget of a training step', '1024')
     .option(
       '--budget-as <impl>',
