@@ -5,7 +5,7 @@
 // the four shapes of issue 4, for share row / block(64) / batch and float32 / bfloat16.
 //   node bench/cuda-bench.mjs [--out cuda-bench.json] [--repeats 7] [--warmup 2]
 //        [--shapes beauty,ml20m,gowalla,zvuk] [--modes row,block,batch] [--dtypes float32,bfloat16]
-//        [--f32 tf32x3|tf32]
+//        [--f32 tf32x3|tf32] [--kernels auto,tile-wmma]  (each kernel choice is a row of its own)
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { cudaCceBackward, cudaCceForward, cudaKernelsUnavailableReason } from '@cutrec/kernels';
@@ -20,6 +20,7 @@ const { values: args } = parseArgs({
     modes: { type: 'string', default: 'row,block,batch' },
     dtypes: { type: 'string', default: 'float32,bfloat16' },
     f32: { type: 'string', default: 'tf32x3' },
+    kernels: { type: 'string', default: 'auto' },
   },
 });
 
@@ -78,12 +79,15 @@ for (const shapeName of args.shapes.split(',')) {
     const hidden = { buffer: randomBuffer(s.N * s.D, dtype), shape: [s.N, s.D], dtype };
     const items = { buffer: randomBuffer(s.C * s.D, dtype), shape: [s.C, s.D], dtype };
     const targets = { buffer: targetsBuf, shape: [s.N], dtype: 'int32' };
-    for (const mode of args.modes.split(',')) {
+    for (const [mode, kernel] of args.modes.split(',').flatMap((m) => args.kernels.split(',').map((k) => [m, k]))) {
+      if (mode === 'row' && kernel !== 'auto') continue;
       const options = { negatives: s.K, share: mode, blockRows: 64, seed: 1234, step: 0 };
-      const call = { f32Precision: args.f32 };
+      const call = { f32Precision: args.f32, kernel };
+      let mid;
       const once = (step) => {
         const o = { ...options, step };
         const f = cudaCceForward(hidden, items, targets, o, call);
+        mid?.record();
         const b = cudaCceBackward(hidden, items, targets, f.lse, dLoss, o, call, { dHidden, dItems });
         return { f, b };
       };
@@ -96,14 +100,19 @@ for (const shapeName of args.shapes.split(',')) {
         }
         ctx.synchronize();
         const times = [];
+        const fwdTimes = [];
         let extra = 0;
         for (let i = 0; i < Number(args.repeats); i++) {
           const before = meter.read().current;
           meter.resetPeak();
           const e0 = new CudaEvent(ctx).record();
+          mid = new CudaEvent(ctx);
           const { f, b } = once(100 + i);
           const e1 = new CudaEvent(ctx).record();
           times.push(e0.elapsedMs(e1));
+          fwdTimes.push(e0.elapsedMs(mid));
+          mid.destroy();
+          mid = undefined;
           extra = Math.max(extra, meter.read().peak - before);
           kernels = `${f.kernel} + ${b.kernel}`;
           f.loss.free();
@@ -122,7 +131,9 @@ for (const shapeName of args.shapes.split(',')) {
           share: mode,
           blockRows: mode === 'block' ? 64 : undefined,
           f32Precision: dtype === 'float32' ? args.f32 : undefined,
+          kernelChoice: kernel,
           ms,
+          fwdMs: median(fwdTimes),
           minMs: Math.min(...times),
           maxMs: Math.max(...times),
           extraMiB: extra / 2 ** 20,
@@ -133,7 +144,7 @@ for (const shapeName of args.shapes.split(',')) {
         };
         rows.push(row);
         console.log(
-          `${shapeName.padEnd(8)} ${dtype.padEnd(9)} ${mode.padEnd(6)} ${ms.toFixed(3).padStart(9)} ms  ` +
+          `${shapeName.padEnd(8)} ${dtype.padEnd(9)} ${mode.padEnd(6)} ${ms.toFixed(3).padStart(9)} ms (fwd ${row.fwdMs.toFixed(3)})  ` +
             `(${(row.vsTritonTime * 100).toFixed(1)}% of Triton)  extra ${row.extraMiB.toFixed(2)} MiB  ${kernels}`,
         );
       } catch (err) {

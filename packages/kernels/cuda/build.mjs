@@ -76,7 +76,13 @@ const cudaFiles = (dir) =>
     : [];
 const samplerFiles = cudaFiles(samplerCuda).filter((f) => f.endsWith('.cuh'));
 const targets = [
-  { name: 'cce', main: join(here, 'cce.cu'), out: join(out, 'cce.fatbin'), deps: cudaFiles(here), inc: [] },
+  {
+    name: 'cce',
+    main: join(here, 'cce.cu'),
+    out: join(out, 'cce.fatbin'),
+    deps: [...cudaFiles(here), join(opsDir, 'mma.cuh')],
+    inc: [`-I${opsDir}`],
+  },
   ...(existsSync(opsDir) ? readdirSync(opsDir) : [])
     .filter((op) => existsSync(join(opsDir, op, `${op}.cu`)))
     .map((op) => ({

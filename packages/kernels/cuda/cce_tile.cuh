@@ -132,6 +132,58 @@ __device__ __forceinline__ TileRows tile_rows(const CceArgs& a) {
   return t;
 }
 
+// Positive logits h_i · w_{y_i} in f32 from global memory, a warp per row (sPos; sY = −1: none).
+template <typename T>
+__device__ __forceinline__ void positive_logits(const CceArgs& a, const TileRows& tr, const int* sY, float* sPos,
+                                                const T* __restrict__ H, const T* __restrict__ W) {
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, D = a.D;
+  for (int r = warp; r < BM; r += THREADS / 32) {
+    const int y = sY[r];
+    float p = 0.f;
+    if (y >= 0) {
+      for (int d = lane; d < D; d += 32) p = fmaf(Elem<T>::to_f(W[(size_t)y * D + d]), Elem<T>::to_f(H[(size_t)(tr.r0 + r) * D + d]), p);
+    }
+    p = warp_sum(p);
+    if (lane == 0) sPos[r] = p;
+  }
+}
+
+// Row i's loss and lse from the (max, sum) of its negatives' logits and its positive logit.
+__device__ __forceinline__ void write_forward(const CceArgs& a, int i, int y, float pos, float m, float l) {
+  if (y < 0) {
+    a.loss[i] = 0.f;
+    a.lse[i] = 0.f;
+    return;
+  }
+  if (a.mode != CCE_MODE_ALL) lse_merge(m, l, pos, 1.f);
+  const float out = m + logf(l);
+  a.lse[i] = out;
+  a.loss[i] = out - pos;
+}
+
+// dH = sAcc + gpos·w_y (written), dW[y] += gpos·h (atomics), a warp per row; sAcc [BM][lda] f32.
+template <typename T>
+__device__ __forceinline__ void finish_backward(const CceArgs& a, const TileRows& tr, const int* sY,
+                                                const float* sPos, const float* sLse, const float* sG,
+                                                const float* sAcc, int lda, const T* __restrict__ H,
+                                                const T* __restrict__ W) {
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, D = a.D;
+  const bool all = a.mode == CCE_MODE_ALL;
+  for (int r = warp; r < tr.rows; r += THREADS / 32) {
+    const int y = sY[r], i = tr.r0 + r;
+    const float g = sG[r];
+    const float gpos = y < 0 ? 0.f : (all ? -g : g * (__expf(sPos[r] - sLse[r]) - 1.f));
+    for (int d = lane; d < D; d += 32) {
+      float v = sAcc[r * lda + d];
+      if (y >= 0) {
+        v = fmaf(gpos, Elem<T>::to_f(W[(size_t)y * D + d]), v);
+        if (gpos != 0.f) atomicAdd(a.dW + (size_t)y * D + d, gpos * Elem<T>::to_f(H[(size_t)i * D + d]));
+      }
+      a.dH[(size_t)i * D + d] = v;
+    }
+  }
+}
+
 // Shared-memory bytes a tile kernel needs for D (the host computes the same: src/cuda/plan.ts).
 template <typename T, bool BWD>
 __host__ __device__ constexpr int tile_smem_bytes(int D) {
@@ -192,16 +244,7 @@ __device__ __forceinline__ void tile_body(const CceArgs& a) {
     for (int idx = tid; idx < BM * (DP + 4); idx += THREADS) sAcc[idx] = 0.f;
   }
   __syncthreads();
-  // positive logits in f32 from global items (8 rows per warp)
-  for (int r = warp; r < BM; r += THREADS / 32) {
-    const int y = sY[r];
-    float p = 0.f;
-    if (y >= 0) {
-      for (int d = lane; d < D; d += 32) p = fmaf(Elem<T>::to_f(W[(size_t)y * D + d]), Elem<T>::to_f(H[(size_t)(tr.r0 + r) * D + d]), p);
-    }
-    p = warp_sum(p);
-    if (lane == 0) sPos[r] = p;
-  }
+  positive_logits<T>(a, tr, sY, sPos, H, W);  // f32, from global memory
 
   // epilogue mapping: 4 threads per row, columns c = part + 4q
   const int er = tid >> 2, ep = tid & 3;
@@ -320,34 +363,9 @@ __device__ __forceinline__ void tile_body(const CceArgs& a) {
       const float l2 = __shfl_xor_sync(0xffffffffu, l, o);
       lse_merge(m, l, m2, l2);
     }
-    if (ep == 0 && er < tr.rows) {
-      const int i = tr.r0 + er;
-      if (sY[er] < 0) {
-        a.loss[i] = 0.f;
-        a.lse[i] = 0.f;
-      } else {
-        const float pos = sPos[er];
-        if (!all) lse_merge(m, l, pos, 1.f);
-        const float out = m + logf(l);
-        a.lse[i] = out;
-        a.loss[i] = out - pos;
-      }
-    }
+    if (ep == 0 && er < tr.rows) write_forward(a, tr.r0 + er, sY[er], sPos[er], m, l);
   } else {
-    // dH = acc + gpos·w_y (written), dW[y] += gpos·h (atomics)
-    for (int r = warp; r < tr.rows; r += THREADS / 32) {
-      const int y = sY[r], i = tr.r0 + r;
-      const float g = sG[r];
-      const float gpos = y < 0 ? 0.f : (all ? -g : g * (__expf(sPos[r] - sLse[r]) - 1.f));
-      for (int d = lane; d < D; d += 32) {
-        float v = sAcc[r * (DP + 4) + d];
-        if (y >= 0) {
-          v = fmaf(gpos, Elem<T>::to_f(W[(size_t)y * D + d]), v);
-          if (gpos != 0.f) atomicAdd(a.dW + (size_t)y * D + d, gpos * Elem<T>::to_f(H[(size_t)i * D + d]));
-        }
-        a.dH[(size_t)i * D + d] = v;
-      }
-    }
+    finish_backward<T>(a, tr, sY, sPos, sLse, sG, sAcc, DP + 4, H, W);
   }
 }
 }  // namespace cce

@@ -54,6 +54,13 @@ describe.skipIf(reason !== undefined)('layer norm (CUDA)', () => {
     [2, 4096],
     [5000, 64],
     [600, 1029],
+    // the register-resident kernels: one chunk of 128 (D ≤ 128), 2, 4 and 8, partial last chunks,
+    // and many rows per warp of the grid-stride backward
+    [77, 132],
+    [29, 388],
+    [13, 1024],
+    [40, 900],
+    [20000, 256],
   ];
   for (const dtype of ['float32', 'bfloat16'] as const) {
     for (const variant of ['plain', 'full', 'inplace'] as Variant[]) {

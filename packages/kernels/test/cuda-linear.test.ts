@@ -310,6 +310,10 @@ describe.skipIf(reason !== undefined)('cudaBiasGrad', () => {
     [1000, 1024],
     [300, 4096],
     [1_000_000, 3],
+    // 16-byte loads (N % 8 == 0 in bf16, % 4 in f32), a partial last CTA, and a fallback in bf16
+    [4000, 768],
+    [3001, 200],
+    [50, 12],
   ];
   for (const dtype of ['float32', 'bfloat16'] as const)
     it(`${dtype} dy, accumulating into float32 db`, { timeout: 60_000 }, () => {

@@ -96,7 +96,23 @@ describe('CUDA kernels, host side', () => {
       kernel: 'auto',
       f32Precision: 'tf32x3',
     } as const;
-    expect(planKernel({ ...base, dtype: 'bfloat16', mode: 'block' }).name).toBe('cce_tile_bwd_bf16');
+    expect(planKernel({ ...base, dtype: 'bfloat16', mode: 'block' }).name).toBe('cce_tile_bwd_bf16_mma256');
+    expect(planKernel({ ...base, dtype: 'bfloat16', mode: 'block', D: 96 }).name).toBe(
+      'cce_tile_bwd_bf16_mma128',
+    );
+    expect(planKernel({ ...base, dtype: 'bfloat16', mode: 'all', D: 64, backward: false }).name).toBe(
+      'cce_tile_fwd_bf16_mma',
+    );
+    // the WMMA form: forced, D not 32·n or above 256, unaligned rows, float16
+    expect(planKernel({ ...base, dtype: 'bfloat16', mode: 'block', kernel: 'tile-wmma' }).name).toBe(
+      'cce_tile_bwd_bf16',
+    );
+    expect(planKernel({ ...base, dtype: 'bfloat16', mode: 'block', D: 72 }).name).toBe('cce_tile_bwd_bf16');
+    expect(planKernel({ ...base, dtype: 'bfloat16', mode: 'block', D: 288 }).name).toBe('cce_tile_bwd_bf16');
+    expect(planKernel({ ...base, dtype: 'bfloat16', mode: 'block', aligned16: false }).name).toBe(
+      'cce_tile_bwd_bf16',
+    );
+    expect(planKernel({ ...base, dtype: 'float16', mode: 'block' }).name).toBe('cce_tile_bwd_f16');
     expect(planKernel({ ...base, dtype: 'float32', mode: 'batch' }).name).toBe('cce_tile_bwd_f32x3');
     expect(planKernel({ ...base, dtype: 'bfloat16', mode: 'row' }).name).toBe('cce_row_bwd_bf16_v8_c1');
     expect(planKernel({ ...base, dtype: 'float32', mode: 'row', D: 19 }).name).toBe('cce_row_bwd_f32_v1_c1');
@@ -229,6 +245,30 @@ describe.skipIf(!!reason)(`CUDA kernels on a GPU (seed ${SEED})`, () => {
     [
       'inBatch sampler, block 32 tile',
       { N: 80, C: 500, D: 32, options: { negatives: 40, share: 'block', blockRows: 32, sampler: 'inBatch' } },
+    ],
+    // D = 32·n ≤ 256: the mma.sync tile kernel in bf16 (WMMA in float16 and float32); a partial
+    // last negative tile, partial row tiles, several tiles per group, every D-register size
+    [
+      'block 64 tile, K = 130, D = 64',
+      { N: 150, C: 400, D: 64, options: { negatives: 130, share: 'block' } },
+    ],
+    [
+      'block 128 (2 row tiles per group), K = 200, D = 256',
+      { N: 300, C: 700, D: 256, options: { negatives: 200, share: 'block', blockRows: 128 } },
+    ],
+    [
+      'block 64, the WMMA form forced, D = 256',
+      { N: 130, C: 300, D: 256, options: { negatives: 70, share: 'block' }, call: { kernel: 'tile-wmma' } },
+    ],
+    ['batch tile, K = 65, D = 96', { N: 99, C: 120, D: 96, options: { negatives: 65, share: 'batch' } }],
+    ["'all' tile, C = 333, D = 160", { N: 70, C: 333, D: 160, options: { negatives: 'all' } }],
+    [
+      'block 16 tile, accidental hits, C = 7, D = 32',
+      { N: 70, C: 7, D: 32, options: { negatives: 20, share: 'block', blockRows: 16 } },
+    ],
+    [
+      'block 64, K = 1, no logQ, D = 128',
+      { N: 90, C: 50, D: 128, options: { negatives: 1, share: 'block', logQ: false } },
     ],
   ];
   const tol: Record<string, { loss: number; grad: number }> = {

@@ -15,7 +15,10 @@ import { type CudaKernelChoice, type F32Precision, planKernel } from './plan.js'
 
 /** CUDA-only settings of a call. */
 export interface CudaCallOptions {
-  /** 'auto' (default): tile kernel on tensor cores for block/batch/all where it fits, else 'row'. */
+  /**
+   * 'auto' (default): tile kernel on tensor cores for block/batch/all where it fits (in bf16 its
+   * mma.sync form where D = 32·n ≤ 256), else 'row'; 'tile-wmma' forces the tile kernel's WMMA form.
+   */
   kernel?: CudaKernelChoice;
   /** float32 inputs on tensor cores: 'tf32x3' (default; split operands, fp32-accurate) or 'tf32' (faster). */
   f32Precision?: F32Precision;
@@ -175,6 +178,7 @@ function run(
     device: ctx.device,
     kernel: call.kernel ?? 'auto',
     f32Precision: call.f32Precision ?? 'tf32x3',
+    aligned16: hidden.buffer.address % 16n === 0n && items.buffer.address % 16n === 0n,
   });
   if (N === 0) return plan.name;
   const s = samplerOnDevice(o, C, targets, ctx, call);

@@ -3,7 +3,7 @@
  * or allocating, so they can be captured into a CUDA graph. D from 1 to 4096; vector accesses when
  * D % 4 == 0 and every pointer is aligned, element by element otherwise.
  */
-import { launch } from '@cutrec/tensor';
+import { type KernelArg, launch } from '@cutrec/tensor';
 import { type DeviceDropout, packDropoutSite } from '../dropout/index.js';
 import { opModule } from '../module.js';
 import { aligned, checkBytes, contextOf, type DevicePtr, type OpCall, ptrArg } from '../ptr.js';
@@ -79,6 +79,18 @@ function groupOf(D: number): { group: number; rowsPerBlock: number } {
   return D <= 1024 ? { group: 32, rowsPerBlock: 4 } : { group: 256, rowsPerBlock: 1 };
 }
 
+/**
+ * The register-resident kernels (`layernorm_*_r<NC>_*`: a warp per row, 4 elements per access, the
+ * row in registers) where they apply — vector access and D ≤ 1024 — with NC = ⌈D / 128⌉ rounded up
+ * to 1, 2, 4 or 8, and how many of the backward's 128-thread blocks fit on an SM (its registers,
+ * by ptxas on sm_90: 56, 80, 127, 229 per thread), so its grid-stride grid is one full wave.
+ */
+function registerKernel(D: number, vec: boolean): { nc: number; backwardBlocksPerSm: number } | null {
+  if (!vec || D > 1024) return null;
+  const nc = D <= 128 ? 1 : D <= 256 ? 2 : D <= 512 ? 4 : 8;
+  return { nc, backwardBlocksPerSm: { 1: 8, 2: 6, 4: 4, 8: 2 }[nc] ?? 2 };
+}
+
 /** s = x (+ drop(a)), y = LN(s)·gamma + beta (0 on masked rows), mean and rstd per row. */
 export function cudaLayerNormForward(a: CudaLayerNormForwardArgs, call: OpCall = {}): void {
   const { R, D, dtype } = a;
@@ -100,15 +112,18 @@ export function cudaLayerNormForward(a: CudaLayerNormForwardArgs, call: OpCall =
     aligned(a.gamma, 16) &&
     aligned(a.beta, 16);
   const { group, rowsPerBlock } = groupOf(D);
+  const reg = registerKernel(D, vec);
+  const suffix = dtype === 'float32' ? 'f32' : 'bf16';
   const kernel = opModule('layernorm', contextOf(a.y)).kernel(
-    `layernorm_forward_${dtype === 'float32' ? 'f32' : 'bf16'}`,
+    reg ? `layernorm_forward_r${reg.nc}_${suffix}` : `layernorm_forward_${suffix}`,
   );
+  const tail: KernelArg[] = reg ? [] : [{ i32: vec ? 1 : 0 }, { i32: group }];
   launch(
     kernel,
     {
       grid: Math.ceil(R / rowsPerBlock),
       block: group * rowsPerBlock,
-      sharedBytes: rowsPerBlock * D * 4,
+      sharedBytes: reg ? 0 : rowsPerBlock * D * 4,
       stream: call.stream ?? null,
     },
     [
@@ -126,8 +141,7 @@ export function cudaLayerNormForward(a: CudaLayerNormForwardArgs, call: OpCall =
       { i32: R },
       { i32: D },
       { f32: a.eps },
-      { i32: vec ? 1 : 0 },
-      { i32: group },
+      ...tail,
     ],
   );
 }
@@ -154,12 +168,16 @@ export function cudaLayerNormBackward(a: CudaLayerNormBackwardArgs, call: OpCall
     [a.dy, a.s, a.dx, a.dSkip, a.residualGrad?.da].every((p) => aligned(p, 4 * eb)) &&
     aligned(a.gamma, 16);
   const { group, rowsPerBlock } = groupOf(D);
+  const reg = registerKernel(D, vec);
+  const suffix = dtype === 'float32' ? 'f32' : 'bf16';
   // Grid-stride over rows with a few blocks per SM: fewer blocks, fewer dGamma/dBeta atomics.
   const ctx = contextOf(a.dx);
-  const maxBlocks = Math.max(1, ctx.device.smCount) * (group === 32 ? 8 : 4);
+  const perSm = reg ? reg.backwardBlocksPerSm : group === 32 ? 8 : 4;
+  const maxBlocks = Math.max(1, ctx.device.smCount) * perSm;
   const kernel = opModule('layernorm', ctx).kernel(
-    `layernorm_backward_${dtype === 'float32' ? 'f32' : 'bf16'}`,
+    reg ? `layernorm_backward_r${reg.nc}_${suffix}` : `layernorm_backward_${suffix}`,
   );
+  const tail: KernelArg[] = reg ? [] : [{ i32: vec ? 1 : 0 }, { i32: group }];
   launch(
     kernel,
     {
@@ -184,8 +202,7 @@ export function cudaLayerNormBackward(a: CudaLayerNormBackwardArgs, call: OpCall
       { i32: a.rowMask?.padId ?? 0 },
       { i32: R },
       { i32: D },
-      { i32: vec ? 1 : 0 },
-      { i32: group },
+      ...tail,
     ],
   );
 }

@@ -6,7 +6,7 @@
  */
 import { type CudaContext, type KernelArg, launch } from '@cutrec/tensor';
 import { opModule } from '../module.js';
-import { addressOf, checkBytes, contextOf, type DevicePtr, type OpCall, ptrArg } from '../ptr.js';
+import { addressOf, aligned, checkBytes, contextOf, type DevicePtr, type OpCall, ptrArg } from '../ptr.js';
 import { type LtGemmDesc, type LtGemmPlan, ltPlan, ltUnavailableReason } from './cublaslt.js';
 
 /** Storage types of the linear layer's operands. */
@@ -285,14 +285,19 @@ export function cudaBiasGrad(args: CudaBiasGradArgs, call: OpCall = {}): void {
   checkBytes('cudaBiasGrad: dy', args.dy, R * N * bytesPer(dtype));
   checkBytes('cudaBiasGrad: db', args.db, N * 4);
   if (R === 0 || N === 0) return;
-  const kernel = opModule('linear', contextOf(args.db)).kernel(`linear_bias_grad_${short(dtype)}`);
-  const gx = Math.ceil(N / 32);
-  // ≈ 32 rows per thread, at most 256 row slices (≤ 256 atomics per column).
-  const gy = Math.max(1, Math.min(Math.ceil(R / 256), 256));
+  const ctx = contextOf(args.db);
+  const kernel = opModule('linear', ctx).kernel(`linear_bias_grad_${short(dtype)}`);
+  // A thread sums V adjacent columns with one 16-byte load per row where N and dy allow it.
+  const V = 16 / bytesPer(dtype);
+  const vec = N % V === 0 && aligned(args.dy, 16);
+  const gx = Math.ceil(N / (32 * (vec ? V : 1)));
+  // About 8 CTAs per SM in all, each row slice ≥ 8 rows per thread (≤ 8·SMs atomics per column).
+  const gy = Math.max(1, Math.min(Math.ceil((Math.max(1, ctx.device.smCount) * 8) / gx), Math.ceil(R / 64)));
   launch(kernel, { grid: [gx, gy], block: [32, 8], stream: call.stream ?? null }, [
     ptrArg(args.dy),
     ptrArg(args.db),
     { i32: R },
     { i32: N },
+    { i32: vec ? 1 : 0 },
   ]);
 }

@@ -251,23 +251,40 @@ __device__ __forceinline__ void bias_add(TC* __restrict__ C, const float* __rest
   }
 }
 
-// Block (32, 8): threadIdx.x picks a column of the CTA's 32, threadIdx.y strides over rows
-// (blockIdx.y·8 + threadIdx.y, step gridDim.y·8); partial sums meet in shared memory and one
+// Block (32, 8): threadIdx.x picks V adjacent columns of the CTA's 32·V (one 16-byte load each
+// when V > 1: N % V == 0 and dy 16-byte aligned, checked by the launcher), threadIdx.y strides over
+// rows (blockIdx.y·8 + threadIdx.y, step gridDim.y·8); partial sums meet in shared memory and one
 // atomicAdd per column and CTA lands in db.
-template <typename T>
+template <typename T, int V>
 __device__ __forceinline__ void bias_grad(const T* __restrict__ dy, float* __restrict__ db, int R, int N) {
-  __shared__ float part[8][33];
-  const int n = blockIdx.x * 32 + threadIdx.x;
-  float s = 0.f;
-  if (n < N) {
-    for (int r = blockIdx.y * 8 + threadIdx.y; r < R; r += gridDim.y * 8) s += to_f(dy[(size_t)r * N + n]);
+  __shared__ float part[8][32 * V + 1];
+  const int n0 = (blockIdx.x * 32 + threadIdx.x) * V;
+  float s[V];
+#pragma unroll
+  for (int j = 0; j < V; ++j) s[j] = 0.f;
+  if (n0 < N) {
+#pragma unroll 4
+    for (int r = blockIdx.y * 8 + threadIdx.y; r < R; r += gridDim.y * 8) {
+      const T* p = dy + (size_t)r * N + n0;
+      if constexpr (V == 1) {
+        s[0] += to_f(*p);
+      } else {
+        const uint4 u = *reinterpret_cast<const uint4*>(p);
+        const T* e = reinterpret_cast<const T*>(&u);
+#pragma unroll
+        for (int j = 0; j < V; ++j) s[j] += to_f(e[j]);
+      }
+    }
   }
-  part[threadIdx.y][threadIdx.x] = s;
+#pragma unroll
+  for (int j = 0; j < V; ++j) part[threadIdx.y][threadIdx.x * V + j] = s[j];
   __syncthreads();
-  if (threadIdx.y == 0 && n < N) {
+  for (int c = threadIdx.y * 32 + threadIdx.x; c < 32 * V; c += 256) {
+    const int n = blockIdx.x * 32 * V + c;
+    if (n >= N) continue;
     float t = 0.f;
 #pragma unroll
-    for (int y = 0; y < 8; ++y) t += part[y][threadIdx.x];
+    for (int y = 0; y < 8; ++y) t += part[y][c];
     atomicAdd(db + n, t);
   }
 }
@@ -307,10 +324,12 @@ extern "C" __global__ void linear_bias_add_bf16(__nv_bfloat16* __restrict__ C, c
 }
 
 extern "C" __global__ void __launch_bounds__(256)
-    linear_bias_grad_f32(const float* __restrict__ dy, float* __restrict__ db, int R, int N) {
-  linear::bias_grad<float>(dy, db, R, N);
+    linear_bias_grad_f32(const float* __restrict__ dy, float* __restrict__ db, int R, int N, int vec) {
+  if (vec) linear::bias_grad<float, 4>(dy, db, R, N);
+  else linear::bias_grad<float, 1>(dy, db, R, N);
 }
 extern "C" __global__ void __launch_bounds__(256)
-    linear_bias_grad_bf16(const __nv_bfloat16* __restrict__ dy, float* __restrict__ db, int R, int N) {
-  linear::bias_grad<__nv_bfloat16>(dy, db, R, N);
+    linear_bias_grad_bf16(const __nv_bfloat16* __restrict__ dy, float* __restrict__ db, int R, int N, int vec) {
+  if (vec) linear::bias_grad<__nv_bfloat16, 8>(dy, db, R, N);
+  else linear::bias_grad<__nv_bfloat16, 1>(dy, db, R, N);
 }

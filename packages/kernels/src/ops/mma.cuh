@@ -1,4 +1,5 @@
-// bf16 tensor-core pieces of the attention kernels (attention_mma.cuh): the warp-level
+// bf16 tensor-core pieces shared by the attention kernels (attention/attention_mma.cuh) and the
+// CCE- tile kernels (cuda/cce_tile_mma.cuh): the warp-level
 // mma.sync.m16n8k16 (bf16 inputs, fp32 accumulation, sm_80+) and the fragment layout it implies,
 // from the PTX ISA ("Matrix fragments for mma.m16n8k16 with floating point type"). For lane l,
 // g = l / 4 (the group) and q = l % 4 (the thread in the group):
@@ -58,6 +59,13 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], uint32_t addr) {
 __device__ __forceinline__ void load_a(uint32_t (&a)[4], const __nv_bfloat16* s, int ld, int r0, int c0, int lane) {
   const int m = lane >> 3;
   ldmatrix_x4<false>(a, smem_addr(s, (r0 + ((m & 1) << 3) + (lane & 7)) * ld + c0 + ((m >> 1) << 3)));
+}
+
+// The A fragment of rows m0 … m0+15, columns k0 … k0+15 of A = Sᵀ for a row-major tile S [k][m]
+// (ldmatrix .trans: lanes 8m … 8m+7 point at rows k0 + 8·(m / 2) … of S, from column m0 + 8·(m % 2)).
+__device__ __forceinline__ void load_at(uint32_t (&a)[4], const __nv_bfloat16* s, int ld, int m0, int k0, int lane) {
+  const int m = lane >> 3;
+  ldmatrix_x4<true>(a, smem_addr(s, (k0 + ((m >> 1) << 3) + (lane & 7)) * ld + m0 + ((m & 1) << 3)));
 }
 
 // B fragments of two n-tiles (n0 … n0+7 and n0+8 … n0+15; k rows k0 … k0+15) of B = Sᵀ for a
