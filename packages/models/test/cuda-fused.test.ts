@@ -2,7 +2,8 @@
  * The engine contract on CUDA (`npm run test:gpu`; skipped with the reason printed elsewhere, failed
  * under CUTREC_REQUIRE_CUDA=1): one fused CUDA step equals one tfjs step (CPU backend, float64
  * CCE- reference) — loss, every gradient, every updated parameter — within 1e-4 of the largest
- * magnitude in float32 (bfloat16: the loss within 2e-2, the values within a wiring bound, see BF16), on the host test's cases plus D 64 and 256; the
+ * magnitude in float32 (bfloat16: the loss within 2e-2, the values within a wiring bound in L2, see
+ * BF16), on the host test's cases plus D 64 and 256; the
  * CUDA graph replays (steps 2 and 3 of each case run as a graph); 200 steps on the synthetic data
  * track the tfjs loss curve.
  */
@@ -37,22 +38,23 @@ const bigger: Case[] = [
 ];
 
 /**
- * bfloat16 is not yet held to the contract's 2e-2 on gradients and updated parameters: its rounding
- * alone leaves up to 0.25 of the largest gradient on these tiny models (measured on an H200,
- * 2026-12-02: worst on the feed-forward's first weight, where rounded pre-activations cross ReLU's
- * kink; packages/models/BENCHMARKS.md). It is held to the contract on the loss and to a wiring
- * bound on the values (a wrong buffer, mask, dtype or transpose gives O(1) or NaN). Adam's first
- * step moves every element by about ±lr (1e-3), so a small gradient whose sign bf16 flips moves a
- * zero-initialised bias by 2·lr: updated parameters are measured against at least 1e-2. The bf16
- * kernels themselves meet 2e-2 against their float64 references (packages/kernels). Issue 11
- * stays open on it.
+ * bfloat16 is not held to the contract's 2e-2 of the largest magnitude on gradients and updated
+ * parameters: on these tiny models (a few rows) one pre-activation that bf16 rounding moves across
+ * ReLU's kink switches a whole row's contribution to the feed-forward's first weight, which measured
+ * on an H200 left 0.25 (2026-12-02, one seed) and 1.0 (another seed) of that gradient's largest entry
+ * (packages/models/BENCHMARKS.md). It is held to the contract on the loss and, on every gradient and
+ * updated parameter, to 0.25 of the tensor's L2 norm (relL2: a wrong buffer, mask, dtype or
+ * transpose gives O(1) or NaN; one flipped row does not). Adam's first step moves every element by
+ * about ±lr (1e-3), so a small gradient whose sign bf16 flips moves a zero-initialised bias by 2·lr:
+ * updated parameters are measured against at least 1e-2 per element. The bf16 kernels themselves
+ * meet 2e-2 against their float64 references (packages/kernels). Issue 11 stays open on it.
  */
-const BF16 = { loss: 2e-2, values: 0.5, paramFloor: 1e-2 };
+const BF16 = { loss: 2e-2, values: 0.25, paramFloor: 1e-2, metric: 'l2' as const };
 
 describe.skipIf(reason !== undefined)('fused CUDA engine = tfjs engine', () => {
   for (const dtype of ['float32', 'bfloat16'] as const) {
     const tol = dtype === 'float32' ? 1e-4 : BF16;
-    const within = typeof tol === 'number' ? `${tol}` : `loss ${tol.loss}, values ${tol.values}`;
+    const within = typeof tol === 'number' ? `${tol}` : `loss ${tol.loss}, values ${tol.values} in L2`;
     for (const c of [...cases, ...bigger]) {
       it(`${dtype}: ${c.name} (within ${within} of the largest magnitude)`, async () => {
         await expectSameSteps(c, `cuda-fused ${dtype}`, () => new CudaDevice({ dtype }), tol);
