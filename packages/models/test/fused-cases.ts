@@ -76,6 +76,11 @@ export type StepTolerance =
       paramFloor?: number;
       /** 'max' (default): the largest element error over the largest magnitude; 'l2': {@link relL2}. */
       metric?: 'max' | 'l2';
+      /**
+       * Updated parameters are compared where |gradient| ≥ this fraction of the step's largest
+       * (default 1e-5: float noise); below it Adam's first step (≈ lr·sign g) is a coin flip.
+       */
+      updateNoise?: number;
     };
 
 /** The largest |value| of any of `arrays`. */
@@ -194,7 +199,7 @@ export async function expectSameSteps<B>(
           tol,
         );
       }
-      if (l2)
+      if (typeof tolerance !== 'number')
         console.log(
           `[${label}] largest element error: ${worst.max.toPrecision(3)} of the largest magnitude (${worst.name})`,
         );
@@ -202,7 +207,9 @@ export async function expectSameSteps<B>(
       // gradient is float noise (|g| < 1e-5 of the step's largest, e.g. the key bias) the update is
       // a coin flip on either engine: those elements are left out (and counted).
       const params = await fused.parametersAsync();
-      const noise = 1e-5 * largest(Object.values(want.grads));
+      const noise =
+        (typeof tolerance === 'number' ? 1e-5 : (tolerance.updateNoise ?? 1e-5)) *
+        largest(Object.values(want.grads));
       let skipped = 0;
       for (const p of tfjsModel.parameters) {
         const g = want.grads[p.name]!;
