@@ -49,24 +49,6 @@ export function rel(a: ArrayLike<number>, b: ArrayLike<number>, floor = 0): numb
   return m === 0 ? d : d / m;
 }
 
-/**
- * ‖a − b‖₂ / max(‖b‖₂, floor·√n): the error of a whole tensor, which one element pushed across a
- * kink (a bf16-rounded ReLU input) cannot dominate the way it dominates {@link rel}; Infinity when
- * the lengths differ or anything is not finite.
- */
-export function relL2(a: ArrayLike<number>, b: ArrayLike<number>, floor = 0): number {
-  if (a.length !== b.length) return Number.POSITIVE_INFINITY;
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < b.length; i++) {
-    if (!Number.isFinite(a[i]!) || !Number.isFinite(b[i]!)) return Number.POSITIVE_INFINITY;
-    d += (a[i]! - b[i]!) ** 2;
-    m += b[i]! ** 2;
-  }
-  const scale = Math.max(Math.sqrt(m), floor * Math.sqrt(b.length));
-  return scale === 0 ? Math.sqrt(d) : Math.sqrt(d) / scale;
-}
-
 /** How a step is compared: one bound for everything, or the loss and the values apart. */
 export type StepTolerance =
   | number
@@ -74,8 +56,6 @@ export type StepTolerance =
       loss: number;
       values: number;
       paramFloor?: number;
-      /** 'max' (default): the largest element error over the largest magnitude; 'l2': {@link relL2}. */
-      metric?: 'max' | 'l2';
       /**
        * Updated parameters are compared where |gradient| ≥ this fraction of the step's largest
        * (default 1e-5: float noise); below it Adam's first step (≈ lr·sign g) is a coin flip.
@@ -168,8 +148,6 @@ export async function expectSameSteps<B>(
   const tolLoss = typeof tolerance === 'number' ? tolerance : tolerance.loss;
   const tol = typeof tolerance === 'number' ? tolerance : tolerance.values;
   const paramFloor = typeof tolerance === 'number' ? undefined : tolerance.paramFloor;
-  const l2 = typeof tolerance !== 'number' && tolerance.metric === 'l2';
-  const cmp = l2 ? relL2 : rel;
   const seed = Number(process.env.CUTREC_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
   console.log(`[seed] ${label} '${c.name}': ${seed} (replay with CUTREC_TEST_SEED=${seed})`);
   const cfg = { ...c.model, seed: seed % 1000 };
@@ -195,7 +173,7 @@ export async function expectSameSteps<B>(
       for (const p of tfjsModel.parameters) {
         const max = rel(grads[p.name]!, want.grads[p.name]!, floor);
         if (max > worst.max) worst = { name: p.name, max };
-        expect(cmp(grads[p.name]!, want.grads[p.name]!, floor), `gradient of ${p.name}`).toBeLessThanOrEqual(
+        expect(rel(grads[p.name]!, want.grads[p.name]!, floor), `gradient of ${p.name}`).toBeLessThanOrEqual(
           tol,
         );
       }
@@ -217,7 +195,7 @@ export async function expectSameSteps<B>(
         const got = params[p.name]!.filter((_, i) => keep(i));
         const exp = (p.variable.dataSync() as Float32Array).filter((_, i) => keep(i));
         skipped += g.length - got.length;
-        expect(cmp(got, exp, paramFloor), `updated ${p.name}`).toBeLessThanOrEqual(tol);
+        expect(rel(got, exp, paramFloor), `updated ${p.name}`).toBeLessThanOrEqual(tol);
       }
       if (skipped > 0)
         console.log(
