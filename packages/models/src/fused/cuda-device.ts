@@ -40,7 +40,7 @@ import {
   DeviceBuffer,
   HostBuffer,
 } from '@cutrec/tensor';
-import type { FusedDevice } from './engine.js';
+import type { FusedDevice, PendingRead } from './engine.js';
 import type { BufferKind, Drop, EngineOps, StepLoss } from './ops.js';
 
 /** The op folders whose CUDA kernels the fused step launches. */
@@ -87,6 +87,12 @@ const PROFILED_OPS = [
   'stepIncrement',
 ] as const;
 
+/** Slots of the pinned staging ring of `enqueueUpload` (an upload waits for the copy STAGING_SLOTS uploads back). */
+const STAGING_SLOTS = 4;
+/** Pinned buffers are allocated in multiples of this (cuMemHostAlloc is slow; sizes settle after the first calls). */
+const PINNED_GRAIN = 64 * 1024;
+const pinnedBytes = (bytes: number) => Math.max(1, Math.ceil(bytes / PINNED_GRAIN)) * PINNED_GRAIN;
+
 /** A typed range of a device buffer. */
 export interface CudaBuf extends DeviceView {
   kind: BufferKind;
@@ -128,6 +134,12 @@ export class CudaDevice implements FusedDevice<CudaBuf> {
   private readonly pinned: HostBuffer[];
   private readonly pinnedDone: (CudaEvent | undefined)[] = [undefined, undefined];
   private nextPinned = 0;
+  /** Pinned staging of {@link enqueueUpload}, a ring: a slot is refilled once its last copy has run. */
+  private readonly staging: ({ host: HostBuffer; done: CudaEvent } | undefined)[] = new Array(STAGING_SLOTS);
+  private nextStaging = 0;
+  /** Pinned landing buffers of {@link enqueueReadInt32} not in use, and every one made (for dispose). */
+  private readonly freeReads: { host: HostBuffer; done: CudaEvent }[] = [];
+  private readonly allReads: { host: HostBuffer; done: CudaEvent }[] = [];
   private graph: CudaGraph | undefined;
   private stepsRun = 0;
   private rowsForPinned = 0;
@@ -374,6 +386,82 @@ export class CudaDevice implements FusedDevice<CudaBuf> {
     this.stream.synchronize();
     b.buffer.write(data, b.byteOffset);
   }
+  /**
+   * Copies `data` into the next slot of the pinned staging ring (first waiting on that slot's event:
+   * the copy that last read it) and queues cuMemcpyHtoDAsync from it on the stream, then records
+   * the slot's event: no stream synchronisation, ordered after the work queued before it.
+   */
+  enqueueUpload(b: CudaBuf, data: Float32Array | Int32Array): void {
+    if (data.byteLength > b.bytes)
+      throw new RangeError(`cuda device: ${data.byteLength} bytes do not fit a buffer of ${b.bytes}`);
+    if (data.byteLength === 0) return;
+    const i = this.nextStaging;
+    this.nextStaging = (i + 1) % STAGING_SLOTS;
+    let slot = this.staging[i];
+    slot?.done.synchronize(); // the copy that last read this slot has run
+    if (!slot || slot.host.bytes < data.byteLength) {
+      slot?.host.free();
+      slot = {
+        host: new HostBuffer(pinnedBytes(data.byteLength), this.context),
+        done: slot?.done ?? new CudaEvent(this.context, { timing: false }),
+      };
+      this.staging[i] = slot;
+    }
+    new Uint8Array(slot.host.arrayBuffer, 0, data.byteLength).set(
+      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    );
+    b.buffer.uploadAsync(
+      slot.host,
+      { hostOffset: 0, deviceOffset: b.byteOffset, bytes: data.byteLength },
+      this.stream,
+    );
+    slot.done.record(this.stream);
+  }
+
+  /**
+   * Queues cuMemcpyDtoHAsync of `n` int32 values into a pinned landing buffer on the stream and
+   * records its event; `take` waits on that event only (not the stream: work queued later keeps
+   * running) and copies the values out, and the landing buffer is reused by a later read.
+   */
+  enqueueReadInt32(b: CudaBuf, n: number): PendingRead {
+    const bytes = n * 4;
+    if (bytes > b.bytes)
+      throw new RangeError(`cuda device: a read of ${bytes} bytes from a buffer of ${b.bytes}`);
+    let at = this.freeReads.findIndex((r) => r.host.bytes >= bytes);
+    if (at < 0 && this.freeReads.length > 0) {
+      // Too small: its last copy was taken (so has run); replace its memory with a larger one.
+      const r = this.freeReads[0]!;
+      r.host.free();
+      r.host = new HostBuffer(pinnedBytes(bytes), this.context);
+      at = 0;
+    }
+    let slot: { host: HostBuffer; done: CudaEvent };
+    if (at >= 0) {
+      slot = this.freeReads.splice(at, 1)[0]!;
+    } else {
+      slot = {
+        host: new HostBuffer(pinnedBytes(bytes), this.context),
+        done: new CudaEvent(this.context, { timing: false }),
+      };
+      this.allReads.push(slot);
+    }
+    if (n > 0)
+      b.buffer.downloadAsync(slot.host, { hostOffset: 0, deviceOffset: b.byteOffset, bytes }, this.stream);
+    slot.done.record(this.stream);
+    let taken = false;
+    return {
+      take: () => {
+        if (taken) throw new Error('cuda device: a queued read was already taken');
+        taken = true;
+        slot.done.synchronize();
+        const out = new Int32Array(n);
+        out.set(new Int32Array(slot.host.arrayBuffer, 0, n));
+        this.freeReads.push(slot);
+        return out;
+      },
+    };
+  }
+
   download(b: CudaBuf, n: number): Float32Array {
     this.stream.synchronize();
     if (b.elt === 4) return b.buffer.read(new Float32Array(n), b.byteOffset);
@@ -494,5 +582,12 @@ export class CudaDevice implements FusedDevice<CudaBuf> {
     this.owned.length = 0;
     for (const p of this.pinned) p.free();
     this.pinned.length = 0;
+    for (const slot of [...this.staging, ...this.allReads]) {
+      slot?.host.free();
+      slot?.done.destroy();
+    }
+    this.staging.fill(undefined);
+    this.allReads.length = 0;
+    this.freeReads.length = 0;
   }
 }

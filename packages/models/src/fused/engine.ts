@@ -29,6 +29,18 @@ export interface FusedDevice<B> extends EngineOps<B> {
   seed: number;
   /** Copies host values into `b` (ordered before later work). */
   upload(b: B, data: Float32Array | Int32Array): void;
+  /**
+   * Queues a copy of host values into `b` after the work queued so far, without waiting for that
+   * work (CUDA: pinned staging and an async copy on the stream; WebGPU: `queue.writeBuffer`; the
+   * host: a copy). `data` is taken at the call: the caller may change it as soon as this returns.
+   */
+  enqueueUpload(b: B, data: Float32Array | Int32Array): void;
+  /**
+   * Queues a read-back of the first `n` int32 values of `b` as the work queued so far leaves them,
+   * without waiting: later work may overwrite `b` at once. `take` (once) waits for the values:
+   * synchronously on the host and CUDA, as a Promise on WebGPU.
+   */
+  enqueueReadInt32(b: B, n: number): PendingRead;
   /** The first `n` values of `b` as float32, after all queued work. */
   download(b: B, n: number): Float32Array;
   /** The first `n` values of an int32 buffer, after all queued work. */
@@ -54,6 +66,11 @@ export interface FusedDevice<B> extends EngineOps<B> {
   /** Asynchronous {@link lossOf} (WebGPU). */
   lossOfAsync?(step: number): Promise<number>;
   dispose(): void;
+}
+
+/** A read-back queued by {@link FusedDevice.enqueueReadInt32}; `take` may be called once. */
+export interface PendingRead {
+  take(): Int32Array | Promise<Int32Array>;
 }
 
 /** Options of a {@link FusedTrainer}: the tfjs Trainer's, plus the batch size the buffers are sized for. */
@@ -152,6 +169,21 @@ function checkFits<B>(
   );
 }
 
+/** What ranking allocates once and reuses across chunks and calls (see FusedTrainer.rankScratch). */
+interface RankScratch<B> {
+  /** int32 [ranksCap]: one call's ranks, chunk after chunk (one read-back per call). */
+  ranks: B;
+  ranksCap: number;
+  /** int32 [B + (B + 1) + seenCap]: a chunk's targets, seen offsets and seen items, one upload. */
+  inputs: B;
+  seenCap: number;
+  /** Host staging of `inputs`' layout (copied at each upload, so reused at once). */
+  host: Int32Array;
+  /** A chunk's ids [R] (padding beyond its users) and the forward pass's targets [R] (all ignored). */
+  ids: Int32Array;
+  noTargets: Int32Array;
+}
+
 /** SASRec training with the fused step on one device; `step` counts completed steps. */
 export class FusedTrainer<B = unknown> implements TrainingEngine {
   readonly engine = 'fused' as const;
@@ -170,6 +202,7 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
   private completed = 0;
   private readLosses = 0;
   private lastFinite: { step: number; loss: number } | undefined;
+  private rank: RankScratch<B> | undefined;
 
   /**
    * Allocates every buffer and uploads the parameters: `initial` by name when given, else a tfjs
@@ -376,98 +409,145 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
   /**
    * 0-based ranks of each user's target among all items (full catalog; `seen` items do not
    * compete) from histories `inputs` [U·L] (left-padded), by the forward pass without dropout on
-   * the engine's own buffers, B users at a time.
+   * the engine's own buffers, B users at a time (host and CUDA: it waits for the ranks; WebGPU:
+   * use {@link rankTargetsAsync}).
    */
   rankTargets(
     inputs: Int32Array,
     targets: Int32Array,
     seen?: { offsets: Int32Array; items: Int32Array },
   ): Int32Array {
-    const r = this.rankSetup(inputs, targets);
-    try {
-      for (let u0 = 0; u0 < r.U; u0 += this.shapes.B) {
-        const c = this.rankChunk(r, inputs, targets, u0, seen);
-        r.out.set(this.device.downloadInt32(r.ranks, c.n), u0);
-        c.done();
-      }
-    } finally {
-      this.device.free(r.ranks, r.tg);
+    const ranks = this.enqueueRankTargets(inputs, targets, seen).take();
+    if (ranks instanceof Promise) {
+      ranks.catch(() => {});
+      throw new Error(
+        `FusedTrainer.rankTargets: read-backs on the ${this.device.name} device are asynchronous; use rankTargetsAsync`,
+      );
     }
-    return r.out;
+    return ranks;
   }
 
-  /** {@link rankTargets} for devices whose read-backs are asynchronous (WebGPU); the same elsewhere. */
+  /** {@link rankTargets} as a Promise (every device; the only form on WebGPU). */
   async rankTargetsAsync(
     inputs: Int32Array,
     targets: Int32Array,
     seen?: { offsets: Int32Array; items: Int32Array },
   ): Promise<Int32Array> {
-    const read = this.device.downloadInt32Async?.bind(this.device);
-    if (!read) return this.rankTargets(inputs, targets, seen);
-    const r = this.rankSetup(inputs, targets);
-    try {
-      for (let u0 = 0; u0 < r.U; u0 += this.shapes.B) {
-        const c = this.rankChunk(r, inputs, targets, u0, seen);
-        r.out.set(await read(r.ranks, c.n), u0);
-        c.done();
-      }
-    } finally {
-      this.device.free(r.ranks, r.tg);
-    }
-    return r.out;
+    return await this.enqueueRankTargets(inputs, targets, seen).take();
   }
 
-  private rankSetup(inputs: Int32Array, targets: Int32Array) {
-    const { B, L, C } = this.shapes;
+  /**
+   * Queues the ranks of all U users (what {@link rankTargets} returns) and one read-back of them,
+   * and returns without waiting; `take()` waits for them (a Promise on WebGPU). A caller may queue
+   * the next call before taking this one's ranks, so that the device works while the host reads.
+   * Per chunk of B users: the ids (`writeBatch`), the eager forward pass, one stream-ordered upload
+   * of the chunk's targets and seen lists into a scratch buffer that every chunk reuses (an upload
+   * is queued after the rank kernels that read the previous one), and the rank kernels writing
+   * ranks [u0, u0 + n) of one ranks buffer. Nothing here waits for the device, except CUDA's
+   * pinned staging rings, which wait for the copy that last used a slot.
+   */
+  enqueueRankTargets(
+    inputs: Int32Array,
+    targets: Int32Array,
+    seen: { offsets: Int32Array; items: Int32Array } | undefined,
+  ): PendingRead {
+    const { B, L, D, C } = this.shapes;
     const U = targets.length;
     if (inputs.length !== U * L)
       throw new RangeError(`rankTargets: inputs has ${inputs.length} ids, not U·L = ${U * L}`);
     checkInputIds(inputs, C, 'inputs');
-    const d = this.device;
-    return { U, out: new Int32Array(U), ranks: d.alloc(B, 'i32'), tg: d.alloc(B, 'i32') };
-  }
-
-  /** Queues the forward pass and the ranks of users [u0, u0 + n); `done` frees the chunk's seen lists. */
-  private rankChunk(
-    r: { ranks: B; tg: B },
-    inputs: Int32Array,
-    targets: Int32Array,
-    u0: number,
-    seen: { offsets: Int32Array; items: Int32Array } | undefined,
-  ): { n: number; done(): void } {
-    const { B, L, D, C, R } = this.shapes;
+    for (let u = 0; u < U; u++) {
+      const y = targets[u]!;
+      if (!(y >= 0 && y < C)) throw new RangeError(`rankTargets: targets[${u}] = ${y} is outside [0, ${C})`);
+    }
+    if (seen) {
+      const { offsets, items } = seen;
+      if (offsets.length !== U + 1 || offsets[0] !== 0 || offsets[U] !== items.length) {
+        throw new RangeError(
+          `rankTargets: seen.offsets must have U + 1 = ${U + 1} entries from 0 to seen.items.length = ${items.length}`,
+        );
+      }
+    }
+    if (U === 0) return { take: () => new Int32Array(0) };
+    let maxSeen = 0; // the largest chunk's seen entries
+    if (seen) {
+      for (let u0 = 0; u0 < U; u0 += B)
+        maxSeen = Math.max(maxSeen, seen.offsets[Math.min(U, u0 + B)]! - seen.offsets[u0]!);
+    }
+    const r = this.rankScratch(U, maxSeen);
     const d = this.device;
     const evalCtx: StepContext<B> = { ...this.ctx, training: false };
     const items = d.view(this.ctx.params, 0, C * D);
-    const noTargets = new Int32Array(R).fill(this.ignoreIndex); // the forward pass needs none
-    const n = Math.min(B, targets.length - u0);
-    const ids = new Int32Array(R).fill(C);
-    ids.set(inputs.subarray(u0 * L, (u0 + n) * L));
-    d.writeBatch(this.ctx.bufs.ids, this.ctx.bufs.targets, ids, noTargets);
-    forward(evalCtx);
-    d.upload(r.tg, targets.subarray(u0, u0 + n));
-    let seenBufs: { offsets: B; items: B } | undefined;
-    if (seen) {
-      const lo = seen.offsets[u0]!;
-      const off = Int32Array.from(seen.offsets.subarray(u0, u0 + n + 1), (o) => o - lo);
-      const its = seen.items.subarray(lo, seen.offsets[u0 + n]!);
-      seenBufs = { offsets: d.alloc(n + 1, 'i32'), items: d.alloc(Math.max(1, its.length), 'i32') };
-      d.upload(seenBufs.offsets, off);
-      if (its.length) d.upload(seenBufs.items, its);
+    const tg = d.view(r.inputs, 0, B);
+    const offsets = d.view(r.inputs, B, B + 1);
+    const host = r.host;
+    for (let u0 = 0; u0 < U; u0 += B) {
+      const n = Math.min(B, U - u0);
+      r.ids.set(inputs.subarray(u0 * L, (u0 + n) * L));
+      if (n < B) r.ids.fill(C, n * L);
+      d.writeBatch(this.ctx.bufs.ids, this.ctx.bufs.targets, r.ids, r.noTargets);
+      forward(evalCtx);
+      host.set(targets.subarray(u0, u0 + n), 0);
+      let len = n;
+      let seenBufs: { offsets: B; items: B } | undefined;
+      if (seen) {
+        const lo = seen.offsets[u0]!;
+        const hi = seen.offsets[u0 + n]!;
+        for (let i = 0; i <= n; i++) host[B + i] = seen.offsets[u0 + i]! - lo;
+        host.set(seen.items.subarray(lo, hi), 2 * B + 1);
+        len = 2 * B + 1 + (hi - lo);
+        seenBufs = { offsets, items: d.view(r.inputs, 2 * B + 1, hi - lo) };
+      }
+      d.enqueueUpload(r.inputs, host.subarray(0, len));
+      d.rankTargets({
+        hidden: this.ctx.bufs.hidden,
+        rowStride: L * D,
+        offset: (L - 1) * D,
+        items,
+        targets: tg,
+        U: n,
+        C,
+        D,
+        ...(seenBufs ? { seen: seenBufs } : {}),
+        ranks: d.view(r.ranks, u0, n),
+      });
     }
-    d.rankTargets({
-      hidden: this.ctx.bufs.hidden,
-      rowStride: L * D,
-      offset: (L - 1) * D,
-      items,
-      targets: r.tg,
-      U: n,
-      C,
-      D,
-      ...(seenBufs ? { seen: seenBufs } : {}),
-      ranks: r.ranks,
-    });
-    return { n, done: () => seenBufs && d.free(seenBufs.offsets, seenBufs.items) };
+    return d.enqueueReadInt32(r.ranks, U);
+  }
+
+  /**
+   * The evaluation scratch for a call of U users whose largest chunk has `maxSeen` seen entries:
+   * allocated on first use, grown (freed and allocated again) only when a call needs more, and
+   * freed in {@link dispose}.
+   */
+  private rankScratch(U: number, maxSeen: number): RankScratch<B> {
+    const { B, R, C } = this.shapes;
+    const d = this.device;
+    let r = this.rank;
+    if (!r) {
+      r = {
+        ranks: d.alloc(U, 'i32'),
+        ranksCap: U,
+        inputs: d.alloc(2 * B + 1 + Math.max(1, maxSeen), 'i32'),
+        seenCap: Math.max(1, maxSeen),
+        host: new Int32Array(2 * B + 1 + Math.max(1, maxSeen)),
+        ids: new Int32Array(R).fill(C),
+        noTargets: new Int32Array(R).fill(this.ignoreIndex), // the forward pass needs none
+      };
+      this.rank = r;
+    }
+    if (U > r.ranksCap) {
+      d.free(r.ranks);
+      r.ranks = d.alloc(U, 'i32');
+      r.ranksCap = U;
+    }
+    if (maxSeen > r.seenCap) {
+      d.free(r.inputs);
+      r.inputs = d.alloc(2 * B + 1 + maxSeen, 'i32');
+      r.seenCap = maxSeen;
+      r.host = new Int32Array(2 * B + 1 + maxSeen);
+    }
+    return r;
   }
 
   /** The parameters by name (host copies, after queued work). */
@@ -582,6 +662,8 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
 
   /** Frees the device buffers (the tfjs model stays). */
   dispose(): void {
+    if (this.rank) this.device.free(this.rank.ranks, this.rank.inputs);
+    this.rank = undefined;
     this.device.dispose();
   }
 }

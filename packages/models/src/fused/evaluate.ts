@@ -1,7 +1,7 @@
 /** Ranking metrics of a fused trainer's current model on evaluation Examples, computed on its device. */
 import { type Example, evaluationBatches, RankingMetrics } from '@cutrec/data';
 import { seenFromHistories } from '../eval/seen.js';
-import type { FusedTrainer } from './engine.js';
+import type { FusedTrainer, PendingRead } from './engine.js';
 
 /** Options of {@link evaluateFused}. */
 export interface EvaluateFusedOptions {
@@ -25,6 +25,12 @@ export async function evaluateFused<B>(
   const { numItems, maxLen } = trainer.config;
   const metrics = new RankingMetrics({ ks: options.ks ?? [10], numItems });
   const batchSize = trainer.shapes.B * 16;
+  // One batch in flight: batch i + 1 is queued before batch i's ranks are taken, so the device
+  // works on one while the host reads the other back and prepares the next.
+  let pending: PendingRead | undefined;
+  const take = async (p: PendingRead) => {
+    for (const r of await p.take()) metrics.addRank(r);
+  };
   for (const b of evaluationBatches(examples, { batchSize, maxLen, numItems })) {
     await options.beforeBatch?.();
     const seen = options.removeSeen
@@ -33,7 +39,10 @@ export async function evaluateFused<B>(
           numItems,
         )
       : undefined;
-    for (const r of await trainer.rankTargetsAsync(b.inputs, b.targets, seen)) metrics.addRank(r);
+    const next = trainer.enqueueRankTargets(b.inputs, b.targets, seen);
+    if (pending) await take(pending);
+    pending = next;
   }
+  if (pending) await take(pending);
   return metrics.result();
 }

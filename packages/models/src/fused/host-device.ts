@@ -1,5 +1,5 @@
 /** The host as a {@link FusedDevice}: the references run at once; transfers are copies. */
-import type { FusedDevice } from './engine.js';
+import type { FusedDevice, PendingRead } from './engine.js';
 import { HostOps } from './host-ops.js';
 
 /** A fused-engine device on the host (float64 references; exact and slow). */
@@ -10,6 +10,13 @@ export class HostDevice extends HostOps implements FusedDevice<Float64Array> {
 
   upload(b: Float64Array, data: Float32Array | Int32Array): void {
     b.set(data);
+  }
+  enqueueUpload(b: Float64Array, data: Float32Array | Int32Array): void {
+    b.set(data);
+  }
+  enqueueReadInt32(b: Float64Array, n: number): PendingRead {
+    const values = Int32Array.from(b.subarray(0, n)); // the host has run the queued work already
+    return { take: () => values };
   }
   download(b: Float64Array, n: number): Float32Array {
     return Float32Array.from(b.subarray(0, n));

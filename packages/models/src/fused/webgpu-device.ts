@@ -43,7 +43,7 @@ import {
   wgslStepIncrement,
 } from '@cutrec/kernels';
 import { memoryMeter } from '@cutrec/tensor';
-import type { FusedDevice } from './engine.js';
+import type { FusedDevice, PendingRead } from './engine.js';
 import type { BufferKind, Drop, EngineOps, StepLoss } from './ops.js';
 
 /** A WebGPU buffer of the fused engine: elements [offset, offset + n) (4-byte elements). */
@@ -386,6 +386,17 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
       throw new RangeError(`webgpu device: ${data.length} values do not fit a buffer of ${b.n}`);
     this.flush();
     this.device.queue.writeBuffer(b.buffer, b.offset * 4, data.buffer, data.byteOffset, data.byteLength);
+  }
+  /** {@link upload}: `queue.writeBuffer` takes the data at the call and runs after the work submitted before it. */
+  enqueueUpload(b: WebGpuBuf, data: Float32Array | Int32Array): void {
+    this.upload(b, data);
+  }
+  /** Submits the queued work and the copy into a staging buffer now; `take` resolves when it is mapped. */
+  enqueueReadInt32(b: WebGpuBuf, n: number): PendingRead {
+    if (n > b.n) throw new RangeError(`webgpu device: a read of ${n} values from a buffer of ${b.n}`);
+    const values = this.downloadInt32Async(b, n);
+    values.catch(() => {}); // rejected only when taken, not as an unhandled rejection meanwhile
+    return { take: () => values };
   }
   download(): Float32Array {
     throw new Error(
