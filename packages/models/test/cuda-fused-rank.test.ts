@@ -3,8 +3,9 @@
  * CUTREC_REQUIRE_CUDA=1) over many chunks of B users: seen lists of very different lengths from
  * chunk to chunk (none, long histories, a last partial chunk), several calls queued before any is
  * taken (the scratch reused and grown between them, stream-ordered uploads through the pinned ring,
- * one read-back per call), against the host references' ranks and tfjs evaluateModel's metrics;
- * float32 only (near ties: at most one user per call differs, by one).
+ * one read-back per call, the chunk's forward pass and rank kernels replayed as one CUDA graph),
+ * against the host references' ranks, the eager kernels' ranks (graphs off) and tfjs
+ * evaluateModel's metrics; float32 only (near ties: at most one user per call differs, by one).
  */
 import { setupTfjs } from '@cutrec/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +55,19 @@ describe.skipIf(reason !== undefined)('fused evaluation over many chunks, on CUD
         const c = calls[i]!;
         expectSameRanks(q.take() as Int32Array, onHost.rankTargets(c.inputs, c.targets, c.seen), `call ${i}`);
       }
+      // From each key's second chunk on the chunk is a graph replay; eager kernels give the same ranks.
+      expect((onGpu.device as CudaDevice).replayError, 'the chunk graph was captured').toBeUndefined();
+      const eager = new FusedTrainer(model, new CudaDevice({ graph: false }), {
+        loss,
+        optimizer: {},
+        batchSize,
+      });
+      expectSameRanks(
+        onGpu.rankTargets(inputs, targets, seen),
+        eager.rankTargets(inputs, targets, seen),
+        'graph against eager',
+      );
+      eager.dispose();
       onGpu.dispose();
       onHost.dispose();
       model.dispose();

@@ -140,6 +140,10 @@ export class CudaDevice implements FusedDevice<CudaBuf> {
   /** Pinned landing buffers of {@link enqueueReadInt32} not in use, and every one made (for dispose). */
   private readonly freeReads: { host: HostBuffer; done: CudaEvent }[] = [];
   private readonly allReads: { host: HostBuffer; done: CudaEvent }[] = [];
+  /** Work kept by {@link runReplayable}: run once eagerly ('ran'), then a graph, or 'eager' where capture failed. */
+  private readonly replays = new Map<string, CudaGraph | 'ran' | 'eager'>();
+  /** Why the last failed {@link runReplayable} capture failed (that key then runs eagerly). */
+  replayError: string | undefined;
   private graph: CudaGraph | undefined;
   private stepsRun = 0;
   private rowsForPinned = 0;
@@ -514,6 +518,43 @@ export class CudaDevice implements FusedDevice<CudaBuf> {
     this.pinnedDone[i] = done;
   }
 
+  /** dst = src (n int32 values): cuMemcpyDtoDAsync on the stream. */
+  copyInt32(src: CudaBuf, dst: CudaBuf, n: number): void {
+    if (n * 4 > src.bytes || n * 4 > dst.bytes)
+      throw new RangeError(`cuda device: a copy of ${n * 4} bytes over ${src.bytes} → ${dst.bytes}`);
+    if (n > 0) dst.buffer.copyFromAsync(src.buffer, dst.byteOffset, src.byteOffset, n * 4, this.stream);
+  }
+
+  /**
+   * The first run of `key` queues `record`'s work eagerly (modules load, plans are made); the
+   * second captures it into a CUDA graph and launches it, later runs launch that graph (one
+   * cuGraphLaunch, no synchronisation). Without graphs (`graph: false`, profiling,
+   * CUTREC_CUDA_GRAPH=0), or where capture fails ({@link replayError}), it runs eagerly.
+   */
+  runReplayable(key: string, record: () => void): void {
+    const kept = this.replays.get(key);
+    if (kept instanceof CudaGraph) {
+      kept.launch(this.stream);
+    } else if (!this.useGraph || kept === 'eager') {
+      record();
+    } else if (kept === undefined) {
+      record();
+      this.replays.set(key, 'ran');
+    } else {
+      let graph: CudaGraph;
+      try {
+        graph = CudaGraph.capture(this.stream, record);
+      } catch (e) {
+        this.replayError = `${key}: ${(e as Error).message}`;
+        this.replays.set(key, 'eager');
+        record();
+        return;
+      }
+      this.replays.set(key, graph);
+      graph.launch(this.stream);
+    }
+  }
+
   runStep(record: () => void): void {
     if (this.graph) {
       this.graph.launch(this.stream);
@@ -578,6 +619,8 @@ export class CudaDevice implements FusedDevice<CudaBuf> {
     this.stream.synchronize();
     this.graph?.destroy();
     this.graph = undefined;
+    for (const g of this.replays.values()) if (g instanceof CudaGraph) g.destroy();
+    this.replays.clear();
     for (const b of this.owned) b.free();
     this.owned.length = 0;
     for (const p of this.pinned) p.free();

@@ -49,6 +49,15 @@ export interface FusedDevice<B> extends EngineOps<B> {
   setStep(step: number): void;
   /** Writes the batch for the next step (ids and targets, [R] each). */
   writeBatch(ids: B, targets: B, inputs: Int32Array, targetIds: Int32Array): void;
+  /** Queues dst = src over `n` int32 values (both 'i32' buffers or views). */
+  copyInt32(src: B, dst: B, n: number): void;
+  /**
+   * Runs the work `record` queues; the device may keep it under `key` and replay it the next times
+   * (CUDA: captured into a graph on a key's second run, then replayed; elsewhere it runs `record`).
+   * Under one key, `record` must queue the same work on the same buffers every time: only the
+   * buffers' contents may change between runs.
+   */
+  runReplayable(key: string, record: () => void): void;
   /** Runs the work `record` queues as one step (CUDA: captured once into a graph, then replayed). */
   runStep(record: () => void): void;
   /** The mean loss of completed step `step` (0-based); may wait for it. */
@@ -174,6 +183,10 @@ interface RankScratch<B> {
   /** int32 [ranksCap]: one call's ranks, chunk after chunk (one read-back per call). */
   ranks: B;
   ranksCap: number;
+  /** int32 [B]: a chunk's ranks, copied into `ranks` at the chunk's users. */
+  chunk: B;
+  /** Bumped whenever `inputs` is allocated again (the key of the chunk's replayable work). */
+  generation: number;
   /** int32 [B + (B + 1) + seenCap]: a chunk's targets, seen offsets and seen items, one upload. */
   inputs: B;
   seenCap: number;
@@ -440,11 +453,12 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
    * Queues the ranks of all U users (what {@link rankTargets} returns) and one read-back of them,
    * and returns without waiting; `take()` waits for them (a Promise on WebGPU). A caller may queue
    * the next call before taking this one's ranks, so that the device works while the host reads.
-   * Per chunk of B users: the ids (`writeBatch`), the eager forward pass, one stream-ordered upload
-   * of the chunk's targets and seen lists into a scratch buffer that every chunk reuses (an upload
-   * is queued after the rank kernels that read the previous one), and the rank kernels writing
-   * ranks [u0, u0 + n) of one ranks buffer. Nothing here waits for the device, except CUDA's
-   * pinned staging rings, which wait for the copy that last used a slot.
+   * Per chunk of B users: the ids (`writeBatch`), one stream-ordered upload of the chunk's targets
+   * and seen lists into a scratch buffer that every chunk reuses (an upload is queued after the
+   * rank kernels that read the previous one), the forward pass and the rank kernels over all B rows
+   * (`runReplayable`: on CUDA one graph launch from the second chunk on), and a device copy of the
+   * chunk's n ranks into one ranks buffer. Nothing here waits for the device, except CUDA's pinned
+   * staging rings, which wait for the copy that last used a slot.
    */
   enqueueRankTargets(
     inputs: Int32Array,
@@ -480,37 +494,45 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
     const items = d.view(this.ctx.params, 0, C * D);
     const tg = d.view(r.inputs, 0, B);
     const offsets = d.view(r.inputs, B, B + 1);
-    const host = r.host;
-    for (let u0 = 0; u0 < U; u0 += B) {
-      const n = Math.min(B, U - u0);
-      r.ids.set(inputs.subarray(u0 * L, (u0 + n) * L));
-      if (n < B) r.ids.fill(C, n * L);
-      d.writeBatch(this.ctx.bufs.ids, this.ctx.bufs.targets, r.ids, r.noTargets);
+    const seenItems = d.view(r.inputs, 2 * B + 1, r.seenCap);
+    // Every chunk ranks all B rows (users past the last chunk's n are padding, their ranks unread)
+    // over the same buffers, so that the device can replay the chunk's work (CUDA: one graph).
+    const rankChunk = () => {
       forward(evalCtx);
-      host.set(targets.subarray(u0, u0 + n), 0);
-      let len = n;
-      let seenBufs: { offsets: B; items: B } | undefined;
-      if (seen) {
-        const lo = seen.offsets[u0]!;
-        const hi = seen.offsets[u0 + n]!;
-        for (let i = 0; i <= n; i++) host[B + i] = seen.offsets[u0 + i]! - lo;
-        host.set(seen.items.subarray(lo, hi), 2 * B + 1);
-        len = 2 * B + 1 + (hi - lo);
-        seenBufs = { offsets, items: d.view(r.inputs, 2 * B + 1, hi - lo) };
-      }
-      d.enqueueUpload(r.inputs, host.subarray(0, len));
       d.rankTargets({
         hidden: this.ctx.bufs.hidden,
         rowStride: L * D,
         offset: (L - 1) * D,
         items,
         targets: tg,
-        U: n,
+        U: B,
         C,
         D,
-        ...(seenBufs ? { seen: seenBufs } : {}),
-        ranks: d.view(r.ranks, u0, n),
+        ...(seen ? { seen: { offsets, items: seenItems } } : {}),
+        ranks: r.chunk,
       });
+    };
+    const key = `rank:${seen ? 'seen' : 'all'}:${r.generation}`;
+    const host = r.host;
+    for (let u0 = 0; u0 < U; u0 += B) {
+      const n = Math.min(B, U - u0);
+      r.ids.set(inputs.subarray(u0 * L, (u0 + n) * L));
+      if (n < B) r.ids.fill(C, n * L);
+      d.writeBatch(this.ctx.bufs.ids, this.ctx.bufs.targets, r.ids, r.noTargets);
+      host.set(targets.subarray(u0, u0 + n), 0);
+      if (n < B) host.fill(0, n, B); // padding users rank item 0
+      let len = B;
+      if (seen) {
+        const lo = seen.offsets[u0]!;
+        const hi = seen.offsets[u0 + n]!;
+        for (let i = 0; i <= n; i++) host[B + i] = seen.offsets[u0 + i]! - lo;
+        if (n < B) host.fill(hi - lo, B + n + 1, 2 * B + 1); // padding users have seen nothing
+        host.set(seen.items.subarray(lo, hi), 2 * B + 1);
+        len = 2 * B + 1 + (hi - lo);
+      }
+      d.enqueueUpload(r.inputs, host.subarray(0, len));
+      d.runReplayable(key, rankChunk);
+      d.copyInt32(r.chunk, d.view(r.ranks, u0, n), n);
     }
     return d.enqueueReadInt32(r.ranks, U);
   }
@@ -528,6 +550,8 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
       r = {
         ranks: d.alloc(U, 'i32'),
         ranksCap: U,
+        chunk: d.alloc(B, 'i32'),
+        generation: 0,
         inputs: d.alloc(2 * B + 1 + Math.max(1, maxSeen), 'i32'),
         seenCap: Math.max(1, maxSeen),
         host: new Int32Array(2 * B + 1 + Math.max(1, maxSeen)),
@@ -545,6 +569,7 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
       d.free(r.inputs);
       r.inputs = d.alloc(2 * B + 1 + maxSeen, 'i32');
       r.seenCap = maxSeen;
+      r.generation += 1; // the chunk's replayed work read the old buffer
       r.host = new Int32Array(2 * B + 1 + maxSeen);
     }
     return r;
@@ -662,7 +687,7 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
 
   /** Frees the device buffers (the tfjs model stays). */
   dispose(): void {
-    if (this.rank) this.device.free(this.rank.ranks, this.rank.inputs);
+    if (this.rank) this.device.free(this.rank.ranks, this.rank.chunk, this.rank.inputs);
     this.rank = undefined;
     this.device.dispose();
   }

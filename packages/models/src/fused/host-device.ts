@@ -18,6 +18,12 @@ export class HostDevice extends HostOps implements FusedDevice<Float64Array> {
     const values = Int32Array.from(b.subarray(0, n)); // the host has run the queued work already
     return { take: () => values };
   }
+  copyInt32(src: Float64Array, dst: Float64Array, n: number): void {
+    dst.set(src.subarray(0, n));
+  }
+  runReplayable(_key: string, record: () => void): void {
+    record();
+  }
   download(b: Float64Array, n: number): Float32Array {
     return Float32Array.from(b.subarray(0, n));
   }

@@ -398,6 +398,25 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
     values.catch(() => {}); // rejected only when taken, not as an unhandled rejection meanwhile
     return { take: () => values };
   }
+  copyInt32(src: WebGpuBuf, dst: WebGpuBuf, n: number): void {
+    if (n > src.n || n > dst.n)
+      throw new RangeError(`webgpu device: a copy of ${n} values over ${src.n} → ${dst.n}`);
+    if (n > 0) {
+      this.pending.push({
+        copy: {
+          src: src.buffer,
+          srcOffset: src.offset * 4,
+          dst: dst.buffer,
+          dstOffset: dst.offset * 4,
+          size: n * 4,
+        },
+      });
+    }
+  }
+  /** Runs `record` (its dispatches join the queued work; no recording is kept). */
+  runReplayable(_key: string, record: () => void): void {
+    record();
+  }
   download(): Float32Array {
     throw new Error(
       'webgpu device: read-backs are asynchronous: use downloadAsync (FusedTrainer.parametersAsync, gradientsAsync, momentsAsync, syncModelAsync)',
