@@ -178,6 +178,8 @@ function checkFits<B>(
   );
 }
 
+let nextRankId = 0;
+
 /** What ranking allocates once and reuses across chunks and calls (see FusedTrainer.rankScratch). */
 interface RankScratch<B> {
   /** int32 [ranksCap]: one call's ranks, chunk after chunk (one read-back per call). */
@@ -216,6 +218,8 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
   private readLosses = 0;
   private lastFinite: { step: number; loss: number } | undefined;
   private rank: RankScratch<B> | undefined;
+  /** Tells this trainer's replayable rank work from another's on a shared device. */
+  private readonly rankId = nextRankId++;
 
   /**
    * Allocates every buffer and uploads the parameters: `initial` by name when given, else a tfjs
@@ -512,7 +516,7 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
         ranks: r.chunk,
       });
     };
-    const key = `rank:${seen ? 'seen' : 'all'}:${r.generation}`;
+    const key = `rank:${this.rankId}:${seen ? 'seen' : 'all'}:${r.generation}`;
     const host = r.host;
     for (let u0 = 0; u0 < U; u0 += B) {
       const n = Math.min(B, U - u0);
