@@ -79,7 +79,9 @@ for (const shapeName of args.shapes.split(',')) {
     const hidden = { buffer: randomBuffer(s.N * s.D, dtype), shape: [s.N, s.D], dtype };
     const items = { buffer: randomBuffer(s.C * s.D, dtype), shape: [s.C, s.D], dtype };
     const targets = { buffer: targetsBuf, shape: [s.N], dtype: 'int32' };
-    for (const [mode, kernel] of args.modes.split(',').flatMap((m) => args.kernels.split(',').map((k) => [m, k]))) {
+    for (const [mode, kernel] of args.modes
+      .split(',')
+      .flatMap((m) => args.kernels.split(',').map((k) => [m, k]))) {
       if (mode === 'row' && kernel !== 'auto') continue;
       const options = { negatives: s.K, share: mode, blockRows: 64, seed: 1234, step: 0 };
       const call = { f32Precision: args.f32, kernel };
