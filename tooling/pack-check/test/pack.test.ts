@@ -119,5 +119,8 @@ describe.each(pkgs.map((p) => [p.name, p] as const))('%s from its tarball', (nam
       });
       expect(out.length).toBeGreaterThan(0);
     }
+    // Each project's node_modules goes as soon as its test passes: removing all seven at once
+    // in afterAll ran past the hook timeout on a loaded CI machine.
+    fs.rmSync(proj, { recursive: true, force: true });
   });
 });
