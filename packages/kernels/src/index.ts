@@ -41,6 +41,7 @@ export {
   type Compiled,
   type Copy,
   type Dispatch,
+  isSoftwareAdapter,
   type ParamField,
   type ParamType,
   type ParamValues,
@@ -50,11 +51,13 @@ export {
   Runner,
   type Step,
   setWgslTuning,
+  type WgslLayout,
   type WgslProgram,
   type WgslTuning,
   wgslCceBackwardSteps,
   wgslCceForwardSteps,
   wgslImplementation,
+  wgslLayoutOf,
   wgslTuning,
 } from './wgsl/index.js';
 

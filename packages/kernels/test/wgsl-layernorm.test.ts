@@ -3,7 +3,8 @@
  * inputs of awkward sizes (printed seed; CUTREC_TEST_SEED replays) for both slot widths (D % 4)
  * and more rows than one column chunk, outputs poisoned with NaN; variants: plain; residual with
  * dropout, sum, row mask, skip gradient and residual gradient; the same with dx written in place
- * over dSkip, sum in place over x, and views at unaligned element offsets. Tolerances (relErr):
+ * over dSkip, sum in place over x, and views at unaligned element offsets; each in both kernel
+ * layouts (a workgroup per row, and an invocation per row as on a software adapter). Tolerances (relErr):
  * 1e-5 (dGamma, dBeta: CAS adds onto random starting values); D = 1 compares dx on the scale of
  * rstd·|dy·γ| (its exact value is 0 + dSkip, see cuda-layernorm.test.ts).
  */
@@ -15,7 +16,17 @@ import {
   wgslLayerNormForward,
 } from '../src/index.js';
 import { testRng } from './ops/rng.js';
-import { device, freeAll, gpuArray, relErr, run, skipReason, stepCounter } from './ops/wgsl-util.js';
+import {
+  device,
+  freeAll,
+  gpuArray,
+  LAYOUTS,
+  relErr,
+  run,
+  skipReason,
+  stepCounter,
+  withLayout,
+} from './ops/wgsl-util.js';
 
 type Variant = 'plain' | 'full' | 'inplace';
 
@@ -39,141 +50,144 @@ describe.skipIf(skipReason !== undefined)('layer norm (WGSL)', () => {
     [3, 300],
     [2, 1029],
   ];
-  for (const variant of ['plain', 'full', 'inplace'] as Variant[]) {
-    it(`${variant}: forward and backward match the reference`, async () => {
-      const rng = testRng(`wgsl layernorm ${variant}`);
-      const gpu = device as GPUDevice;
-      const tol = 1e-5;
-      const eps = 1e-6;
-      for (const [R, D] of sizes) {
-        const full = variant !== 'plain';
-        const pad = variant === 'inplace' ? 3 : 0;
-        const label = `R=${R} D=${D} ${variant}`;
-        const x = rng.floats(R * D, 2);
-        const a = rng.floats(R * D);
-        const gamma = rng.floats(D);
-        const beta = rng.floats(D);
-        const ids = Int32Array.from({ length: R }, () => (rng.uniform() < 0.2 ? 0 : 1));
-        const stream = rng.int(0, 1000);
-        const seed = rng.int(0, 2 ** 30);
-        const rate = full ? 0.3 : 0;
-        const step = stepCounter(stream);
-        const spec = rate > 0 ? { seed, stream, site: 2, rate } : undefined;
-        const dropout = { seed, site: 2, rate };
-        const gIds = gpuArray(R, ids, { int: true, pad });
-        const gGamma = gpuArray(D, gamma, { pad });
-        const gBeta = gpuArray(D, beta, { pad: 2 * pad });
+  for (const [variant, layout] of (['plain', 'full', 'inplace'] as Variant[]).flatMap((v) =>
+    LAYOUTS.map((l) => [v, l] as const),
+  )) {
+    it(`${variant}, ${layout} layout: forward and backward match the reference`, () =>
+      withLayout(layout, async () => {
+        const rng = testRng(`wgsl layernorm ${variant} ${layout}`);
+        const gpu = device as GPUDevice;
+        const tol = 1e-5;
+        const eps = 1e-6;
+        for (const [R, D] of sizes) {
+          const full = variant !== 'plain';
+          const pad = variant === 'inplace' ? 3 : 0;
+          const label = `R=${R} D=${D} ${variant}`;
+          const x = rng.floats(R * D, 2);
+          const a = rng.floats(R * D);
+          const gamma = rng.floats(D);
+          const beta = rng.floats(D);
+          const ids = Int32Array.from({ length: R }, () => (rng.uniform() < 0.2 ? 0 : 1));
+          const stream = rng.int(0, 1000);
+          const seed = rng.int(0, 2 ** 30);
+          const rate = full ? 0.3 : 0;
+          const step = stepCounter(stream);
+          const spec = rate > 0 ? { seed, stream, site: 2, rate } : undefined;
+          const dropout = { seed, site: 2, rate };
+          const gIds = gpuArray(R, ids, { int: true, pad });
+          const gGamma = gpuArray(D, gamma, { pad });
+          const gBeta = gpuArray(D, beta, { pad: 2 * pad });
 
-        // ---- forward ----
-        const gx = gpuArray(R * D, x, { pad });
-        const ga = gpuArray(R * D, a, { pad });
-        const gSum = variant === 'inplace' ? gx : gpuArray(R * D, undefined, { pad });
-        const gy = gpuArray(R * D, undefined, { pad });
-        const gMean = gpuArray(R, undefined, { pad });
-        const gRstd = gpuArray(R, undefined, { pad });
-        run(
-          wgslLayerNormForward(gpu, {
-            x: gx.view,
-            residual: full ? { a: ga.view, dropout } : undefined,
-            sum: full ? gSum.view : undefined,
-            y: gy.view,
-            gamma: gGamma.view,
-            beta: gBeta.view,
-            mean: gMean.view,
-            rstd: gRstd.view,
+          // ---- forward ----
+          const gx = gpuArray(R * D, x, { pad });
+          const ga = gpuArray(R * D, a, { pad });
+          const gSum = variant === 'inplace' ? gx : gpuArray(R * D, undefined, { pad });
+          const gy = gpuArray(R * D, undefined, { pad });
+          const gMean = gpuArray(R, undefined, { pad });
+          const gRstd = gpuArray(R, undefined, { pad });
+          run(
+            wgslLayerNormForward(gpu, {
+              x: gx.view,
+              residual: full ? { a: ga.view, dropout } : undefined,
+              sum: full ? gSum.view : undefined,
+              y: gy.view,
+              gamma: gGamma.view,
+              beta: gBeta.view,
+              mean: gMean.view,
+              rstd: gRstd.view,
+              R,
+              D,
+              eps,
+              rowMask: full ? { ids: gIds.view, padId: 0 } : undefined,
+              step,
+            }),
+          );
+          const y = new Float64Array(R * D);
+          const s = new Float64Array(R * D);
+          const mean = new Float64Array(R);
+          const rstd = new Float64Array(R);
+          layerNormForward({
+            x,
+            residual: full ? { a, dropout: spec } : undefined,
+            sum: s,
+            y,
+            gamma,
+            beta,
+            mean,
+            rstd,
             R,
             D,
             eps,
-            rowMask: full ? { ids: gIds.view, padId: 0 } : undefined,
-            step,
-          }),
-        );
-        const y = new Float64Array(R * D);
-        const s = new Float64Array(R * D);
-        const mean = new Float64Array(R);
-        const rstd = new Float64Array(R);
-        layerNormForward({
-          x,
-          residual: full ? { a, dropout: spec } : undefined,
-          sum: s,
-          y,
-          gamma,
-          beta,
-          mean,
-          rstd,
-          R,
-          D,
-          eps,
-          rowMask: full ? { ids, padId: 0 } : undefined,
-        });
-        expect(relErr(await gy.read(), y), `y ${label}`).toBeLessThanOrEqual(tol);
-        expect(relErr(await gMean.read(), mean), `mean ${label}`).toBeLessThanOrEqual(tol);
-        expect(relErr(await gRstd.read(), rstd), `rstd ${label}`).toBeLessThanOrEqual(tol);
-        if (full) expect(relErr(await gSum.read(), s), `sum ${label}`).toBeLessThanOrEqual(tol);
+            rowMask: full ? { ids, padId: 0 } : undefined,
+          });
+          expect(relErr(await gy.read(), y), `y ${label}`).toBeLessThanOrEqual(tol);
+          expect(relErr(await gMean.read(), mean), `mean ${label}`).toBeLessThanOrEqual(tol);
+          expect(relErr(await gRstd.read(), rstd), `rstd ${label}`).toBeLessThanOrEqual(tol);
+          if (full) expect(relErr(await gSum.read(), s), `sum ${label}`).toBeLessThanOrEqual(tol);
 
-        // ---- backward (from the reference's statistics as float32) ----
-        const sIn = Float32Array.from(s);
-        const mean32 = Float32Array.from(mean);
-        const rstd32 = Float32Array.from(rstd);
-        const dy = rng.floats(R * D);
-        const dSkip = rng.floats(R * D);
-        const dGamma0 = rng.floats(D);
-        const dBeta0 = rng.floats(D);
-        const gdy = gpuArray(R * D, dy, { pad });
-        const gs = gpuArray(R * D, sIn, { pad });
-        const gm = gpuArray(R, mean32, { pad });
-        const gr = gpuArray(R, rstd32);
-        const gSkip = gpuArray(R * D, dSkip, { pad });
-        const gdx = variant === 'inplace' ? gSkip : gpuArray(R * D, undefined, { pad });
-        const gda = gpuArray(R * D, undefined, { pad });
-        const gdG = gpuArray(D, dGamma0, { pad });
-        const gdB = gpuArray(D, dBeta0);
-        run(
-          wgslLayerNormBackward(gpu, {
-            dy: gdy.view,
-            s: gs.view,
-            gamma: gGamma.view,
-            mean: gm.view,
-            rstd: gr.view,
-            dx: gdx.view,
-            dGamma: gdG.view,
-            dBeta: gdB.view,
+          // ---- backward (from the reference's statistics as float32) ----
+          const sIn = Float32Array.from(s);
+          const mean32 = Float32Array.from(mean);
+          const rstd32 = Float32Array.from(rstd);
+          const dy = rng.floats(R * D);
+          const dSkip = rng.floats(R * D);
+          const dGamma0 = rng.floats(D);
+          const dBeta0 = rng.floats(D);
+          const gdy = gpuArray(R * D, dy, { pad });
+          const gs = gpuArray(R * D, sIn, { pad });
+          const gm = gpuArray(R, mean32, { pad });
+          const gr = gpuArray(R, rstd32);
+          const gSkip = gpuArray(R * D, dSkip, { pad });
+          const gdx = variant === 'inplace' ? gSkip : gpuArray(R * D, undefined, { pad });
+          const gda = gpuArray(R * D, undefined, { pad });
+          const gdG = gpuArray(D, dGamma0, { pad });
+          const gdB = gpuArray(D, dBeta0);
+          run(
+            wgslLayerNormBackward(gpu, {
+              dy: gdy.view,
+              s: gs.view,
+              gamma: gGamma.view,
+              mean: gm.view,
+              rstd: gr.view,
+              dx: gdx.view,
+              dGamma: gdG.view,
+              dBeta: gdB.view,
+              R,
+              D,
+              dSkip: full ? gSkip.view : undefined,
+              residualGrad: full ? { da: gda.view, dropout } : undefined,
+              rowMask: full ? { ids: gIds.view, padId: 0 } : undefined,
+              step,
+            }),
+          );
+          const dx = new Float64Array(R * D);
+          const da = new Float64Array(R * D);
+          const dGamma = Float64Array.from(dGamma0);
+          const dBeta = Float64Array.from(dBeta0);
+          layerNormBackward({
+            dy,
+            s: sIn,
+            gamma,
+            mean: mean32,
+            rstd: rstd32,
+            dx,
+            dGamma,
+            dBeta,
             R,
             D,
-            dSkip: full ? gSkip.view : undefined,
-            residualGrad: full ? { da: gda.view, dropout } : undefined,
-            rowMask: full ? { ids: gIds.view, padId: 0 } : undefined,
-            step,
-          }),
-        );
-        const dx = new Float64Array(R * D);
-        const da = new Float64Array(R * D);
-        const dGamma = Float64Array.from(dGamma0);
-        const dBeta = Float64Array.from(dBeta0);
-        layerNormBackward({
-          dy,
-          s: sIn,
-          gamma,
-          mean: mean32,
-          rstd: rstd32,
-          dx,
-          dGamma,
-          dBeta,
-          R,
-          D,
-          dSkip: full ? dSkip : undefined,
-          residualGrad: full ? { da, dropout: spec } : undefined,
-          rowMask: full ? { ids, padId: 0 } : undefined,
-        });
-        const dxTol = (got: Float32Array, want: ArrayLike<number>) =>
-          D === 1 ? absMax(got, want) / (1000 * Math.max(1e-30, absMax(dy))) : relErr(got, want);
-        expect(dxTol(await gdx.read(), dx), `dx ${label}`).toBeLessThanOrEqual(tol);
-        if (full) expect(dxTol(await gda.read(), da), `da ${label}`).toBeLessThanOrEqual(tol);
-        expect(relErr(await gdG.read(), dGamma), `dGamma ${label}`).toBeLessThanOrEqual(tol);
-        expect(relErr(await gdB.read(), dBeta), `dBeta ${label}`).toBeLessThanOrEqual(tol);
-        freeAll();
-      }
-    });
+            dSkip: full ? dSkip : undefined,
+            residualGrad: full ? { da, dropout: spec } : undefined,
+            rowMask: full ? { ids, padId: 0 } : undefined,
+          });
+          const dxTol = (got: Float32Array, want: ArrayLike<number>) =>
+            D === 1 ? absMax(got, want) / (1000 * Math.max(1e-30, absMax(dy))) : relErr(got, want);
+          expect(dxTol(await gdx.read(), dx), `dx ${label}`).toBeLessThanOrEqual(tol);
+          if (full) expect(dxTol(await gda.read(), da), `da ${label}`).toBeLessThanOrEqual(tol);
+          expect(relErr(await gdG.read(), dGamma), `dGamma ${label}`).toBeLessThanOrEqual(tol);
+          expect(relErr(await gdB.read(), dBeta), `dBeta ${label}`).toBeLessThanOrEqual(tol);
+          freeAll();
+        }
+      }));
   }
 
   it('D above the limit fails naming it', () => {

@@ -2,14 +2,15 @@
  * Linear WGSL kernels against the float64 reference on lavapipe (or any adapter): the tiled GEMM
  * for every (transA, transB), with and without bias and accumulate, on sizes that are not
  * multiples of the 64 × 64 × 16 tile (and K = 0, M = 1), in the scalar-load and the vec4 variant
- * (which one ran is checked), views at unaligned offsets; the bias gradient with more rows than
+ * (which one ran is checked), views at unaligned offsets, in both kernel layouts (the tiled GPU
+ * kernel, and the barrier-free software-adapter kernel of 8 × 64 tiles); the bias gradient with more rows than
  * one chunk. Outputs poisoned with NaN (c starts random when accumulating); printed seed
  * (CUTREC_TEST_SEED replays). Tolerance (relErr): 1e-5 (fp32 sums of up to 130 products).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { biasGrad, gemmVec4Ok, matmul, wgslBiasGrad, wgslMatmul } from '../src/index.js';
+import { biasGrad, gemmCpuVec4Ok, gemmVec4Ok, matmul, wgslBiasGrad, wgslMatmul } from '../src/index.js';
 import { testRng } from './ops/rng.js';
-import { device, freeAll, gpuArray, relErr, run, skipReason } from './ops/wgsl-util.js';
+import { device, freeAll, gpuArray, LAYOUTS, relErr, run, skipReason, withLayout } from './ops/wgsl-util.js';
 
 describe.skipIf(skipReason !== undefined)('linear (WGSL)', () => {
   afterEach(freeAll);
@@ -21,40 +22,44 @@ describe.skipIf(skipReason !== undefined)('linear (WGSL)', () => {
     [3, 5, 0, 0],
     [100, 48, 64, 0], // vec4 for every transpose
     [36, 20, 44, 4], // vec4 with offset views
+    [131, 196, 9, 0], // 'cpu': many 8-row and 64-column tiles, both partial
   ];
-  for (const transA of [false, true]) {
-    for (const transB of [false, true]) {
-      it(`transA ${transA}, transB ${transB}: c = op(a)·op(b) (+ bias, + c) matches the reference`, async () => {
-        const rng = testRng(`wgsl gemm ${transA} ${transB}`);
-        const gpu = device as GPUDevice;
-        for (const [M, N, K, pad] of shapes) {
-          for (const [bias, accumulate] of [
-            [false, false],
-            [true, true],
-          ] as const) {
-            const label = `M=${M} N=${N} K=${K} pad=${pad} bias=${bias} acc=${accumulate}`;
-            const a = rng.floats(M * K);
-            const b = rng.floats(K * N);
-            const c0 = rng.floats(M * N);
-            const bv = rng.floats(N);
-            const ga = gpuArray(M * K, a, { pad });
-            const gb = gpuArray(K * N, b, { pad });
-            const gc = gpuArray(M * N, accumulate ? c0 : undefined, { pad });
-            const gbias = gpuArray(N, bv, { pad });
-            const args = { a: ga.view, b: gb.view, c: gc.view, M, N, K, transA, transB, accumulate };
-            const steps = wgslMatmul(gpu, { ...args, bias: bias ? gbias.view : null });
-            const vec4 = gemmVec4Ok(args);
-            expect(steps[0] && 'program' in steps[0] && steps[0].program.key.endsWith('/vec4'), label).toBe(
-              vec4,
-            );
-            run(steps);
-            const want = Float64Array.from(c0);
-            matmul({ a, b, c: want, M, N, K, transA, transB, accumulate, bias: bias ? bv : null });
-            expect(relErr(await gc.read(), want), label).toBeLessThanOrEqual(1e-5);
-          }
-          freeAll();
-        }
-      });
+  for (const layout of LAYOUTS) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        it(`${layout} layout, transA ${transA}, transB ${transB}: c = op(a)·op(b) (+ bias, + c) matches the reference`, () =>
+          withLayout(layout, async () => {
+            const rng = testRng(`wgsl gemm ${transA} ${transB} ${layout}`);
+            const gpu = device as GPUDevice;
+            for (const [M, N, K, pad] of shapes) {
+              for (const [bias, accumulate] of [
+                [false, false],
+                [true, true],
+              ] as const) {
+                const label = `M=${M} N=${N} K=${K} pad=${pad} bias=${bias} acc=${accumulate}`;
+                const a = rng.floats(M * K);
+                const b = rng.floats(K * N);
+                const c0 = rng.floats(M * N);
+                const bv = rng.floats(N);
+                const ga = gpuArray(M * K, a, { pad });
+                const gb = gpuArray(K * N, b, { pad });
+                const gc = gpuArray(M * N, accumulate ? c0 : undefined, { pad });
+                const gbias = gpuArray(N, bv, { pad });
+                const args = { a: ga.view, b: gb.view, c: gc.view, M, N, K, transA, transB, accumulate };
+                const steps = wgslMatmul(gpu, { ...args, bias: bias ? gbias.view : null });
+                const vec4 = layout === 'gpu' ? gemmVec4Ok(args) : gemmCpuVec4Ok(args);
+                expect(steps[0] && 'program' in steps[0] && steps[0].program.key, label).toBe(
+                  `linear/gemm/${transA ? 't' : 'n'}${transB ? 't' : 'n'}${vec4 ? '/vec4' : ''}/${layout}`,
+                );
+                run(steps);
+                const want = Float64Array.from(c0);
+                matmul({ a, b, c: want, M, N, K, transA, transB, accumulate, bias: bias ? bv : null });
+                expect(relErr(await gc.read(), want), label).toBeLessThanOrEqual(1e-5);
+              }
+              freeAll();
+            }
+          }));
+      }
     }
   }
 

@@ -6,13 +6,17 @@
  * tfjs engine's step when `--tfjs` is given. Prints a table; `--out f.json` writes the rows.
  *
  *   node bench/webgpu-step.mjs [--configs beauty-d64,ml20m,synthetic] [--share block|row|batch] [--steps 30] [--quick]
- *                              [--tfjs] [--tfjs-backend cpu|webgpu]
+ *                              [--tfjs] [--tfjs-backend cpu|webgpu] [--profile]
+ *
+ * `--profile` (adapters with 'timestamp-query') then runs 3 more steps with a pass per dispatch
+ * and prints each kernel's GPU time per step (those passes cost a little more than the step's).
  *
  * Needs built packages (npm run build). On the GPU machine, in one device call with the PyTorch
  * anchor: source .device/setup.sh && node packages/models/bench/webgpu-step.mjs --configs beauty-d64,ml20m
  */
 import { writeFileSync } from 'node:fs';
 import { createDevice, deviceInfo, setupTfjs } from '@cutrec/tensor';
+import { setWgslTuning, wgslLayoutOf } from '@cutrec/kernels';
 import { FusedTrainer, SASRec, Trainer, WebGpuDevice } from '../dist/index.js';
 
 // C, D, B, L, K; 2 blocks, 2 heads (apps/bench/src/shapes.ts STEP_CONFIGS).
@@ -33,6 +37,7 @@ function parseArgs(argv) {
     out: undefined,
     tfjs: false,
     tfjsBackend: 'cpu',
+    profile: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -43,10 +48,41 @@ function parseArgs(argv) {
     else if (k === '--quick') a.configs = ['quick'];
     else if (k === '--tfjs') a.tfjs = true;
     else if (k === '--tfjs-backend') a.tfjsBackend = v();
+    else if (k === '--profile') a.profile = true;
     else if (k === '--out') a.out = v();
     else throw new Error(`unknown argument ${k} (see the header of this file)`);
   }
   return a;
+}
+
+/** GPU ms per step of each kernel (program key) over `steps` steps, from per-dispatch timestamps. */
+async function profileSteps(device, fused, batches, steps) {
+  const count = 4096; // WebGPU's largest query set
+  const ts = { querySet: device.createQuerySet({ type: 'timestamp', count }), used: 0, labels: [] };
+  setWgslTuning({ timestamps: ts });
+  for (let s = 0; s < steps; s++) fused.enqueueStep(batches[s % batches.length]);
+  await fused.takeLossesAsync();
+  setWgslTuning({});
+  const resolve = device.createBuffer({ size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const read = device.createBuffer({ size: count * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const enc = device.createCommandEncoder();
+  enc.resolveQuerySet(ts.querySet, 0, 2 * ts.used, resolve, 0);
+  enc.copyBufferToBuffer(resolve, 0, read, 0, 16 * ts.used);
+  device.queue.submit([enc.finish()]);
+  await read.mapAsync(GPUMapMode.READ);
+  const t = new BigUint64Array(read.getMappedRange().slice(0, 16 * ts.used));
+  read.unmap();
+  const byKey = new Map();
+  ts.labels.forEach((key, p) => {
+    const ms = Number(t[2 * p + 1] - t[2 * p]) / 1e6;
+    const e = byKey.get(key) ?? { ms: 0, n: 0 };
+    e.ms += ms / steps;
+    e.n += 1 / steps;
+    byKey.set(key, e);
+  });
+  for (const b of [resolve, read]) b.destroy();
+  ts.querySet.destroy();
+  return [...byKey.entries()].map(([key, e]) => ({ key, ms: e.ms, calls: e.n })).sort((a, b) => b.ms - a.ms);
 }
 
 function batch(seed, B, L, C) {
@@ -112,6 +148,15 @@ async function main() {
     console.log(
       `${name.padEnd(11)} fused webgpu cce- ${args.share}: ${ms.toFixed(2)} ms/step (warm-up ${(warm / 1000).toFixed(1)} s; PyTorch eager ${c.torchMs ?? '-'} ms), loss ${row.lossValue?.toFixed(4)}`,
     );
+    if (args.profile && device.features.has('timestamp-query')) {
+      const prof = await profileSteps(device, fused, batches, 3);
+      const total = prof.reduce((a, p) => a + p.ms, 0);
+      row.profile = prof;
+      console.log(`  kernels (layout ${wgslLayoutOf(device)}), GPU ms per step: ${total.toFixed(2)} in all`);
+      for (const p of prof) {
+        console.log(`  ${p.key.padEnd(44)} ${p.ms.toFixed(2).padStart(9)} ms  ${p.calls.toFixed(0).padStart(4)} calls`);
+      }
+    }
     fused.dispose();
     if (args.tfjs) {
       const tfjs = new Trainer(model, { loss, optimizer: { lr: 1e-3 } });

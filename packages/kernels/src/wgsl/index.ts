@@ -10,6 +10,7 @@ export {
   wgslCceForwardSteps,
   wgslImplementation,
 } from './implementation.js';
+export { isSoftwareAdapter, layoutOf as wgslLayoutOf, type WgslLayout } from './layout.js';
 export {
   type BindingKind,
   type ParamField,

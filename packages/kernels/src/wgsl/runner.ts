@@ -57,11 +57,12 @@ export interface Compiled {
 const runners = new WeakMap<GPUDevice, Runner>();
 
 /** Timestamp writes for the next compute pass when a benchmark asked for them (see tuning). */
-function timestampWrites(): { timestampWrites?: GPUComputePassTimestampWrites } {
+function timestampWrites(label: string): { timestampWrites?: GPUComputePassTimestampWrites } {
   const ts = tuning().timestamps;
   if (!ts || 2 * ts.used + 2 > ts.querySet.count) return {};
   const at = 2 * ts.used;
   ts.used++;
+  ts.labels?.push(label);
   return {
     timestampWrites: { querySet: ts.querySet, beginningOfPassWriteIndex: at, endOfPassWriteIndex: at + 1 },
   };
@@ -262,14 +263,19 @@ export class Recording {
   /** Encodes the steps into `enc`: consecutive dispatches share one compute pass. */
   encode(enc: GPUCommandEncoder): void {
     let pass: GPUComputePassEncoder | undefined;
+    const perDispatch = tuning().timestamps?.labels !== undefined;
     this.steps.forEach((s, i) => {
       if (isDispatch(s)) {
         const r = this.ready[i];
         if (!r) return;
-        pass ??= enc.beginComputePass({ label: this.label, ...timestampWrites() });
+        pass ??= enc.beginComputePass({ label: this.label, ...timestampWrites(s.program.key) });
         pass.setPipeline(r.compiled.pipeline);
         pass.setBindGroup(0, r.bindGroup);
         pass.dispatchWorkgroups(r.grid[0], r.grid[1]);
+        if (perDispatch) {
+          pass.end();
+          pass = undefined;
+        }
         return;
       }
       pass?.end();

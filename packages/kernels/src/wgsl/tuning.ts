@@ -11,6 +11,8 @@ export interface WgslTuning {
   poison?: boolean;
   /** Benchmarks: every compute pass the runner encodes writes its begin/end timestamps here (device needs 'timestamp-query'). */
   timestamps?: PassTimestamps;
+  /** Kernel layout for every device (layout.ts; default: 'cpu' on software adapters, else 'gpu'). */
+  layout?: 'gpu' | 'cpu';
 }
 
 /** A query set that compute passes write pairs of timestamps into, from `used` on. */
@@ -18,6 +20,11 @@ export interface PassTimestamps {
   querySet: GPUQuerySet;
   /** Pairs written so far (the next pass writes queries 2·used and 2·used + 1). */
   used: number;
+  /**
+   * Profiling: when present, every dispatch gets a pass of its own and its program's key is
+   * pushed here (labels[p] names pair p), so a step's time splits by kernel.
+   */
+  labels?: string[];
 }
 
 let current: WgslTuning = {};

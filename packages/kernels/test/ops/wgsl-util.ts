@@ -6,7 +6,14 @@
  */
 import { maxRelDiff } from '@cutrec/config/testing';
 import { webgpuForTests } from '@cutrec/tensor/testing';
-import { Runner, type Step, type WgslView } from '../../src/index.js';
+import {
+  Runner,
+  type Step,
+  setWgslTuning,
+  type WgslLayout,
+  type WgslView,
+  wgslTuning,
+} from '../../src/index.js';
 
 export const { device, skipReason } = await webgpuForTests();
 
@@ -84,4 +91,17 @@ export function freeAll(): void {
 export function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
   const r = maxRelDiff(got, want);
   return Number.isNaN(r) ? Number.POSITIVE_INFINITY : r;
+}
+
+/** Both kernel layouts (src/wgsl/layout.ts): an op's test runs its GPU and its software-adapter kernels on any adapter. */
+export const LAYOUTS: readonly WgslLayout[] = ['gpu', 'cpu'];
+
+/** Runs `f` with the kernels laid out for `layout`, then restores the tuning. */
+export async function withLayout<T>(layout: WgslLayout, f: () => Promise<T>): Promise<T> {
+  const prev = setWgslTuning({ ...wgslTuning(), layout });
+  try {
+    return await f();
+  } finally {
+    setWgslTuning(prev);
+  }
 }

@@ -1,7 +1,9 @@
 /**
  * WGSL of the layer norm op (reference.ts is the contract; layernorm.cu the CUDA twin). D is a
- * compile-time constant (one pipeline per D): a workgroup of 64 invocations normalises a row,
- * each invocation keeping its slots of the row in registers; W = 4 (D % 4 == 0) gives each slot
+ * compile-time constant (one pipeline per D and layout): on a GPU (layout 'gpu') a workgroup of
+ * 64 invocations normalises a row, each invocation keeping its slots of the row in registers and
+ * the sums reduced through workgroup memory; on a software adapter (layout 'cpu', wgsl/layout.ts)
+ * an invocation normalises a whole row with no barrier, 8 rows per workgroup; W = 4 (D % 4 == 0) gives each slot
  * 4 consecutive elements (one Philox call for their dropout multipliers, as the CUDA kernel's
  * vector path), W = 1 one element. Every invocation reads and writes only its own elements of a
  * row, so in-place use (sum = x, dx = dSkip: variants that read/write the one binding) is safe.
@@ -13,12 +15,24 @@
  *   the chunk sums; one chunk, i.e. R ≤ 64, is deterministic).
  */
 import { atomicAddWGSL } from '../../wgsl/common.wgsl.js';
+import type { WgslLayout } from '../../wgsl/layout.js';
 import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
 import { dropoutCoreWGSL, dropoutFields, dropoutSiteWGSL, unitWGSL } from '../common.wgsl.js';
 import { type Decl, offsetFields, storageWGSL } from '../wgsl-view.js';
 
-/** Invocations per row. */
+/** Invocations per row (layout 'gpu'). */
 export const LN_WORKGROUP = 64;
+/** Rows per workgroup, an invocation per row (layout 'cpu'). */
+export const LN_CPU_ROWS = 8;
+
+/** Invocations per workgroup of the row kernels. */
+export function lnWorkgroupSize(layout: WgslLayout): number {
+  return layout === 'cpu' ? LN_CPU_ROWS : LN_WORKGROUP;
+}
+/** Workgroups (units) of the row kernels for R rows. */
+export function lnRowUnits(R: number, layout: WgslLayout): number {
+  return layout === 'cpu' ? Math.ceil(R / LN_CPU_ROWS) : R;
+}
 /** Rows summed by one invocation of the column kernel before its CAS add. */
 export const LN_COLUMN_ROWS = 64;
 
@@ -89,22 +103,29 @@ export const LN_COLUMNS_FIELDS: readonly ParamField[] = [
 ];
 
 /** Elements per slot (W) and slots per invocation for hidden size D. */
-export function lnLayout(D: number): { W: number; slots: number } {
+export function lnLayout(D: number, layout: WgslLayout = 'gpu'): { W: number; slots: number } {
   const W = D % 4 === 0 ? 4 : 1;
-  return { W, slots: Math.ceil(D / (LN_WORKGROUP * W)) };
+  return { W, slots: Math.ceil(D / ((layout === 'cpu' ? 1 : LN_WORKGROUP) * W)) };
 }
 
-function common(D: number): string {
-  const { W, slots } = lnLayout(D);
-  return /* wgsl */ `
-${dropoutCoreWGSL}
-${dropoutSiteWGSL('drop')}
-${unitWGSL}
-const D: u32 = ${D}u;
-const W: u32 = ${W}u;
-const SLOTS: u32 = ${slots}u;
-const WG: u32 = ${LN_WORKGROUP}u;
-var<workgroup> red: array<f32, ${LN_WORKGROUP}>;
+/** The row kernels' entry point up to `row` (the row) and `lid` (the invocation's slot in it). */
+function rowEntry(layout: WgslLayout): string {
+  const head = (wg: number) => `@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {`;
+  return layout === 'cpu'
+    ? `${head(LN_CPU_ROWS)}
+  let row = unit_of(wid, nwg) * ${LN_CPU_ROWS}u + li;
+  let lid = 0u;`
+    : `${head(LN_WORKGROUP)}
+  let row = unit_of(wid, nwg);
+  let lid = li;`;
+}
+
+/** Sum over the invocations of a row: through workgroup memory ('gpu'), or the value itself ('cpu'). */
+function rowSumWGSL(layout: WgslLayout): string {
+  if (layout === 'cpu') return 'fn wg_sum(v: f32, lid: u32) -> f32 { return v; }';
+  return /* wgsl */ `var<workgroup> red: array<f32, ${LN_WORKGROUP}>;
 
 // Sum of v over the workgroup (called by every invocation: uniform control flow).
 fn wg_sum(v: f32, lid: u32) -> f32 {
@@ -117,7 +138,20 @@ fn wg_sum(v: f32, lid: u32) -> f32 {
   let t = red[0];
   workgroupBarrier();
   return t;
+}`;
 }
+
+function common(D: number, layout: WgslLayout): string {
+  const { W, slots } = lnLayout(D, layout);
+  return /* wgsl */ `
+${dropoutCoreWGSL}
+${dropoutSiteWGSL('drop')}
+${unitWGSL}
+const D: u32 = ${D}u;
+const W: u32 = ${W}u;
+const SLOTS: u32 = ${slots}u;
+const WG: u32 = ${layout === 'cpu' ? 1 : LN_WORKGROUP}u;
+${rowSumWGSL(layout)}
 
 // Dropout multipliers of the W elements from flat index e (e % 4 == 0 when W == 4).
 fn muls(e: u32) -> vec4<f32> {
@@ -127,18 +161,16 @@ fn muls(e: u32) -> vec4<f32> {
 `;
 }
 
-export function layerNormForwardWGSL(D: number, inPlace: boolean): string {
+export function layerNormForwardWGSL(D: number, inPlace: boolean, layout: WgslLayout = 'gpu'): string {
+  const { W, slots } = lnLayout(D, layout);
   return /* wgsl */ `
 ${paramsStructWGSL(LN_FORWARD_FIELDS)}
 ${storageWGSL(lnForwardBuffers(inPlace))}
-${common(D)}
-@compute @workgroup_size(${LN_WORKGROUP})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let row = unit_of(wid, nwg);
+${common(D, layout)}
+${rowEntry(layout)}
   if (row >= P.R) { return; }
   let base = row * D;
-  var v: array<f32, ${lnLayout(D).slots * lnLayout(D).W}>;
+  var v: array<f32, ${slots * W}>;
   var acc = 0.0;
   for (var k = 0u; k < SLOTS; k++) {
     let d0 = (lid + WG * k) * W;
@@ -184,16 +216,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 `;
 }
 
-export function layerNormBackwardWGSL(D: number, inPlace: boolean): string {
-  const n = lnLayout(D).slots * lnLayout(D).W;
+export function layerNormBackwardWGSL(D: number, inPlace: boolean, layout: WgslLayout = 'gpu'): string {
+  const n = lnLayout(D, layout).slots * lnLayout(D, layout).W;
   return /* wgsl */ `
 ${paramsStructWGSL(LN_BACKWARD_FIELDS)}
 ${storageWGSL(LN_BACKWARD_BUFFERS)}
-${common(D)}
-@compute @workgroup_size(${LN_WORKGROUP})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let row = unit_of(wid, nwg);
+${common(D, layout)}
+${rowEntry(layout)}
   if (row >= P.R) { return; }
   let base = row * D;
   let masked = P.has_mask != 0u && ids[P.ids_o + row] == P.pad;

@@ -3,6 +3,7 @@
  * call (runner.ts `Step`s) for the caller to record or submit. Arguments mean what they mean for
  * the CUDA launchers (cuda.ts; EngineOps.layerNormForward/Backward); storage is float32.
  */
+import { layoutOf, type WgslLayout } from '../../wgsl/layout.js';
 import type { BindingKind, WgslProgram } from '../../wgsl/program.js';
 import type { Step } from '../../wgsl/runner.js';
 import { dropoutParams, type WgslDropout } from '../common.wgsl.js';
@@ -19,45 +20,51 @@ import {
   layerNormColumnsWGSL,
   layerNormForwardWGSL,
   lnForwardBuffers,
+  lnRowUnits,
+  lnWorkgroupSize,
 } from './layernorm.wgsl.js';
 
-/** Largest D (a row lives in each invocation's registers: D / 64 floats). */
+/** Largest D (a row lives in each invocation's registers: D / 64 floats, or D on a software adapter). */
 export const LN_WGSL_MAX_D = 4096;
 
 /** s = x (+ drop(a)), y = LN(s)·gamma + beta (0 on masked rows), mean, rstd, optional sum = s. */
 export class LayerNormForwardProgram implements WgslProgram {
   readonly key: string;
-  readonly workgroupSize = LN_WORKGROUP;
+  readonly workgroupSize: number;
   readonly bindings: readonly BindingKind[];
   readonly paramFields = LN_FORWARD_FIELDS;
   /** `inPlace`: sum is x (x is read_write and takes s). */
   constructor(
     readonly D: number,
     readonly inPlace: boolean,
+    readonly layout: WgslLayout = 'gpu',
   ) {
-    this.key = `layernorm/forward/${D}${inPlace ? '/inplace' : ''}`;
+    this.key = `layernorm/forward/${D}${inPlace ? '/inplace' : ''}/${layout}`;
+    this.workgroupSize = lnWorkgroupSize(layout);
     this.bindings = opBindings(lnForwardBuffers(inPlace));
   }
   code(): string {
-    return layerNormForwardWGSL(this.D, this.inPlace);
+    return layerNormForwardWGSL(this.D, this.inPlace, this.layout);
   }
 }
 
 /** dx = LN'ᵀ dy (+ dSkip), da = dx · drop (rows). */
 export class LayerNormBackwardProgram implements WgslProgram {
   readonly key: string;
-  readonly workgroupSize = LN_WORKGROUP;
+  readonly workgroupSize: number;
   readonly bindings: readonly BindingKind[] = opBindings(LN_BACKWARD_BUFFERS);
   readonly paramFields = LN_BACKWARD_FIELDS;
   /** `inPlace`: dx is dSkip (dSkip is read from dx). */
   constructor(
     readonly D: number,
     readonly inPlace: boolean,
+    readonly layout: WgslLayout = 'gpu',
   ) {
-    this.key = `layernorm/backward/${D}${inPlace ? '/inplace' : ''}`;
+    this.key = `layernorm/backward/${D}${inPlace ? '/inplace' : ''}/${layout}`;
+    this.workgroupSize = lnWorkgroupSize(layout);
   }
   code(): string {
-    return layerNormBackwardWGSL(this.D, this.inPlace);
+    return layerNormBackwardWGSL(this.D, this.inPlace, this.layout);
   }
 }
 
@@ -137,7 +144,7 @@ function dropOf(op: string, d: WgslDropout | undefined, step: WgslView | undefin
   return p;
 }
 
-/** The forward's dispatch: a workgroup per row. */
+/** The forward's dispatch: a workgroup per row (an invocation per row on a software adapter). */
 export function wgslLayerNormForward(device: GPUDevice, a: WgslLayerNormForwardArgs): Step[] {
   const op = 'wgslLayerNormForward';
   const { R, D } = a;
@@ -157,9 +164,10 @@ export function wgslLayerNormForward(device: GPUDevice, a: WgslLayerNormForwardA
     .view('rstd', a.rstd, R)
     .view('ids', a.rowMask?.ids, R)
     .view('step_ctr', a.step, 1);
+  const layout = layoutOf(device);
   return [
     {
-      program: new LayerNormForwardProgram(D, inPlace),
+      program: new LayerNormForwardProgram(D, inPlace, layout),
       params: b.with({
         R,
         eps: a.eps,
@@ -170,7 +178,7 @@ export function wgslLayerNormForward(device: GPUDevice, a: WgslLayerNormForwardA
         ...drop,
       }),
       buffers: b.buffers,
-      units: R,
+      units: lnRowUnits(R, layout),
     },
   ];
 }
@@ -211,6 +219,7 @@ export function wgslLayerNormBackward(device: GPUDevice, a: WgslLayerNormBackwar
     .view('dGamma', a.dGamma, D)
     .view('dBeta', a.dBeta, D);
   const colBlocks = Math.ceil(D / LN_WORKGROUP);
+  const layout = layoutOf(device);
   // Columns first: they read dy and s only, so the rows may then write dx over dSkip (or anything but dy and s).
   return [
     {
@@ -220,10 +229,10 @@ export function wgslLayerNormBackward(device: GPUDevice, a: WgslLayerNormBackwar
       units: colBlocks * Math.ceil(R / LN_COLUMN_ROWS),
     },
     {
-      program: new LayerNormBackwardProgram(D, inPlace),
+      program: new LayerNormBackwardProgram(D, inPlace, layout),
       params: rows.with({ ...flags, ...drop }),
       buffers: rows.buffers,
-      units: R,
+      units: lnRowUnits(R, layout),
     },
   ];
 }

@@ -15,6 +15,7 @@ export { type BiasGradArgs, biasGrad, type MatmulArgs, matmul } from './referenc
 export {
   BiasGradProgram,
   GemmProgram,
+  gemmCpuVec4Ok,
   gemmVec4Ok,
   type WgslBiasGradArgs,
   type WgslMatmulArgs,

@@ -8,6 +8,11 @@
  *   for every transpose (the tile loader walks the operand's contiguous axis) and, in the `vec4`
  *   variant (the contiguous extent and every row start a multiple of 4), are 16-byte vector loads.
  *   One pipeline per (transA, transB, vec4). The bias epilogue adds bias[n].
+ * - GEMM on a software adapter (layout 'cpu', wgsl/layout.ts; {@link gemmCpuWGSL}): no workgroup
+ *   memory and no barrier. A workgroup of 16 lanes computes 8 rows × 64 columns of c, a lane 8 × 4
+ *   (eight vec4 accumulators); the 8 rows of op(a) are the same for every lane, so their loads
+ *   are uniform (one scalar load each, not a gather), and a lane reads its 4 columns of op(b)
+ *   (a vec4 load where b's rows are 16-byte aligned and not transposed).
  * - bias gradient, db[n] += Σ_r dy[r, n]: an invocation per (column, chunk of 256 rows), the
  *   chunk's sum CAS-added (one chunk, R ≤ 256, is deterministic).
  */
@@ -19,6 +24,10 @@ import { type Decl, offsetFields, storageWGSL } from '../wgsl-view.js';
 export const GEMM_TILE = 64;
 export const GEMM_TILE_K = 16;
 export const GEMM_WORKGROUP = 256;
+/** Layout 'cpu': rows of c per workgroup, lanes per workgroup (4 columns each). */
+export const GEMM_CPU_ROWS = 8;
+export const GEMM_CPU_LANES = 16;
+export const GEMM_CPU_COLS = GEMM_CPU_LANES * 4;
 export const BIAS_GRAD_WORKGROUP = 64;
 export const BIAS_GRAD_ROWS = 256;
 
@@ -196,6 +205,72 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       if (P.accumulate != 0u) { o += c[at]; }
       c[at] = o;
     }
+  }
+}
+`;
+}
+
+/** Bindings of the 'cpu' GEMM: a scalar; b vec4 when `vec4` (see {@link gemmCpuWGSL}). */
+export function gemmCpuBuffers(vec4: boolean): Decl[] {
+  return [
+    ['a', 'f32', 'read'],
+    ['b', vec4 ? 'vec4<f32>' : 'f32', 'read'],
+    ['c', 'f32', 'rw'],
+    ['bias', 'f32', 'read'],
+  ];
+}
+
+/**
+ * The GEMM for a software adapter (see the header). `vec4`: b is read as vec4 along n (b not
+ * transposed; N and b's offset multiples of 4). Measured on lavapipe: reading a transposed b as
+ * vec4 along k (a 4 × 4 block turned into column vectors) was 1.7× slower than four scalar loads.
+ */
+export function gemmCpuWGSL(v: GemmVariant): string {
+  const R = GEMM_CPU_ROWS;
+  const rows = Array.from({ length: R }, (_, i) => i);
+  const aAt = (i: number) => (v.transA ? `a[P.a_o + k * P.M + r${i}]` : `a[P.a_o + r${i} * P.K + k]`);
+  const col = (j: number) => `min(n + ${j}u, P.N - 1u)`;
+  const loadB = v.vec4
+    ? 'b[(P.b_o + k * P.N + n) / 4u]'
+    : v.transB
+      ? `vec4<f32>(${[0, 1, 2, 3].map((j) => `b[P.b_o + ${col(j)} * P.K + k]`).join(', ')})`
+      : `vec4<f32>(${[0, 1, 2, 3].map((j) => `b[P.b_o + k * P.N + ${col(j)}]`).join(', ')})`;
+  const loop = `for (var k = 0u; k < P.K; k++) {
+      let bv = ${loadB};
+      ${rows.map((i) => `c${i} += ${aAt(i)} * bv;`).join('\n      ')}
+    }`;
+  return /* wgsl */ `
+${paramsStructWGSL(GEMM_FIELDS)}
+${storageWGSL(gemmCpuBuffers(v.vec4))}
+${unitWGSL}
+
+@compute @workgroup_size(${GEMM_CPU_LANES})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let unit = unit_of(wid, nwg);
+  let tm = unit / P.tiles_n;
+  let tn = unit - tm * P.tiles_n;
+  let m0 = tm * ${R}u;
+  if (m0 >= P.M) { return; }
+  let n = tn * ${GEMM_CPU_COLS}u + lid * 4u;
+  // Rows past M repeat the last row (uniform, in bounds) and are not stored.
+  ${rows.map((i) => `let r${i} = min(m0 + ${i}u, P.M - 1u);`).join(' ')}
+  ${rows.map((i) => `var c${i} = vec4<f32>(0.0);`).join(' ')}
+  if (n < P.N) {
+    ${loop}
+  }
+  ${rows.map((i) => `store(m0 + ${i}u, n, c${i});`).join('\n  ')}
+}
+
+fn store(m: u32, n: u32, v: vec4<f32>) {
+  if (m >= P.M) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    if (n + j >= P.N) { return; }
+    var o = v[j];
+    if (P.has_bias != 0u) { o += bias[P.bias_o + n + j]; }
+    let at = P.c_o + m * P.N + n + j;
+    if (P.accumulate != 0u) { o += c[at]; }
+    c[at] = o;
   }
 }
 `;

@@ -3,6 +3,7 @@
  * (runner.ts `Step`s). Arguments mean what they mean for the CUDA launchers (cuda.ts
  * CudaMatmulArgs / CudaBiasGradArgs; EngineOps.matmul / biasGrad); storage is float32.
  */
+import { layoutOf, type WgslLayout } from '../../wgsl/layout.js';
 import type { BindingKind, WgslProgram } from '../../wgsl/program.js';
 import type { Step } from '../../wgsl/runner.js';
 import { Binder, checkInt, opBindings, type WgslView } from '../wgsl-view.js';
@@ -12,26 +13,35 @@ import {
   BIAS_GRAD_ROWS,
   BIAS_GRAD_WORKGROUP,
   biasGradWGSL,
+  GEMM_CPU_COLS,
+  GEMM_CPU_LANES,
+  GEMM_CPU_ROWS,
   GEMM_FIELDS,
   GEMM_TILE,
   GEMM_WORKGROUP,
   type GemmVariant,
   gemmBuffers,
+  gemmCpuBuffers,
+  gemmCpuWGSL,
   gemmWGSL,
 } from './linear.wgsl.js';
 
-/** c = (accumulate ? c : 0) + op(a)·op(b) + bias, 64 × 64 tiles. */
+/** c = (accumulate ? c : 0) + op(a)·op(b) + bias: 64 × 64 tiles ('gpu'), 8 × 64 ('cpu'). */
 export class GemmProgram implements WgslProgram {
   readonly key: string;
-  readonly workgroupSize = GEMM_WORKGROUP;
+  readonly workgroupSize: number;
   readonly bindings: readonly BindingKind[];
   readonly paramFields = GEMM_FIELDS;
-  constructor(readonly variant: GemmVariant) {
-    this.key = `linear/gemm/${variant.transA ? 't' : 'n'}${variant.transB ? 't' : 'n'}${variant.vec4 ? '/vec4' : ''}`;
-    this.bindings = opBindings(gemmBuffers(variant.vec4));
+  constructor(
+    readonly variant: GemmVariant,
+    readonly layout: WgslLayout = 'gpu',
+  ) {
+    this.key = `linear/gemm/${variant.transA ? 't' : 'n'}${variant.transB ? 't' : 'n'}${variant.vec4 ? '/vec4' : ''}/${layout}`;
+    this.workgroupSize = layout === 'cpu' ? GEMM_CPU_LANES : GEMM_WORKGROUP;
+    this.bindings = opBindings(layout === 'cpu' ? gemmCpuBuffers(variant.vec4) : gemmBuffers(variant.vec4));
   }
   code(): string {
-    return gemmWGSL(this.variant);
+    return this.layout === 'cpu' ? gemmCpuWGSL(this.variant) : gemmWGSL(this.variant);
   }
 }
 
@@ -85,6 +95,11 @@ export function gemmVec4Ok(
   );
 }
 
+/** Whether the 'cpu' GEMM can load b as vec4: b not transposed, K > 0, N and b's offset multiples of 4. */
+export function gemmCpuVec4Ok(a: Pick<WgslMatmulArgs, 'b' | 'N' | 'K' | 'transB'>): boolean {
+  return !a.transB && a.K > 0 && a.N % 4 === 0 && (a.b.offset ?? 0) % 4 === 0;
+}
+
 /** The GEMM's dispatch (none when M or N is 0). */
 export function wgslMatmul(device: GPUDevice, a: WgslMatmulArgs): Step[] {
   const op = 'wgslMatmul';
@@ -99,16 +114,19 @@ export function wgslMatmul(device: GPUDevice, a: WgslMatmulArgs): Step[] {
     if (n > 2 ** 32 - 4) throw new RangeError(`${op}: ${name} = ${n} exceeds the 32-bit element index`);
   }
   if (a.M === 0 || a.N === 0) return [];
-  const vec4 = (a.vec4 ?? true) && gemmVec4Ok(a);
-  const b = new Binder(device, op, gemmBuffers(vec4))
+  const layout = layoutOf(device);
+  const cpu = layout === 'cpu';
+  const vec4 = (a.vec4 ?? true) && (cpu ? gemmCpuVec4Ok(a) : gemmVec4Ok(a));
+  const b = new Binder(device, op, cpu ? gemmCpuBuffers(vec4) : gemmBuffers(vec4))
     .view('a', a.a, a.M * a.K)
     .view('b', a.b, a.K * a.N)
     .view('c', a.c, a.M * a.N)
     .view('bias', a.bias ?? undefined, a.N);
-  const tilesN = Math.ceil(a.N / GEMM_TILE);
+  const tilesN = Math.ceil(a.N / (cpu ? GEMM_CPU_COLS : GEMM_TILE));
+  const tilesM = Math.ceil(a.M / (cpu ? GEMM_CPU_ROWS : GEMM_TILE));
   return [
     {
-      program: new GemmProgram({ transA: a.transA, transB: a.transB, vec4 }),
+      program: new GemmProgram({ transA: a.transA, transB: a.transB, vec4 }, layout),
       params: b.with({
         M: a.M,
         N: a.N,
@@ -118,7 +136,7 @@ export function wgslMatmul(device: GPUDevice, a: WgslMatmulArgs): Step[] {
         tiles_n: tilesN,
       }),
       buffers: b.buffers,
-      units: Math.ceil(a.M / GEMM_TILE) * tilesN,
+      units: tilesM * tilesN,
     },
   ];
 }

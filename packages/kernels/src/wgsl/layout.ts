@@ -1,0 +1,44 @@
+/**
+ * How a WGSL kernel lays its work out on a device. On a GPU ('gpu'), a workgroup shares a row or a
+ * tile through workgroup memory and barriers, with coalesced loads. On a software adapter ('cpu':
+ * Mesa's lavapipe/llvmpipe, SwiftShader, WARP), a workgroup runs as SIMD lanes of one CPU thread
+ * and every barrier is a coroutine switch of every lane group: there a kernel does best with no
+ * barriers at all (an invocation owns a whole row; a GEMM lane reads its operands from memory,
+ * with the rows it shares with its workgroup's other lanes read at uniform addresses). Measured on
+ * lavapipe (packages/kernels/BENCHMARKS.md): layer norm 25× faster a row per invocation.
+ */
+import { deviceInfo } from '@cutrec/tensor';
+import { tuning } from './tuning.js';
+
+export type WgslLayout = 'gpu' | 'cpu';
+
+const SOFTWARE = /llvmpipe|lavapipe|swiftshader|warp|software/i;
+const known = new WeakMap<GPUDevice, WgslLayout>();
+
+/** Whether `device`'s adapter is a CPU (software) implementation, from its adapter info. */
+export function isSoftwareAdapter(device: GPUDevice): boolean {
+  const i = deviceInfo(device);
+  return i.architecture === 'software' || SOFTWARE.test(`${i.device} ${i.description}`);
+}
+
+/**
+ * The layout kernels use on `device`: {@link WgslTuning.layout} (tests) or $CUTREC_WGSL_LAYOUT
+ * (`gpu` or `cpu`, for benchmarks) force one; else 'cpu' on a software adapter.
+ */
+export function layoutOf(device: GPUDevice): WgslLayout {
+  const forced = tuning().layout ?? envLayout();
+  if (forced) return forced;
+  let l = known.get(device);
+  if (!l) {
+    l = isSoftwareAdapter(device) ? 'cpu' : 'gpu';
+    known.set(device, l);
+  }
+  return l;
+}
+
+function envLayout(): WgslLayout | undefined {
+  const v = typeof process === 'undefined' ? undefined : process.env.CUTREC_WGSL_LAYOUT;
+  if (v === undefined || v === '') return undefined;
+  if (v === 'gpu' || v === 'cpu') return v;
+  throw new Error(`CUTREC_WGSL_LAYOUT must be gpu or cpu, got "${v}"`);
+}
