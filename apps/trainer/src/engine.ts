@@ -1,9 +1,10 @@
 /**
  * Which engine trains a run, and building or restoring it: the fused engine on CUDA where a GPU,
  * the driver and our kernels are usable and the loss is one it runs, else the tfjs engine on the
- * chosen tfjs backend. `--engine fused` without CUDA runs the fused engine on WebGPU (float32);
- * `--engine auto` picks it only on CUDA until WebGPU step times are measured faster than tfjs's.
- * Both are @cutrec/models `TrainingEngine`s.
+ * chosen tfjs backend. `--engine fused` without CUDA runs the fused engine on WebGPU (float32), and
+ * so does `--engine auto` once tfjs's backend turns out to be WebGPU ({@link onBackend}: measured
+ * 2.4× faster than the tfjs engine per epoch on lavapipe, 18× per step on an H200 through
+ * Vulkan; packages/models/BENCHMARKS.md). Both are @cutrec/models `TrainingEngine`s.
  */
 
 import {
@@ -71,6 +72,21 @@ export function chooseEngine(
     );
   }
   return { engine: 'fused', precision, device: 'cuda' };
+}
+
+/**
+ * `--engine auto` once the tfjs backend is set up: where `chooseEngine` left the tfjs engine only
+ * for want of CUDA and tfjs runs on WebGPU, the fused engine on that device (fp32); a loss the
+ * fused engine does not run, an explicit `--impl`, or `--precision bf16` keep tfjs.
+ */
+export function onBackend(
+  config: Pick<TrainConfig, 'engine' | 'precision' | 'loss'>,
+  choice: EngineChoice,
+  backend: 'webgpu' | 'cpu',
+): EngineChoice {
+  if (config.engine !== 'auto' || choice.engine === 'fused' || backend !== 'webgpu') return choice;
+  if (lossUnsupported(config) || config.loss.impl !== 'auto' || config.precision === 'bf16') return choice;
+  return { engine: 'fused', precision: 'fp32', device: 'webgpu' };
 }
 
 /** `f` of the fused engine's device for `choice` (CUDA, or WebGPU on tfjs's device). */

@@ -58,7 +58,7 @@ function fusedEngine(webgpu: boolean): InfoReport['engines'][number] {
     return {
       name: 'fused',
       usable: true,
-      gemm: `WGSL kernels on WebGPU, fp32 (--engine fused; --engine auto picks tfjs here). CUDA: ${reason}`,
+      gemm: `WGSL kernels on WebGPU, fp32 (--engine auto and fused pick it here). CUDA: ${reason}`,
     };
   }
   if (reason) return { name: 'fused', usable: false, reason };

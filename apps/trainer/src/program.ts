@@ -164,7 +164,7 @@ function addTrainOptions(cmd: Command): Command {
       .addOption(
         new Option(
           '--engine <engine>',
-          'training step: fused (our CUDA step), tfjs, or auto (default: fused where CUDA and its kernels are usable)',
+          'training step: fused (our CUDA or WGSL step), tfjs, or auto (default: fused on CUDA where usable, else on WebGPU where tfjs runs on WebGPU)',
         ).choices(['auto', 'fused', 'tfjs']),
       )
       .addOption(

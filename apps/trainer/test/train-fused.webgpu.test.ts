@@ -2,8 +2,11 @@
  * `cutrec train --engine fused --backend webgpu` end to end on a tiny synthetic set (lavapipe is
  * enough): the fused engine on WebGPU trains an epoch and checkpoints, `--resume` continues it to
  * the second epoch, the run folder's test metrics exist, and the fused-WebGPU checkpoint loads in
- * the tfjs engine (`cutrec evaluate --backend cpu`: the same test metrics) and recommends. Skips
- * with the printed reason without an adapter; under CI=true a missing adapter fails.
+ * the tfjs engine (`cutrec evaluate --backend cpu`: the same test metrics) and recommends; and
+ * `--engine auto` on WebGPU picks the fused engine, which trains as the tfjs engine does (the same
+ * epoch losses within 1e-4, the same test NDCG@10 within 1e-3, well above popularity and at least
+ * 0.6 of the planted model's). Skips with the printed reason without an adapter; under CI=true a
+ * missing adapter fails.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -80,5 +83,36 @@ describe.skipIf(!device)('cutrec train --engine fused on WebGPU', () => {
       cutrec(['recommend', out, '--user', '5', '--k', '4', '--json', '--backend', 'cpu']).stdout,
     ) as Event;
     expect(rec.items).toHaveLength(4);
+  });
+
+  it('--engine auto picks the fused engine on WebGPU, which trains as the tfjs engine does', {
+    timeout: 300_000,
+  }, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cutrec-auto-webgpu-'));
+    const common = ['train', '--backend', 'webgpu', '--json', '--epochs', '3', '--seed', '3'];
+    const run = (engine: string) => {
+      const out = join(dir, engine);
+      const events = cutrec([...common, '--synth-users', '300', '--engine', engine, '--out', out]).events;
+      const baselines = JSON.parse(readFileSync(join(out, 'baselines.json'), 'utf8')) as Event;
+      return { events, baselines };
+    };
+    const auto = run('auto');
+    const tfjs = run('tfjs');
+    expect(auto.events[0]).toMatchObject({
+      event: 'start',
+      engine: 'fused',
+      precision: 'fp32',
+      backend: 'webgpu',
+    });
+    expect(tfjs.events[0]).toMatchObject({ event: 'start', engine: 'tfjs', backend: 'webgpu' });
+    const losses = (ev: Event[]) => ev.filter((e) => e.event === 'epoch').map((e) => e.trainLoss as number);
+    const [la, lt] = [losses(auto.events), losses(tfjs.events)];
+    expect(la).toHaveLength(3);
+    for (const [i, l] of la.entries())
+      expect(Math.abs(l - lt[i]!), `epoch ${i} loss`).toBeLessThan(1e-4 * lt[i]!);
+    const [da, dt] = [auto.events.at(-1)!, tfjs.events.at(-1)!];
+    expect(Math.abs(da.test['ndcg@10'] - dt.test['ndcg@10'])).toBeLessThan(1e-3);
+    expect(da.test['ndcg@10']).toBeGreaterThan(3 * auto.baselines.popularity.test['ndcg@10']);
+    expect(da.test['ndcg@10']).toBeGreaterThan(0.6 * auto.baselines.plantedBest.test['ndcg@10']);
   });
 });

@@ -8,7 +8,7 @@ import type { LossSpec, TrainingEngine } from '@cutrec/models';
 import { type Backend, setupBackend } from '../backend.js';
 import type { TrainConfig } from '../config/schema.js';
 import { loadRunData, longestInput, type RunData } from '../data.js';
-import { chooseEngine, createEngine, type EngineChoice, restoreEngine } from '../engine.js';
+import { chooseEngine, createEngine, type EngineChoice, onBackend, restoreEngine } from '../engine.js';
 import { explainCheckpointError, type MemorySettings } from '../errors.js';
 import type { Metrics } from './events.js';
 import { lossSpec, optimizerConfig, sasrecConfig } from './model.js';
@@ -109,9 +109,10 @@ export async function setUpRun(req: TrainRequest): Promise<Run> {
   // Everything that can be checked is, before the data is read, a device touched or a folder made.
   const plan = planRun(req);
   let config = plan.config;
-  const choice = chooseEngine(config);
+  const first = chooseEngine(config);
   const data = await loadRunData(config);
-  const backend = await backendOf(config, choice, req.reporter);
+  const backend = await backendOf(config, first, req.reporter);
+  const choice = onBackend(config, first, backend.name);
   if (config.model.maxLen === 'auto') {
     config = { ...config, model: { ...config.model, maxLen: Math.min(50, longestInput(data.split.train)) } };
   }
