@@ -15,8 +15,8 @@
  * anchor: source .device/setup.sh && node packages/models/bench/webgpu-step.mjs --configs beauty-d64,ml20m
  */
 import { writeFileSync } from 'node:fs';
-import { createDevice, deviceInfo, setupTfjs } from '@cutrec/tensor';
 import { setWgslTuning, wgslLayoutOf } from '@cutrec/kernels';
+import { createDevice, deviceInfo, setupTfjs } from '@cutrec/tensor';
 import { FusedTrainer, SASRec, Trainer, WebGpuDevice } from '../dist/index.js';
 
 // C, D, B, L, K; 2 blocks, 2 heads (apps/bench/src/shapes.ts STEP_CONFIGS).
@@ -63,8 +63,14 @@ async function profileSteps(device, fused, batches, steps) {
   for (let s = 0; s < steps; s++) fused.enqueueStep(batches[s % batches.length]);
   await fused.takeLossesAsync();
   setWgslTuning({});
-  const resolve = device.createBuffer({ size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-  const read = device.createBuffer({ size: count * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const resolve = device.createBuffer({
+    size: count * 8,
+    usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+  });
+  const read = device.createBuffer({
+    size: count * 8,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
   const enc = device.createCommandEncoder();
   enc.resolveQuerySet(ts.querySet, 0, 2 * ts.used, resolve, 0);
   enc.copyBufferToBuffer(resolve, 0, read, 0, 16 * ts.used);
@@ -154,7 +160,9 @@ async function main() {
       row.profile = prof;
       console.log(`  kernels (layout ${wgslLayoutOf(device)}), GPU ms per step: ${total.toFixed(2)} in all`);
       for (const p of prof) {
-        console.log(`  ${p.key.padEnd(44)} ${p.ms.toFixed(2).padStart(9)} ms  ${p.calls.toFixed(0).padStart(4)} calls`);
+        console.log(
+          `  ${p.key.padEnd(44)} ${p.ms.toFixed(2).padStart(9)} ms  ${p.calls.toFixed(0).padStart(4)} calls`,
+        );
       }
     }
     fused.dispose();
