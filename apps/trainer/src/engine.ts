@@ -13,6 +13,7 @@ import {
   type FusedDevice,
   FusedTrainer,
   fusedDeviceKind,
+  fusedWebGpuUnavailableReason,
   type LossSpec,
   loadCheckpoint,
   loadFusedCheckpoint,
@@ -77,7 +78,8 @@ export function chooseEngine(
 /**
  * `--engine auto` once the tfjs backend is set up: where `chooseEngine` left the tfjs engine only
  * for want of CUDA and tfjs runs on WebGPU, the fused engine on that device (fp32); a loss the
- * fused engine does not run, an explicit `--impl`, or `--precision bf16` keep tfjs.
+ * fused engine does not run, an explicit `--impl`, `--precision bf16`, or an adapter whose limits
+ * the fused kernels exceed keep tfjs (the last with its reason).
  */
 export function onBackend(
   config: Pick<TrainConfig, 'engine' | 'precision' | 'loss'>,
@@ -86,6 +88,8 @@ export function onBackend(
 ): EngineChoice {
   if (config.engine !== 'auto' || choice.engine === 'fused' || backend !== 'webgpu') return choice;
   if (lossUnsupported(config) || config.loss.impl !== 'auto' || config.precision === 'bf16') return choice;
+  const why = fusedWebGpuUnavailableReason();
+  if (why) return { ...choice, reason: `${choice.reason ?? 'no CUDA'}; on WebGPU: ${why}` };
   return { engine: 'fused', precision: 'fp32', device: 'webgpu' };
 }
 

@@ -59,6 +59,7 @@ export {
   createFusedDevice,
   type FusedDeviceKind,
   fusedDeviceKind,
+  fusedWebGpuUnavailableReason,
 } from './fused/choose-device.js';
 export {
   type CudaBuf,
@@ -96,7 +97,13 @@ export type {
   StepOptimizer,
 } from './fused/ops.js';
 export { backward, forward, lossForward, type StepContext, trainStep, update } from './fused/step.js';
-export { type WebGpuBuf, WebGpuDevice, type WebGpuDeviceOptions } from './fused/webgpu-device.js';
+export {
+  FUSED_WEBGPU_STORAGE_BUFFERS,
+  type WebGpuBuf,
+  WebGpuDevice,
+  type WebGpuDeviceOptions,
+  webGpuUnsupported,
+} from './fused/webgpu-device.js';
 export { computeLoss, type LossContext } from './losses/loss.js';
 export { gbceBeta, type SampledBceOptions, sampledBce } from './losses/sampled-bce.js';
 export {

@@ -7,10 +7,20 @@
  * curve; evaluation ranks (full catalog, seen items removed) equal the host references'; no
  * WebGPU validation error; a training state taken on WebGPU resumes on the host references. Skipped with the reason where there is no WebGPU adapter (failed under CI=true).
  */
+
+import { Runner } from '@cutrec/kernels';
 import { setupTfjs } from '@cutrec/tensor';
 import { webgpuForTests } from '@cutrec/tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FusedTrainer, HostDevice, SASRec, Trainer, WebGpuDevice } from '../src/index.js';
+import {
+  FUSED_WEBGPU_STORAGE_BUFFERS,
+  FusedTrainer,
+  HostDevice,
+  SASRec,
+  Trainer,
+  WebGpuDevice,
+  webGpuUnsupported,
+} from '../src/index.js';
 import { cases, expectSameSteps, randomBatch } from './fused-cases.js';
 
 const { device, skipReason } = await webgpuForTests();
@@ -29,6 +39,18 @@ describe.skipIf(skipReason !== undefined)('fused engine on WebGPU = tfjs engine'
       expect(err?.message, 'no WebGPU validation error').toBeUndefined();
     });
   }
+
+  it(`every kernel the cases built binds at most FUSED_WEBGPU_STORAGE_BUFFERS (${FUSED_WEBGPU_STORAGE_BUFFERS}) storage buffers`, () => {
+    const most = Runner.of(device as GPUDevice).maxStorageBindings;
+    console.log(`[fused-webgpu] most storage buffers one kernel binds: ${most}`);
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(FUSED_WEBGPU_STORAGE_BUFFERS);
+    const few = { limits: { maxStorageBuffersPerShaderStage: most - 1 } } as unknown as GPUDevice;
+    expect(webGpuUnsupported(few)).toBe(
+      `the fused engine's kernels bind up to ${FUSED_WEBGPU_STORAGE_BUFFERS} storage buffers, and this WebGPU adapter allows ${most - 1} per shader stage (maxStorageBuffersPerShaderStage)`,
+    );
+    expect(webGpuUnsupported(device as GPUDevice)).toBeUndefined();
+  });
 
   it('200 synthetic steps track the tfjs loss curve (dropout, cce- row), replaying the recorded step', async () => {
     const gpu = device as GPUDevice;

@@ -93,7 +93,19 @@ export class Runner {
     return this.cache.size;
   }
 
+  /** The most storage buffers one program built so far binds (for tests: the device limit a caller needs). */
+  maxStorageBindings = 0;
+
+  /** The program's bind group layout; throws, naming the limit, when it binds more storage buffers than the device allows. */
   private layoutOf(program: WgslProgram): GPUBindGroupLayout {
+    const storage = program.bindings.filter((k) => k !== 'uniform').length;
+    const limit = this.device.limits.maxStorageBuffersPerShaderStage;
+    if (storage > limit) {
+      throw new RangeError(
+        `cutrec wgsl: kernel ${program.key} binds ${storage} storage buffers, and this adapter allows ${limit} per shader stage (maxStorageBuffersPerShaderStage)`,
+      );
+    }
+    this.maxStorageBindings = Math.max(this.maxStorageBindings, storage);
     return this.device.createBindGroupLayout({
       label: program.key,
       entries: program.bindings.map((kind, binding) => ({

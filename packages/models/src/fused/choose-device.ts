@@ -6,7 +6,7 @@
 import { tfjsDevice } from '../device.js';
 import { CudaDevice, fusedCudaUnavailableReason } from './cuda-device.js';
 import type { FusedDevice } from './engine.js';
-import { WebGpuDevice } from './webgpu-device.js';
+import { WebGpuDevice, webGpuUnsupported } from './webgpu-device.js';
 
 /** Where the fused engine runs. */
 export type FusedDeviceKind = 'cuda' | 'webgpu';
@@ -15,6 +15,12 @@ export type FusedDeviceKind = 'cuda' | 'webgpu';
 export function fusedDeviceKind(): { device: FusedDeviceKind; reason?: string } {
   const reason = fusedCudaUnavailableReason();
   return reason === undefined ? { device: 'cuda' } : { device: 'webgpu', reason };
+}
+
+/** Why the fused engine cannot run on WebGPU device `gpu` (default: tfjs's), or undefined when it can. */
+export function fusedWebGpuUnavailableReason(gpu: GPUDevice | undefined = tfjsDevice()): string | undefined {
+  if (!gpu) return 'tfjs is not on a WebGPU device';
+  return webGpuUnsupported(gpu);
 }
 
 /** Options of {@link createFusedDevice}. */

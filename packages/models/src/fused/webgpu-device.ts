@@ -67,6 +67,22 @@ export interface WebGpuDeviceOptions {
   record?: boolean;
 }
 
+/**
+ * The most storage buffers one of the engine's kernels binds (the layer norm's and attention's
+ * 10; test/fused-webgpu.test.ts checks it against every kernel its cases build). WebGPU
+ * guarantees 8 per shader stage; Dawn exposes 10 on Metal and more on Vulkan and D3D12.
+ */
+export const FUSED_WEBGPU_STORAGE_BUFFERS = 10;
+
+/** Why the fused engine cannot run on `device`, or undefined when it can. */
+export function webGpuUnsupported(device: Pick<GPUDevice, 'limits'>): string | undefined {
+  const have = device.limits.maxStorageBuffersPerShaderStage;
+  if (have < FUSED_WEBGPU_STORAGE_BUFFERS) {
+    return `the fused engine's kernels bind up to ${FUSED_WEBGPU_STORAGE_BUFFERS} storage buffers, and this WebGPU adapter allows ${have} per shader stage (maxStorageBuffersPerShaderStage)`;
+  }
+  return undefined;
+}
+
 /** A step recorded once: the recording, its CCE- dispatches (index, params) and what to free at the end. */
 interface RecordedStep {
   rec: Recording;
@@ -99,6 +115,8 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
     readonly device: GPUDevice,
     options: WebGpuDeviceOptions = {},
   ) {
+    const why = webGpuUnsupported(device);
+    if (why) throw new RangeError(why);
     this.lossRing = options.lossRing ?? 64;
     this.useRecording = (options.record ?? true) && process.env.CUTREC_WEBGPU_RECORD !== '0';
     this.runner = Runner.of(device);
