@@ -80,16 +80,19 @@ export async function recommendAll(dir: string, opts: RecommendAllOptions): Prom
         cliProgress.Presets.shades_classic,
       )
     : undefined;
-  const writer = openRecsWriter(out, format);
-  // A signal stops the loop after its batch, so the partial file is removed, not left behind.
+  // A signal stops the loop after its batch, so the partial file is removed, not left behind. The
+  // handlers go in before the file exists: a signal in between would otherwise kill the process
+  // with the default action and leave the temporary file.
   let stop: NodeJS.Signals | undefined;
   const onSignal = (s: NodeJS.Signals) => {
     stop = s;
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  bar?.start(users.length, 0);
+  let writer: ReturnType<typeof openRecsWriter> | undefined;
   try {
+    writer = openRecsWriter(out, format);
+    bar?.start(users.length, 0);
     for (let b0 = 0; b0 < users.length; b0 += batchSize) {
       // tfjs's CPU backend resolves reads as microtasks; yield so that a signal's handler can run.
       await new Promise((done) => setImmediate(done));
@@ -129,7 +132,7 @@ export async function recommendAll(dir: string, opts: RecommendAllOptions): Prom
     }
     writer.close();
   } catch (err) {
-    writer.abort();
+    writer?.abort();
     throw err;
   } finally {
     process.off('SIGINT', onSignal);
