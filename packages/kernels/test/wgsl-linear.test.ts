@@ -3,7 +3,7 @@
  * for every (transA, transB), with and without bias and accumulate, on sizes that are not
  * multiples of the 64 × 64 × 16 tile (and K = 0, M = 1), in the scalar-load and the vec4 variant
  * (which one ran is checked), views at unaligned offsets, in both kernel layouts (the tiled GPU
- * kernel, and the barrier-free software-adapter kernel of 8 × 64 tiles); the bias gradient with more rows than
+ * kernel, and the barrier-free software-adapter kernel of 16 × 64 tiles); the bias gradient with more rows than
  * one chunk. Outputs poisoned with NaN (c starts random when accumulating); printed seed
  * (CUTREC_TEST_SEED replays). Tolerance (relErr): 1e-5 (fp32 sums of up to 130 products).
  */
@@ -22,7 +22,7 @@ describe.skipIf(skipReason !== undefined)('linear (WGSL)', () => {
     [3, 5, 0, 0],
     [100, 48, 64, 0], // vec4 for every transpose
     [36, 20, 44, 4], // vec4 with offset views
-    [131, 196, 9, 0], // 'cpu': many 8-row and 64-column tiles, both partial
+    [131, 196, 9, 0], // 'cpu': many 16-row and 64-column tiles, both partial
   ];
   for (const layout of LAYOUTS) {
     for (const transA of [false, true]) {

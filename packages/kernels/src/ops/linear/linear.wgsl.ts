@@ -9,8 +9,9 @@
  *   variant (the contiguous extent and every row start a multiple of 4), are 16-byte vector loads.
  *   One pipeline per (transA, transB, vec4). The bias epilogue adds bias[n].
  * - GEMM on a software adapter (layout 'cpu', wgsl/layout.ts; {@link gemmCpuWGSL}): no workgroup
- *   memory and no barrier. A workgroup of 16 lanes computes 8 rows × 64 columns of c, a lane 8 × 4
- *   (eight vec4 accumulators); the 8 rows of op(a) are the same for every lane, so their loads
+ *   memory and no barrier. A workgroup of 16 lanes computes 16 rows × 64 columns of c, a lane 16 × 4
+ *   (sixteen vec4 accumulators; 1.2× faster than 8 rows on lavapipe, 32 rows slower); the rows of
+ *   op(a) are the same for every lane, so their loads
  *   are uniform (one scalar load each, not a gather), and a lane reads its 4 columns of op(b)
  *   (a vec4 load where b's rows are 16-byte aligned and not transposed).
  * - bias gradient, db[n] += Σ_r dy[r, n]: an invocation per (column, chunk of 256 rows), the
@@ -25,7 +26,7 @@ export const GEMM_TILE = 64;
 export const GEMM_TILE_K = 16;
 export const GEMM_WORKGROUP = 256;
 /** Layout 'cpu': rows of c per workgroup, lanes per workgroup (4 columns each). */
-export const GEMM_CPU_ROWS = 8;
+export const GEMM_CPU_ROWS = 16;
 export const GEMM_CPU_LANES = 16;
 export const GEMM_CPU_COLS = GEMM_CPU_LANES * 4;
 export const BIAS_GRAD_WORKGROUP = 64;

@@ -26,7 +26,7 @@ import {
   gemmWGSL,
 } from './linear.wgsl.js';
 
-/** c = (accumulate ? c : 0) + op(a)·op(b) + bias: 64 × 64 tiles ('gpu'), 8 × 64 ('cpu'). */
+/** c = (accumulate ? c : 0) + op(a)·op(b) + bias: 64 × 64 tiles ('gpu'), 16 × 64 ('cpu'). */
 export class GemmProgram implements WgslProgram {
   readonly key: string;
   readonly workgroupSize: number;
