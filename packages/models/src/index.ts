@@ -3,12 +3,19 @@
  * and safetensors checkpoints.
  */
 
+// The top-k kernel and its reference live in @cutrec/kernels (src/ops/topk); re-exported for callers of the earlier API.
 export {
+  better,
   DROPOUT_TAG,
   type DropoutDraw,
   dropoutMaskHost,
   dropoutMaskWGSL,
   keepThreshold,
+  TOPK_WGSL_MAX_K,
+  TopKProgram,
+  type TopKShaderParams,
+  topKReference,
+  topKWGSL,
 } from '@cutrec/kernels';
 export {
   CHECKPOINT_FORMAT,
@@ -39,9 +46,6 @@ export { type RankOptions, rankOfTarget } from './eval/rank.js';
 export { rankTargets, recommend, sliceSeen } from './eval/scoring.js';
 export { checkSeen, isSeen, type SeenItems, seenFromHistories } from './eval/seen.js';
 export { topKItems } from './eval/topk.js';
-export { type TopKShaderParams, topKWGSL } from './eval/topk.wgsl.js';
-export { TOPK_WGSL_MAX_K, TopKProgram } from './eval/topk-program.js';
-export { better, topKReference } from './eval/topk-reference.js';
 export { topKTfjs } from './eval/topk-tfjs.js';
 export type { TopK, TopKOptions } from './eval/topk-types.js';
 export {

@@ -31,4 +31,5 @@ export {
   ptrArg,
 } from './ptr.js';
 export * from './rank/index.js';
+export * from './topk/index.js';
 export { Binder, type Decl, opBindings, sameView, type WgslView } from './wgsl-view.js';

@@ -1,12 +1,8 @@
 /** Seen-item lists for exclusion at scoring time, as CSR: user u's items are items[offsets[u] … offsets[u+1]), sorted ascending, unique. */
+import { isSeen, type SeenItems } from '@cutrec/kernels';
 
-/** Per-user seen items in compressed sparse rows. */
-export interface SeenItems {
-  /** [U + 1] non-decreasing, offsets[0] = 0. */
-  offsets: Int32Array;
-  /** Item ids, sorted ascending and unique within each user. */
-  items: Int32Array;
-}
+/** Per-user seen items in compressed sparse rows, and the lookup (both from @cutrec/kernels' top-k op). */
+export { isSeen, type SeenItems };
 
 /** CSR seen lists from per-user histories (any order, duplicates allowed); ids must lie in [0, numItems). */
 export function seenFromHistories(histories: readonly ArrayLike<number>[], numItems: number): SeenItems {
@@ -51,20 +47,6 @@ export function checkSeen(seen: SeenItems, U: number, C: number): void {
         throw new RangeError(`seen.items of user ${u} must be sorted and unique`);
     }
   }
-}
-
-/** Whether item `c` is in user `u`'s seen list (binary search). */
-export function isSeen(seen: SeenItems, u: number, c: number): boolean {
-  let lo = seen.offsets[u]!;
-  let hi = seen.offsets[u + 1]!;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const v = seen.items[mid]!;
-    if (v === c) return true;
-    if (v < c) lo = mid + 1;
-    else hi = mid;
-  }
-  return false;
 }
 
 /** [u, c − c0] pairs (flattened) of seen items inside the chunk [c0, c0 + n), for a scatter mask. */

@@ -1,16 +1,7 @@
-/** Shared types of full-catalog top-k scoring. */
-import type { SeenItems } from './seen.js';
+/** Shared types of full-catalog top-k scoring (`TopK` is @cutrec/kernels' top-k op's). */
+import type { SeenItems, TopK } from '@cutrec/kernels';
 
-/** The top k items per user, best first: score descending, ties to the lower item id. */
-export interface TopK {
-  /** [U·k] item ids; −1 where a user has fewer than k candidate items. */
-  items: Int32Array;
-  /** [U·k] scores; −Infinity where the id is −1. */
-  scores: Float32Array;
-  /** Users U. */
-  users: number;
-  k: number;
-}
+export type { TopK };
 
 /** Options of top-k scoring. */
 export interface TopKOptions {

@@ -1,8 +1,8 @@
-/** Full-catalog top-k scoring (the public door): the fused WGSL kernel on WebGPU, the chunked tfjs path elsewhere. */
+/** Full-catalog top-k scoring (the public door): the fused WGSL kernel on WebGPU (@cutrec/kernels' top-k op), the chunked tfjs path elsewhere. */
+import { TopKProgram, topKWgslUnsupported } from '@cutrec/kernels';
 import type * as tf from '@tensorflow/tfjs';
 import { tfjsDevice } from '../device.js';
 import { checkSeen } from './seen.js';
-import { TopKProgram, topKWgslUnsupported } from './topk-program.js';
 import { topKTfjs } from './topk-tfjs.js';
 import type { TopK, TopKOptions } from './topk-types.js';
 

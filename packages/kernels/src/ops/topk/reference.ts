@@ -1,6 +1,19 @@
 /** The plain-sort oracle of top-k scoring: sort every user's full score row. */
-import { isSeen, type SeenItems } from './seen.js';
-import type { TopK } from './topk-types.js';
+import type { SeenItems, TopK } from './types.js';
+
+/** Whether item c is in user u's seen list (binary search in the sorted CSR row). */
+export function isSeen(seen: SeenItems, u: number, c: number): boolean {
+  let lo = seen.offsets[u]!;
+  let hi = seen.offsets[u + 1]!;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = seen.items[mid]!;
+    if (v === c) return true;
+    if (v < c) lo = mid + 1;
+    else hi = mid;
+  }
+  return false;
+}
 
 /** The order top-k uses: a before b when its score is higher, or equal with a lower item id. */
 export function better(sa: number, ia: number, sb: number, ib: number): boolean {

@@ -8,7 +8,7 @@
  * Seen items are skipped by a binary search in the user's sorted CSR list; −∞ scores never enter.
  */
 
-import { type ParamField, paramsStructWGSL } from '@cutrec/kernels';
+import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
 
 /** The kernel's uniform Params (binding 0): users U, items C, whether a seen list is bound. */
 export const TOPK_PARAM_FIELDS: readonly ParamField[] = [

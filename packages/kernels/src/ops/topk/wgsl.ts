@@ -5,12 +5,12 @@
  * @cutrec/kernels' `Runner` (one pipeline cache per device).
  */
 
-import { type BindingKind, Runner, type WgslProgram } from '@cutrec/kernels';
 import { allocTensor, createBufferFrom, flushTfjs, tensorBuffer } from '@cutrec/tensor';
 import type * as tf from '@tensorflow/tfjs';
-import type { SeenItems } from './seen.js';
+import type { BindingKind, WgslProgram } from '../../wgsl/program.js';
+import { Runner } from '../../wgsl/runner.js';
 import { TOPK_PARAM_FIELDS, type TopKShaderParams, topKWGSL, topKWorkgroupBytes } from './topk.wgsl.js';
-import type { TopK } from './topk-types.js';
+import type { SeenItems, TopK } from './types.js';
 
 /** Threads per workgroup (= items per tile). */
 const WORKGROUP_SIZE = 64;
