@@ -5,7 +5,7 @@
  * and every barrier is a coroutine switch of every lane group: there a kernel does best with no
  * barriers at all (an invocation owns a whole row; a GEMM lane reads its operands from memory,
  * with the rows it shares with its workgroup's other lanes read at uniform addresses). Measured on
- * lavapipe (packages/kernels/BENCHMARKS.md): layer norm 25× faster a row per invocation.
+ * lavapipe (packages/kernels/BENCHMARKS.md): layer norm 8–12× faster a row per invocation.
  */
 import { deviceInfo } from '@cutrec/tensor';
 import { tuning } from './tuning.js';
@@ -13,7 +13,6 @@ import { tuning } from './tuning.js';
 export type WgslLayout = 'gpu' | 'cpu';
 
 const SOFTWARE = /llvmpipe|lavapipe|swiftshader|warp|software/i;
-const known = new WeakMap<GPUDevice, WgslLayout>();
 
 /** Whether `device`'s adapter is a CPU (software) implementation, from its adapter info. */
 export function isSoftwareAdapter(device: GPUDevice): boolean {
@@ -26,14 +25,7 @@ export function isSoftwareAdapter(device: GPUDevice): boolean {
  * (`gpu` or `cpu`, for benchmarks) force one; else 'cpu' on a software adapter.
  */
 export function layoutOf(device: GPUDevice): WgslLayout {
-  const forced = tuning().layout ?? envLayout();
-  if (forced) return forced;
-  let l = known.get(device);
-  if (!l) {
-    l = isSoftwareAdapter(device) ? 'cpu' : 'gpu';
-    known.set(device, l);
-  }
-  return l;
+  return tuning().layout ?? envLayout() ?? (isSoftwareAdapter(device) ? 'cpu' : 'gpu');
 }
 
 function envLayout(): WgslLayout | undefined {

@@ -1,3 +1,5 @@
+import type { WgslLayout } from './layout.js';
+
 /**
  * Internal knobs of the WGSL implementation, for tests and benchmarks: force small chunk and
  * dispatch limits so that the chunking paths run on small inputs, or pick kernel variants.
@@ -12,7 +14,7 @@ export interface WgslTuning {
   /** Benchmarks: every compute pass the runner encodes writes its begin/end timestamps here (device needs 'timestamp-query'). */
   timestamps?: PassTimestamps;
   /** Kernel layout for every device (layout.ts; default: 'cpu' on software adapters, else 'gpu'). */
-  layout?: 'gpu' | 'cpu';
+  layout?: WgslLayout;
 }
 
 /** A query set that compute passes write pairs of timestamps into, from `used` on. */

@@ -3,8 +3,8 @@
  * compile-time constant (one pipeline per D and layout): on a GPU (layout 'gpu') a workgroup of
  * 64 invocations normalises a row, each invocation keeping its slots of the row in registers and
  * the sums reduced through workgroup memory; on a software adapter (layout 'cpu', wgsl/layout.ts)
- * an invocation normalises a whole row with no barrier, 8 rows per workgroup; W = 4 (D % 4 == 0) gives each slot
- * 4 consecutive elements (one Philox call for their dropout multipliers, as the CUDA kernel's
+ * an invocation normalises a whole row with no barrier, 8 rows per workgroup. W = 4 (D % 4 == 0)
+ * gives each slot 4 consecutive elements (one Philox call for their dropout multipliers, as the CUDA kernel's
  * vector path), W = 1 one element. Every invocation reads and writes only its own elements of a
  * row, so in-place use (sum = x, dx = dSkip: variants that read/write the one binding) is safe.
  *

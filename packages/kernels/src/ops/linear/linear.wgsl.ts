@@ -11,9 +11,9 @@
  * - GEMM on a software adapter (layout 'cpu', wgsl/layout.ts; {@link gemmCpuWGSL}): no workgroup
  *   memory and no barrier. A workgroup of 16 lanes computes 16 rows × 64 columns of c, a lane 16 × 4
  *   (sixteen vec4 accumulators; 1.2× faster than 8 rows on lavapipe, 32 rows slower); the rows of
- *   op(a) are the same for every lane, so their loads
- *   are uniform (one scalar load each, not a gather), and a lane reads its 4 columns of op(b)
- *   (a vec4 load where b's rows are 16-byte aligned and not transposed).
+ *   op(a) are the same for every lane, so their loads are uniform (one scalar load each, not a
+ *   gather), and a lane reads its 4 columns of op(b) (a vec4 load where b's rows are 16-byte
+ *   aligned and not transposed). Both GEMMs end in the same epilogue (`store`).
  * - bias gradient, db[n] += Σ_r dy[r, n]: an invocation per (column, chunk of 256 rows), the
  *   chunk's sum CAS-added (one chunk, R ≤ 256, is deterministic).
  */
@@ -70,6 +70,21 @@ export const BIAS_GRAD_FIELDS: readonly ParamField[] = [
   ['col_blocks', 'u32'],
   ...offsetFields(BIAS_GRAD_BUFFERS),
 ];
+
+/** The epilogue of both GEMMs: c[m, n … n+3] = v (+ bias) (+ c), within M and N. */
+const STORE_WGSL = /* wgsl */ `
+fn store(m: u32, n: u32, v: vec4<f32>) {
+  if (m >= P.M) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    if (n + j >= P.N) { return; }
+    var o = v[j];
+    if (P.has_bias != 0u) { o += bias[P.bias_o + n + j]; }
+    let at = P.c_o + m * P.N + n + j;
+    if (P.accumulate != 0u) { o += c[at]; }
+    c[at] = o;
+  }
+}
+`;
 
 /**
  * The tile loader of one operand: 64 × 16 elements (m or n by k) into `dst` (k-major), from a
@@ -194,21 +209,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + ty * 4u + i;
-    if (m >= P.M) { break; }
-    for (var j = 0u; j < 4u; j++) {
-      let n = n0 + tx * 4u + j;
-      if (n >= P.N) { break; }
-      var o = acc[i][j];
-      if (P.has_bias != 0u) { o += bias[P.bias_o + n]; }
-      let at = P.c_o + m * P.N + n;
-      if (P.accumulate != 0u) { o += c[at]; }
-      c[at] = o;
-    }
-  }
+  for (var i = 0u; i < 4u; i++) { store(m0 + ty * 4u + i, n0 + tx * 4u, acc[i]); }
 }
-`;
+${STORE_WGSL}`;
 }
 
 /** Bindings of the 'cpu' GEMM: a scalar; b vec4 when `vec4` (see {@link gemmCpuWGSL}). */
@@ -262,19 +265,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   ${rows.map((i) => `store(m0 + ${i}u, n, c${i});`).join('\n  ')}
 }
-
-fn store(m: u32, n: u32, v: vec4<f32>) {
-  if (m >= P.M) { return; }
-  for (var j = 0u; j < 4u; j++) {
-    if (n + j >= P.N) { return; }
-    var o = v[j];
-    if (P.has_bias != 0u) { o += bias[P.bias_o + n + j]; }
-    let at = P.c_o + m * P.N + n + j;
-    if (P.accumulate != 0u) { o += c[at]; }
-    c[at] = o;
-  }
-}
-`;
+${STORE_WGSL}`;
 }
 
 export function biasGradWGSL(): string {
