@@ -6,10 +6,10 @@
 out=${OUT:-webgpu-out}; mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | tee "$out/gpu.txt"
 strip() { sed 's/\x1b\[[0-9;]*m//g'; }
-(cd packages/kernels && CI=true timeout 240 npx vitest run test/wgsl-linear.test.ts test/wgsl-attention.test.ts \
+(cd packages/kernels && CI=true timeout 240 vitest run test/wgsl-linear.test.ts test/wgsl-attention.test.ts \
   test/wgsl-layernorm.test.ts test/wgsl-cce-steps.test.ts 2>&1) | strip > "$out/kernels-wgsl.log"
 echo "kernels wgsl: $(grep -E 'Tests ' "$out/kernels-wgsl.log" | tail -1)"
-(cd packages/models && CI=true timeout 240 npx vitest run test/fused-webgpu.test.ts 2>&1) | strip > "$out/fused-webgpu.log"
+(cd packages/models && CI=true timeout 240 vitest run test/fused-webgpu.test.ts 2>&1) | strip > "$out/fused-webgpu.log"
 echo "fused webgpu contract: $(grep -E 'Tests ' "$out/fused-webgpu.log" | tail -1)"
 grep -E "×|FAIL|AssertionError|Error:" "$out/kernels-wgsl.log" "$out/fused-webgpu.log" | head -20
 (cd packages/kernels && timeout 200 node bench/wgsl-ops-bench.mjs --shapes beauty-d64,ml20m --out "$out/wgsl-ops.json" 2>&1) \

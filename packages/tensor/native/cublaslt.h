@@ -66,6 +66,8 @@ enum : int {
   // cublasLt.h, cublasLtEpilogue_t
   CUBLASLT_EPILOGUE_DEFAULT = 1,
   CUBLASLT_EPILOGUE_BIAS = 4,
+  CUBLASLT_EPILOGUE_BGRADA = 256,  // bias gradient: Σ over k of A, one per row of D (written)
+  CUBLASLT_EPILOGUE_BGRADB = 512,  // bias gradient: Σ over k of B, one per column of D (written)
   // cublasLt.h, cublasLtMatrixLayoutAttribute_t
   CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT = 5,           // int32_t
   CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET = 6,  // int64_t, in elements

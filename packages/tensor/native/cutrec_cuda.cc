@@ -1188,7 +1188,8 @@ static Napi::Value CublasLtLoad(const Napi::CallbackInfo& info) {
 
 // new GemmPlan(context, { transA, transB, m, n, k, lda, ldb, ldc, typeA, typeB, typeC (cudaDataType),
 //   compute (cublasComputeType_t), biasType (cudaDataType or -1), batchCount, strideA, strideB,
-//   strideC, alignment, workspaceBytes }): descriptors + the heuristic's best algorithm.
+//   strideC, alignment, workspaceBytes, biasGrad (0 none, 1 of A, 2 of B) }): descriptors + the
+//   heuristic's best algorithm. With biasGrad the bias pointer receives the bias gradient (written).
 class GemmPlan : public Napi::ObjectWrap<GemmPlan> {
  public:
   static Napi::FunctionReference ctor;
@@ -1235,6 +1236,7 @@ class GemmPlan : public Napi::ObjectWrap<GemmPlan> {
     const int64_t lda = (int64_t)num("lda"), ldb = (int64_t)num("ldb"), ldc = (int64_t)num("ldc");
     const int typeA = i32("typeA"), typeB = i32("typeB"), typeC = i32("typeC"), compute = i32("compute");
     const int biasType = i32("biasType");
+    const int biasGrad = d.Has("biasGrad") ? i32("biasGrad") : 0;
     const int32_t batch = i32("batchCount");
     const int64_t sA = (int64_t)num("strideA"), sB = (int64_t)num("strideB"), sC = (int64_t)num("strideC");
     alignment = (uint64_t)num("alignment");
@@ -1246,7 +1248,10 @@ class GemmPlan : public Napi::ObjectWrap<GemmPlan> {
       CKLT(env, lt.cublasLtMatmulDescCreate(&op, compute, CUDA_R_32F));
       const int32_t pm = CUBLASLT_POINTER_MODE_HOST;
       const int32_t opA = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opB = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
-      const uint32_t epi = hasBias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
+      const uint32_t epi = biasGrad == 1   ? CUBLASLT_EPILOGUE_BGRADA
+                           : biasGrad == 2 ? CUBLASLT_EPILOGUE_BGRADB
+                           : hasBias       ? CUBLASLT_EPILOGUE_BIAS
+                                           : CUBLASLT_EPILOGUE_DEFAULT;
       CKLT(env, lt.cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_POINTER_MODE, &pm, sizeof(pm)));
       CKLT(env, lt.cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &opA, sizeof(opA)));
       CKLT(env, lt.cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &opB, sizeof(opB)));

@@ -403,6 +403,64 @@ describe.skipIf(!!ltReason)('cuBLASLt GemmPlan on a GPU', () => {
     });
   });
 
+  // The weight-gradient shape of a linear layer (dW = xᵀ·dy, column-major: A = dy [m = out, k = rows],
+  // B = x, transposed) with the bias gradient Σ_k A written by the epilogue; BGRADB likewise over B.
+  for (const [which, typeA] of [
+    ['A', 'float32'],
+    ['A', 'bfloat16'],
+    ['B', 'bfloat16'],
+  ] as const) {
+    it(`writes the bias gradient of ${which} (BGRAD${which}, ${typeA} inputs, fp32 D), or has no algorithm for it`, () => {
+      const d = base({
+        m: 40,
+        n: 24,
+        k: 333,
+        transB: true,
+        typeA,
+        typeB: typeA,
+        bias: 'float32',
+        biasGrad: which,
+      });
+      let plan: GemmPlan;
+      try {
+        plan = new GemmPlan(d);
+      } catch (e) {
+        expect((e as { code?: string }).code, String(e)).toBe('CUTREC_GEMM_NO_ALGORITHM');
+        console.log(`[cublaslt] no algorithm with BGRAD${which} for ${typeA} inputs (callers fall back)`);
+        return;
+      }
+      const A = deviceOf(rand(d.m * d.k, 31), typeA);
+      const B = deviceOf(rand(d.n * d.k, 37), typeA);
+      const D = new DeviceBuffer(d.m * d.n * 4);
+      const len = which === 'A' ? d.m : d.n;
+      const db = new DeviceBuffer(len * 4);
+      D.fill32(NAN);
+      db.fill32(NAN);
+      plan.run({ a: A.buf.address, b: B.buf.address, c: D.address, bias: db.address });
+      CudaContext.get().synchronize();
+      const want = reference({ ...d, bias: undefined }, A.rounded, B.rounded, undefined, undefined, 1, 0);
+      const got = D.readFloat32(d.m * d.n);
+      const scale = Math.max(...Array.from(want, Math.abs));
+      for (let i = 0; i < want.length; i++)
+        expect(Math.abs(got[i]! - want[i]!), `D[${i}]`).toBeLessThanOrEqual(1e-5 * scale);
+      // Σ over k of A (m × k, lda = m) or of op(B) (k × n: B stored n × k, ldb = n).
+      const wantDb = new Float64Array(len);
+      for (let p = 0; p < d.k; p++)
+        for (let i = 0; i < len; i++)
+          wantDb[i]! += which === 'A' ? A.rounded[i + p * d.m]! : B.rounded[i + p * d.n]!;
+      const gotDb = db.readFloat32(len);
+      const dbScale = Math.max(...Array.from(wantDb, Math.abs));
+      for (let i = 0; i < len; i++)
+        expect(Math.abs(gotDb[i]! - wantDb[i]!), `bias gradient [${i}]`).toBeLessThanOrEqual(1e-5 * dbScale);
+      plan.destroy();
+      for (const x of [A.buf, B.buf, D, db]) x.free();
+    });
+  }
+
+  it('rejects a bias gradient without a bias type', () => {
+    expect(() => new GemmPlan(base({ biasGrad: 'A' }))).toThrow(/biasGrad needs bias/);
+  });
+
   it('runs inside a captured CUDA graph', () => {
     const d = base({ transA: true, bias: 'float32' });
     const s = new CudaStream(CudaContext.get(), true);

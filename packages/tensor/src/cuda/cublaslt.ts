@@ -154,6 +154,12 @@ export interface GemmDesc {
   compute: 'f32' | 'tf32';
   /** Adds a bias vector of length m (one per row of D) of this type (CUBLASLT_EPILOGUE_BIAS); omitted: no bias. */
   bias?: 'float32' | 'bfloat16';
+  /**
+   * Instead of adding the bias, write the bias gradient into it: the sum over k of op(A) (one per
+   * row of D, length m: CUBLASLT_EPILOGUE_BGRADA) or of op(B) (one per column, length n: BGRADB).
+   * Needs `bias` (the gradient's type). Not every problem has an algorithm with it.
+   */
+  biasGrad?: 'A' | 'B';
   /** Strided batched GEMM; strides in elements. */
   batch?: { count: number; strideA: number; strideB: number; strideC: number };
   /**
@@ -178,7 +184,7 @@ export function describeGemm(d: GemmDesc): string {
   return (
     `${d.transA ? 'Aᵀ' : 'A'}·${d.transB ? 'Bᵀ' : 'B'} m=${d.m} n=${d.n} k=${d.k} ` +
     `lda=${d.lda} ldb=${d.ldb} ldc=${d.ldc} A:${d.typeA} B:${d.typeB} C/D:${d.typeC} compute:${d.compute}` +
-    `${d.bias ? ` bias:${d.bias}` : ''}${batch}${d.alignment ? ` alignment:${d.alignment}` : ''}`
+    `${d.bias ? ` bias:${d.bias}` : ''}${d.biasGrad ? ` biasGrad:${d.biasGrad}` : ''}${batch}${d.alignment ? ` alignment:${d.alignment}` : ''}`
   );
 }
 
@@ -198,6 +204,11 @@ function validate(d: GemmDesc): void {
   if (!(d.compute in COMPUTE_TYPE)) throw bad(`compute must be 'f32' or 'tf32'`);
   if (d.bias !== undefined && d.bias !== 'float32' && d.bias !== 'bfloat16') {
     throw bad(`bias must be 'float32' or 'bfloat16'`);
+  }
+  if (d.biasGrad !== undefined) {
+    if (d.biasGrad !== 'A' && d.biasGrad !== 'B') throw bad(`biasGrad must be 'A' or 'B'`);
+    if (d.bias === undefined) throw bad('biasGrad needs bias (the type of the gradient it writes)');
+    if (d.batch && d.batch.count > 1) throw bad('biasGrad is not supported with a batched GEMM');
   }
   if (d.batch) {
     const { count, strideA, strideB, strideC } = d.batch;
@@ -246,6 +257,7 @@ export class GemmPlan {
         typeC: DATA_TYPE[desc.typeC] as number,
         compute: COMPUTE_TYPE[desc.compute],
         biasType: desc.bias ? (DATA_TYPE[desc.bias] as number) : -1,
+        biasGrad: desc.biasGrad === 'A' ? 1 : desc.biasGrad === 'B' ? 2 : 0,
         batchCount: desc.batch?.count ?? 1,
         strideA: desc.batch?.strideA ?? 0,
         strideB: desc.batch?.strideB ?? 0,
@@ -271,7 +283,7 @@ export class GemmPlan {
   }
 
   /**
-   * Queues D = alpha·op(A)·op(B) + beta·C (+ bias) on `stream` (default: the legacy default stream)
+   * Queues D = alpha·op(A)·op(B) + beta·C (+ bias, or the bias gradient into `bias`) on `stream` (default: the legacy default stream)
    * with cublasLtMatmul; no synchronisation; capturable in a CUDA graph. Addresses are device
    * addresses (`buffer.address + BigInt(byteOffset)`); `d` defaults to `c`, alpha to 1, beta to 0
    * (with beta 0, C is not read, so it may hold NaN).

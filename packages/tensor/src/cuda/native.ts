@@ -81,6 +81,8 @@ export interface NativeGemmDesc {
   compute: number;
   /** cudaDataType of the bias vector, -1 for none. */
   biasType: number;
+  /** 0: none; 1: bias gradient of A (CUBLASLT_EPILOGUE_BGRADA); 2: of B (BGRADB). */
+  biasGrad: number;
   batchCount: number;
   strideA: number;
   strideB: number;

@@ -100,6 +100,67 @@ __device__ __forceinline__ void pipeline_step(bool more, StageNext&& stageNext) 
   __syncthreads();
 }
 
+// ---- dropout multipliers of a lane's accumulator fragments ----
+// A mask's element e keeps where word e & 3 of the Philox draw at counter e >> 2 is below the
+// threshold (common.cuh). Where L % 4 == 0 every row of [L, L] starts at a multiple of 4, so a
+// group of four elements lies inside one row and lines up with the m16n8 fragments: the lanes
+// that hold parts of the same groups make one draw each and trade words with shuffles (one draw
+// per four elements, not one per two or per element). Every lane of the warp must call these
+// (shuffles); elements outside [L, L] get multipliers that the callers' masks ignore.
+
+__device__ __forceinline__ float keep_mul(const DropoutSite& d, uint32_t word) {
+  return word < d.threshold ? d.scale : 0.f;
+}
+
+__device__ __forceinline__ uint32_t pick4(const cutrec_u32x4& w, int i) {
+  return i == 0 ? w.x : i == 1 ? w.y : i == 2 ? w.z : w.w;
+}
+
+// Rows are queries (forward, dq): this lane's elements are e0c, e0c + 1 (row r0) and e1c, e1c + 1
+// (row r1), e·c = the row's first element + a column that is 2·qd plus a multiple of 8. Lanes qd
+// and qd ^ 1 hold the two halves of the same two groups: the even lane draws row r0's group, the
+// odd lane row r1's, and each passes the other the half it needs. Returns (r0, r0 + 1, r1, r1 + 1).
+__device__ __forceinline__ float4 dropout_rows(const DropoutSite& d, uint32_t e0c, uint32_t e1c, int qd, bool aligned) {
+  if (!d.enabled) return make_float4(1.f, 1.f, 1.f, 1.f);
+  if (!aligned) {
+    const float2 a = dropout_mul2(d, e0c), b = dropout_mul2(d, e1c);
+    return make_float4(a.x, a.y, b.x, b.y);
+  }
+  const bool odd = qd & 1;
+  const cutrec_u32x4 w =
+      cutrec_philox4x32_10(cutrec_u32x4{(odd ? e1c : e0c) >> 2, d.site, *d.step, CUTREC_DROPOUT_TAG}, d.k0, d.k1);
+  const uint32_t got0 = __shfl_xor_sync(0xffffffffu, odd ? w.x : w.z, 1);
+  const uint32_t got1 = __shfl_xor_sync(0xffffffffu, odd ? w.y : w.w, 1);
+  return odd ? make_float4(keep_mul(d, got0), keep_mul(d, got1), keep_mul(d, w.z), keep_mul(d, w.w))
+             : make_float4(keep_mul(d, w.x), keep_mul(d, w.y), keep_mul(d, got0), keep_mul(d, got1));
+}
+
+// Rows are keys (dkdv): this lane's elements c = 0 … 3 are keys j and j + 8 (c >> 1) of queries
+// i and i + 1 (c & 1), at e = (bh·L + query)·L + key, where j = jq + (g & 3) and jq (a multiple
+// of 4) is the first key of the lane's quad. The four lanes of one qd whose g share g >> 2 hold
+// word r = g & 3 of the same four groups: lane r draws group c = r and, in three rounds of
+// shuffles, gets word r of every other lane's group.
+__device__ __forceinline__ float4 dropout_cols(const DropoutSite& d, size_t rowE /* (bh·L + i)·L */, int L,
+                                               int jq, int r, bool aligned) {
+  if (!d.enabled) return make_float4(1.f, 1.f, 1.f, 1.f);
+  const uint32_t e00 = (uint32_t)(rowE + jq + r);
+  if (!aligned) {
+    return make_float4(dropout_mul(d, e00), dropout_mul(d, e00 + (uint32_t)L), dropout_mul(d, e00 + 8u),
+                       dropout_mul(d, e00 + (uint32_t)L + 8u));
+  }
+  const uint32_t mine = (uint32_t)(rowE + (size_t)(r & 1) * L + jq + 8 * (r >> 1));
+  const cutrec_u32x4 w = cutrec_philox4x32_10(cutrec_u32x4{mine >> 2, d.site, *d.step, CUTREC_DROPOUT_TAG}, d.k0, d.k1);
+  uint32_t got[4];  // got[t]: word r of the group of lane r ^ t, i.e. element c = r ^ t
+  got[0] = pick4(w, r);
+#pragma unroll
+  for (int t = 1; t < 4; t++) got[t] = __shfl_xor_sync(0xffffffffu, pick4(w, r ^ t), 4 * t);
+  // element c is got[r ^ c]
+  return make_float4(keep_mul(d, r == 0 ? got[0] : r == 1 ? got[1] : r == 2 ? got[2] : got[3]),
+                     keep_mul(d, r == 0 ? got[1] : r == 1 ? got[0] : r == 2 ? got[3] : got[2]),
+                     keep_mul(d, r == 0 ? got[2] : r == 1 ? got[3] : r == 2 ? got[0] : got[1]),
+                     keep_mul(d, r == 0 ? got[3] : r == 1 ? got[2] : r == 2 ? got[1] : got[0]));
+}
+
 // ---- forward ----
 template <int DH>
 __device__ __forceinline__ void attn_forward_mma(const bf16* __restrict__ q, const bf16* __restrict__ k,
@@ -123,10 +184,11 @@ __device__ __forceinline__ void attn_forward_mma(const bf16* __restrict__ q, con
   zero(o);
   float m0 = __int_as_float(NEG_INF_BITS), m1 = m0, l0 = 0.f, l1 = 0.f;
   const size_t e0 = ((size_t)t.bh * L + r0) * L, e1 = e0 + (size_t)8 * L;
+  const bool aligned = (L & 3) == 0;  // the dropout draws' groups line up with the fragments
   const int iLast = min(t.t0 + MMA_ROWS, L) - 1;
   for (int j0 = 0, buf = 0; j0 <= iLast; j0 += BK, buf ^= 1) {
     pipeline_step(j0 + BK <= iLast, [&] { stage(buf ^ 1, j0 + BK); });
-    if (j0 > wLast) continue;  // every key of the tile follows every row of this warp
+    if (j0 > wLast) continue;  // every key of the tile follows every row of this warp (warp-uniform)
     const bf16* Ks = kv + 2 * buf * BK * KS;
     const bf16* Vs = Ks + BK * KS;
     const bool* keyPad = keyPads[buf];
@@ -168,12 +230,11 @@ __device__ __forceinline__ void attn_forward_mma(const bf16* __restrict__ q, con
       l0 += p0 + p1;
       l1 += p2 + p3;
       const uint32_t col = (uint32_t)(j0 + 8 * nt + 2 * qd);
-      const float2 d0 = r0 < L ? dropout_mul2(drop, (uint32_t)e0 + col) : make_float2(0.f, 0.f);
-      const float2 d1 = r1 < L ? dropout_mul2(drop, (uint32_t)e1 + col) : make_float2(0.f, 0.f);
-      s[nt][0] = p0 * d0.x;
-      s[nt][1] = p1 * d0.y;
-      s[nt][2] = p2 * d1.x;
-      s[nt][3] = p3 * d1.y;
+      const float4 dm = dropout_rows(drop, (uint32_t)e0 + col, (uint32_t)e1 + col, qd, aligned);
+      s[nt][0] = r0 < L ? p0 * dm.x : 0.f;
+      s[nt][1] = r0 < L ? p1 * dm.y : 0.f;
+      s[nt][2] = r1 < L ? p2 * dm.z : 0.f;
+      s[nt][3] = r1 < L ? p3 * dm.w : 0.f;
     }
 #pragma unroll
     for (int ks = 0; ks < BK / 16; ks++) {
@@ -236,6 +297,7 @@ __device__ __forceinline__ void attn_dkdv_mma(const bf16* __restrict__ q, const 
   zero(dK);
   zero(dV);
   const int wj = j0 + 16 * w;  // this warp's first key
+  const bool aligned = (L & 3) == 0;  // the dropout draws' groups line up with the fragments
   for (int i0 = j0, buf = 0; i0 < iEnd; i0 += BQ, buf ^= 1) {
     pipeline_step(i0 + BQ < iEnd, [&] { stage(buf ^ 1, i0 + BQ); });
     if (wj >= L || i0 + BQ - 1 < wj) continue;  // no keys, or every query precedes every key
@@ -257,6 +319,9 @@ __device__ __forceinline__ void attn_dkdv_mma(const bf16* __restrict__ q, const 
     }
 #pragma unroll
     for (int nt = 0; nt < BQ / 8; nt++) {
+      const int iq = i0 + 8 * nt + 2 * qd;  // this lane's first query of the n-tile
+      const float4 dm4 = dropout_cols(drop, (bhL + iq) * L, L, j0 + 16 * w + (g & ~3), g & 3, aligned);
+      const float dm[4] = {dm4.x, dm4.y, dm4.z, dm4.w};
 #pragma unroll
       for (int c = 0; c < 4; c++) {
         const int jl = 16 * w + g + (c < 2 ? 0 : 8);
@@ -265,7 +330,7 @@ __device__ __forceinline__ void attn_dkdv_mma(const bf16* __restrict__ q, const 
         float pm = 0.f, ds = 0.f;
         if (attends(i, j, L, keyPad[jl])) {
           const float p = expf(st[nt][c] * scale - lseS[il]);
-          const float mul = dropout_mul(drop, (uint32_t)((bhL + i) * L + j));
+          const float mul = dm[c];
           pm = p * mul;
           ds = p * (mul * dp[nt][c] - deltaS[il]);
         }
@@ -310,6 +375,7 @@ __device__ __forceinline__ void attn_dq_mma(const bf16* __restrict__ q, const bf
   const float lse0 = r0 < L ? lse[bhL + r0] : 0.f, lse1 = r1 < L ? lse[bhL + r1] : 0.f;
   const float del0 = r0 < L ? delta[bhL + r0] : 0.f, del1 = r1 < L ? delta[bhL + r1] : 0.f;
   const size_t e0 = (bhL + r0) * L, e1 = e0 + (size_t)8 * L;
+  const bool aligned = (L & 3) == 0;  // the dropout draws' groups line up with the fragments
 
   float acc[DH / 8][4];
   zero(acc);
@@ -333,9 +399,8 @@ __device__ __forceinline__ void attn_dq_mma(const bf16* __restrict__ q, const bf
     for (int nt = 0; nt < BK / 8; nt++) {
       const int jj = 8 * nt + 2 * qd;
       const uint32_t col = (uint32_t)(j0 + jj);
-      const float2 d0 = r0 < L ? dropout_mul2(drop, (uint32_t)e0 + col) : make_float2(0.f, 0.f);
-      const float2 d1 = r1 < L ? dropout_mul2(drop, (uint32_t)e1 + col) : make_float2(0.f, 0.f);
-      const float mul[4] = {d0.x, d0.y, d1.x, d1.y};
+      const float4 dm = dropout_rows(drop, (uint32_t)e0 + col, (uint32_t)e1 + col, qd, aligned);
+      const float mul[4] = {r0 < L ? dm.x : 0.f, r0 < L ? dm.y : 0.f, r1 < L ? dm.z : 0.f, r1 < L ? dm.w : 0.f};
 #pragma unroll
       for (int c = 0; c < 4; c++) {
         const int row = c < 2 ? r0 : r1;
