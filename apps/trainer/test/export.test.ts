@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, watch, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fusedCudaUnavailableReason } from '@cutrec/models';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -289,6 +290,20 @@ describe('cutrec recommend --all: formats and errors', () => {
       [['--user', users[0]!.id, '--out', join(work, 'r.jsonl')], /--out goes with --all/],
       [['--all', '--user', users[0]!.id, '--out', join(work, 'r.jsonl')], /drop --user/],
       [['--all', '--k', '0', '--out', join(work, 'r.jsonl')], /--k must be an integer ≥ 1, got '0'/],
+      [
+        ['--all', '--engine', 'gpu', '--out', join(work, 'r.jsonl')],
+        /--engine must be auto, fused or tfjs, got 'gpu'/,
+      ],
+      [['--user', users[0]!.id, '--engine', 'tfjs'], /--engine goes with --all/],
+      // Without CUDA the fused engine cannot recommend (it scores on CUDA only).
+      ...(fusedCudaUnavailableReason()
+        ? ([
+            [
+              ['--all', '--engine', 'fused', '--out', join(work, 'r.jsonl')],
+              /--engine fused: the fused engine recommends on CUDA only, and CUDA unavailable.*; use --engine tfjs/,
+            ],
+          ] as [string[], RegExp][])
+        : []),
     ];
     for (const [args, message] of cases) {
       const r = cutrec(['recommend', run, ...args]);

@@ -8,7 +8,15 @@
  * (CUTREC_TEST_SEED replays). Tolerance (relErr): 1e-5 (fp32 sums of up to 130 products).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { biasGrad, gemmCpuVec4Ok, gemmVec4Ok, matmul, wgslBiasGrad, wgslMatmul } from '../src/index.js';
+import {
+  biasGrad,
+  gemmCpuVec4Ok,
+  gemmSplits,
+  gemmVec4Ok,
+  matmul,
+  wgslBiasGrad,
+  wgslMatmul,
+} from '../src/index.js';
 import { testRng } from './ops/rng.js';
 import { device, freeAll, gpuArray, LAYOUTS, relErr, run, skipReason, withLayout } from './ops/wgsl-util.js';
 
@@ -62,6 +70,41 @@ describe.skipIf(skipReason !== undefined)('linear (WGSL)', () => {
       }
     }
   }
+
+  it('split K (gpu layout): a weight gradient over many K ranges, + bias, + c, equals the reference', () =>
+    withLayout('gpu', async () => {
+      const rng = testRng('wgsl gemm split-k');
+      const gpu = device as GPUDevice;
+      for (const [M, N, K, splits, transA, accumulate] of [
+        [37, 29, 1000, 7, true, false], // K not a multiple of 16 or of the splits
+        [64, 64, 4096, 16, true, true],
+        [5, 70, 333, 40, false, true], // more splits than 16-wide K ranges: fewer are made
+        [20, 12, 17, 3, true, false],
+      ] as const) {
+        const label = `M=${M} N=${N} K=${K} splits=${splits} transA=${transA} acc=${accumulate}`;
+        const a = rng.floats(M * K);
+        const b = rng.floats(K * N);
+        const c0 = rng.floats(M * N);
+        const bv = rng.floats(N);
+        const ga = gpuArray(M * K, a, { pad: 1 });
+        const gb = gpuArray(K * N, b);
+        const gc = gpuArray(M * N, accumulate ? c0 : undefined, { pad: 2 });
+        const gbias = gpuArray(N, bv);
+        const part = gpuArray(splits * M * N, undefined, { pad: 3 });
+        const args = { a: ga.view, b: gb.view, c: gc.view, M, N, K, transA, transB: false, accumulate };
+        const steps = wgslMatmul(gpu, { ...args, bias: gbias.view, splitK: { part: part.view, splits } });
+        expect(steps.length, label).toBe(2);
+        run(steps);
+        const want = Float64Array.from(accumulate ? c0 : new Float32Array(M * N));
+        matmul({ a, b, c: want, M, N, K, transA, transB: false, accumulate: true, bias: bv });
+        expect(relErr(await gc.read(), want), label).toBeLessThanOrEqual(1e-5);
+        freeAll();
+      }
+      expect(gemmSplits(256, 256, 131072)).toBe(16);
+      expect(gemmSplits(256, 1024, 131072)).toBe(4);
+      expect(gemmSplits(256, 256, 1000)).toBe(1);
+      expect(gemmSplits(131072, 256, 256)).toBe(1);
+    }));
 
   it('bias gradient: db += column sums, over several row chunks', async () => {
     const rng = testRng('wgsl bias grad');

@@ -11,6 +11,7 @@ export {
   dropoutMaskHost,
   dropoutMaskWGSL,
   keepThreshold,
+  TOPK_CUDA_MAX_K,
   TOPK_WGSL_MAX_K,
   TopKProgram,
   type TopKShaderParams,

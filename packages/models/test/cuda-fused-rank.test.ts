@@ -17,7 +17,7 @@ import {
   HostDevice,
   SASRec,
 } from '../src/index.js';
-import { B, cfg, examplesOf, expectSameRanks, loss, rankCase } from './rank-cases.js';
+import { B, cfg, examplesOf, expectSameRanks, expectSameTopK, loss, rankCase } from './rank-cases.js';
 
 const reason = fusedCudaUnavailableReason();
 if (reason) {
@@ -70,6 +70,34 @@ describe.skipIf(reason !== undefined)('fused evaluation over many chunks, on CUD
       eager.dispose();
       onGpu.dispose();
       onHost.dispose();
+      model.dispose();
+    });
+  }
+
+  for (const batchSize of [B, 64]) {
+    it(`B ${batchSize}: top-k over many chunks (seen lists, k above the candidates, k = 1) = the host references and eager kernels`, () => {
+      const model = new SASRec(cfg);
+      const onGpu = new FusedTrainer(model, new CudaDevice(), { loss, optimizer: {}, batchSize });
+      const onHost = new FusedTrainer(model, new HostDevice(), { loss, optimizer: {}, batchSize });
+      const eager = new FusedTrainer(model, new CudaDevice({ graph: false }), {
+        loss,
+        optimizer: {},
+        batchSize,
+      });
+      const { inputs, seen } = rankCase(4, 5 * batchSize + 3, 1, batchSize);
+      for (const [s, k] of [
+        [undefined, 10],
+        [seen, 20],
+        [seen, 1],
+      ] as const) {
+        const what = `k ${k}${s ? ', seen' : ''}`;
+        const got = onGpu.topK(inputs, k, s);
+        expectSameTopK(got, onHost.topK(inputs, k, s), what);
+        expectSameTopK(onGpu.topK(inputs, k, s), got, `${what}, replayed`, 0);
+        expectSameTopK(eager.topK(inputs, k, s), got, `${what}, graph against eager`, 0);
+      }
+      expect((onGpu.device as CudaDevice).replayError, 'the chunk graph was captured').toBeUndefined();
+      for (const t of [eager, onGpu, onHost]) t.dispose();
       model.dispose();
     });
   }

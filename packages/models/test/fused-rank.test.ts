@@ -9,8 +9,16 @@
 import { setupTfjs } from '@cutrec/tensor';
 import { webgpuForTests } from '@cutrec/tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { evaluateModel, FusedTrainer, HostDevice, rankTargets, SASRec, WebGpuDevice } from '../src/index.js';
-import { B, C, cfg, examplesOf, expectSameRanks, L, loss, rankCase } from './rank-cases.js';
+import {
+  evaluateModel,
+  FusedTrainer,
+  HostDevice,
+  rankTargets,
+  recommend,
+  SASRec,
+  WebGpuDevice,
+} from '../src/index.js';
+import { B, C, cfg, examplesOf, expectSameRanks, expectSameTopK, L, loss, rankCase } from './rank-cases.js';
 
 const { device, skipReason } = await webgpuForTests();
 
@@ -65,6 +73,39 @@ describe('fused evaluation over many chunks, on the host', () => {
       expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
       for (const k of Object.keys(want)) expect(Math.abs(got[k]! - want[k]!), k).toBeLessThan(0.01);
     }
+    host.dispose();
+    model.dispose();
+  });
+
+  it('top-k of 23 users (6 chunks of 4, seen lists of 0 to 45 items) equals tfjs recommend and one-user calls', async () => {
+    const model = new SASRec(cfg);
+    const host = new FusedTrainer(model, new HostDevice(), { loss, optimizer: {}, batchSize: B });
+    const { inputs, seen } = rankCase(4, 23);
+    for (const [s, k] of [
+      [undefined, 10],
+      [seen, 5],
+      [seen, 20], // a user who has seen 45 of the 57 items has 12 candidates: −1 / −∞ after them
+    ] as const) {
+      const got = host.topK(inputs, k, s);
+      const want = await recommend(model, inputs, k, s ? { seen: s } : {});
+      expectSameTopK(got, want, `k ${k}${s ? ', seen' : ''}`);
+      for (const u of [0, 5, 22]) {
+        const one = host.topK(
+          inputs.subarray(u * L, (u + 1) * L),
+          k,
+          s && {
+            offsets: Int32Array.of(0, s.offsets[u + 1]! - s.offsets[u]!),
+            items: s.items.subarray(s.offsets[u]!, s.offsets[u + 1]!),
+          },
+        );
+        expect(Array.from(one.items), `user ${u} alone`).toEqual(
+          Array.from(got.items.subarray(u * k, (u + 1) * k)),
+        );
+      }
+    }
+    expect(host.topK(inputs, 20, seen).items.includes(-1), 'a list shorter than k').toBe(true);
+    expect(() => host.topK(inputs, 0)).toThrow(/k must be an integer in \[1, 1024\]/);
+    expect(() => host.topK(inputs.subarray(1), 3)).toThrow(/not a multiple of L = 7/);
     host.dispose();
     model.dispose();
   });

@@ -5,7 +5,7 @@
  */
 import type { Example } from '@cutrec/data';
 import { expect } from 'vitest';
-import type { SASRecConfig } from '../src/index.js';
+import type { SASRecConfig, TopK } from '../src/index.js';
 import { randomBatch } from './fused-cases.js';
 
 export const cfg: SASRecConfig = {
@@ -73,4 +73,31 @@ export function examplesOf(seed: number, U: number, block = B): Example[] {
     const history = Int32Array.from({ length: n }, () => Math.floor(rnd() * C));
     return { user, history, target: Math.floor(rnd() * C) };
   });
+}
+
+/**
+ * Top-k lists of two engines agree: every score within `tol` of the user's largest |score|, and
+ * the ids equal except where the two scores at a slot lie within `tol` of each other's slot
+ * neighbours (a near tie that float64 and float32 may order either way).
+ */
+export function expectSameTopK(got: TopK, want: TopK, what: string, tol = 1e-4): void {
+  expect([got.users, got.k]).toEqual([want.users, want.k]);
+  const { k } = want;
+  for (let u = 0; u < want.users; u++) {
+    const ws = Array.from(want.scores.subarray(u * k, (u + 1) * k));
+    const gs = Array.from(got.scores.subarray(u * k, (u + 1) * k));
+    const scale = Math.max(1e-30, ...ws.filter(Number.isFinite).map(Math.abs));
+    for (let j = 0; j < k; j++) {
+      const [g, w] = [gs[j]!, ws[j]!];
+      if (w === Number.NEGATIVE_INFINITY) expect(g, `${what}: user ${u} slot ${j}`).toBe(w);
+      else expect(Math.abs(g - w), `${what}: score of user ${u} slot ${j}`).toBeLessThanOrEqual(tol * scale);
+      const gi = got.items[u * k + j];
+      const wi = want.items[u * k + j];
+      if (gi === wi) continue;
+      const nearTie = [ws[j - 1], ws[j + 1], ws[j]].some(
+        (s) => s !== undefined && Math.abs(s - g) <= tol * scale,
+      );
+      expect(nearTie, `${what}: user ${u} slot ${j}: item ${gi} where ${wi} (not a near tie)`).toBe(true);
+    }
+  }
 }

@@ -6,11 +6,12 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { recommend, seenFromHistories } from '@cutrec/models';
+import { seenFromHistories } from '@cutrec/models';
 import cliProgress from 'cli-progress';
 import { openRun } from '../commands.js';
 import { InterruptedError } from '../errors.js';
 import { runPaths } from '../train/run-folder.js';
+import { openScorer, type RecommendEngine } from './scorer.js';
 import { readUserList } from './users.js';
 import { openRecsWriter, type RecsFormat, recsFormat, type UserRecs } from './writers.js';
 
@@ -26,6 +27,8 @@ export interface RecommendAllOptions {
   batchSize?: string;
   checkpoint?: string;
   backend?: string;
+  /** auto (default: the fused engine's CUDA top-k where usable), fused or tfjs. */
+  engine?: string;
   /** Show a progress bar on stderr. Default: when stderr is a terminal. */
   progress?: boolean;
 }
@@ -40,6 +43,8 @@ export interface RecommendAllReport {
   k: number;
   removeSeen: boolean;
   batchSize: number;
+  /** What scored: the fused engine's CUDA top-k or the tfjs model. */
+  engine: 'fused' | 'tfjs';
   seconds: number;
 }
 
@@ -69,6 +74,13 @@ export async function recommendAll(dir: string, opts: RecommendAllOptions): Prom
     : Array.from({ length: ds.numUsers }, (_, u) => u);
   const kk = Math.min(k, C);
   const removeSeen = opts.includeSeen !== true;
+  let scorer: ReturnType<typeof openScorer>;
+  try {
+    scorer = openScorer(run.model, (opts.engine ?? 'auto') as RecommendEngine, kk, batchSize);
+  } catch (err) {
+    run.model.dispose();
+    throw err;
+  }
   const showBar = opts.progress ?? process.stderr.isTTY === true;
   const bar = showBar
     ? new cliProgress.SingleBar(
@@ -115,7 +127,7 @@ export async function recommendAll(dir: string, opts: RecommendAllOptions): Prom
             C,
           )
         : undefined;
-      const top = await recommend(run.model, inputs, kk, { batchSize, ...(seen ? { seen } : {}) });
+      const top = await scorer.topK(inputs, kk, seen);
       const rows: UserRecs[] = batch.map((u, i) => {
         const items: string[] = [];
         const scores: number[] = [];
@@ -138,6 +150,7 @@ export async function recommendAll(dir: string, opts: RecommendAllOptions): Prom
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     bar?.stop();
+    scorer.dispose();
     run.model.dispose();
   }
   return {
@@ -149,11 +162,12 @@ export async function recommendAll(dir: string, opts: RecommendAllOptions): Prom
     k: kk,
     removeSeen,
     batchSize,
+    engine: scorer.engine,
     seconds: (performance.now() - started) / 1000,
   };
 }
 
 /** The report as one line. */
 export function formatRecommendAll(r: RecommendAllReport): string {
-  return `wrote top ${r.k} for ${r.users} users${r.removeSeen ? ' (seen items removed)' : ''} to ${r.out} (${r.format}) in ${r.seconds.toFixed(1)} s`;
+  return `wrote top ${r.k} for ${r.users} users${r.removeSeen ? ' (seen items removed)' : ''} to ${r.out} (${r.format}) in ${r.seconds.toFixed(1)} s (${r.engine === 'fused' ? 'fused engine, CUDA' : 'tfjs'})`;
 }

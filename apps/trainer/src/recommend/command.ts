@@ -12,7 +12,11 @@ export function addRecommendAllOptions(cmd: Command): Command {
       '--remove-seen',
       "with --all: leave out each user's history items (the default; --include-seen keeps them)",
     )
-    .option('--batch-size <n>', 'with --all: users per forward pass (default 256)');
+    .option('--batch-size <n>', 'with --all: users per forward pass (default 256)')
+    .option(
+      '--engine <engine>',
+      'with --all: auto (the fused engine on CUDA where usable), fused (CUDA) or tfjs',
+    );
 }
 
 /** Runs `cutrec recommend RUN --all ...`; throws when flags of the single-user form are given with it. */
@@ -30,7 +34,9 @@ export async function recommendAllCommand(
 
 /** Throws when a flag that only `--all` reads is given without it. */
 export function checkWithoutAll(opts: RecommendAllOptions): void {
-  const given = (['out', 'users', 'removeSeen', 'batchSize'] as const).filter((f) => opts[f] !== undefined);
+  const given = (['out', 'users', 'removeSeen', 'batchSize', 'engine'] as const).filter(
+    (f) => opts[f] !== undefined,
+  );
   if (given.length) {
     const flags = given.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
     throw new Error(`${flags.join(', ')} ${given.length > 1 ? 'go' : 'goes'} with --all`);

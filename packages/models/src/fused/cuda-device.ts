@@ -27,6 +27,7 @@ import {
   cudaMeanLoss,
   cudaRankOfTargets,
   cudaStepIncrement,
+  cudaTopK,
   type DeviceDropout,
   type DeviceView,
   opUnavailableReason,
@@ -114,9 +115,11 @@ export interface CudaDeviceOptions {
 }
 
 type OpName = {
-  [K in keyof EngineOps<CudaBuf>]: EngineOps<CudaBuf>[K] extends (a: never) => void ? K : never;
+  [K in keyof EngineOps<CudaBuf>]-?: NonNullable<EngineOps<CudaBuf>[K]> extends (a: never) => void
+    ? K
+    : never;
 }[keyof EngineOps<CudaBuf>];
-type Args<K extends OpName> = EngineOps<CudaBuf>[K] extends (a: infer A) => void ? A : never;
+type Args<K extends OpName> = NonNullable<EngineOps<CudaBuf>[K]> extends (a: infer A) => void ? A : never;
 
 /** The fused step's ops on CUDA. */
 export class CudaDevice implements FusedDevice<CudaBuf> {
@@ -352,6 +355,9 @@ export class CudaDevice implements FusedDevice<CudaBuf> {
   }
   rankTargets(a: Args<'rankTargets'>): void {
     cudaRankOfTargets({ ...a, dtype: this.dtype }, this.call);
+  }
+  topK(a: Args<'topK'>): void {
+    cudaTopK({ ...a, dtype: this.dtype }, this.call);
   }
   gradNormSquared(a: Args<'gradNormSquared'>): void {
     cudaGradNormSquared(a, this.call);

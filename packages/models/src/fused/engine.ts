@@ -5,6 +5,7 @@
  */
 
 import type { Example } from '@cutrec/data';
+import { type SeenItems, TOPK_CUDA_MAX_K, type TopK } from '@cutrec/kernels';
 import * as tf from '@tensorflow/tfjs';
 import type { TrainingState } from '../checkpoint/checkpoint.js';
 import { type ResolvedSASRecConfig, resolveConfig, type SASRecConfig } from '../config.js';
@@ -199,6 +200,46 @@ interface RankScratch<B> {
   noTargets: Int32Array;
 }
 
+/** Items per chunk of the streamed top-k (its scratch holds B × this many scores). */
+const TOPK_CHUNK_ITEMS = 16_384;
+
+/** What top-k allocates once and reuses (see FusedTrainer.topKScratch). */
+interface TopKScratch<B> {
+  k: number;
+  /** int32 / float32 [resultsCap]: one call's ids and scores, chunk after chunk. */
+  resultsCap: number;
+  ids: B;
+  outScores: B;
+  /** int32 / float32 [B·k]: a chunk's lists. */
+  chunkIds: B;
+  chunkScores: B;
+  /** float32 [B·D] and [B·min(C, TOPK_CHUNK_ITEMS)]: the op's scratch. */
+  rows: B;
+  scores: B;
+  /** Bumped whenever the buffers are allocated again (the key of the chunk's replayable work). */
+  generation: number;
+}
+
+/** The most seen entries of any chunk of B users. */
+function largestChunkSeen(seen: SeenItems | undefined, U: number, B: number): number {
+  let most = 0;
+  if (seen) {
+    for (let u0 = 0; u0 < U; u0 += B)
+      most = Math.max(most, seen.offsets[Math.min(U, u0 + B)]! - seen.offsets[u0]!);
+  }
+  return most;
+}
+
+/** Throws unless `seen` is a CSR list of U users (offsets from 0 to items.length). */
+function checkSeenLists(seen: SeenItems, U: number, fn: string): void {
+  const { offsets, items } = seen;
+  if (offsets.length !== U + 1 || offsets[0] !== 0 || offsets[U] !== items.length) {
+    throw new RangeError(
+      `${fn}: seen.offsets must have U + 1 = ${U + 1} entries from 0 to seen.items.length = ${items.length}`,
+    );
+  }
+}
+
 /** SASRec training with the fused step on one device; `step` counts completed steps. */
 export class FusedTrainer<B = unknown> implements TrainingEngine {
   readonly engine = 'fused' as const;
@@ -218,6 +259,7 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
   private readLosses = 0;
   private lastFinite: { step: number; loss: number } | undefined;
   private rank: RankScratch<B> | undefined;
+  private topk: TopKScratch<B> | undefined;
   /** Tells this trainer's replayable rank work from another's on a shared device. */
   private readonly rankId = nextRankId++;
 
@@ -478,21 +520,9 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
       const y = targets[u]!;
       if (!(y >= 0 && y < C)) throw new RangeError(`rankTargets: targets[${u}] = ${y} is outside [0, ${C})`);
     }
-    if (seen) {
-      const { offsets, items } = seen;
-      if (offsets.length !== U + 1 || offsets[0] !== 0 || offsets[U] !== items.length) {
-        throw new RangeError(
-          `rankTargets: seen.offsets must have U + 1 = ${U + 1} entries from 0 to seen.items.length = ${items.length}`,
-        );
-      }
-    }
+    if (seen) checkSeenLists(seen, U, 'rankTargets');
     if (U === 0) return { take: () => new Int32Array(0) };
-    let maxSeen = 0; // the largest chunk's seen entries
-    if (seen) {
-      for (let u0 = 0; u0 < U; u0 += B)
-        maxSeen = Math.max(maxSeen, seen.offsets[Math.min(U, u0 + B)]! - seen.offsets[u0]!);
-    }
-    const r = this.rankScratch(U, maxSeen);
+    const r = this.rankScratch(U, largestChunkSeen(seen, U, B));
     const d = this.device;
     const evalCtx: StepContext<B> = { ...this.ctx, training: false };
     const items = d.view(this.ctx.params, 0, C * D);
@@ -517,28 +547,129 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
       });
     };
     const key = `rank:${this.rankId}:${seen ? 'seen' : 'all'}:${r.generation}`;
-    const host = r.host;
     for (let u0 = 0; u0 < U; u0 += B) {
-      const n = Math.min(B, U - u0);
-      r.ids.set(inputs.subarray(u0 * L, (u0 + n) * L));
-      if (n < B) r.ids.fill(C, n * L);
-      d.writeBatch(this.ctx.bufs.ids, this.ctx.bufs.targets, r.ids, r.noTargets);
-      host.set(targets.subarray(u0, u0 + n), 0);
-      if (n < B) host.fill(0, n, B); // padding users rank item 0
-      let len = B;
-      if (seen) {
-        const lo = seen.offsets[u0]!;
-        const hi = seen.offsets[u0 + n]!;
-        for (let i = 0; i <= n; i++) host[B + i] = seen.offsets[u0 + i]! - lo;
-        if (n < B) host.fill(hi - lo, B + n + 1, 2 * B + 1); // padding users have seen nothing
-        host.set(seen.items.subarray(lo, hi), 2 * B + 1);
-        len = 2 * B + 1 + (hi - lo);
-      }
-      d.enqueueUpload(r.inputs, host.subarray(0, len));
+      const n = this.stageChunk(r, inputs, u0, seen, targets);
       d.runReplayable(key, rankChunk);
       d.copyInt32(r.chunk, d.view(r.ranks, u0, n), n);
     }
     return d.enqueueReadInt32(r.ranks, U);
+  }
+
+  /**
+   * Writes the ids of users u0 … u0 + n − 1 (n ≤ B; padding beyond) and queues one upload of their
+   * targets (0 without) and seen lists into the evaluation scratch; returns n.
+   */
+  private stageChunk(
+    r: RankScratch<B>,
+    inputs: Int32Array,
+    u0: number,
+    seen: SeenItems | undefined,
+    targets?: Int32Array,
+  ): number {
+    const { B, L, C } = this.shapes;
+    const d = this.device;
+    const host = r.host;
+    const n = Math.min(B, inputs.length / L - u0);
+    r.ids.set(inputs.subarray(u0 * L, (u0 + n) * L));
+    if (n < B) r.ids.fill(C, n * L);
+    d.writeBatch(this.ctx.bufs.ids, this.ctx.bufs.targets, r.ids, r.noTargets);
+    if (targets) host.set(targets.subarray(u0, u0 + n), 0);
+    host.fill(0, targets ? n : 0, B); // padding users rank item 0
+    let len = B;
+    if (seen) {
+      const lo = seen.offsets[u0]!;
+      const hi = seen.offsets[u0 + n]!;
+      for (let i = 0; i <= n; i++) host[B + i] = seen.offsets[u0 + i]! - lo;
+      if (n < B) host.fill(hi - lo, B + n + 1, 2 * B + 1); // padding users have seen nothing
+      host.set(seen.items.subarray(lo, hi), 2 * B + 1);
+      len = 2 * B + 1 + (hi - lo);
+    }
+    d.enqueueUpload(r.inputs, host.subarray(0, len));
+    return n;
+  }
+
+  /**
+   * The top k items of each of the U users whose histories are `inputs` [U·L] (left-padded), over
+   * the whole catalog by the forward pass without dropout on the engine's own buffers, best first,
+   * ties to the lower id, `seen` items left out (−1 / −∞ past a user's candidates): the streamed
+   * top-k op, B users at a time (the chunk's forward and top-k replayed as one CUDA graph), no
+   * users × C matrix. Waits for the result (host and CUDA; a device without the op throws).
+   */
+  topK(inputs: Int32Array, k: number, seen?: SeenItems): TopK {
+    const { B, L, D, C } = this.shapes;
+    const d = this.device;
+    if (!d.topK) {
+      throw new Error(
+        `FusedTrainer.topK: the ${d.name} device has no top-k op; use the tfjs engine (topKItems / recommend)`,
+      );
+    }
+    if (!(Number.isInteger(k) && k >= 1 && k <= TOPK_CUDA_MAX_K))
+      throw new RangeError(`topK: k must be an integer in [1, ${TOPK_CUDA_MAX_K}], got ${k}`);
+    if (inputs.length % L !== 0)
+      throw new RangeError(`topK: inputs has ${inputs.length} ids, not a multiple of L = ${L}`);
+    const U = inputs.length / L;
+    checkInputIds(inputs, C, 'inputs');
+    if (seen) checkSeenLists(seen, U, 'topK');
+    if (U === 0) return { items: new Int32Array(0), scores: new Float32Array(0), users: 0, k };
+    const r = this.rankScratch(U, largestChunkSeen(seen, U, B));
+    const t = this.topKScratch(U * k, k);
+    const evalCtx: StepContext<B> = { ...this.ctx, training: false };
+    const offsets = d.view(r.inputs, B, B + 1);
+    const seenItems = d.view(r.inputs, 2 * B + 1, r.seenCap);
+    const topKChunk = () => {
+      forward(evalCtx);
+      d.topK?.({
+        hidden: this.ctx.bufs.hidden,
+        rowStride: L * D,
+        offset: (L - 1) * D,
+        items: d.view(this.ctx.params, 0, C * D),
+        U: B,
+        C,
+        D,
+        k,
+        ...(seen ? { seen: { offsets, items: seenItems } } : {}),
+        rows: t.rows,
+        scores: t.scores,
+        ids: t.chunkIds,
+        outScores: t.chunkScores,
+      });
+    };
+    const key = `topk:${this.rankId}:${k}:${seen ? 'seen' : 'all'}:${r.generation}:${t.generation}`;
+    for (let u0 = 0; u0 < U; u0 += B) {
+      const n = this.stageChunk(r, inputs, u0, seen);
+      d.runReplayable(key, topKChunk);
+      // Raw 32-bit copies of the chunk's n users' ids and scores into the call's results.
+      d.copyInt32(t.chunkIds, d.view(t.ids, u0 * k, n * k), n * k);
+      d.copyInt32(t.chunkScores, d.view(t.outScores, u0 * k, n * k), n * k);
+    }
+    return { items: d.downloadInt32(t.ids, U * k), scores: d.download(t.outScores, U * k), users: U, k };
+  }
+
+  /** The top-k scratch for U·k results of lists of k: allocated on first use, grown when a call needs more. */
+  private topKScratch(results: number, k: number): TopKScratch<B> {
+    const { B, D, C } = this.shapes;
+    const d = this.device;
+    let t = this.topk;
+    if (t && (t.k !== k || results > t.resultsCap)) {
+      d.free(t.ids, t.outScores, t.chunkIds, t.chunkScores, t.rows, t.scores);
+      t = undefined;
+    }
+    if (!t) {
+      const resultsCap = Math.max(results, B * k);
+      t = {
+        k,
+        resultsCap,
+        ids: d.alloc(resultsCap, 'i32'),
+        outScores: d.alloc(resultsCap, 'f32'),
+        chunkIds: d.alloc(B * k, 'i32'),
+        chunkScores: d.alloc(B * k, 'f32'),
+        rows: d.alloc(B * D, 'f32'),
+        scores: d.alloc(B * Math.min(C, TOPK_CHUNK_ITEMS), 'f32'),
+        generation: (this.topk?.generation ?? 0) + 1,
+      };
+      this.topk = t;
+    }
+    return t;
   }
 
   /**
@@ -693,6 +824,9 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
   dispose(): void {
     if (this.rank) this.device.free(this.rank.ranks, this.rank.chunk, this.rank.inputs);
     this.rank = undefined;
+    const t = this.topk;
+    if (t) this.device.free(t.ids, t.outScores, t.chunkIds, t.chunkScores, t.rows, t.scores);
+    this.topk = undefined;
     this.device.dispose();
   }
 }

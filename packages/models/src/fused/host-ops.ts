@@ -24,6 +24,7 @@ import {
   referenceBackward,
   referenceForward,
   resolveOptions,
+  topKReference,
 } from '@cutrec/kernels';
 import type { Drop, EngineOps, StepLoss } from './ops.js';
 
@@ -182,6 +183,26 @@ export class HostOps implements EngineOps<H> {
   }
   rankTargets(a: Parameters<EngineOps<H>['rankTargets']>[0]): void {
     rankOfTargets(a);
+  }
+  /** The plain-sort reference over the whole score matrix (test-sized catalogs). */
+  topK(a: Parameters<NonNullable<EngineOps<H>['topK']>>[0]): void {
+    const { U, C, D, k } = a;
+    const scores = new Float64Array(U * C);
+    for (let u = 0; u < U; u++) {
+      const h = a.offset + u * a.rowStride;
+      for (let c = 0; c < C; c++) {
+        let s = 0;
+        for (let d = 0; d < D; d++) s += a.hidden[h + d]! * a.items[c * D + d]!;
+        scores[u * C + c] = s;
+      }
+    }
+    const seen = a.seen && {
+      offsets: Int32Array.from(a.seen.offsets.subarray(0, U + 1)),
+      items: Int32Array.from(a.seen.items),
+    };
+    const r = topKReference(scores, U, C, k, seen);
+    a.ids.set(r.items);
+    a.outScores.set(r.scores);
   }
   gradNormSquared(a: Parameters<EngineOps<H>['gradNormSquared']>[0]): void {
     a.out[0] = gradNormSquared(a.g, a.n);

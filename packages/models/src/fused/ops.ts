@@ -209,6 +209,28 @@ export interface EngineOps<B> {
     ranks: B;
   }): void;
 
+  /**
+   * The top k items [U, k] of the hidden rows at offset + u·rowStride among all C items: ids
+   * (int32, −1 past a row's candidates) and scores (float32, −∞ there), best first, ties to the
+   * lower id, `seen` items (CSR, sorted) left out. `rows` (float32 [U·D]) and `scores` (float32,
+   * at least U; the catalog streams through it) are scratch. Absent on devices without it.
+   */
+  topK?(a: {
+    hidden: B;
+    rowStride: number;
+    offset: number;
+    items: B;
+    U: number;
+    C: number;
+    D: number;
+    k: number;
+    seen?: { offsets: B; items: B };
+    rows: B;
+    scores: B;
+    ids: B;
+    outScores: B;
+  }): void;
+
   /** Σ g² into the device scalar `out`. */
   gradNormSquared(a: { g: B; n: number; out: B }): void;
   /** AdamW over the flat buffers at the current step; also refreshes `paramsAct` (the 'act' copy) when given. */

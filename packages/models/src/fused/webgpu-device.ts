@@ -15,12 +15,14 @@
  */
 import {
   type CceOptions,
+  gemmSplits,
   type ParamValues,
   type Recording,
   Runner,
   resolveOptions,
   type Step,
   type WgslDropout,
+  type WgslLayout,
   type WgslView,
   wgslActivationBackward,
   wgslActivationForward,
@@ -37,6 +39,7 @@ import {
   wgslGradNormSquared,
   wgslLayerNormBackward,
   wgslLayerNormForward,
+  wgslLayoutOf,
   wgslMatmul,
   wgslMeanLoss,
   wgslRankOfTargets,
@@ -55,9 +58,11 @@ export interface WebGpuBuf extends WgslView {
 }
 
 type OpName = {
-  [K in keyof EngineOps<WebGpuBuf>]: EngineOps<WebGpuBuf>[K] extends (a: never) => void ? K : never;
+  [K in keyof EngineOps<WebGpuBuf>]-?: NonNullable<EngineOps<WebGpuBuf>[K]> extends (a: never) => void
+    ? K
+    : never;
 }[keyof EngineOps<WebGpuBuf>];
-type Args<K extends OpName> = EngineOps<WebGpuBuf>[K] extends (a: infer A) => void ? A : never;
+type Args<K extends OpName> = NonNullable<EngineOps<WebGpuBuf>[K]> extends (a: infer A) => void ? A : never;
 
 /** Options of a {@link WebGpuDevice}. */
 export interface WebGpuDeviceOptions {
@@ -110,6 +115,9 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
   private stepsRun = 0;
   /** CCE- dispatches queued so far (indices into `pending`). */
   private cceMarks: { index: number; params: ParamValues }[] = [];
+  /** The split-K scratch (see splitScratch) and the kernel layout of this adapter. */
+  private splitPart: { buffer: GPUBuffer; n: number } | undefined;
+  private readonly layout: WgslLayout;
 
   constructor(
     readonly device: GPUDevice,
@@ -120,6 +128,7 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
     this.lossRing = options.lossRing ?? 64;
     this.useRecording = (options.record ?? true) && process.env.CUTREC_WEBGPU_RECORD !== '0';
     this.runner = Runner.of(device);
+    this.layout = wgslLayoutOf(device);
     this.stepBuf = this.make(4, 'cutrec-fused-step');
     this.losses = this.make(this.lossRing * 4, 'cutrec-fused-losses');
   }
@@ -232,7 +241,22 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
   }
   matmul(a: Args<'matmul'>): void {
     const { out: _out, ...rest } = a;
-    this.queue(wgslMatmul(this.device, { ...rest, accumulate: a.accumulate ?? false }));
+    // A long K over few output tiles (the weight gradients: K = the batch's rows) is split on a GPU.
+    const splits = this.layout === 'gpu' ? gemmSplits(a.M, a.N, a.K) : 1;
+    const splitK = splits > 1 ? { part: this.splitScratch(splits * a.M * a.N), splits } : undefined;
+    this.queue(
+      wgslMatmul(this.device, { ...rest, accumulate: a.accumulate ?? false, ...(splitK ? { splitK } : {}) }),
+    );
+  }
+
+  /**
+   * A scratch of at least `floats` for split-K partial sums. One is reused by every GEMM (they run
+   * in order); a larger need makes a larger one and keeps the old (recorded steps may bind it).
+   */
+  private splitScratch(floats: number): WgslView {
+    if (!this.splitPart || this.splitPart.n < floats)
+      this.splitPart = { buffer: this.make(floats * 4, 'cutrec-fused-splitk'), n: floats };
+    return { buffer: this.splitPart.buffer, offset: 0 };
   }
   biasGrad(a: Args<'biasGrad'>): void {
     this.queue(wgslBiasGrad(this.device, a));

@@ -7,7 +7,10 @@
  *   16 × 64, k-major so the inner loop reads 4 consecutive m or n). Global loads are coalesced
  *   for every transpose (the tile loader walks the operand's contiguous axis) and, in the `vec4`
  *   variant (the contiguous extent and every row start a multiple of 4), are 16-byte vector loads.
- *   One pipeline per (transA, transB, vec4). The bias epilogue adds bias[n].
+ *   One pipeline per (transA, transB, vec4). The bias epilogue adds bias[n]. Split K (`k_chunk`
+ *   < K: a weight gradient's K is the batch's rows, 10^5 and more, over a few 64 × 64 tiles):
+ *   workgroup unit u computes tile u mod tiles of the K range of split ⌊u / tiles⌋ into its own
+ *   [M, N] slice of c (a scratch), and {@link splitKSumWGSL} adds the slices into the output.
  * - GEMM on a software adapter (layout 'cpu', wgsl/layout.ts; {@link gemmCpuWGSL}): no workgroup
  *   memory and no barrier. A workgroup of 16 lanes computes 16 rows × 64 columns of c, a lane 16 × 4
  *   (sixteen vec4 accumulators; 1.2× faster than 8 rows on lavapipe, 32 rows slower); the rows of
@@ -57,8 +60,27 @@ export const GEMM_FIELDS: readonly ParamField[] = [
   ['accumulate', 'u32'],
   ['has_bias', 'u32'],
   ['tiles_n', 'u32'],
+  /** K per split (K: no split) and the tiles of one split (tiles_m · tiles_n). */
+  ['k_chunk', 'u32'],
+  ['tiles', 'u32'],
   ...offsetFields(gemmBuffers(false)),
 ];
+
+/** The split-K sum: c = (accumulate ? c : 0) + Σ_s part[s] + bias. */
+export const SPLITK_SUM_BUFFERS: readonly Decl[] = [
+  ['part', 'f32', 'read'],
+  ['c', 'f32', 'rw'],
+  ['bias', 'f32', 'read'],
+];
+export const SPLITK_SUM_FIELDS: readonly ParamField[] = [
+  ['M', 'u32'],
+  ['N', 'u32'],
+  ['splits', 'u32'],
+  ['accumulate', 'u32'],
+  ['has_bias', 'u32'],
+  ...offsetFields(SPLITK_SUM_BUFFERS),
+];
+export const SPLITK_SUM_WORKGROUP = 256;
 
 export const BIAS_GRAD_BUFFERS: readonly Decl[] = [
   ['dy', 'f32', 'read'],
@@ -71,15 +93,15 @@ export const BIAS_GRAD_FIELDS: readonly ParamField[] = [
   ...offsetFields(BIAS_GRAD_BUFFERS),
 ];
 
-/** The epilogue of both GEMMs: c[m, n … n+3] = v (+ bias) (+ c), within M and N. */
+/** The epilogue of both GEMMs: c[base + m·N + n … n+3] = v (+ bias) (+ c), within M and N. */
 const STORE_WGSL = /* wgsl */ `
-fn store(m: u32, n: u32, v: vec4<f32>) {
+fn store(base: u32, m: u32, n: u32, v: vec4<f32>) {
   if (m >= P.M) { return; }
   for (var j = 0u; j < 4u; j++) {
     if (n + j >= P.N) { return; }
     var o = v[j];
     if (P.has_bias != 0u) { o += bias[P.bias_o + n + j]; }
-    let at = P.c_o + m * P.N + n + j;
+    let at = base + m * P.N + n + j;
     if (P.accumulate != 0u) { o += c[at]; }
     c[at] = o;
   }
@@ -179,7 +201,9 @@ var<workgroup> Bs: array<f32, ${T * TK}>;
 @compute @workgroup_size(${GEMM_WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let unit = unit_of(wid, nwg);
+  let all = unit_of(wid, nwg);
+  let split = all / P.tiles;
+  let unit = all - split * P.tiles;
   let tm = unit / P.tiles_n;
   let tn = unit - tm * P.tiles_n;
   let m0 = tm * ${T}u;
@@ -188,7 +212,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let tx = lid % 16u;
   let ty = lid / 16u;
   var acc: array<vec4<f32>, 4>;
-  for (var k0 = 0u; k0 < P.K; k0 += ${TK}u) {
+  let kEnd = min(P.K, (split + 1u) * P.k_chunk);
+  for (var k0 = split * P.k_chunk; k0 < kEnd; k0 += ${TK}u) {
     {
       let i0 = m0;
       ${loadA}
@@ -209,7 +234,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) { store(m0 + ty * 4u + i, n0 + tx * 4u, acc[i]); }
+  let base = P.c_o + split * P.M * P.N;
+  for (var i = 0u; i < 4u; i++) { store(base, m0 + ty * 4u + i, n0 + tx * 4u, acc[i]); }
 }
 ${STORE_WGSL}`;
 }
@@ -263,9 +289,30 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (n < P.N) {
     ${loop}
   }
-  ${rows.map((i) => `store(m0 + ${i}u, n, c${i});`).join('\n  ')}
+  ${rows.map((i) => `store(P.c_o, m0 + ${i}u, n, c${i});`).join('\n  ')}
 }
 ${STORE_WGSL}`;
+}
+
+/** c = (accumulate ? c : 0) + Σ_s part[s·M·N + i] + bias: an invocation per element of c. */
+export function splitKSumWGSL(): string {
+  return /* wgsl */ `
+${paramsStructWGSL(SPLITK_SUM_FIELDS)}
+${storageWGSL(SPLITK_SUM_BUFFERS)}
+${unitWGSL}
+@compute @workgroup_size(${SPLITK_SUM_WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = unit_of(wid, nwg) * ${SPLITK_SUM_WORKGROUP}u + lid;
+  let mn = P.M * P.N;
+  if (i >= mn) { return; }
+  var o = 0.0;
+  for (var s = 0u; s < P.splits; s++) { o += part[P.part_o + s * mn + i]; }
+  if (P.has_bias != 0u) { o += bias[P.bias_o + i % P.N]; }
+  if (P.accumulate != 0u) { o += c[P.c_o + i]; }
+  c[P.c_o + i] = o;
+}
+`;
 }
 
 export function biasGradWGSL(): string {

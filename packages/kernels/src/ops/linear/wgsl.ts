@@ -18,12 +18,17 @@ import {
   GEMM_CPU_ROWS,
   GEMM_FIELDS,
   GEMM_TILE,
+  GEMM_TILE_K,
   GEMM_WORKGROUP,
   type GemmVariant,
   gemmBuffers,
   gemmCpuBuffers,
   gemmCpuWGSL,
   gemmWGSL,
+  SPLITK_SUM_BUFFERS,
+  SPLITK_SUM_FIELDS,
+  SPLITK_SUM_WORKGROUP,
+  splitKSumWGSL,
 } from './linear.wgsl.js';
 
 /** c = (accumulate ? c : 0) + op(a)·op(b) + bias: 64 × 64 tiles ('gpu'), 16 × 64 ('cpu'). */
@@ -54,6 +59,15 @@ export class BiasGradProgram implements WgslProgram {
   code = biasGradWGSL;
 }
 
+/** c = (accumulate ? c : 0) + Σ_s part[s] + bias: the second pass of a split-K GEMM. */
+export class SplitKSumProgram implements WgslProgram {
+  readonly key = 'linear/splitk-sum';
+  readonly workgroupSize = SPLITK_SUM_WORKGROUP;
+  readonly bindings: readonly BindingKind[] = opBindings(SPLITK_SUM_BUFFERS);
+  readonly paramFields = SPLITK_SUM_FIELDS;
+  code = splitKSumWGSL;
+}
+
 /** Arguments of {@link wgslMatmul}. */
 export interface WgslMatmulArgs {
   /** [M, K], or [K, M] when transA. */
@@ -72,6 +86,18 @@ export interface WgslMatmulArgs {
   accumulate?: boolean;
   /** Allow the 16-byte-load variant where shapes and offsets permit (default true). */
   vec4?: boolean;
+  /**
+   * Split K into `splits` ranges (layout 'gpu'; a multiple of 16 each) computed into the slices of
+   * `part` (at least splits·M·N floats, not overlapping the operands), then summed into c: for a
+   * long K over few output tiles (a weight gradient), which would otherwise keep a GPU idle.
+   */
+  splitK?: { part: WgslView; splits: number };
+}
+
+/** Splits of K worth making for an M × N output on a GPU: enough tiles for ~256 workgroups, each split ≥ 1,024 of K. */
+export function gemmSplits(M: number, N: number, K: number): number {
+  const tiles = Math.ceil(M / GEMM_TILE) * Math.ceil(N / GEMM_TILE);
+  return Math.max(1, Math.min(Math.ceil(256 / tiles), Math.floor(K / 1024), 64));
 }
 
 /** Arguments of {@link wgslBiasGrad}. */
@@ -124,19 +150,54 @@ export function wgslMatmul(device: GPUDevice, a: WgslMatmulArgs): Step[] {
     .view('bias', a.bias ?? undefined, a.N);
   const tilesN = Math.ceil(a.N / (cpu ? GEMM_CPU_COLS : GEMM_TILE));
   const tilesM = Math.ceil(a.M / (cpu ? GEMM_CPU_ROWS : GEMM_TILE));
+  const tiles = tilesM * tilesN;
+  const program = new GemmProgram({ transA: a.transA, transB: a.transB, vec4 }, layout);
+  const shape = { M: a.M, N: a.N, K: a.K, tiles_n: tilesN, tiles };
+  const split = !cpu && a.splitK && a.splitK.splits > 1 && a.K > GEMM_TILE_K ? a.splitK : undefined;
+  if (!split) {
+    return [
+      {
+        program,
+        params: b.with({
+          ...shape,
+          accumulate: a.accumulate ? 1 : 0,
+          has_bias: a.bias ? 1 : 0,
+          k_chunk: a.K,
+        }),
+        buffers: b.buffers,
+        units: tiles,
+      },
+    ];
+  }
+  const kChunk = Math.ceil(Math.ceil(a.K / split.splits) / GEMM_TILE_K) * GEMM_TILE_K;
+  const splits = Math.ceil(a.K / kChunk);
+  const g = new Binder(device, op, gemmBuffers(vec4))
+    .view('a', a.a, a.M * a.K)
+    .view('b', a.b, a.K * a.N)
+    .view('c', split.part, splits * a.M * a.N)
+    .view('bias', undefined, a.N);
+  const sum = new Binder(device, op, SPLITK_SUM_BUFFERS)
+    .view('part', split.part, splits * a.M * a.N)
+    .view('c', a.c, a.M * a.N)
+    .view('bias', a.bias ?? undefined, a.N);
   return [
     {
-      program: new GemmProgram({ transA: a.transA, transB: a.transB, vec4 }, layout),
-      params: b.with({
+      program,
+      params: g.with({ ...shape, accumulate: 0, has_bias: 0, k_chunk: kChunk }),
+      buffers: g.buffers,
+      units: tiles * splits,
+    },
+    {
+      program: new SplitKSumProgram(),
+      params: sum.with({
         M: a.M,
         N: a.N,
-        K: a.K,
+        splits,
         accumulate: a.accumulate ? 1 : 0,
         has_bias: a.bias ? 1 : 0,
-        tiles_n: tilesN,
       }),
-      buffers: b.buffers,
-      units: tilesM * tilesN,
+      buffers: sum.buffers,
+      units: Math.ceil((a.M * a.N) / SPLITK_SUM_WORKGROUP),
     },
   ];
 }
