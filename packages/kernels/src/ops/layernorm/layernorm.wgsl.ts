@@ -12,7 +12,7 @@
  *   masked rows), optional sum = s;
  * - backward, rows: dx = rstd·(dxh − mean(dxh) − xh·mean(dxh·xh)) (+ dSkip), da = dx · mul(e);
  * - backward, columns: dGamma += Σ dy·xh, dBeta += Σ dy over chunks of rows (CAS float adds of
- *   the chunk sums; one chunk, i.e. R ≤ 64, is deterministic).
+ *   the chunk sums; at most 128 chunks of ≥ 64 rows; one chunk, i.e. R ≤ 64, is deterministic).
  */
 import { atomicAddWGSL } from '../../wgsl/common.wgsl.js';
 import type { WgslLayout } from '../../wgsl/layout.js';
@@ -33,8 +33,16 @@ export function lnWorkgroupSize(layout: WgslLayout): number {
 export function lnRowUnits(R: number, layout: WgslLayout): number {
   return layout === 'cpu' ? Math.ceil(R / LN_CPU_ROWS) : R;
 }
-/** Rows summed by one invocation of the column kernel before its CAS add. */
+/**
+ * Rows one invocation of the column kernel sums before its CAS add: at least 64, and enough that
+ * there are at most LN_COLUMN_CHUNKS chunks (each CAS-adds into the same D addresses, so many small
+ * chunks serialise on them: 2,048 chunks of 64 rows took 8 ms per call at R 131,072 on an H200).
+ */
 export const LN_COLUMN_ROWS = 64;
+export const LN_COLUMN_CHUNKS = 128;
+export function lnColumnRows(R: number): number {
+  return Math.max(LN_COLUMN_ROWS, Math.ceil(R / LN_COLUMN_CHUNKS));
+}
 
 /** Forward bindings; in place (sum = x), x is read_write and takes the sum (`sum` is unbound). */
 export function lnForwardBuffers(inPlace: boolean): Decl[] {
@@ -99,6 +107,7 @@ export const LN_COLUMNS_FIELDS: readonly ParamField[] = [
   ...FLAGS,
   ['D', 'u32'],
   ['col_blocks', 'u32'],
+  ['chunk_rows', 'u32'],
   ...offsetFields(LN_COLUMNS_BUFFERS),
 ];
 
@@ -278,9 +287,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let unit = unit_of(wid, nwg);
   let chunk = unit / P.col_blocks;
   let d = (unit - chunk * P.col_blocks) * ${LN_WORKGROUP}u + lid;
-  let r0 = chunk * ${LN_COLUMN_ROWS}u;
+  let r0 = chunk * P.chunk_rows;
   if (d >= P.D || r0 >= P.R) { return; }
-  let r1 = min(P.R, r0 + ${LN_COLUMN_ROWS}u);
+  let r1 = min(P.R, r0 + P.chunk_rows);
   var pg = 0.0;
   var pb = 0.0;
   for (var r = r0; r < r1; r++) {

@@ -11,7 +11,6 @@ import { Binder, checkInt, opBindings, sameView, type WgslView } from '../wgsl-v
 import {
   LN_BACKWARD_BUFFERS,
   LN_BACKWARD_FIELDS,
-  LN_COLUMN_ROWS,
   LN_COLUMNS_BUFFERS,
   LN_COLUMNS_FIELDS,
   LN_FORWARD_FIELDS,
@@ -19,6 +18,7 @@ import {
   layerNormBackwardWGSL,
   layerNormColumnsWGSL,
   layerNormForwardWGSL,
+  lnColumnRows,
   lnForwardBuffers,
   lnRowUnits,
   lnWorkgroupSize,
@@ -224,9 +224,9 @@ export function wgslLayerNormBackward(device: GPUDevice, a: WgslLayerNormBackwar
   return [
     {
       program: new LayerNormColumnsProgram(),
-      params: cols.with({ ...flags, D, col_blocks: colBlocks }),
+      params: cols.with({ ...flags, D, col_blocks: colBlocks, chunk_rows: lnColumnRows(R) }),
       buffers: cols.buffers,
-      units: colBlocks * Math.ceil(R / LN_COLUMN_ROWS),
+      units: colBlocks * Math.ceil(R / lnColumnRows(R)),
     },
     {
       program: new LayerNormBackwardProgram(D, inPlace, layout),

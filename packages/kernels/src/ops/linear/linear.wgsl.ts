@@ -17,8 +17,8 @@
  *   op(a) are the same for every lane, so their loads are uniform (one scalar load each, not a
  *   gather), and a lane reads its 4 columns of op(b) (a vec4 load where b's rows are 16-byte
  *   aligned and not transposed). Both GEMMs end in the same epilogue (`store`).
- * - bias gradient, db[n] += Σ_r dy[r, n]: an invocation per (column, chunk of 256 rows), the
- *   chunk's sum CAS-added (one chunk, R ≤ 256, is deterministic).
+ * - bias gradient, db[n] += Σ_r dy[r, n]: an invocation per (column, chunk of ≥ 256 rows, at most
+ *   128 chunks), the chunk's sum CAS-added (one chunk, R ≤ 256, is deterministic).
  */
 import { atomicAddWGSL } from '../../wgsl/common.wgsl.js';
 import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
@@ -33,7 +33,11 @@ export const GEMM_CPU_ROWS = 16;
 export const GEMM_CPU_LANES = 16;
 export const GEMM_CPU_COLS = GEMM_CPU_LANES * 4;
 export const BIAS_GRAD_WORKGROUP = 64;
+/** Rows per chunk of the bias gradient: ≥ 256, and at most 128 chunks CAS-adding into each column. */
 export const BIAS_GRAD_ROWS = 256;
+export function biasGradRows(R: number): number {
+  return Math.max(BIAS_GRAD_ROWS, Math.ceil(R / 128));
+}
 
 /** The GEMM's compile-time variant. */
 export interface GemmVariant {
@@ -90,6 +94,7 @@ export const BIAS_GRAD_FIELDS: readonly ParamField[] = [
   ['R', 'u32'],
   ['N', 'u32'],
   ['col_blocks', 'u32'],
+  ['chunk_rows', 'u32'],
   ...offsetFields(BIAS_GRAD_BUFFERS),
 ];
 
@@ -327,9 +332,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let unit = unit_of(wid, nwg);
   let chunk = unit / P.col_blocks;
   let n = (unit - chunk * P.col_blocks) * ${BIAS_GRAD_WORKGROUP}u + lid;
-  let r0 = chunk * ${BIAS_GRAD_ROWS}u;
+  let r0 = chunk * P.chunk_rows;
   if (n >= P.N || r0 >= P.R) { return; }
-  let r1 = min(P.R, r0 + ${BIAS_GRAD_ROWS}u);
+  let r1 = min(P.R, r0 + P.chunk_rows);
   var s = 0.0;
   for (var r = r0; r < r1; r++) { s += dy[P.dy_o + r * P.N + n]; }
   atomic_add_db(P.db_o + n, s);

@@ -10,8 +10,8 @@ import { Binder, checkInt, opBindings, type WgslView } from '../wgsl-view.js';
 import {
   BIAS_GRAD_BUFFERS,
   BIAS_GRAD_FIELDS,
-  BIAS_GRAD_ROWS,
   BIAS_GRAD_WORKGROUP,
+  biasGradRows,
   biasGradWGSL,
   GEMM_CPU_COLS,
   GEMM_CPU_LANES,
@@ -215,9 +215,9 @@ export function wgslBiasGrad(device: GPUDevice, a: WgslBiasGradArgs): Step[] {
   return [
     {
       program: new BiasGradProgram(),
-      params: b.with({ R: a.R, N: a.N, col_blocks: colBlocks }),
+      params: b.with({ R: a.R, N: a.N, col_blocks: colBlocks, chunk_rows: biasGradRows(a.R) }),
       buffers: b.buffers,
-      units: colBlocks * Math.ceil(a.R / BIAS_GRAD_ROWS),
+      units: colBlocks * Math.ceil(a.R / biasGradRows(a.R)),
     },
   ];
 }
