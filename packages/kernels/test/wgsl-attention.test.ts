@@ -172,7 +172,18 @@ describe.skipIf(skipReason !== undefined)('attention (WGSL)', () => {
       ] as const) {
         const all = await readAll(dViews[i]!.buffer);
         const o = dViews[i]!.offset;
-        expect(relErr(heads(all, o), heads(want, 0)), `${name} ${label(c)}`).toBeLessThanOrEqual(tol);
+        // dq and dk are exactly 0 where every query has one allowed key (L = 1): a GPU compiler's
+        // fused multiply-adds leave float noise there, compared on the scale of dv (1 % of its largest).
+        const got = heads(all, o);
+        const ref = heads(want, 0);
+        const largest = (x: ArrayLike<number>) => Array.from(x).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        const err =
+          largest(ref) > 0 || name === 'dv'
+            ? relErr(got, ref)
+            : largest(got.map((g, t) => g - ref[t]!)) / Math.max(1e-30, 1e-2 * largest(dv));
+        expect(Number.isNaN(err) ? Number.POSITIVE_INFINITY : err, `${name} ${label(c)}`).toBeLessThanOrEqual(
+          tol,
+        );
         if (!shared && stride > D) {
           let written = 0;
           for (let r = 0; r < R; r++)
