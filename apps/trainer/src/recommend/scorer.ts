@@ -39,9 +39,9 @@ export function fusedRecommendUnavailable(k: number): string | undefined {
 export function openScorer(model: SASRec, engine: RecommendEngine, k: number, batchSize: number): Scorer {
   if (engine !== 'auto' && engine !== 'fused' && engine !== 'tfjs')
     throw new Error(`--engine must be auto, fused or tfjs, got '${engine}'`);
-  const why = engine === 'tfjs' ? 'tfjs asked for' : fusedRecommendUnavailable(k);
+  const why = engine === 'tfjs' ? undefined : fusedRecommendUnavailable(k);
   if (engine === 'fused' && why) throw new Error(`--engine fused: ${why}; use --engine tfjs`);
-  if (why) {
+  if (engine === 'tfjs' || why) {
     return {
       engine: 'tfjs',
       topK: (inputs, kk, seen) => recommend(model, inputs, kk, { batchSize, ...(seen ? { seen } : {}) }),

@@ -21,6 +21,18 @@ export function deviceView(buffer: DeviceBuffer, byteOffset: number, bytes: numb
   return { buffer, byteOffset, bytes };
 }
 
+/** The view `[byteOffset, byteOffset + bytes)` of `p` (a buffer or a view of one); throws when it does not fit. */
+export function subView(p: DevicePtr, byteOffset: number, bytes: number): DeviceView {
+  if (!(byteOffset >= 0 && bytes >= 0 && byteOffset + bytes <= bytesOf(p))) {
+    throw new RangeError(
+      `subView: [${byteOffset}, ${byteOffset + bytes}) is outside a view of ${bytesOf(p)} bytes`,
+    );
+  }
+  return p instanceof DeviceBuffer
+    ? { buffer: p, byteOffset, bytes }
+    : { buffer: p.buffer, byteOffset: p.byteOffset + byteOffset, bytes };
+}
+
 /** The device address of `p`. */
 export function addressOf(p: DevicePtr): bigint {
   return p instanceof DeviceBuffer ? p.address : p.buffer.address + BigInt(p.byteOffset);

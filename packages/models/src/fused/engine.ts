@@ -208,6 +208,8 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
   private lastFinite: { step: number; loss: number } | undefined;
   private rank: RankScratch<B> | undefined;
   private topk: TopKScratch<B> | undefined;
+  /** Top-k scratches allocated so far (each one's generation, which keys its replayable work). */
+  private topkAllocations = 0;
   /** Tells this trainer's replayable rank work from another's on a shared device. */
   private readonly rankId = nextRankId++;
 
@@ -546,7 +548,8 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
   topK(inputs: Int32Array, k: number, seen?: SeenItems): TopK {
     const { B, L, D, C } = this.shapes;
     const d = this.device;
-    if (!d.topK) {
+    const topKOp = d.topK?.bind(d);
+    if (!topKOp) {
       throw new Error(
         `FusedTrainer.topK: the ${d.name} device has no top-k op; use the tfjs engine (topKItems / recommend)`,
       );
@@ -566,7 +569,7 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
     const seenItems = d.view(r.inputs, 2 * B + 1, r.seenCap);
     const topKChunk = () => {
       forward(evalCtx);
-      d.topK?.({
+      topKOp({
         hidden: this.ctx.bufs.hidden,
         rowStride: L * D,
         offset: (L - 1) * D,
@@ -599,7 +602,7 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
     const d = this.device;
     let t = this.topk;
     if (t && (t.k !== k || results > t.resultsCap)) {
-      d.free(t.ids, t.outScores, t.chunkIds, t.chunkScores, t.rows, t.scores);
+      this.freeTopK();
       t = undefined;
     }
     if (!t) {
@@ -613,7 +616,7 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
         chunkScores: d.alloc(B * k, 'f32'),
         rows: d.alloc(B * D, 'f32'),
         scores: d.alloc(B * Math.min(C, TOPK_CHUNK_ITEMS), 'f32'),
-        generation: (this.topk?.generation ?? 0) + 1,
+        generation: ++this.topkAllocations,
       };
       this.topk = t;
     }
@@ -772,10 +775,15 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
   dispose(): void {
     if (this.rank) this.device.free(this.rank.ranks, this.rank.chunk, this.rank.inputs);
     this.rank = undefined;
+    this.freeTopK();
+    this.device.dispose();
+  }
+
+  /** Frees the top-k scratch (the next call allocates it again). */
+  private freeTopK(): void {
     const t = this.topk;
     if (t) this.device.free(t.ids, t.outScores, t.chunkIds, t.chunkScores, t.rows, t.scores);
     this.topk = undefined;
-    this.device.dispose();
   }
 }
 

@@ -219,14 +219,15 @@ export function wgslLayerNormBackward(device: GPUDevice, a: WgslLayerNormBackwar
     .view('dGamma', a.dGamma, D)
     .view('dBeta', a.dBeta, D);
   const colBlocks = Math.ceil(D / LN_WORKGROUP);
+  const chunkRows = lnColumnRows(R);
   const layout = layoutOf(device);
   // Columns first: they read dy and s only, so the rows may then write dx over dSkip (or anything but dy and s).
   return [
     {
       program: new LayerNormColumnsProgram(),
-      params: cols.with({ ...flags, D, col_blocks: colBlocks, chunk_rows: lnColumnRows(R) }),
+      params: cols.with({ ...flags, D, col_blocks: colBlocks, chunk_rows: chunkRows }),
       buffers: cols.buffers,
-      units: colBlocks * Math.ceil(R / lnColumnRows(R)),
+      units: colBlocks * Math.ceil(R / chunkRows),
     },
     {
       program: new LayerNormBackwardProgram(D, inPlace, layout),

@@ -143,50 +143,40 @@ export function wgslMatmul(device: GPUDevice, a: WgslMatmulArgs): Step[] {
   const layout = layoutOf(device);
   const cpu = layout === 'cpu';
   const vec4 = (a.vec4 ?? true) && (cpu ? gemmCpuVec4Ok(a) : gemmVec4Ok(a));
-  const b = new Binder(device, op, cpu ? gemmCpuBuffers(vec4) : gemmBuffers(vec4))
-    .view('a', a.a, a.M * a.K)
-    .view('b', a.b, a.K * a.N)
-    .view('c', a.c, a.M * a.N)
-    .view('bias', a.bias ?? undefined, a.N);
   const tilesN = Math.ceil(a.N / (cpu ? GEMM_CPU_COLS : GEMM_TILE));
   const tilesM = Math.ceil(a.M / (cpu ? GEMM_CPU_ROWS : GEMM_TILE));
   const tiles = tilesM * tilesN;
-  const program = new GemmProgram({ transA: a.transA, transB: a.transB, vec4 }, layout);
-  const shape = { M: a.M, N: a.N, K: a.K, tiles_n: tilesN, tiles };
   const split = !cpu && a.splitK && a.splitK.splits > 1 && a.K > GEMM_TILE_K ? a.splitK : undefined;
-  if (!split) {
-    return [
-      {
-        program,
-        params: b.with({
-          ...shape,
-          accumulate: a.accumulate ? 1 : 0,
-          has_bias: a.bias ? 1 : 0,
-          k_chunk: a.K,
-        }),
-        buffers: b.buffers,
-        units: tiles,
-      },
-    ];
-  }
-  const kChunk = Math.ceil(Math.ceil(a.K / split.splits) / GEMM_TILE_K) * GEMM_TILE_K;
-  const splits = Math.ceil(a.K / kChunk);
-  const g = new Binder(device, op, gemmBuffers(vec4))
+  // Split K: ranges of kChunk (a multiple of the K tile) into the slices of part, bias and c after.
+  const kChunk = split ? Math.ceil(Math.ceil(a.K / split.splits) / GEMM_TILE_K) * GEMM_TILE_K : a.K;
+  const splits = split ? Math.ceil(a.K / kChunk) : 1;
+  const b = new Binder(device, op, cpu ? gemmCpuBuffers(vec4) : gemmBuffers(vec4))
     .view('a', a.a, a.M * a.K)
     .view('b', a.b, a.K * a.N)
-    .view('c', split.part, splits * a.M * a.N)
-    .view('bias', undefined, a.N);
+    .view('c', split ? split.part : a.c, splits * a.M * a.N)
+    .view('bias', split ? undefined : (a.bias ?? undefined), a.N);
+  const gemm: Step = {
+    program: new GemmProgram({ transA: a.transA, transB: a.transB, vec4 }, layout),
+    params: b.with({
+      M: a.M,
+      N: a.N,
+      K: a.K,
+      tiles_n: tilesN,
+      tiles,
+      k_chunk: kChunk,
+      accumulate: !split && a.accumulate ? 1 : 0,
+      has_bias: !split && a.bias ? 1 : 0,
+    }),
+    buffers: b.buffers,
+    units: tiles * splits,
+  };
+  if (!split) return [gemm];
   const sum = new Binder(device, op, SPLITK_SUM_BUFFERS)
     .view('part', split.part, splits * a.M * a.N)
     .view('c', a.c, a.M * a.N)
     .view('bias', a.bias ?? undefined, a.N);
   return [
-    {
-      program,
-      params: g.with({ ...shape, accumulate: 0, has_bias: 0, k_chunk: kChunk }),
-      buffers: g.buffers,
-      units: tiles * splits,
-    },
+    gemm,
     {
       program: new SplitKSumProgram(),
       params: sum.with({
@@ -212,12 +202,13 @@ export function wgslBiasGrad(device: GPUDevice, a: WgslBiasGradArgs): Step[] {
   if (a.R === 0 || a.N === 0) return [];
   const b = new Binder(device, op, BIAS_GRAD_BUFFERS).view('dy', a.dy, a.R * a.N).view('db', a.db, a.N);
   const colBlocks = Math.ceil(a.N / BIAS_GRAD_WORKGROUP);
+  const chunkRows = biasGradRows(a.R);
   return [
     {
       program: new BiasGradProgram(),
-      params: b.with({ R: a.R, N: a.N, col_blocks: colBlocks, chunk_rows: biasGradRows(a.R) }),
+      params: b.with({ R: a.R, N: a.N, col_blocks: colBlocks, chunk_rows: chunkRows }),
       buffers: b.buffers,
-      units: colBlocks * Math.ceil(a.R / biasGradRows(a.R)),
+      units: colBlocks * Math.ceil(a.R / chunkRows),
     },
   ];
 }

@@ -5,10 +5,10 @@
  * of n items a float32 GEMM rows · itemsᵀ into `scores` [U, n] (the linear op's cudaMatmul:
  * cuBLASLt, or our kernels) and topk_merge, which folds the chunk into the running lists.
  */
-import { DeviceBuffer, launch } from '@cutrec/tensor';
+import { launch } from '@cutrec/tensor';
 import { cudaMatmul } from '../linear/cuda.js';
 import { opModule } from '../module.js';
-import { bytesOf, checkBytes, contextOf, type DevicePtr, type OpCall, ptrArg } from '../ptr.js';
+import { bytesOf, checkBytes, contextOf, type DevicePtr, type OpCall, ptrArg, subView } from '../ptr.js';
 import type { CudaRankSeen } from '../rank/cuda.js';
 
 /** The largest k (list and candidates share 4,096 slots of shared memory per user). */
@@ -41,11 +41,6 @@ export interface CudaTopKArgs {
   /** float32 [U, k] out: their scores, −∞ where the id is −1. */
   outScores: DevicePtr;
 }
-
-const view = (p: DevicePtr, byteOffset: number, bytes: number): DevicePtr =>
-  p instanceof DeviceBuffer
-    ? { buffer: p, byteOffset, bytes }
-    : { buffer: p.buffer, byteOffset: p.byteOffset + byteOffset, bytes };
 
 /** Items per chunk for a scratch of `scoreFloats` floats: a multiple of 64 (aligned item views) where it can be. */
 export function topKChunk(scoreFloats: number, U: number, C: number): number {
@@ -103,8 +98,8 @@ export function cudaTopK(a: CudaTopKArgs, call: OpCall = {}): void {
   const chunk = topKChunk(bytesOf(a.scores) / 4, U, C);
   for (let c0 = 0; c0 < C; c0 += chunk) {
     const n = Math.min(chunk, C - c0);
-    const scores = view(a.scores, 0, U * n * 4);
-    const items = view(a.items, c0 * D * 4, n * D * 4);
+    const scores = subView(a.scores, 0, U * n * 4);
+    const items = subView(a.items, c0 * D * 4, n * D * 4);
     cudaMatmul(
       {
         a: a.rows,
