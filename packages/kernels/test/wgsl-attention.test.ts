@@ -1,7 +1,7 @@
 /**
  * Attention WGSL kernels against the float64 reference on lavapipe (or any adapter): causal
  * multi-head attention with key padding (one sequence all padding), dropout on the
- * probabilities, head sizes on both sides of the tile size, L not a multiple of the 32-row
+ * probabilities, head sizes on both sides of the tile size, L not a multiple of the row
  * tile, a row stride wider than the heads (the columns between are NaN and must stay
  * unwritten), and q/k/v and dq/dk/dv as views of one [R, 3·D] buffer. Outputs poisoned with NaN;
  * printed seed (CUTREC_TEST_SEED replays). The backward runs from the reference's out and lse

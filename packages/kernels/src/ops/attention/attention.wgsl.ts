@@ -1,16 +1,19 @@
 /**
  * WGSL of the attention op (reference.ts is the contract; attention.cu the CUDA twin, same
- * arguments and the same three-pass backward with no atomics). DH (the head size) is a
- * compile-time constant. A workgroup owns 32 rows (queries, or keys in the dK/dV pass) of one
- * (sequence b, head h), an invocation one row with its vectors in registers; the other side is
- * streamed through workgroup memory in tiles of T rows (T from the 16 KiB workgroup-memory
- * minimum: 32 for dh ≤ 60). No [L, L] tensor exists.
+ * arguments and the same three-pass backward with no atomics). DH (the head size) and the tile
+ * shape (tiles.ts, chosen from the adapter's workgroup-memory limit) are compile-time constants.
+ * A workgroup owns ROWS rows of one (sequence b, head h) — queries in the forward and dq passes,
+ * keys in the dK/dV pass — and streams the other side through workgroup memory in tiles of COLS
+ * rows; scores and outputs are register tiles spread over its threads (tiles.ts), so no thread
+ * holds a head-long array and no [L, L] tensor exists.
  *
  * - forward: online softmax over the allowed keys j ≤ i (key padding; the diagonal always
- *   allowed): running max m, sum l of exp(s − m), acc = Σ exp(s − m)·mul(e_ij)·v_j; out = acc / l,
- *   lse = m + log l. Dropout acts on the probabilities (e_ij = ((b·H + h)·L + i)·L + j).
- * - backward: delta_i = dO_i · out_i; then per key row j: dv_j = Σ_i p·mul·dO_i, dk_j = scale ·
- *   Σ_i dS_ij q_i; then per query row i: dq_i = scale · Σ_j dS_ij k_j, dS = p·(dP_ij − delta_i) with
+ *   allowed): per key tile, S = scale·Q·Kᵀ, the new row maxima m, P = exp(S − m)·mul(e_ij),
+ *   l = l·exp(m_old − m) + Σ exp(S − m), O = O·exp(m_old − m) + P·V; out = O / l, lse = m + log l.
+ *   Dropout acts on the probabilities (e_ij = ((b·H + h)·L + i)·L + j; four neighbouring keys
+ *   share one Philox draw where L % 4 = 0).
+ * - backward: delta_i = dO_i · out_i; then per key tile: dv_j = Σ_i p·mul·dO_i, dk_j = scale ·
+ *   Σ_i dS_ij q_i; then per query tile: dq_i = scale · Σ_j dS_ij k_j, dS = p·(dP_ij − delta_i) with
  *   dP_ij = Σ_d dO_i,d·(mul·v_j,d), the same products the forward's out = Σ p·mul·v rounds: a query
  *   with one allowed key (p = 1) then gets dS = 0 exactly, as the tfjs engine does, instead of
  *   rounding noise that Adam's first step would turn into ±lr moves of q/k weights.
@@ -18,16 +21,7 @@
 import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
 import { dropoutCoreWGSL, dropoutFields, dropoutSiteWGSL, unitWGSL } from '../common.wgsl.js';
 import { type Decl, offsetFields, storageWGSL } from '../wgsl-view.js';
-
-/** Rows owned by a workgroup (one per invocation). */
-export const ATTN_ROWS = 32;
-/** Workgroup-memory bytes a kernel may use (WebGPU's guaranteed minimum). */
-const WG_BYTES = 16384;
-
-/** Rows of a streamed tile for head size dh (two [T, dh] tiles and two [T] vectors fit WG_BYTES). */
-export function attentionTile(dh: number): number {
-  return Math.max(1, Math.min(32, Math.floor(WG_BYTES / (4 * (2 * dh + 2)))));
-}
+import type { AttentionTiling } from './tiles.js';
 
 const SHAPE: ParamField[] = [
   ['B', 'u32'],
@@ -87,99 +81,291 @@ export const ATTN_DELTA_FIELDS = fields(ATTN_DELTA_BUFFERS, false);
 export const ATTN_DKV_FIELDS = fields(ATTN_DKV_BUFFERS, true);
 export const ATTN_DQ_FIELDS = fields(ATTN_DQ_BUFFERS, true);
 
-function head(f: readonly ParamField[], decls: readonly Decl[], dh: number, drop: boolean): string {
-  const T = attentionTile(dh);
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** Params, bindings, dropout and the tile constants of one kernel. */
+function head(
+  f: readonly ParamField[],
+  decls: readonly Decl[],
+  dh: number,
+  drop: boolean,
+  t?: AttentionTiling,
+): string {
+  const tile = t
+    ? `const ROWS: u32 = ${t.rows}u;
+const COLS: u32 = ${t.cols}u;
+const ROWSP: u32 = ${t.rowsP}u;
+const PD: u32 = ${t.pd}u;
+const NT: u32 = ${t.nt}u;
+const TX: u32 = ${t.tx}u;
+const TY: u32 = ${t.ty}u;
+const RN: u32 = ${t.rn}u;
+const OX: u32 = ${t.ox}u;
+const OY: u32 = ${t.oy}u;
+const NEG: f32 = -3.0e38;`
+    : '';
   return `${paramsStructWGSL(f)}
 ${storageWGSL(decls)}
 ${drop ? `${dropoutCoreWGSL}\n${dropoutSiteWGSL('drop')}` : ''}
 ${unitWGSL}
 const DH: u32 = ${dh}u;
-const RW: u32 = ${ATTN_ROWS}u;
-const T: u32 = ${T}u;
+${tile}
 `;
 }
 
-/** (b, h, first row) of the workgroup; `ok` false past the last (b, h). */
+/** (b, h, first row r0) of the workgroup and the threads' tile coordinates; returns past the last (b, h). */
 const TILE_OF = /* wgsl */ `
   let unit = unit_of(wid, nwg);
-  let tiles = (P.L + RW - 1u) / RW;
+  let tiles = (P.L + ROWS - 1u) / ROWS;
   let bh = unit / tiles;
   if (bh >= P.B * P.H) { return; }
   let b = bh / P.H;
   let h = bh - b * P.H;
-  let r0 = (unit - bh * tiles) * RW;
+  let r0 = (unit - bh * tiles) * ROWS;
   let D = P.H * DH;
+  let tx = lid % TX;
+  let ty = lid / TX;
+  let ox = lid % OX;
+  let oy = lid / OX;
 `;
 
-export function attentionForwardWGSL(dh: number): string {
-  return /* wgsl */ `${head(ATTN_FORWARD_FIELDS, ATTN_FORWARD_BUFFERS, dh, true)}
-var<workgroup> Ks: array<f32, ${attentionTile(dh) * dh}>;
-var<workgroup> Vs: array<f32, ${attentionTile(dh) * dh}>;
-var<workgroup> kpad: array<u32, ${attentionTile(dh)}>;
+/** Loads a thread issues before storing them (so they are in flight together; a loop of load-then-store waits on each). */
+const LOAD_BATCH = 8;
 
-@compute @workgroup_size(${ATTN_ROWS})
+/**
+ * Copies ROWSP or COLS rows (from row `first` of sequence b, head h) of a global tensor into
+ * `dst` [rows, PD], zeros past L and DH, LOAD_BATCH loads per thread at a time.
+ */
+function loadRows(
+  t: AttentionTiling,
+  dst: string,
+  n: 'ROWSP' | 'COLS',
+  src: string,
+  offset: string,
+  rowStride: string,
+  first: string,
+): string {
+  const count = (n === 'ROWSP' ? t.rowsP : t.cols) * t.pd;
+  const u = Math.min(LOAD_BATCH, Math.ceil(count / t.nt));
+  const at = (k: number) => `x0 + ${k * t.nt}u`;
+  const loads = range(u).map(
+    (k) => `{
+        let x = ${at(k)};
+        let rr = x / PD;
+        let d = x - rr * PD;
+        let g = ${first} + rr;
+        if (x < ${count}u && g < P.L && d < DH) { lv[${k}] = ${src}[${offset} + (b * P.L + g) * ${rowStride} + h * DH + d]; }
+      }`,
+  );
+  const stores = range(u).map((k) => `if (${at(k)} < ${count}u) { ${dst}[${at(k)}] = lv[${k}]; }`);
+  return `  for (var x0 = lid; x0 < ${count}u; x0 += ${u * t.nt}u) {
+      var lv = array<f32, ${u}>();
+      ${loads.join('\n      ')}
+      ${stores.join('\n      ')}
+  }`;
+}
+
+/** `body(e, a, c)` for each element of the thread's score tile (row ty + a·TY, column tx·RN + c). */
+const eachScore = (t: AttentionTiling, body: (e: number, a: number, c: number) => string) =>
+  range(t.rm)
+    .flatMap((a) => range(t.rn).map((c) => body(a * t.rn + c, a, c)))
+    .join('\n');
+
+/** A product over the head size: acc[e] += row·col, or with `mu` on one side, other·(mu[e]·side). */
+interface ScoreProduct {
+  acc: string;
+  row: string;
+  col: string;
+  mu?: 'row' | 'col';
+}
+
+/** The score tiles' loop over d: each thread's rows of the row-side array against its columns of the column side. */
+function scoreLoop(t: AttentionTiling, prods: readonly ScoreProduct[]): string {
+  const loads = prods.flatMap((p) => [
+    ...range(t.rm).map((a) => `let ${p.row}${a} = ${p.row}[(ty + ${a}u * TY) * PD + d];`),
+    ...range(t.rn).map((c) => `let ${p.col}${c} = ${p.col}[(tx * RN + ${c}u) * PD + d];`),
+  ]);
+  const fmas = prods.flatMap((p) =>
+    range(t.rm).flatMap((a) =>
+      range(t.rn).map((c) => {
+        const e = a * t.rn + c;
+        const term =
+          p.mu === 'col'
+            ? `${p.row}${a} * (mu[${e}] * ${p.col}${c})`
+            : p.mu === 'row'
+              ? `${p.col}${c} * (mu[${e}] * ${p.row}${a})`
+              : `${p.row}${a} * ${p.col}${c}`;
+        return `${p.acc}[${e}] += ${term};`;
+      }),
+    ),
+  );
+  return `for (var d = 0u; d < DH; d++) {\n    ${[...loads, ...fmas].join('\n    ')}\n  }`;
+}
+
+/** The output tiles' loop over the streamed rows: acc[a, d] += m[row, c]·x[c, column]. */
+function outputLoop(t: AttentionTiling, prods: readonly { acc: string; m: string; x: string }[]): string {
+  const lines = prods.flatMap((p) => [
+    ...range(t.om).map((a) => `let ${p.m}${a} = ${p.m}[(oy + ${a}u * OY) * COLS + c];`),
+    ...range(t.od).map((d) => `let ${p.x}${d} = ${p.x}[c * PD + ox + ${d}u * OX];`),
+    ...range(t.om).flatMap((a) =>
+      range(t.od).map((d) => `${p.acc}[${a * t.od + d}] += ${p.m}${a} * ${p.x}${d};`),
+    ),
+  ]);
+  return `for (var c = 0u; c < COLS; c++) {\n    ${lines.join('\n    ')}\n  }`;
+}
+
+/** `body(e, r, d)` (WGSL expressions of the row and head column) for each element of the thread's output tile. */
+const eachOutput = (t: AttentionTiling, body: (e: number, r: string, d: string) => string) =>
+  range(t.om)
+    .flatMap((a) => range(t.od).map((d) => body(a * t.od + d, `(oy + ${a}u * OY)`, `(ox + ${d}u * OX)`)))
+    .join('\n  ');
+
+/**
+ * mu[e] = drop_mul(element) for each allowed element of the score tile, as a loop (one Philox
+ * call site: unrolled, the draws would make the shader many times larger to compile).
+ */
+const dropLoop = (t: AttentionTiling, element: string) => `      for (var e = 0u; e < ${t.rm * t.rn}u; e++) {
+        if ((okm & (1u << e)) != 0u) {
+          let a = e / RN;
+          let c = e - a * RN;
+          mu[e] = drop_mul(${element});
+        }
+      }`;
+
+/** ok[e] of the query-row kernels: query i = r0 + row, key j = j0 + column allowed (j ≤ i, key not padding or the diagonal). */
+const queryRowMask = (t: AttentionTiling) =>
+  eachScore(
+    t,
+    (e, a, c) => `  {
+    let r = ty + ${a}u * TY;
+    let i = r0 + r;
+    let cc = tx * RN + ${c}u;
+    let j = j0 + cc;
+    if (r < ROWS && i < P.L && j <= i && (j == i || kpad[cc] == 0u)) { okm |= ${1 << e}u; }
+  }`,
+  );
+
+/** mu[e] = the dropout multiplier of the query-row kernels' elements (one Philox draw per four keys where it can). */
+const queryRowDrop = (t: AttentionTiling) => {
+  const perElement = dropLoop(t, '(bh * P.L + r0 + ty + a * TY) * P.L + j0 + tx * RN + c');
+  const grouped =
+    t.rn === 4
+      ? `if ((P.L & 3u) == 0u) {
+      ${range(t.rm)
+        .map(
+          (a) => `{
+        let i = r0 + ty + ${a}u * TY;
+        if (i < P.L) {
+          let m4 = drop_mul4(((bh * P.L + i) * P.L + j0 + tx * 4u) >> 2u);
+          ${range(4)
+            .map((c) => `mu[${a * 4 + c}] = m4[${c}];`)
+            .join(' ')}
+        }
+      }`,
+        )
+        .join('\n      ')}
+    } else {
+${perElement}
+    }`
+      : perElement;
+  return `var mu = array<f32, ${t.rm * t.rn}>();
+    if (P.drop_on == 0u) {
+      ${range(t.rm * t.rn)
+        .map((e) => `mu[${e}] = 1.0;`)
+        .join(' ')}
+    } else {
+    ${grouped}
+    }`;
+};
+
+export function attentionForwardWGSL(dh: number, t: AttentionTiling): string {
+  const S = t.rm * t.rn;
+  const O = t.om * t.od;
+  return /* wgsl */ `${head(ATTN_FORWARD_FIELDS, ATTN_FORWARD_BUFFERS, dh, true, t)}
+var<workgroup> Qs: array<f32, ${t.rowsP * t.pd}>;
+var<workgroup> KVs: array<f32, ${t.cols * t.pd}>;
+var<workgroup> Ss: array<f32, ${t.rowsP * t.cols}>;
+var<workgroup> lpart: array<f32, ${t.rowsP * t.tx}>;
+var<workgroup> mS: array<f32, ${t.rowsP}>;
+var<workgroup> cS: array<f32, ${t.rowsP}>;
+var<workgroup> lS: array<f32, ${t.rowsP}>;
+var<workgroup> kpad: array<u32, ${t.cols}>;
+
+@compute @workgroup_size(${t.nt})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
 ${TILE_OF}
-  let i = r0 + lid;
-  let live = i < P.L;
-  let row = bh * P.L + i;
-  var qv: array<f32, ${dh}>;
-  var acc: array<f32, ${dh}>;
-  if (live) {
-    let qo = P.q_o + (b * P.L + i) * P.stride + h * DH;
-    for (var d = 0u; d < DH; d++) { qv[d] = q[qo + d]; }
-  }
-  var m = -3.0e38;
-  var l = 0.0;
-  let jEnd = min(P.L, r0 + RW);
-  for (var j0 = 0u; j0 < jEnd; j0 += T) {
-    for (var x = lid; x < T * DH; x += RW) {
-      let j = j0 + x / DH;
-      var kv = 0.0;
-      var vv = 0.0;
-      if (j < P.L) {
-        let o = (b * P.L + j) * P.stride + h * DH + x % DH;
-        kv = k[P.k_o + o];
-        vv = v[P.v_o + o];
-      }
-      Ks[x] = kv;
-      Vs[x] = vv;
-    }
-    for (var x = lid; x < T; x += RW) {
+${loadRows(t, 'Qs', 'ROWSP', 'q', 'P.q_o', 'P.stride', 'r0')}
+  for (var x = lid; x < ROWSP; x += NT) { mS[x] = NEG; lS[x] = 0.0; }
+  var acc = array<f32, ${O}>();
+  let jEnd = min(P.L, r0 + ROWS);
+  for (var j0 = 0u; j0 < jEnd; j0 += COLS) {
+${loadRows(t, 'KVs', 'COLS', 'k', 'P.k_o', 'P.stride', 'j0')}
+    for (var x = lid; x < COLS; x += NT) {
       let j = j0 + x;
       kpad[x] = select(0u, 1u, j < P.L && ids[P.ids_o + b * P.L + j] == P.pad);
     }
     workgroupBarrier();
-    if (live) {
-      for (var jj = 0u; jj < T; jj++) {
-        let j = j0 + jj;
-        if (j > i) { break; }
-        if (j != i && kpad[jj] != 0u) { continue; }
-        var s = 0.0;
-        for (var d = 0u; d < DH; d++) { s += qv[d] * Ks[jj * DH + d]; }
-        s *= P.scale;
-        let mn = max(m, s);
-        let corr = exp(m - mn);
-        let pe = exp(s - mn);
-        l = l * corr + pe;
-        let pm = pe * drop_mul(row * P.L + j);
-        for (var d = 0u; d < DH; d++) { acc[d] = acc[d] * corr + pm * Vs[jj * DH + d]; }
-        m = mn;
-      }
+    var s = array<f32, ${S}>();
+    ${scoreLoop(t, [{ acc: 's', row: 'Qs', col: 'KVs' }])}
+    var okm = 0u;
+${queryRowMask(t)}
+${eachScore(t, (e, a, c) => `    s[${e}] = select(NEG, s[${e}] * P.scale, (okm & ${1 << e}u) != 0u); Ss[(ty + ${a}u * TY) * COLS + tx * RN + ${c}u] = s[${e}];`)}
+    workgroupBarrier();
+    for (var r = lid; r < ROWS; r += NT) {
+      var mx = NEG;
+      for (var c = 0u; c < COLS; c++) { mx = max(mx, Ss[r * COLS + c]); }
+      let mo = mS[r];
+      let mn = max(mo, mx);
+      cS[r] = exp(mo - mn);
+      mS[r] = mn;
     }
+${loadRows(t, 'KVs', 'COLS', 'v', 'P.v_o', 'P.stride', 'j0')}
+    workgroupBarrier();
+    ${queryRowDrop(t)}
+${range(t.rm)
+  .map(
+    (a) => `    {
+      let r = ty + ${a}u * TY;
+      let m = mS[r];
+      var part = 0.0;
+${range(t.rn)
+  .map((c) => {
+    const e = a * t.rn + c;
+    return `      {
+        let p = select(0.0, exp(s[${e}] - m), (okm & ${1 << e}u) != 0u);
+        part += p;
+        Ss[r * COLS + tx * RN + ${c}u] = p * mu[${e}];
+      }`;
+  })
+  .join('\n')}
+      lpart[r * TX + tx] = part;
+    }`,
+  )
+  .join('\n')}
+    workgroupBarrier();
+    for (var r = lid; r < ROWS; r += NT) {
+      var part = 0.0;
+      for (var x = 0u; x < TX; x++) { part += lpart[r * TX + x]; }
+      lS[r] = lS[r] * cS[r] + part;
+    }
+    ${eachOutput(t, (e, r) => `acc[${e}] *= cS[${r}];`)}
+    ${outputLoop(t, [{ acc: 'acc', m: 'Ss', x: 'KVs' }])}
     workgroupBarrier();
   }
-  if (live) {
-    lse[P.lse_o + row] = m + log(l);
-    let oo = P.out_o + (b * P.L + i) * D + h * DH;
-    let inv = 1.0 / l;
-    for (var d = 0u; d < DH; d++) { out[oo + d] = acc[d] * inv; }
+  for (var r = lid; r < ROWS; r += NT) {
+    if (r0 + r < P.L) { lse[P.lse_o + bh * P.L + r0 + r] = mS[r] + log(lS[r]); }
   }
+  ${eachOutput(
+    t,
+    (e, r, d) => `{
+    let i = r0 + ${r};
+    if (${r} < ROWS && i < P.L && ${d} < DH) { out[P.out_o + (b * P.L + i) * D + h * DH + ${d}] = acc[${e}] * (1.0 / lS[${r}]); }
+  }`,
+  )}
 }
 `;
 }
-
 export function attentionDeltaWGSL(dh: number): string {
   return /* wgsl */ `${head(ATTN_DELTA_FIELDS, ATTN_DELTA_BUFFERS, dh, false)}
 @compute @workgroup_size(64)
@@ -199,47 +385,108 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 `;
 }
 
-export function attentionDkvWGSL(dh: number, shared: boolean): string {
-  const T = attentionTile(dh);
-  const dv = shared ? 'dk' : 'dv';
-  return /* wgsl */ `${head(ATTN_DKV_FIELDS, ATTN_DKV_BUFFERS, dh, true)}
-var<workgroup> Qs: array<f32, ${T * dh}>;
-var<workgroup> Gs: array<f32, ${T * dh}>;
-var<workgroup> lseS: array<f32, ${T}>;
-var<workgroup> deltaS: array<f32, ${T}>;
+export function attentionDqWGSL(dh: number, t: AttentionTiling): string {
+  const S = t.rm * t.rn;
+  return /* wgsl */ `${head(ATTN_DQ_FIELDS, ATTN_DQ_BUFFERS, dh, true, t)}
+var<workgroup> Qs: array<f32, ${t.rowsP * t.pd}>;
+var<workgroup> Gs: array<f32, ${t.rowsP * t.pd}>;
+var<workgroup> KVs: array<f32, ${t.cols * t.pd}>;
+var<workgroup> Ds: array<f32, ${t.rowsP * t.cols}>;
+var<workgroup> lseS: array<f32, ${t.rowsP}>;
+var<workgroup> deltaS: array<f32, ${t.rowsP}>;
+var<workgroup> kpad: array<u32, ${t.cols}>;
 
-@compute @workgroup_size(${ATTN_ROWS})
+@compute @workgroup_size(${t.nt})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
 ${TILE_OF}
-  let j = r0 + lid;
-  let live = j < P.L;
-  var kv: array<f32, ${dh}>;
-  var vv: array<f32, ${dh}>;
-  var dk_: array<f32, ${dh}>;
-  var dv_: array<f32, ${dh}>;
-  var padded = false;
-  if (live) {
-    let o = (b * P.L + j) * P.stride + h * DH;
-    for (var d = 0u; d < DH; d++) {
-      kv[d] = k[P.k_o + o + d];
-      vv[d] = v[P.v_o + o + d];
+${loadRows(t, 'Qs', 'ROWSP', 'q', 'P.q_o', 'P.stride', 'r0')}
+${loadRows(t, 'Gs', 'ROWSP', 'dOut', 'P.dOut_o', 'D', 'r0')}
+  for (var r = lid; r < ROWSP; r += NT) {
+    let i = r0 + r;
+    var a = 0.0;
+    var c = 0.0;
+    if (r < ROWS && i < P.L) {
+      a = lse[P.lse_o + bh * P.L + i];
+      c = delta[P.delta_o + bh * P.L + i];
     }
-    padded = ids[P.ids_o + b * P.L + j] == P.pad;
+    lseS[r] = a;
+    deltaS[r] = c;
   }
-  for (var i0 = r0; i0 < P.L; i0 += T) {
-    for (var x = lid; x < T * DH; x += RW) {
-      let i = i0 + x / DH;
-      var qx = 0.0;
-      var gx = 0.0;
-      if (i < P.L) {
-        qx = q[P.q_o + (b * P.L + i) * P.stride + h * DH + x % DH];
-        gx = dOut[P.dOut_o + (b * P.L + i) * D + h * DH + x % DH];
-      }
-      Qs[x] = qx;
-      Gs[x] = gx;
+  var acc = array<f32, ${t.om * t.od}>();
+  let jEnd = min(P.L, r0 + ROWS);
+  for (var j0 = 0u; j0 < jEnd; j0 += COLS) {
+${loadRows(t, 'KVs', 'COLS', 'v', 'P.v_o', 'P.stride', 'j0')}
+    for (var x = lid; x < COLS; x += NT) {
+      let j = j0 + x;
+      kpad[x] = select(0u, 1u, j < P.L && ids[P.ids_o + b * P.L + j] == P.pad);
     }
-    for (var x = lid; x < T; x += RW) {
+    workgroupBarrier();
+    var okm = 0u;
+${queryRowMask(t)}
+    ${queryRowDrop(t)}
+    var dp = array<f32, ${S}>();
+    ${scoreLoop(t, [{ acc: 'dp', row: 'Gs', col: 'KVs', mu: 'col' }])}
+    workgroupBarrier();
+${loadRows(t, 'KVs', 'COLS', 'k', 'P.k_o', 'P.stride', 'j0')}
+    workgroupBarrier();
+    var s = array<f32, ${S}>();
+    ${scoreLoop(t, [{ acc: 's', row: 'Qs', col: 'KVs' }])}
+${eachScore(
+  t,
+  (e, a, c) => `    {
+      let r = ty + ${a}u * TY;
+      let p = exp(P.scale * s[${e}] - lseS[r]);
+      let ds = p * (dp[${e}] - deltaS[r]);
+      Ds[r * COLS + tx * RN + ${c}u] = select(0.0, P.scale * ds, (okm & ${1 << e}u) != 0u);
+    }`,
+)}
+    workgroupBarrier();
+    ${outputLoop(t, [{ acc: 'acc', m: 'Ds', x: 'KVs' }])}
+    workgroupBarrier();
+  }
+  ${eachOutput(
+    t,
+    (e, r, d) => `{
+    let i = r0 + ${r};
+    if (${r} < ROWS && i < P.L && ${d} < DH) { dq[P.dq_o + (b * P.L + i) * P.stride + h * DH + ${d}] = acc[${e}]; }
+  }`,
+  )}
+}
+`;
+}
+
+export function attentionDkvWGSL(dh: number, shared: boolean, t: AttentionTiling): string {
+  const S = t.rm * t.rn;
+  const O = t.om * t.od;
+  const dv = shared ? 'dk' : 'dv';
+  return /* wgsl */ `${head(ATTN_DKV_FIELDS, ATTN_DKV_BUFFERS, dh, true, t)}
+var<workgroup> Ks: array<f32, ${t.rowsP * t.pd}>;
+var<workgroup> Vs: array<f32, ${t.rowsP * t.pd}>;
+var<workgroup> Qs: array<f32, ${t.cols * t.pd}>;
+var<workgroup> Gs: array<f32, ${t.cols * t.pd}>;
+var<workgroup> Ps: array<f32, ${t.rowsP * t.cols}>;
+var<workgroup> Ds: array<f32, ${t.rowsP * t.cols}>;
+var<workgroup> lseS: array<f32, ${t.cols}>;
+var<workgroup> deltaS: array<f32, ${t.cols}>;
+var<workgroup> kpadS: array<u32, ${t.rowsP}>;
+
+@compute @workgroup_size(${t.nt})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+${TILE_OF}
+${loadRows(t, 'Ks', 'ROWSP', 'k', 'P.k_o', 'P.stride', 'r0')}
+${loadRows(t, 'Vs', 'ROWSP', 'v', 'P.v_o', 'P.stride', 'r0')}
+  for (var r = lid; r < ROWSP; r += NT) {
+    let j = r0 + r;
+    kpadS[r] = select(0u, 1u, j < P.L && ids[P.ids_o + b * P.L + j] == P.pad);
+  }
+  var ak = array<f32, ${O}>();
+  var av = array<f32, ${O}>();
+  for (var i0 = r0; i0 < P.L; i0 += COLS) {
+${loadRows(t, 'Qs', 'COLS', 'q', 'P.q_o', 'P.stride', 'i0')}
+${loadRows(t, 'Gs', 'COLS', 'dOut', 'P.dOut_o', 'D', 'i0')}
+    for (var x = lid; x < COLS; x += NT) {
       let i = i0 + x;
       var a = 0.0;
       var c = 0.0;
@@ -251,111 +498,54 @@ ${TILE_OF}
       deltaS[x] = c;
     }
     workgroupBarrier();
-    if (live) {
-      for (var ii = 0u; ii < T; ii++) {
-        let i = i0 + ii;
-        if (i >= P.L) { break; }
-        if (i < j || (i != j && padded)) { continue; }
-        let mu = drop_mul((bh * P.L + i) * P.L + j);
-        var s = 0.0;
-        var dp = 0.0;
-        for (var d = 0u; d < DH; d++) {
-          s += Qs[ii * DH + d] * kv[d];
-          dp += Gs[ii * DH + d] * (mu * vv[d]);
-        }
-        let p = exp(P.scale * s - lseS[ii]);
-        let ds = p * (dp - deltaS[ii]);
-        let pm = p * mu;
-        for (var d = 0u; d < DH; d++) {
-          dv_[d] += pm * Gs[ii * DH + d];
-          dk_[d] += P.scale * ds * Qs[ii * DH + d];
-        }
-      }
-    }
+    var okm = 0u;
+    var mu = array<f32, ${S}>();
+${eachScore(
+  t,
+  (e, a, c) => `    {
+      let r = ty + ${a}u * TY;
+      let j = r0 + r;
+      let i = i0 + tx * RN + ${c}u;
+      if (r < ROWS && i < P.L && i >= j && (i == j || kpadS[r] == 0u)) { okm |= ${1 << e}u; }
+    }`,
+)}
+${dropLoop(t, '(bh * P.L + i0 + tx * RN + c) * P.L + r0 + ty + a * TY')}
+    var s = array<f32, ${S}>();
+    var dp = array<f32, ${S}>();
+    ${scoreLoop(t, [
+      { acc: 's', row: 'Ks', col: 'Qs' },
+      { acc: 'dp', row: 'Vs', col: 'Gs', mu: 'row' },
+    ])}
+${eachScore(
+  t,
+  (e, a, c) => `    {
+      let r = ty + ${a}u * TY;
+      let cc = tx * RN + ${c}u;
+      let ok = (okm & ${1 << e}u) != 0u;
+      let p = exp(P.scale * s[${e}] - lseS[cc]);
+      let ds = p * (dp[${e}] - deltaS[cc]);
+      Ps[r * COLS + cc] = select(0.0, p * mu[${e}], ok);
+      Ds[r * COLS + cc] = select(0.0, P.scale * ds, ok);
+    }`,
+)}
+    workgroupBarrier();
+    ${outputLoop(t, [
+      { acc: 'av', m: 'Ps', x: 'Gs' },
+      { acc: 'ak', m: 'Ds', x: 'Qs' },
+    ])}
     workgroupBarrier();
   }
-  if (live) {
-    let o = (b * P.L + j) * P.stride + h * DH;
-    for (var d = 0u; d < DH; d++) {
-      dk[P.dk_o + o + d] = dk_[d];
-      ${dv}[P.dv_o + o + d] = dv_[d];
+  ${eachOutput(
+    t,
+    (e, r, d) => `{
+    let j = r0 + ${r};
+    if (${r} < ROWS && j < P.L && ${d} < DH) {
+      let o = (b * P.L + j) * P.stride + h * DH + ${d};
+      dk[P.dk_o + o] = ak[${e}];
+      ${dv}[P.dv_o + o] = av[${e}];
     }
-  }
-}
-`;
-}
-
-export function attentionDqWGSL(dh: number): string {
-  const T = attentionTile(dh);
-  return /* wgsl */ `${head(ATTN_DQ_FIELDS, ATTN_DQ_BUFFERS, dh, true)}
-var<workgroup> Ks: array<f32, ${T * dh}>;
-var<workgroup> Vs: array<f32, ${T * dh}>;
-var<workgroup> kpad: array<u32, ${T}>;
-
-@compute @workgroup_size(${ATTN_ROWS})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-${TILE_OF}
-  let i = r0 + lid;
-  let live = i < P.L;
-  let row = bh * P.L + i;
-  var qv: array<f32, ${dh}>;
-  var gv: array<f32, ${dh}>;
-  var dq_: array<f32, ${dh}>;
-  var lse_i = 0.0;
-  var delta_i = 0.0;
-  if (live) {
-    let qo = (b * P.L + i) * P.stride + h * DH;
-    let go = (b * P.L + i) * D + h * DH;
-    for (var d = 0u; d < DH; d++) {
-      qv[d] = q[P.q_o + qo + d];
-      gv[d] = dOut[P.dOut_o + go + d];
-    }
-    lse_i = lse[P.lse_o + row];
-    delta_i = delta[P.delta_o + row];
-  }
-  let jEnd = min(P.L, r0 + RW);
-  for (var j0 = 0u; j0 < jEnd; j0 += T) {
-    for (var x = lid; x < T * DH; x += RW) {
-      let j = j0 + x / DH;
-      var kx = 0.0;
-      var vx = 0.0;
-      if (j < P.L) {
-        let o = (b * P.L + j) * P.stride + h * DH + x % DH;
-        kx = k[P.k_o + o];
-        vx = v[P.v_o + o];
-      }
-      Ks[x] = kx;
-      Vs[x] = vx;
-    }
-    for (var x = lid; x < T; x += RW) {
-      let j = j0 + x;
-      kpad[x] = select(0u, 1u, j < P.L && ids[P.ids_o + b * P.L + j] == P.pad);
-    }
-    workgroupBarrier();
-    if (live) {
-      for (var jj = 0u; jj < T; jj++) {
-        let j = j0 + jj;
-        if (j > i) { break; }
-        if (j != i && kpad[jj] != 0u) { continue; }
-        let mu = drop_mul(row * P.L + j);
-        var s = 0.0;
-        var dp = 0.0;
-        for (var d = 0u; d < DH; d++) {
-          s += qv[d] * Ks[jj * DH + d];
-          dp += gv[d] * (mu * Vs[jj * DH + d]);
-        }
-        let p = exp(P.scale * s - lse_i);
-        let ds = p * (dp - delta_i);
-        for (var d = 0u; d < DH; d++) { dq_[d] += P.scale * ds * Ks[jj * DH + d]; }
-      }
-    }
-    workgroupBarrier();
-  }
-  if (live) {
-    let qo = (b * P.L + i) * P.stride + h * DH;
-    for (var d = 0u; d < DH; d++) { dq[P.dq_o + qo + d] = dq_[d]; }
-  }
+  }`,
+  )}
 }
 `;
 }

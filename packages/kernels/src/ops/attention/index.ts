@@ -15,6 +15,7 @@ export {
   attentionBackward,
   attentionForward,
 } from './reference.js';
+export { type AttentionKernel, type AttentionTiling, attentionBytes, attentionTiling } from './tiles.js';
 export {
   ATTENTION_WGSL_MAX_DH,
   ATTENTION_WGSL_MAX_L,

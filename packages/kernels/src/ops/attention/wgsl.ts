@@ -17,22 +17,26 @@ import {
   ATTN_DQ_FIELDS,
   ATTN_FORWARD_BUFFERS,
   ATTN_FORWARD_FIELDS,
-  ATTN_ROWS,
   attentionDeltaWGSL,
   attentionDkvWGSL,
   attentionDqWGSL,
   attentionForwardWGSL,
 } from './attention.wgsl.js';
+import { type AttentionKernel, type AttentionTiling, attentionTiling, tilingKey } from './tiles.js';
 
 /** Largest head size and sequence length (as the CUDA launchers). */
 export const ATTENTION_WGSL_MAX_DH = 128;
 export const ATTENTION_WGSL_MAX_L = 2048;
 
+/** A tiled attention kernel: its workgroup size and cache key follow its tiling. */
 abstract class AttentionProgram implements WgslProgram {
   abstract readonly key: string;
-  readonly workgroupSize: number = ATTN_ROWS;
+  readonly workgroupSize: number;
   abstract readonly bindings: readonly BindingKind[];
   abstract code(): string;
+  constructor(readonly tiling: AttentionTiling) {
+    this.workgroupSize = tiling.nt;
+  }
 }
 
 /** out, lse (online softmax over key tiles). */
@@ -40,23 +44,25 @@ export class AttentionForwardProgram extends AttentionProgram {
   readonly key: string;
   readonly bindings = opBindings(ATTN_FORWARD_BUFFERS);
   readonly paramFields = ATTN_FORWARD_FIELDS;
-  constructor(readonly dh: number) {
-    super();
-    this.key = `attention/forward/${dh}`;
+  constructor(
+    readonly dh: number,
+    tiling: AttentionTiling,
+  ) {
+    super(tiling);
+    this.key = `attention/forward/${dh}/${tilingKey(tiling)}`;
   }
   code(): string {
-    return attentionForwardWGSL(this.dh);
+    return attentionForwardWGSL(this.dh, this.tiling);
   }
 }
 
 /** delta_i = dO_i · out_i. */
-export class AttentionDeltaProgram extends AttentionProgram {
+export class AttentionDeltaProgram implements WgslProgram {
   readonly key: string;
-  override readonly workgroupSize = 64;
+  readonly workgroupSize = 64;
   readonly bindings = opBindings(ATTN_DELTA_BUFFERS);
   readonly paramFields = ATTN_DELTA_FIELDS;
   constructor(readonly dh: number) {
-    super();
     this.key = `attention/delta/${dh}`;
   }
   code(): string {
@@ -72,12 +78,13 @@ export class AttentionDkvProgram extends AttentionProgram {
   constructor(
     readonly dh: number,
     readonly shared: boolean,
+    tiling: AttentionTiling,
   ) {
-    super();
-    this.key = `attention/dkv/${dh}${shared ? '/shared' : ''}`;
+    super(tiling);
+    this.key = `attention/dkv/${dh}${shared ? '/shared' : ''}/${tilingKey(tiling)}`;
   }
   code(): string {
-    return attentionDkvWGSL(this.dh, this.shared);
+    return attentionDkvWGSL(this.dh, this.shared, this.tiling);
   }
 }
 
@@ -86,12 +93,15 @@ export class AttentionDqProgram extends AttentionProgram {
   readonly key: string;
   readonly bindings = opBindings(ATTN_DQ_BUFFERS);
   readonly paramFields = ATTN_DQ_FIELDS;
-  constructor(readonly dh: number) {
-    super();
-    this.key = `attention/dq/${dh}`;
+  constructor(
+    readonly dh: number,
+    tiling: AttentionTiling,
+  ) {
+    super(tiling);
+    this.key = `attention/dq/${dh}/${tilingKey(tiling)}`;
   }
   code(): string {
-    return attentionDqWGSL(this.dh);
+    return attentionDqWGSL(this.dh, this.tiling);
   }
 }
 
@@ -139,6 +149,12 @@ export interface WgslAttentionBackwardArgs extends WgslAttentionShape {
   delta: WgslView;
 }
 
+/** The tiling of `kernel` on `device` and its workgroup count. */
+function tiled(device: GPUDevice, kernel: AttentionKernel, a: WgslAttentionShape) {
+  const tiling = attentionTiling(kernel, a.dh, device.limits.maxComputeWorkgroupStorageSize);
+  return { tiling, units: a.B * a.H * Math.ceil(a.L / tiling.rows) };
+}
+
 function plan(op: string, a: WgslAttentionShape) {
   const { B, L, H, dh } = a;
   const stride = a.stride ?? H * dh;
@@ -158,7 +174,6 @@ function plan(op: string, a: WgslAttentionShape) {
     R,
     /** Elements a [R, stride] view spans (its last row ends at the heads' last element). */
     span: R > 0 ? (R - 1) * stride + H * dh : 0,
-    units: B * H * Math.ceil(L / ATTN_ROWS),
     params: { B, L, H, stride, pad: a.padId, scale: a.scale, ...drop },
   };
 }
@@ -176,12 +191,13 @@ export function wgslAttentionForward(device: GPUDevice, a: WgslAttentionForwardA
     .view('out', a.out, p.R * a.H * a.dh)
     .view('lse', a.lse, a.B * a.H * a.L)
     .view('step_ctr', a.step, 1);
+  const { tiling, units } = tiled(device, 'forward', a);
   return [
     {
-      program: new AttentionForwardProgram(a.dh),
+      program: new AttentionForwardProgram(a.dh, tiling),
       params: b.with(p.params),
       buffers: b.buffers,
-      units: p.units,
+      units,
     },
   ];
 }
@@ -231,6 +247,8 @@ export function wgslAttentionBackward(device: GPUDevice, a: WgslAttentionBackwar
     .view('delta', a.delta, nRow)
     .view('dq', a.dq, p.span)
     .view('step_ctr', a.step, 1);
+  const tk = tiled(device, 'dkv', a);
+  const tq = tiled(device, 'dq', a);
   return [
     {
       program: new AttentionDeltaProgram(a.dh),
@@ -239,11 +257,16 @@ export function wgslAttentionBackward(device: GPUDevice, a: WgslAttentionBackwar
       units: Math.ceil(nRow / 64),
     },
     {
-      program: new AttentionDkvProgram(a.dh, shared),
+      program: new AttentionDkvProgram(a.dh, shared, tk.tiling),
       params: dkv.with({ ...p.params, ...extra }),
       buffers: dkv.buffers,
-      units: p.units,
+      units: tk.units,
     },
-    { program: new AttentionDqProgram(a.dh), params: dq.with(p.params), buffers: dq.buffers, units: p.units },
+    {
+      program: new AttentionDqProgram(a.dh, tq.tiling),
+      params: dq.with(p.params),
+      buffers: dq.buffers,
+      units: tq.units,
+    },
   ];
 }
