@@ -24,6 +24,22 @@ interface Case {
   dh: number;
   stride?: number | 'shared';
   rate?: number;
+  /** Workgroup-memory bytes the launchers see (the tile plan's input): WebGPU's 16 KiB minimum. */
+  limit?: number;
+}
+
+/** `gpu` as an adapter with `limit` bytes of workgroup memory would report it (the launchers pick smaller tiles). */
+function limited(gpu: GPUDevice, limit: number): GPUDevice {
+  const limits: Record<string, number> = {};
+  for (const k in gpu.limits) limits[k] = (gpu.limits as unknown as Record<string, number>)[k]!;
+  limits.maxComputeWorkgroupStorageSize = limit;
+  return new Proxy(gpu, {
+    get(target, key) {
+      if (key === 'limits') return limits;
+      const v = Reflect.get(target, key, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
 }
 
 const cases: Case[] = [
@@ -34,10 +50,11 @@ const cases: Case[] = [
   { B: 2, L: 33, H: 4, dh: 33, rate: 0.5 },
   { B: 1, L: 70, H: 1, dh: 100 },
   { B: 2, L: 40, H: 1, dh: 128, rate: 0.1, stride: 'shared' },
+  { B: 2, L: 21, H: 2, dh: 128, rate: 0.2, limit: 16384 },
 ];
 
 const label = (c: Case) =>
-  `B=${c.B} L=${c.L} H=${c.H} dh=${c.dh} stride=${c.stride ?? '-'} rate=${c.rate ?? 0}`;
+  `B=${c.B} L=${c.L} H=${c.H} dh=${c.dh} stride=${c.stride ?? '-'} rate=${c.rate ?? 0}${c.limit ? ` limit=${c.limit}` : ''}`;
 
 describe.skipIf(skipReason !== undefined)('attention (WGSL)', () => {
   afterEach(freeAll);
@@ -45,6 +62,7 @@ describe.skipIf(skipReason !== undefined)('attention (WGSL)', () => {
     it(`${label(c)}: forward and backward match the reference`, async () => {
       const rng = testRng(`wgsl attention ${label(c)}`);
       const gpu = device as GPUDevice;
+      const launch = c.limit ? limited(gpu, c.limit) : gpu;
       const tol = 1e-4;
       const { B, L, H, dh } = c;
       const D = H * dh;
@@ -128,7 +146,7 @@ describe.skipIf(skipReason !== undefined)('attention (WGSL)', () => {
       };
       const gOut = gpuArray(R * D);
       const gLse = gpuArray(B * H * L, undefined, { pad: 1 });
-      run(wgslAttentionForward(gpu, { ...common, out: gOut.view, lse: gLse.view }));
+      run(wgslAttentionForward(launch, { ...common, out: gOut.view, lse: gLse.view }));
       expect(relErr(await gOut.read(), out), `out ${label(c)}`).toBeLessThanOrEqual(tol);
       expect(relErr(await gLse.read(), lse), `lse ${label(c)}`).toBeLessThanOrEqual(tol);
 
@@ -138,7 +156,7 @@ describe.skipIf(skipReason !== undefined)('attention (WGSL)', () => {
         ? [0, D, 2 * D].map((offset) => ({ buffer: dBuf!.view.buffer, offset }))
         : [0, 1, 2].map(() => ({ buffer: gpuArray(n).view.buffer, offset: 0 }));
       run(
-        wgslAttentionBackward(gpu, {
+        wgslAttentionBackward(launch, {
           ...common,
           out: gpuArray(R * D, out32).view,
           dOut: gpuArray(R * D, dOut).view,

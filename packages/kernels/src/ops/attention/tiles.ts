@@ -55,8 +55,8 @@ const pow2ceil = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
 /** The thread layout of a (rows, cols) tile at head size dh. */
 export function attentionLayout(rows: number, cols: number, dh: number): AttentionTiling {
-  const nt = Math.min(128, Math.max(32, (rows * cols) / 4));
-  const rn = Math.min(4, cols);
+  const nt = Math.min(128, Math.max(16, (rows * cols) / 4));
+  const rn = Math.min(4, cols, Math.max(1, (rows * cols) / nt));
   const tx = cols / rn;
   const ty = nt / tx;
   const rm = Math.ceil(rows / ty);
