@@ -5,7 +5,8 @@
  * tile, a row stride wider than the heads (the columns between are NaN and must stay
  * unwritten), and q/k/v and dq/dk/dv as views of one [R, 3·D] buffer. Outputs poisoned with NaN;
  * printed seed (CUTREC_TEST_SEED replays). The backward runs from the reference's out and lse
- * (as float32). Tolerances (relErr): 1e-4 (fp32 softmax against float64), as the CUDA test.
+ * (as float32). Every case runs in both layouts (the tiled kernels, and an invocation per row as on a
+ * software adapter). Tolerances (relErr): 1e-4 (fp32 softmax against float64), as the CUDA test.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -15,7 +16,17 @@ import {
   wgslAttentionForward,
 } from '../src/index.js';
 import { testRng } from './ops/rng.js';
-import { device, freeAll, gpuArray, relErr, run, skipReason, stepCounter } from './ops/wgsl-util.js';
+import {
+  device,
+  freeAll,
+  gpuArray,
+  LAYOUTS,
+  relErr,
+  run,
+  skipReason,
+  stepCounter,
+  withLayout,
+} from './ops/wgsl-util.js';
 
 interface Case {
   B: number;
@@ -58,157 +69,163 @@ const label = (c: Case) =>
 
 describe.skipIf(skipReason !== undefined)('attention (WGSL)', () => {
   afterEach(freeAll);
-  for (const c of cases) {
-    it(`${label(c)}: forward and backward match the reference`, async () => {
-      const rng = testRng(`wgsl attention ${label(c)}`);
-      const gpu = device as GPUDevice;
-      const launch = c.limit ? limited(gpu, c.limit) : gpu;
-      const tol = 1e-4;
-      const { B, L, H, dh } = c;
-      const D = H * dh;
-      const R = B * L;
-      const shared = c.stride === 'shared';
-      const stride = shared ? 3 * D : ((c.stride as number | undefined) ?? D);
-      const padId = 0;
-      const ids = new Int32Array(R);
-      for (let b = 0; b < B; b++) {
-        const start = b === 1 ? L : rng.int(0, Math.floor(L / 2)); // sequence 1 is all padding
-        for (let t = 0; t < L; t++)
-          ids[b * L + t] = t < start || rng.uniform() < 0.1 ? padId : rng.int(1, 1000);
-      }
-      const n = R * stride;
-      const fill = () => {
-        const a = rng.floats(n);
-        if (!shared)
-          for (let r = 0; r < R; r++) for (let x = D; x < stride; x++) a[r * stride + x] = Number.NaN;
-        return a;
-      };
-      let q: Float32Array;
-      let k: Float32Array;
-      let v: Float32Array;
-      let qkv: { buffer: GPUBuffer; offset: number }[];
-      if (shared) {
-        const all = rng.floats(n);
-        const shifted = (o: number) =>
-          Float32Array.from({ length: n }, (_, t) => (t + o < n ? all[t + o]! : 0));
-        q = shifted(0);
-        k = shifted(D);
-        v = shifted(2 * D);
-        const buf = gpuArray(n, all).view.buffer;
-        qkv = [0, D, 2 * D].map((offset) => ({ buffer: buf, offset }));
-      } else {
-        q = fill();
-        k = fill();
-        v = fill();
-        qkv = [q, k, v].map((x) => ({ buffer: gpuArray(n, x).view.buffer, offset: 0 }));
-      }
-      const dOut = rng.floats(R * D);
-      const scale = 1 / Math.sqrt(dh);
-      const seed = rng.int(0, 2 ** 30);
-      const stream = rng.int(0, 1000);
-      const rate = c.rate ?? 0;
-      const shape = { B, L, H, dh, stride, padId, scale };
-      const spec = rate > 0 ? { seed, stream, site: 4, rate } : undefined;
-
-      const out = new Float64Array(R * D);
-      const lse = new Float64Array(B * H * L);
-      attentionForward({ ...shape, ids, dropout: spec, q, k, v, out, lse });
-      const out32 = Float32Array.from(out);
-      const lse32 = Float32Array.from(lse);
-      const dq = new Float64Array(n);
-      const dk = new Float64Array(n);
-      const dv = new Float64Array(n);
-      const delta = new Float64Array(B * H * L);
-      attentionBackward({
-        ...shape,
-        ids,
-        dropout: spec,
-        q,
-        k,
-        v,
-        out: out32,
-        dOut,
-        lse: lse32,
-        dq,
-        dk,
-        dv,
-        delta,
-      });
-
-      const common = {
-        ...shape,
-        ids: gpuArray(R, ids, { int: true }).view,
-        dropout: { seed, site: 4, rate },
-        step: stepCounter(stream),
-        q: qkv[0]!,
-        k: qkv[1]!,
-        v: qkv[2]!,
-      };
-      const gOut = gpuArray(R * D);
-      const gLse = gpuArray(B * H * L, undefined, { pad: 1 });
-      run(wgslAttentionForward(launch, { ...common, out: gOut.view, lse: gLse.view }));
-      expect(relErr(await gOut.read(), out), `out ${label(c)}`).toBeLessThanOrEqual(tol);
-      expect(relErr(await gLse.read(), lse), `lse ${label(c)}`).toBeLessThanOrEqual(tol);
-
-      const gDelta = gpuArray(B * H * L);
-      const dBuf = shared ? gpuArray(n) : undefined;
-      const dViews = shared
-        ? [0, D, 2 * D].map((offset) => ({ buffer: dBuf!.view.buffer, offset }))
-        : [0, 1, 2].map(() => ({ buffer: gpuArray(n).view.buffer, offset: 0 }));
-      run(
-        wgslAttentionBackward(launch, {
-          ...common,
-          out: gpuArray(R * D, out32).view,
-          dOut: gpuArray(R * D, dOut).view,
-          lse: gpuArray(B * H * L, lse32).view,
-          dq: dViews[0]!,
-          dk: dViews[1]!,
-          dv: dViews[2]!,
-          delta: gDelta.view,
-        }),
-      );
-      expect(relErr(await gDelta.read(), delta), `delta ${label(c)}`).toBeLessThanOrEqual(tol);
-      const readAll = async (buffer: GPUBuffer) => {
-        const staging = gpu.createBuffer({
-          size: n * 4,
-          usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-        });
-        const enc = gpu.createCommandEncoder();
-        enc.copyBufferToBuffer(buffer, 0, staging, 0, n * 4);
-        gpu.queue.submit([enc.finish()]);
-        await staging.mapAsync(GPUMapMode.READ);
-        const a = new Float32Array(staging.getMappedRange().slice(0));
-        staging.destroy();
-        return a;
-      };
-      const heads = (a: ArrayLike<number>, o: number) =>
-        Float64Array.from({ length: R * D }, (_, t) => a[Math.floor(t / D) * stride + o + (t % D)]!);
-      for (const [i, name, want] of [
-        [0, 'dq', dq],
-        [1, 'dk', dk],
-        [2, 'dv', dv],
-      ] as const) {
-        const all = await readAll(dViews[i]!.buffer);
-        const o = dViews[i]!.offset;
-        // dq and dk are exactly 0 where every query has one allowed key (L = 1): a GPU compiler's
-        // fused multiply-adds leave float noise there, compared on the scale of dv (1 % of its largest).
-        const got = heads(all, o);
-        const ref = heads(want, 0);
-        const largest = (x: ArrayLike<number>) => Array.from(x).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-        const err =
-          largest(ref) > 0 || name === 'dv'
-            ? relErr(got, ref)
-            : largest(got.map((g, t) => g - ref[t]!)) / Math.max(1e-30, 1e-2 * largest(dv));
-        expect(Number.isNaN(err) ? Number.POSITIVE_INFINITY : err, `${name} ${label(c)}`).toBeLessThanOrEqual(
-          tol,
-        );
-        if (!shared && stride > D) {
-          let written = 0;
-          for (let r = 0; r < R; r++)
-            for (let x = D; x < stride; x++) if (!Number.isNaN(all[r * stride + x]!)) written++;
-          expect(written, `${name}: columns between the heads stay unwritten`).toBe(0);
+  // The 16 KiB case is about the tile plan, which the 'cpu' layout does not use.
+  for (const [c, layout] of cases.flatMap((c) =>
+    LAYOUTS.filter((l) => l === 'gpu' || !c.limit).map((l) => [c, l] as const),
+  )) {
+    it(`${label(c)}, ${layout} layout: forward and backward match the reference`, () =>
+      withLayout(layout, async () => {
+        const rng = testRng(`wgsl attention ${label(c)} ${layout}`);
+        const gpu = device as GPUDevice;
+        const launch = c.limit ? limited(gpu, c.limit) : gpu;
+        const tol = 1e-4;
+        const { B, L, H, dh } = c;
+        const D = H * dh;
+        const R = B * L;
+        const shared = c.stride === 'shared';
+        const stride = shared ? 3 * D : ((c.stride as number | undefined) ?? D);
+        const padId = 0;
+        const ids = new Int32Array(R);
+        for (let b = 0; b < B; b++) {
+          const start = b === 1 ? L : rng.int(0, Math.floor(L / 2)); // sequence 1 is all padding
+          for (let t = 0; t < L; t++)
+            ids[b * L + t] = t < start || rng.uniform() < 0.1 ? padId : rng.int(1, 1000);
         }
-      }
-    });
+        const n = R * stride;
+        const fill = () => {
+          const a = rng.floats(n);
+          if (!shared)
+            for (let r = 0; r < R; r++) for (let x = D; x < stride; x++) a[r * stride + x] = Number.NaN;
+          return a;
+        };
+        let q: Float32Array;
+        let k: Float32Array;
+        let v: Float32Array;
+        let qkv: { buffer: GPUBuffer; offset: number }[];
+        if (shared) {
+          const all = rng.floats(n);
+          const shifted = (o: number) =>
+            Float32Array.from({ length: n }, (_, t) => (t + o < n ? all[t + o]! : 0));
+          q = shifted(0);
+          k = shifted(D);
+          v = shifted(2 * D);
+          const buf = gpuArray(n, all).view.buffer;
+          qkv = [0, D, 2 * D].map((offset) => ({ buffer: buf, offset }));
+        } else {
+          q = fill();
+          k = fill();
+          v = fill();
+          qkv = [q, k, v].map((x) => ({ buffer: gpuArray(n, x).view.buffer, offset: 0 }));
+        }
+        const dOut = rng.floats(R * D);
+        const scale = 1 / Math.sqrt(dh);
+        const seed = rng.int(0, 2 ** 30);
+        const stream = rng.int(0, 1000);
+        const rate = c.rate ?? 0;
+        const shape = { B, L, H, dh, stride, padId, scale };
+        const spec = rate > 0 ? { seed, stream, site: 4, rate } : undefined;
+
+        const out = new Float64Array(R * D);
+        const lse = new Float64Array(B * H * L);
+        attentionForward({ ...shape, ids, dropout: spec, q, k, v, out, lse });
+        const out32 = Float32Array.from(out);
+        const lse32 = Float32Array.from(lse);
+        const dq = new Float64Array(n);
+        const dk = new Float64Array(n);
+        const dv = new Float64Array(n);
+        const delta = new Float64Array(B * H * L);
+        attentionBackward({
+          ...shape,
+          ids,
+          dropout: spec,
+          q,
+          k,
+          v,
+          out: out32,
+          dOut,
+          lse: lse32,
+          dq,
+          dk,
+          dv,
+          delta,
+        });
+
+        const common = {
+          ...shape,
+          ids: gpuArray(R, ids, { int: true }).view,
+          dropout: { seed, site: 4, rate },
+          step: stepCounter(stream),
+          q: qkv[0]!,
+          k: qkv[1]!,
+          v: qkv[2]!,
+        };
+        const gOut = gpuArray(R * D);
+        const gLse = gpuArray(B * H * L, undefined, { pad: 1 });
+        run(wgslAttentionForward(launch, { ...common, out: gOut.view, lse: gLse.view }));
+        expect(relErr(await gOut.read(), out), `out ${label(c)}`).toBeLessThanOrEqual(tol);
+        expect(relErr(await gLse.read(), lse), `lse ${label(c)}`).toBeLessThanOrEqual(tol);
+
+        const gDelta = gpuArray(B * H * L);
+        const dBuf = shared ? gpuArray(n) : undefined;
+        const dViews = shared
+          ? [0, D, 2 * D].map((offset) => ({ buffer: dBuf!.view.buffer, offset }))
+          : [0, 1, 2].map(() => ({ buffer: gpuArray(n).view.buffer, offset: 0 }));
+        run(
+          wgslAttentionBackward(launch, {
+            ...common,
+            out: gpuArray(R * D, out32).view,
+            dOut: gpuArray(R * D, dOut).view,
+            lse: gpuArray(B * H * L, lse32).view,
+            dq: dViews[0]!,
+            dk: dViews[1]!,
+            dv: dViews[2]!,
+            delta: gDelta.view,
+          }),
+        );
+        expect(relErr(await gDelta.read(), delta), `delta ${label(c)}`).toBeLessThanOrEqual(tol);
+        const readAll = async (buffer: GPUBuffer) => {
+          const staging = gpu.createBuffer({
+            size: n * 4,
+            usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+          });
+          const enc = gpu.createCommandEncoder();
+          enc.copyBufferToBuffer(buffer, 0, staging, 0, n * 4);
+          gpu.queue.submit([enc.finish()]);
+          await staging.mapAsync(GPUMapMode.READ);
+          const a = new Float32Array(staging.getMappedRange().slice(0));
+          staging.destroy();
+          return a;
+        };
+        const heads = (a: ArrayLike<number>, o: number) =>
+          Float64Array.from({ length: R * D }, (_, t) => a[Math.floor(t / D) * stride + o + (t % D)]!);
+        for (const [i, name, want] of [
+          [0, 'dq', dq],
+          [1, 'dk', dk],
+          [2, 'dv', dv],
+        ] as const) {
+          const all = await readAll(dViews[i]!.buffer);
+          const o = dViews[i]!.offset;
+          // dq and dk are exactly 0 where every query has one allowed key (L = 1): a GPU compiler's
+          // fused multiply-adds leave float noise there, compared on the scale of dv (1 % of its largest).
+          const got = heads(all, o);
+          const ref = heads(want, 0);
+          const largest = (x: ArrayLike<number>) =>
+            Array.from(x).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+          const err =
+            largest(ref) > 0 || name === 'dv'
+              ? relErr(got, ref)
+              : largest(got.map((g, t) => g - ref[t]!)) / Math.max(1e-30, 1e-2 * largest(dv));
+          expect(
+            Number.isNaN(err) ? Number.POSITIVE_INFINITY : err,
+            `${name} ${label(c)}`,
+          ).toBeLessThanOrEqual(tol);
+          if (!shared && stride > D) {
+            let written = 0;
+            for (let r = 0; r < R; r++)
+              for (let x = D; x < stride; x++) if (!Number.isNaN(all[r * stride + x]!)) written++;
+            expect(written, `${name}: columns between the heads stay unwritten`).toBe(0);
+          }
+        }
+      }));
   }
 });

@@ -16,7 +16,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { setWgslTuning, wgslLayoutOf } from '@cutrec/kernels';
-import { createDevice, deviceInfo, setupTfjs } from '@cutrec/tensor';
+import { createDevice, deviceInfo, memoryMeter, setupTfjs } from '@cutrec/tensor';
 import { FusedTrainer, SASRec, Trainer, WebGpuDevice } from '../dist/index.js';
 
 // C, D, B, L, K; 2 blocks, 2 heads (apps/bench/src/shapes.ts STEP_CONFIGS).
@@ -128,6 +128,10 @@ async function main() {
       ...(args.share === 'block' ? { blockRows: 64 } : {}),
     };
     const model = new SASRec(cfg);
+    // The engine's device buffers (parameters, moments, activations, the kernels' scratch) through the meter.
+    const meter = memoryMeter();
+    const base = meter.read().current;
+    meter.resetPeak();
     const fused = new FusedTrainer(model, new WebGpuDevice(device), {
       loss,
       optimizer: { lr: 1e-3 },
@@ -149,10 +153,11 @@ async function main() {
       stepMs: ms,
       warmupMs: warm,
       lossValue: losses.at(-1),
+      peakBytes: meter.read().peak - base,
     };
     rows.push(row);
     console.log(
-      `${name.padEnd(11)} fused webgpu cce- ${args.share}: ${ms.toFixed(2)} ms/step (warm-up ${(warm / 1000).toFixed(1)} s; PyTorch eager ${c.torchMs ?? '-'} ms), loss ${row.lossValue?.toFixed(4)}`,
+      `${name.padEnd(11)} fused webgpu cce- ${args.share}: ${ms.toFixed(2)} ms/step · ${(row.peakBytes / 2 ** 20).toFixed(0)} MiB (warm-up ${(warm / 1000).toFixed(1)} s; PyTorch eager ${c.torchMs ?? '-'} ms), loss ${row.lossValue?.toFixed(4)}`,
     );
     if (args.profile && device.features.has('timestamp-query')) {
       const prof = await profileSteps(device, fused, batches, 3);

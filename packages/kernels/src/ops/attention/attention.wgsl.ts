@@ -83,8 +83,8 @@ export const ATTN_DQ_FIELDS = fields(ATTN_DQ_BUFFERS, true);
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-/** Params, bindings, dropout and the tile constants of one kernel. */
-function head(
+/** Params, bindings, dropout and the tile constants of one kernel (without `t`: no tile constants). */
+export function attentionHead(
   f: readonly ParamField[],
   decls: readonly Decl[],
   dh: number,
@@ -281,7 +281,7 @@ ${perElement}
 export function attentionForwardWGSL(dh: number, t: AttentionTiling): string {
   const S = t.rm * t.rn;
   const O = t.om * t.od;
-  return /* wgsl */ `${head(ATTN_FORWARD_FIELDS, ATTN_FORWARD_BUFFERS, dh, true, t)}
+  return /* wgsl */ `${attentionHead(ATTN_FORWARD_FIELDS, ATTN_FORWARD_BUFFERS, dh, true, t)}
 var<workgroup> Qs: array<f32, ${t.rowsP * t.pd}>;
 var<workgroup> KVs: array<f32, ${t.cols * t.pd}>;
 var<workgroup> Ss: array<f32, ${t.rowsP * t.cols}>;
@@ -367,7 +367,7 @@ ${range(t.rn)
 `;
 }
 export function attentionDeltaWGSL(dh: number): string {
-  return /* wgsl */ `${head(ATTN_DELTA_FIELDS, ATTN_DELTA_BUFFERS, dh, false)}
+  return /* wgsl */ `${attentionHead(ATTN_DELTA_FIELDS, ATTN_DELTA_BUFFERS, dh, false)}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -387,7 +387,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 export function attentionDqWGSL(dh: number, t: AttentionTiling): string {
   const S = t.rm * t.rn;
-  return /* wgsl */ `${head(ATTN_DQ_FIELDS, ATTN_DQ_BUFFERS, dh, true, t)}
+  return /* wgsl */ `${attentionHead(ATTN_DQ_FIELDS, ATTN_DQ_BUFFERS, dh, true, t)}
 var<workgroup> Qs: array<f32, ${t.rowsP * t.pd}>;
 var<workgroup> Gs: array<f32, ${t.rowsP * t.pd}>;
 var<workgroup> KVs: array<f32, ${t.cols * t.pd}>;
@@ -460,7 +460,7 @@ export function attentionDkvWGSL(dh: number, shared: boolean, t: AttentionTiling
   const S = t.rm * t.rn;
   const O = t.om * t.od;
   const dv = shared ? 'dk' : 'dv';
-  return /* wgsl */ `${head(ATTN_DKV_FIELDS, ATTN_DKV_BUFFERS, dh, true, t)}
+  return /* wgsl */ `${attentionHead(ATTN_DKV_FIELDS, ATTN_DKV_BUFFERS, dh, true, t)}
 var<workgroup> Ks: array<f32, ${t.rowsP * t.pd}>;
 var<workgroup> Vs: array<f32, ${t.rowsP * t.pd}>;
 var<workgroup> Qs: array<f32, ${t.cols * t.pd}>;

@@ -4,6 +4,8 @@
  * EngineOps.attentionForward/Backward): q, k, v may be views of one [R, 3·D] buffer (stride), and
  * so may dq, dk, dv (dk and dv are then written through one binding). Storage is float32.
  */
+
+import { layoutOf } from '../../wgsl/layout.js';
 import type { BindingKind, WgslProgram } from '../../wgsl/program.js';
 import type { Step } from '../../wgsl/runner.js';
 import { dropoutParams, type WgslDropout } from '../common.wgsl.js';
@@ -22,20 +24,36 @@ import {
   attentionDqWGSL,
   attentionForwardWGSL,
 } from './attention.wgsl.js';
+import {
+  ATTN_ROWS,
+  attentionDkvRowsWGSL,
+  attentionDqRowsWGSL,
+  attentionForwardRowsWGSL,
+} from './attention-rows.wgsl.js';
 import { type AttentionKernel, type AttentionTiling, attentionTiling, tilingKey } from './tiles.js';
 
 /** Largest head size and sequence length (as the CUDA launchers). */
 export const ATTENTION_WGSL_MAX_DH = 128;
 export const ATTENTION_WGSL_MAX_L = 2048;
 
-/** A tiled attention kernel: its workgroup size and cache key follow its tiling. */
+/**
+ * How an attention kernel lays out its rows: a tiling (the 'gpu' layout, attention.wgsl.ts) or
+ * `'rows'`, an invocation per row (the 'cpu' layout of software adapters, attention-rows.wgsl.ts).
+ */
+export type AttentionLayout = AttentionTiling | 'rows';
+
+/** An attention kernel: its workgroup size and cache key follow its layout. */
 abstract class AttentionProgram implements WgslProgram {
   abstract readonly key: string;
   readonly workgroupSize: number;
   abstract readonly bindings: readonly BindingKind[];
   abstract code(): string;
-  constructor(readonly tiling: AttentionTiling) {
-    this.workgroupSize = tiling.nt;
+  constructor(readonly layout: AttentionLayout) {
+    this.workgroupSize = layout === 'rows' ? ATTN_ROWS : layout.nt;
+  }
+  /** The key's layout part. */
+  protected get layoutKey(): string {
+    return this.layout === 'rows' ? 'rows' : tilingKey(this.layout);
   }
 }
 
@@ -46,13 +64,14 @@ export class AttentionForwardProgram extends AttentionProgram {
   readonly paramFields = ATTN_FORWARD_FIELDS;
   constructor(
     readonly dh: number,
-    tiling: AttentionTiling,
+    tiling: AttentionLayout,
   ) {
     super(tiling);
-    this.key = `attention/forward/${dh}/${tilingKey(tiling)}`;
+    this.key = `attention/forward/${dh}/${this.layoutKey}`;
   }
   code(): string {
-    return attentionForwardWGSL(this.dh, this.tiling);
+    const t = this.layout;
+    return t === 'rows' ? attentionForwardRowsWGSL(this.dh) : attentionForwardWGSL(this.dh, t);
   }
 }
 
@@ -78,13 +97,16 @@ export class AttentionDkvProgram extends AttentionProgram {
   constructor(
     readonly dh: number,
     readonly shared: boolean,
-    tiling: AttentionTiling,
+    tiling: AttentionLayout,
   ) {
     super(tiling);
-    this.key = `attention/dkv/${dh}${shared ? '/shared' : ''}/${tilingKey(tiling)}`;
+    this.key = `attention/dkv/${dh}${shared ? '/shared' : ''}/${this.layoutKey}`;
   }
   code(): string {
-    return attentionDkvWGSL(this.dh, this.shared, this.tiling);
+    const t = this.layout;
+    return t === 'rows'
+      ? attentionDkvRowsWGSL(this.dh, this.shared)
+      : attentionDkvWGSL(this.dh, this.shared, t);
   }
 }
 
@@ -95,13 +117,14 @@ export class AttentionDqProgram extends AttentionProgram {
   readonly paramFields = ATTN_DQ_FIELDS;
   constructor(
     readonly dh: number,
-    tiling: AttentionTiling,
+    tiling: AttentionLayout,
   ) {
     super(tiling);
-    this.key = `attention/dq/${dh}/${tilingKey(tiling)}`;
+    this.key = `attention/dq/${dh}/${this.layoutKey}`;
   }
   code(): string {
-    return attentionDqWGSL(this.dh, this.tiling);
+    const t = this.layout;
+    return t === 'rows' ? attentionDqRowsWGSL(this.dh) : attentionDqWGSL(this.dh, t);
   }
 }
 
@@ -149,10 +172,13 @@ export interface WgslAttentionBackwardArgs extends WgslAttentionShape {
   delta: WgslView;
 }
 
-/** The tiling of `kernel` on `device` and its workgroup count. */
+/** The layout of `kernel` on `device` (rows on a software adapter, else a tiling) and its workgroup count. */
 function tiled(device: GPUDevice, kernel: AttentionKernel, a: WgslAttentionShape) {
-  const tiling = attentionTiling(kernel, a.dh, device.limits.maxComputeWorkgroupStorageSize);
-  return { tiling, units: a.B * a.H * Math.ceil(a.L / tiling.rows) };
+  const tiling: AttentionLayout =
+    layoutOf(device) === 'cpu'
+      ? 'rows'
+      : attentionTiling(kernel, a.dh, device.limits.maxComputeWorkgroupStorageSize);
+  return { tiling, units: a.B * a.H * Math.ceil(a.L / (tiling === 'rows' ? ATTN_ROWS : tiling.rows)) };
 }
 
 function plan(op: string, a: WgslAttentionShape) {
