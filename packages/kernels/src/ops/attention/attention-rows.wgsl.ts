@@ -26,7 +26,7 @@ export const ATTN_ROWS = 32;
 const WG_BYTES = 16384;
 
 /** Rows of a streamed tile for head size dh (two [T, dh] tiles and two [T] vectors fit WG_BYTES). */
-export function rowsTile(dh: number): number {
+function rowsTile(dh: number): number {
   return Math.max(1, Math.min(32, Math.floor(WG_BYTES / (4 * (2 * dh + 2)))));
 }
 
@@ -48,11 +48,30 @@ const TILE_OF = /* wgsl */ `
   let D = P.H * DH;
 `;
 
+/** The forward's and dQ's load of the key tile from key j0 on: K and V rows into Ks, Vs, padding flags into kpad. */
+const KV_TILE = /* wgsl */ `    for (var x = lid; x < T * DH; x += RW) {
+      let j = j0 + x / DH;
+      var kx = 0.0;
+      var vx = 0.0;
+      if (j < P.L) {
+        let o = (b * P.L + j) * P.stride + h * DH + x % DH;
+        kx = k[P.k_o + o];
+        vx = v[P.v_o + o];
+      }
+      Ks[x] = kx;
+      Vs[x] = vx;
+    }
+    for (var x = lid; x < T; x += RW) {
+      let j = j0 + x;
+      kpad[x] = select(0u, 1u, j < P.L && ids[P.ids_o + b * P.L + j] == P.pad);
+    }`;
+
 export function attentionForwardRowsWGSL(dh: number): string {
+  const T = rowsTile(dh);
   return /* wgsl */ `${rowsHead(ATTN_FORWARD_FIELDS, ATTN_FORWARD_BUFFERS, dh, true)}
-var<workgroup> Ks: array<f32, ${rowsTile(dh) * dh}>;
-var<workgroup> Vs: array<f32, ${rowsTile(dh) * dh}>;
-var<workgroup> kpad: array<u32, ${rowsTile(dh)}>;
+var<workgroup> Ks: array<f32, ${T * dh}>;
+var<workgroup> Vs: array<f32, ${T * dh}>;
+var<workgroup> kpad: array<u32, ${T}>;
 
 @compute @workgroup_size(${ATTN_ROWS})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -71,22 +90,7 @@ ${TILE_OF}
   var l = 0.0;
   let jEnd = min(P.L, r0 + RW);
   for (var j0 = 0u; j0 < jEnd; j0 += T) {
-    for (var x = lid; x < T * DH; x += RW) {
-      let j = j0 + x / DH;
-      var kv = 0.0;
-      var vv = 0.0;
-      if (j < P.L) {
-        let o = (b * P.L + j) * P.stride + h * DH + x % DH;
-        kv = k[P.k_o + o];
-        vv = v[P.v_o + o];
-      }
-      Ks[x] = kv;
-      Vs[x] = vv;
-    }
-    for (var x = lid; x < T; x += RW) {
-      let j = j0 + x;
-      kpad[x] = select(0u, 1u, j < P.L && ids[P.ids_o + b * P.L + j] == P.pad);
-    }
+${KV_TILE}
     workgroupBarrier();
     if (live) {
       for (var jj = 0u; jj < T; jj++) {
@@ -234,22 +238,7 @@ ${TILE_OF}
   }
   let jEnd = min(P.L, r0 + RW);
   for (var j0 = 0u; j0 < jEnd; j0 += T) {
-    for (var x = lid; x < T * DH; x += RW) {
-      let j = j0 + x / DH;
-      var kx = 0.0;
-      var vx = 0.0;
-      if (j < P.L) {
-        let o = (b * P.L + j) * P.stride + h * DH + x % DH;
-        kx = k[P.k_o + o];
-        vx = v[P.v_o + o];
-      }
-      Ks[x] = kx;
-      Vs[x] = vx;
-    }
-    for (var x = lid; x < T; x += RW) {
-      let j = j0 + x;
-      kpad[x] = select(0u, 1u, j < P.L && ids[P.ids_o + b * P.L + j] == P.pad);
-    }
+${KV_TILE}
     workgroupBarrier();
     if (live) {
       for (var jj = 0u; jj < T; jj++) {

@@ -4,7 +4,6 @@
  * EngineOps.attentionForward/Backward): q, k, v may be views of one [R, 3·D] buffer (stride), and
  * so may dq, dk, dv (dk and dv are then written through one binding). Storage is float32.
  */
-
 import { layoutOf } from '../../wgsl/layout.js';
 import type { BindingKind, WgslProgram } from '../../wgsl/program.js';
 import type { Step } from '../../wgsl/runner.js';
@@ -51,6 +50,10 @@ abstract class AttentionProgram implements WgslProgram {
   constructor(readonly layout: AttentionLayout) {
     this.workgroupSize = layout === 'rows' ? ATTN_ROWS : layout.nt;
   }
+  /** Rows (queries, or keys in dK/dV) a workgroup owns. */
+  get rows(): number {
+    return this.layout === 'rows' ? ATTN_ROWS : this.layout.rows;
+  }
   /** The key's layout part. */
   protected get layoutKey(): string {
     return this.layout === 'rows' ? 'rows' : tilingKey(this.layout);
@@ -64,9 +67,9 @@ export class AttentionForwardProgram extends AttentionProgram {
   readonly paramFields = ATTN_FORWARD_FIELDS;
   constructor(
     readonly dh: number,
-    tiling: AttentionLayout,
+    layout: AttentionLayout,
   ) {
-    super(tiling);
+    super(layout);
     this.key = `attention/forward/${dh}/${this.layoutKey}`;
   }
   code(): string {
@@ -97,9 +100,9 @@ export class AttentionDkvProgram extends AttentionProgram {
   constructor(
     readonly dh: number,
     readonly shared: boolean,
-    tiling: AttentionLayout,
+    layout: AttentionLayout,
   ) {
-    super(tiling);
+    super(layout);
     this.key = `attention/dkv/${dh}${shared ? '/shared' : ''}/${this.layoutKey}`;
   }
   code(): string {
@@ -117,9 +120,9 @@ export class AttentionDqProgram extends AttentionProgram {
   readonly paramFields = ATTN_DQ_FIELDS;
   constructor(
     readonly dh: number,
-    tiling: AttentionLayout,
+    layout: AttentionLayout,
   ) {
-    super(tiling);
+    super(layout);
     this.key = `attention/dq/${dh}/${this.layoutKey}`;
   }
   code(): string {
@@ -172,14 +175,16 @@ export interface WgslAttentionBackwardArgs extends WgslAttentionShape {
   delta: WgslView;
 }
 
-/** The layout of `kernel` on `device` (rows on a software adapter, else a tiling) and its workgroup count. */
-function tiled(device: GPUDevice, kernel: AttentionKernel, a: WgslAttentionShape) {
-  const tiling: AttentionLayout =
-    layoutOf(device) === 'cpu'
-      ? 'rows'
-      : attentionTiling(kernel, a.dh, device.limits.maxComputeWorkgroupStorageSize);
-  return { tiling, units: a.B * a.H * Math.ceil(a.L / (tiling === 'rows' ? ATTN_ROWS : tiling.rows)) };
+/** The layout of `kernel` on `device`: rows on a software adapter, else a tiling. */
+function layoutFor(device: GPUDevice, kernel: AttentionKernel, dh: number): AttentionLayout {
+  return layoutOf(device) === 'cpu'
+    ? 'rows'
+    : attentionTiling(kernel, dh, device.limits.maxComputeWorkgroupStorageSize);
 }
+
+/** Workgroups of `program` over every (sequence, head). */
+const unitsOf = (program: AttentionProgram, a: WgslAttentionShape) =>
+  a.B * a.H * Math.ceil(a.L / program.rows);
 
 function plan(op: string, a: WgslAttentionShape) {
   const { B, L, H, dh } = a;
@@ -217,13 +222,13 @@ export function wgslAttentionForward(device: GPUDevice, a: WgslAttentionForwardA
     .view('out', a.out, p.R * a.H * a.dh)
     .view('lse', a.lse, a.B * a.H * a.L)
     .view('step_ctr', a.step, 1);
-  const { tiling, units } = tiled(device, 'forward', a);
+  const program = new AttentionForwardProgram(a.dh, layoutFor(device, 'forward', a.dh));
   return [
     {
-      program: new AttentionForwardProgram(a.dh, tiling),
+      program,
       params: b.with(p.params),
       buffers: b.buffers,
-      units,
+      units: unitsOf(program, a),
     },
   ];
 }
@@ -273,8 +278,8 @@ export function wgslAttentionBackward(device: GPUDevice, a: WgslAttentionBackwar
     .view('delta', a.delta, nRow)
     .view('dq', a.dq, p.span)
     .view('step_ctr', a.step, 1);
-  const tk = tiled(device, 'dkv', a);
-  const tq = tiled(device, 'dq', a);
+  const dkvProgram = new AttentionDkvProgram(a.dh, shared, layoutFor(device, 'dkv', a.dh));
+  const dqProgram = new AttentionDqProgram(a.dh, layoutFor(device, 'dq', a.dh));
   return [
     {
       program: new AttentionDeltaProgram(a.dh),
@@ -283,16 +288,16 @@ export function wgslAttentionBackward(device: GPUDevice, a: WgslAttentionBackwar
       units: Math.ceil(nRow / 64),
     },
     {
-      program: new AttentionDkvProgram(a.dh, shared, tk.tiling),
+      program: dkvProgram,
       params: dkv.with({ ...p.params, ...extra }),
       buffers: dkv.buffers,
-      units: tk.units,
+      units: unitsOf(dkvProgram, a),
     },
     {
-      program: new AttentionDqProgram(a.dh, tq.tiling),
+      program: dqProgram,
       params: dq.with(p.params),
       buffers: dq.buffers,
-      units: tq.units,
+      units: unitsOf(dqProgram, a),
     },
   ];
 }
