@@ -15,6 +15,8 @@ export { type BiasGradArgs, biasGrad, type MatmulArgs, matmul } from './referenc
 export {
   BiasGradProgram,
   GemmProgram,
+  gemmCpuSubgroupSize,
+  gemmCpuVariant,
   gemmCpuVec4Ok,
   gemmSplits,
   gemmVec4Ok,

@@ -13,10 +13,22 @@
  *   [M, N] slice of c (a scratch), and {@link splitKSumWGSL} adds the slices into the output.
  * - GEMM on a software adapter (layout 'cpu', wgsl/layout.ts; {@link gemmCpuWGSL}): no workgroup
  *   memory and no barrier. A workgroup of 16 lanes computes 16 rows × 64 columns of c, a lane 16 × 4
- *   (sixteen vec4 accumulators; 1.2× faster than 8 rows on lavapipe, 32 rows slower); the rows of
- *   op(a) are the same for every lane, so their loads are uniform (one scalar load each, not a
- *   gather), and a lane reads its 4 columns of op(b) (a vec4 load where b's rows are 16-byte
- *   aligned and not transposed). Both GEMMs end in the same epilogue (`store`).
+ *   (sixteen vec4 accumulators). On lavapipe (Mesa 25.0.7) a storage-buffer load whose address is not
+ *   provably uniform in NIR (anything but constants: P.*, workgroup_id and loop counters are not) is
+ *   a loop over the 8 lanes with a bounds check and a branch per component (~9 instructions an
+ *   element, seen with GALLIVM_DEBUG=asm), so the rows of op(a), the same for every lane, were still
+ *   loaded once per lane. Where the device has subgroups of one size (4, 8 or 16), the subgroup
+ *   kernel walks K in blocks of 4: each lane of a subgroup loads a different 4 of the S rows × 4 k of
+ *   op(a) (one vec4 where aligned) and subgroupBroadcast hands them to every lane; a lane loads its 4
+ *   columns of op(b) at the 4 k as vec4 along b's contiguous axis (n, or k where transposed), and
+ *   writes c, and reads c and bias, as vec4 where aligned. The K loop is uniform (no branch around
+ *   it: columns past N are clamped), so it is not masked per lane. Measured on lavapipe (2-core VM,
+ *   BENCHMARKS.md, 2026-12-03): the synthetic step's 38 GEMMs 1.7–1.9× faster than the kernel
+ *   without subgroups; 16 rows beat 8 (1.2–1.4×) and 24 or 32 (spills: 1.2–1.4× slower, dY·Wᵀ
+ *   even); 8 lanes × 8 columns no better than 16 × 4; fma() no faster than a·b + c (kept: same
+ *   rounding as before). Without subgroups: the earlier kernel, a lane's rows of op(a) read at
+ *   lane-uniform addresses, b as vec4 where b's rows are 16-byte aligned and not transposed (16
+ *   rows 1.2× faster than 8, 32 slower). Both end in the same epilogue (`store`, or `store4`).
  * - bias gradient, db[n] += Σ_r dy[r, n]: an invocation per (column, chunk of ≥ 256 rows, at most
  *   128 chunks), the chunk's sum CAS-added (one chunk, R ≤ 256, is deterministic).
  */
@@ -28,10 +40,12 @@ import { type Decl, offsetFields, storageWGSL } from '../wgsl-view.js';
 export const GEMM_TILE = 64;
 export const GEMM_TILE_K = 16;
 export const GEMM_WORKGROUP = 256;
-/** Layout 'cpu': rows of c per workgroup, lanes per workgroup (4 columns each). */
+/** Layout 'cpu': rows of c per workgroup, lanes per workgroup (4 columns each); both kernels. */
 export const GEMM_CPU_ROWS = 16;
 export const GEMM_CPU_LANES = 16;
 export const GEMM_CPU_COLS = GEMM_CPU_LANES * 4;
+/** Subgroup sizes the 'cpu' subgroup kernel is built for (divisors of the 16 rows and lanes). */
+export const GEMM_CPU_SUBGROUPS: readonly number[] = [4, 8, 16];
 export const BIAS_GRAD_WORKGROUP = 64;
 /** Rows per chunk of the bias gradient: ≥ 256, and at most 128 chunks CAS-adding into each column. */
 export const BIAS_GRAD_ROWS = 256;
@@ -245,22 +259,42 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 ${STORE_WGSL}`;
 }
 
-/** Bindings of the 'cpu' GEMM: a scalar; b vec4 when `vec4` (see {@link gemmCpuWGSL}). */
-export function gemmCpuBuffers(vec4: boolean): Decl[] {
+/**
+ * The compile-time variant of the 'cpu' GEMM. `subgroup` 0 is the kernel without subgroups, whose
+ * `vec4` reads b as vec4 along n (b not transposed). Otherwise the subgroup kernel for that
+ * subgroup size, whose `vec4` reads b as vec4 along its contiguous axis (n, or k where b is
+ * transposed), `vec4A` reads a as vec4 along its contiguous axis (k, or m where transposed), and
+ * `vec4C` writes c (and reads c and bias) as vec4 (see wgsl.ts gemmCpuVariant for when each holds).
+ */
+export interface GemmCpuVariant extends GemmVariant {
+  subgroup: number;
+  vec4A?: boolean;
+  vec4C?: boolean;
+}
+
+/** Bindings of the 'cpu' GEMM: f32, or vec4 where the variant reads (writes) that operand by vec4. */
+export function gemmCpuBuffers(v: GemmCpuVariant): Decl[] {
+  const t = (vec4: boolean | undefined) => (vec4 ? 'vec4<f32>' : 'f32');
+  const sg = v.subgroup > 0;
   return [
-    ['a', 'f32', 'read'],
-    ['b', vec4 ? 'vec4<f32>' : 'f32', 'read'],
-    ['c', 'f32', 'rw'],
-    ['bias', 'f32', 'read'],
+    ['a', t(sg && v.vec4A), 'read'],
+    ['b', t(v.vec4), 'read'],
+    ['c', t(sg && v.vec4C), 'rw'],
+    ['bias', t(sg && v.vec4C), 'read'],
   ];
 }
 
+/** The GEMM for a software adapter (see the header): the subgroup kernel, or the kernel without. */
+export function gemmCpuWGSL(v: GemmCpuVariant): string {
+  return v.subgroup > 0 ? gemmCpuSubgroupWGSL(v) : gemmCpuPlainWGSL(v);
+}
+
 /**
- * The GEMM for a software adapter (see the header). `vec4`: b is read as vec4 along n (b not
- * transposed; N and b's offset multiples of 4). Measured on lavapipe: reading a transposed b as
- * vec4 along k (a 4 × 4 block turned into column vectors) was 1.7× slower than four scalar loads.
+ * The 'cpu' GEMM without subgroups. `vec4`: b is read as vec4 along n (b not transposed; N and
+ * b's offset multiples of 4). Measured on lavapipe: reading a transposed b as vec4 along k (a
+ * 4 × 4 block turned into column vectors) was 1.7× slower than four scalar loads.
  */
-export function gemmCpuWGSL(v: GemmVariant): string {
+function gemmCpuPlainWGSL(v: GemmCpuVariant): string {
   const R = GEMM_CPU_ROWS;
   const rows = Array.from({ length: R }, (_, i) => i);
   const aAt = (i: number) => (v.transA ? `a[P.a_o + k * P.M + r${i}]` : `a[P.a_o + r${i} * P.K + k]`);
@@ -276,7 +310,7 @@ export function gemmCpuWGSL(v: GemmVariant): string {
     }`;
   return /* wgsl */ `
 ${paramsStructWGSL(GEMM_FIELDS)}
-${storageWGSL(gemmCpuBuffers(v.vec4))}
+${storageWGSL(gemmCpuBuffers(v))}
 ${unitWGSL}
 
 @compute @workgroup_size(${GEMM_CPU_LANES})
@@ -297,6 +331,129 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   ${rows.map((i) => `store(P.c_o, m0 + ${i}u, n, c${i});`).join('\n  ')}
 }
 ${STORE_WGSL}`;
+}
+
+/** The subgroup kernel's epilogue by vec4: c[m, n … n+3] = v (+ bias) (+ c); N a multiple of 4. */
+const STORE4_WGSL = /* wgsl */ `
+fn store4(m: u32, n: u32, v: vec4<f32>) {
+  if (m >= P.M || n >= P.N) { return; }
+  var o = v;
+  if (P.has_bias != 0u) { o += bias[(P.bias_o + n) / 4u]; }
+  let at = (P.c_o + m * P.N + n) / 4u;
+  if (P.accumulate != 0u) { o += c[at]; }
+  c[at] = o;
+}
+`;
+
+/**
+ * The 'cpu' GEMM with subgroups of S lanes (see the header). A workgroup of 16 lanes computes 16
+ * rows × 64 columns of c, a lane the 16 rows × its 4 columns (sixteen vec4 accumulators). K is
+ * walked in blocks of 4: for each S rows, each lane of a subgroup loads a different 4 of the S × 4
+ * values of a (a vec4 where `vec4A`) and subgroupBroadcast hands every value to every lane, so a
+ * is read once per subgroup instead of once per lane; each lane reads its 4 columns of b at the 4
+ * k. The last, partial block clamps its indices and zeroes the values past K; every lane runs the
+ * whole loop (columns past N are clamped, not branched around, so the loop stays uniform).
+ */
+function gemmCpuSubgroupWGSL(v: GemmCpuVariant): string {
+  const S = v.subgroup;
+  if (!GEMM_CPU_SUBGROUPS.includes(S))
+    throw new RangeError(`gemmCpuWGSL: subgroup size ${S} is not one of ${GEMM_CPU_SUBGROUPS.join(', ')}`);
+  const RM = GEMM_CPU_ROWS;
+  const groups = Array.from({ length: RM / S }, (_, g) => g);
+  const lanes = Array.from({ length: S }, (_, i) => i);
+  const rows = Array.from({ length: RM }, (_, i) => i);
+  const four = [0, 1, 2, 3];
+  const Q = S / 4; // transposed vec4 a: quads of rows per S rows
+  const b4k = v.vec4 && v.transB;
+  const b4n = v.vec4 && !v.transB;
+  // One block of 4 k; `tail`: k + kk may be ≥ K (indices clamped, values zeroed).
+  const block = (tail: boolean): string => {
+    const out: string[] = [];
+    const kx = (kk: number) => (kk ? `(k + ${kk}u)` : 'k');
+    const kc = (e: string) => (tail ? `min(${e}, P.K - 1u)` : e);
+    // aAt[i](kk): row m0 + i at k + kk, from the broadcasts s<g>_<lane>.
+    const aAt: ((kk: number) => string)[] = [];
+    for (const g of groups) {
+      const r0 = g * S;
+      if (v.vec4A && !v.transA) {
+        // lane s: row r0 + s, k … k+3 (K a multiple of 4: no tail).
+        out.push(`let a${g} = a[(P.a_o + min(m0 + ${r0}u + sid, P.M - 1u) * P.K + k) / 4u];`);
+        for (const i of lanes) aAt[r0 + i] = (kk) => `s${g}_${i}[${kk}]`;
+      } else if (v.vec4A) {
+        // lane s: k + s / Q, rows r0 + 4 (s % Q) … + 3 (M a multiple of 4: a quad is all in or all out).
+        const kq = `(k + sid / ${Q}u)`;
+        let ld = `a[(P.a_o + ${kc(kq)} * P.M + min(m0 + ${r0}u + 4u * (sid % ${Q}u), P.M - 4u)) / 4u]`;
+        if (tail) ld = `select(vec4<f32>(0.0), ${ld}, ${kq} < P.K)`;
+        out.push(`let a${g} = ${ld};`);
+        for (const i of lanes) aAt[r0 + i] = (kk) => `s${g}_${kk * Q + (i >> 2)}[${i & 3}]`;
+      } else {
+        // lane s: row r0 + s at k … k+3, four scalar loads.
+        out.push(`let ra${g} = min(m0 + ${r0}u + sid, P.M - 1u);`);
+        const one = (kk: number) => {
+          const e = v.transA
+            ? `a[P.a_o + ${kc(kx(kk))} * P.M + ra${g}]`
+            : `a[P.a_o + ra${g} * P.K + ${kc(kx(kk))}]`;
+          return tail ? `select(0.0, ${e}, ${kx(kk)} < P.K)` : e;
+        };
+        out.push(`let a${g} = vec4<f32>(${four.map(one).join(', ')});`);
+        for (const i of lanes) aAt[r0 + i] = (kk) => `s${g}_${i}[${kk}]`;
+      }
+      out.push(...lanes.map((t) => `let s${g}_${t} = subgroupBroadcast(a${g}, ${t}u);`));
+    }
+    // b at k + kk of the lane's 4 columns: b_<kk>.
+    if (b4k) {
+      // transposed: one vec4 along k per column (K a multiple of 4: no tail).
+      out.push(...four.map((j) => `let bt${j} = b[(P.b_o + q${j} * P.K + k) / 4u];`));
+      out.push(
+        ...four.map((kk) => `let b_${kk} = vec4<f32>(bt0[${kk}], bt1[${kk}], bt2[${kk}], bt3[${kk}]);`),
+      );
+    } else {
+      for (const kk of four) {
+        const at = kc(kx(kk));
+        let e = b4n
+          ? `b[(P.b_o + ${at} * P.N + q) / 4u]`
+          : `vec4<f32>(${four.map((j) => (v.transB ? `b[P.b_o + q${j} * P.K + ${at}]` : `b[P.b_o + ${at} * P.N + q${j}]`)).join(', ')})`;
+        if (tail) e = `select(vec4<f32>(0.0), ${e}, ${kx(kk)} < P.K)`;
+        out.push(`let b_${kk} = ${e};`);
+      }
+    }
+    for (const kk of four) out.push(...rows.map((i) => `c${i} += ${aAt[i]?.(kk)} * b_${kk};`));
+    return out.join('\n    ');
+  };
+  const tail = !((v.vec4A && !v.transA) || b4k);
+  const cols = b4n
+    ? 'let q = min(n, P.N - 4u);'
+    : four.map((j) => `let q${j} = min(n + ${j}u, P.N - 1u);`).join(' ');
+  return /* wgsl */ `enable subgroups;
+${paramsStructWGSL(GEMM_FIELDS)}
+${storageWGSL(gemmCpuBuffers(v))}
+${unitWGSL}
+
+@compute @workgroup_size(${GEMM_CPU_LANES})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
+  let unit = unit_of(wid, nwg);
+  let tm = unit / P.tiles_n;
+  let tn = unit - tm * P.tiles_n;
+  let m0 = tm * ${RM}u;
+  if (m0 >= P.M) { return; }
+  let n = tn * ${GEMM_CPU_COLS}u + lid * 4u;
+  ${cols}
+  ${rows.map((i) => `var c${i} = vec4<f32>(0.0);`).join(' ')}
+  var k = 0u;
+  for (; k + 3u < P.K; k += 4u) {
+    ${block(false)}
+  }
+  ${
+    tail
+      ? `if (k < P.K) {
+    ${block(true)}
+  }`
+      : ''
+  }
+  ${rows.map((i) => (v.vec4C ? `store4(m0 + ${i}u, n, c${i});` : `store(P.c_o, m0 + ${i}u, n, c${i});`)).join('\n  ')}
+}
+${v.vec4C ? STORE4_WGSL : STORE_WGSL}`;
 }
 
 /** c = (accumulate ? c : 0) + Σ_s part[s·M·N + i] + bias: an invocation per element of c. */

@@ -16,10 +16,12 @@ import {
   GEMM_CPU_COLS,
   GEMM_CPU_LANES,
   GEMM_CPU_ROWS,
+  GEMM_CPU_SUBGROUPS,
   GEMM_FIELDS,
   GEMM_TILE,
   GEMM_TILE_K,
   GEMM_WORKGROUP,
+  type GemmCpuVariant,
   type GemmVariant,
   gemmBuffers,
   gemmCpuBuffers,
@@ -37,16 +39,23 @@ export class GemmProgram implements WgslProgram {
   readonly workgroupSize: number;
   readonly bindings: readonly BindingKind[];
   readonly paramFields = GEMM_FIELDS;
+  /** `variant`: a {@link GemmCpuVariant} for layout 'cpu' (a plain GemmVariant: the kernel without subgroups). */
   constructor(
-    readonly variant: GemmVariant,
+    readonly variant: GemmVariant | GemmCpuVariant,
     readonly layout: WgslLayout = 'gpu',
   ) {
-    this.key = `linear/gemm/${variant.transA ? 't' : 'n'}${variant.transB ? 't' : 'n'}${variant.vec4 ? '/vec4' : ''}/${layout}`;
+    const sg = layout === 'cpu' && 'subgroup' in variant && variant.subgroup > 0 ? variant : undefined;
+    this.key = `linear/gemm/${variant.transA ? 't' : 'n'}${variant.transB ? 't' : 'n'}${variant.vec4 ? '/vec4' : ''}/${layout}${sg ? `/sg${sg.subgroup}${sg.vec4A ? '/a4' : ''}${sg.vec4C ? '/c4' : ''}` : ''}`;
     this.workgroupSize = layout === 'cpu' ? GEMM_CPU_LANES : GEMM_WORKGROUP;
-    this.bindings = opBindings(layout === 'cpu' ? gemmCpuBuffers(variant.vec4) : gemmBuffers(variant.vec4));
+    this.bindings = opBindings(
+      layout === 'cpu' ? gemmCpuBuffers(this.cpuVariant()) : gemmBuffers(variant.vec4),
+    );
+  }
+  private cpuVariant(): GemmCpuVariant {
+    return 'subgroup' in this.variant ? this.variant : { ...this.variant, subgroup: 0 };
   }
   code(): string {
-    return this.layout === 'cpu' ? gemmCpuWGSL(this.variant) : gemmWGSL(this.variant);
+    return this.layout === 'cpu' ? gemmCpuWGSL(this.cpuVariant()) : gemmWGSL(this.variant);
   }
 }
 
@@ -86,6 +95,8 @@ export interface WgslMatmulArgs {
   accumulate?: boolean;
   /** Allow the 16-byte-load variant where shapes and offsets permit (default true). */
   vec4?: boolean;
+  /** Layout 'cpu': allow the subgroup kernel where the device has subgroups of a size it is built for (default true). */
+  subgroups?: boolean;
   /**
    * Split K into `splits` ranges (layout 'gpu'; a multiple of 16 each) computed into the slices of
    * `part` (at least splits·M·N floats, not overlapping the operands), then summed into c: for a
@@ -126,6 +137,45 @@ export function gemmCpuVec4Ok(a: Pick<WgslMatmulArgs, 'b' | 'N' | 'K' | 'transB'
   return !a.transB && a.K > 0 && a.N % 4 === 0 && (a.b.offset ?? 0) % 4 === 0;
 }
 
+/**
+ * The subgroup size the 'cpu' subgroup GEMM can rely on: the device has the 'subgroups' feature
+ * and its adapter one subgroup size (min = max), one of {@link GEMM_CPU_SUBGROUPS}; else 0.
+ */
+export function gemmCpuSubgroupSize(device: GPUDevice): number {
+  if (!device.features.has('subgroups')) return 0;
+  const info = device.adapterInfo as (GPUAdapterInfo & { subgroupMaxSize?: number }) | undefined;
+  const min = info?.subgroupMinSize;
+  return min !== undefined && min === info?.subgroupMaxSize && GEMM_CPU_SUBGROUPS.includes(min) ? min : 0;
+}
+
+/**
+ * The 'cpu' GEMM variant for a call: the subgroup kernel where {@link gemmCpuSubgroupSize} allows
+ * (and `subgroups` is not false), with vec4 loads of b (along its contiguous axis: N, or K where
+ * transposed, and b's offset multiples of 4), of a (K, or M where transposed, and a's offset
+ * multiples of 4) and vec4 stores of c (N and the offsets of c and bias multiples of 4), each where
+ * allowed (`vec4` not false, K > 0); else the kernel without subgroups ({@link gemmCpuVec4Ok}).
+ */
+export function gemmCpuVariant(
+  device: GPUDevice,
+  a: Pick<
+    WgslMatmulArgs,
+    'a' | 'b' | 'c' | 'bias' | 'M' | 'N' | 'K' | 'transA' | 'transB' | 'vec4' | 'subgroups'
+  >,
+): GemmCpuVariant {
+  const subgroup = a.subgroups === false ? 0 : gemmCpuSubgroupSize(device);
+  const allow = (a.vec4 ?? true) && a.K > 0;
+  if (!subgroup) return { transA: a.transA, transB: a.transB, vec4: allow && gemmCpuVec4Ok(a), subgroup };
+  const m4 = (n: number | undefined) => (n ?? 0) % 4 === 0;
+  return {
+    transA: a.transA,
+    transB: a.transB,
+    subgroup,
+    vec4: allow && m4(a.b.offset) && (a.transB ? a.K : a.N) % 4 === 0,
+    vec4A: allow && m4(a.a.offset) && (a.transA ? a.M : a.K) % 4 === 0,
+    vec4C: allow && a.N % 4 === 0 && m4(a.c.offset) && m4(a.bias?.offset),
+  };
+}
+
 /** The GEMM's dispatch (none when M or N is 0). */
 export function wgslMatmul(device: GPUDevice, a: WgslMatmulArgs): Step[] {
   const op = 'wgslMatmul';
@@ -142,7 +192,8 @@ export function wgslMatmul(device: GPUDevice, a: WgslMatmulArgs): Step[] {
   if (a.M === 0 || a.N === 0) return [];
   const layout = layoutOf(device);
   const cpu = layout === 'cpu';
-  const vec4 = (a.vec4 ?? true) && (cpu ? gemmCpuVec4Ok(a) : gemmVec4Ok(a));
+  const cpuVariant = cpu ? gemmCpuVariant(device, a) : undefined;
+  const vec4 = cpuVariant ? cpuVariant.vec4 : (a.vec4 ?? true) && gemmVec4Ok(a);
   const tilesN = Math.ceil(a.N / (cpu ? GEMM_CPU_COLS : GEMM_TILE));
   const tilesM = Math.ceil(a.M / (cpu ? GEMM_CPU_ROWS : GEMM_TILE));
   const tiles = tilesM * tilesN;
@@ -150,13 +201,13 @@ export function wgslMatmul(device: GPUDevice, a: WgslMatmulArgs): Step[] {
   // Split K: ranges of kChunk (a multiple of the K tile) into the slices of part, bias and c after.
   const kChunk = split ? Math.ceil(Math.ceil(a.K / split.splits) / GEMM_TILE_K) * GEMM_TILE_K : a.K;
   const splits = split ? Math.ceil(a.K / kChunk) : 1;
-  const b = new Binder(device, op, cpu ? gemmCpuBuffers(vec4) : gemmBuffers(vec4))
+  const b = new Binder(device, op, cpuVariant ? gemmCpuBuffers(cpuVariant) : gemmBuffers(vec4))
     .view('a', a.a, a.M * a.K)
     .view('b', a.b, a.K * a.N)
     .view('c', split ? split.part : a.c, splits * a.M * a.N)
     .view('bias', split ? undefined : (a.bias ?? undefined), a.N);
   const gemm: Step = {
-    program: new GemmProgram({ transA: a.transA, transB: a.transB, vec4 }, layout),
+    program: new GemmProgram(cpuVariant ?? { transA: a.transA, transB: a.transB, vec4 }, layout),
     params: b.with({
       M: a.M,
       N: a.N,
