@@ -21,7 +21,10 @@ import {
   setWgslTuning,
   type WgslTuning,
   wgslImplementation,
+  wgslLayoutOf,
 } from '../src/index.js';
+import { gemmCpuSubgroupSize } from '../src/ops/linear/wgsl.js';
+import { tileVariant } from '../src/wgsl/tile.js';
 import { expectGradClose, randomInputs, rng, skewedTable } from './contract.js';
 
 const { device } = await webgpuForTests();
@@ -120,6 +123,57 @@ describe.skipIf(!device)(`wgsl: chunked bindings and 2-D dispatch, poisoned outp
     await checkAgainstReference(150, 140, 12, options, (SEED + 11) >>> 0);
   });
 });
+
+// The tile kernels (share block/batch, 'all') at the edges of their shapes: rows per tile (16 for
+// blocks of ≤ 16, else 64: lanes of the 'cpu' subgroup kernel), negatives per subgroup block (8 on
+// lavapipe) and per k tile (64), D columns per register chunk (64) and vec4 (D % 4 = 0) or not; with
+// the subgroup kernels where the device has them ('cpu' layout) and without ($CUTREC_WGSL_SUBGROUPS=0).
+const TILE_EDGES: [string, number, number, CceOptions][] = [
+  ['block of 15, K = 7, D = 4', 15, 4, { negatives: 7, share: 'block', blockRows: 15 }],
+  ['block of 16, K = 8, D = 3', 16, 3, { negatives: 8, share: 'block', blockRows: 16 }],
+  ['block of 17, K = 9, D = 64', 17, 64, { negatives: 9, share: 'block', blockRows: 17 }],
+  ['block of 63, K = 63, D = 63', 63, 63, { negatives: 63, share: 'block', blockRows: 63 }],
+  ['block of 64, K = 64, D = 65', 64, 65, { negatives: 64, share: 'block', blockRows: 64 }],
+  ['block of 65, K = 65, D = 68', 65, 68, { negatives: 65, share: 'block', blockRows: 65, logQ: false }],
+  [
+    'batch, K = 129, D = 16, popularity',
+    150,
+    16,
+    { negatives: 129, share: 'batch', sampler: { kind: 'popularity', table: skewedTable(140) } },
+  ],
+  ["negatives 'all', D = 12", 150, 12, { negatives: 'all' }],
+];
+for (const off of [false, true]) {
+  describe.skipIf(!device)(
+    `wgsl: tile kernels at their edges, ${off ? 'without' : 'with'} subgroups (seed ${SEED})`,
+    () => {
+      let prev: WgslTuning;
+      let env: string | undefined;
+      beforeAll(async () => {
+        await setupTfjs({ backend: 'webgpu', device });
+        prev = setWgslTuning({ poison: true });
+        env = process.env.CUTREC_WGSL_SUBGROUPS;
+        if (off) process.env.CUTREC_WGSL_SUBGROUPS = '0';
+      });
+      afterAll(() => {
+        setWgslTuning(prev);
+        if (env === undefined) delete process.env.CUTREC_WGSL_SUBGROUPS;
+        else process.env.CUTREC_WGSL_SUBGROUPS = env;
+      });
+      it('picks the kernel it says it tests', () => {
+        const v = tileVariant(device!, 64);
+        const sg = !off && wgslLayoutOf(device!) === 'cpu' && gemmCpuSubgroupSize(device!) > 0;
+        expect(v.subgroup ?? 0, JSON.stringify(v)).toBe(sg ? gemmCpuSubgroupSize(device!) : 0);
+        if (sg) expect(tileVariant(device!, 63).vec4).toBe(false);
+      });
+      TILE_EDGES.forEach(([name, N, D, options], i) => {
+        it(name, async () => {
+          await checkAgainstReference(N, 140, D, options, (SEED + 7727 * i) >>> 0);
+        });
+      });
+    },
+  );
+}
 
 describe.skipIf(!device)('wgsl: peak extra memory does not grow with K', () => {
   beforeAll(async () => {

@@ -15,7 +15,7 @@ import type { Params } from './program.js';
 import { RowProgram } from './row.js';
 import { type Dispatch, Runner, type Step } from './runner.js';
 import { TargetProgram } from './target.js';
-import { TileProgram } from './tile.js';
+import { TileProgram, type TileVariant, tileVariant } from './tile.js';
 import { tuning } from './tuning.js';
 
 /** Fewest grad-items workgroups worth having before row sweeps are split across workgroups. */
@@ -33,7 +33,7 @@ interface Call {
   neg: NegConfig | undefined;
   negBufs: NegBuffers | undefined;
   base: Params;
-  tile: TileShape | undefined;
+  tile: (TileShape & TileVariant) | undefined;
   groupRows: number;
   removeHits: boolean;
 }
@@ -75,7 +75,8 @@ function prepare(device: GPUDevice, shape: CceShape, targets: GPUBuffer, o: Reso
     }
   }
   const groupRows = all || o.share === 'batch' ? N : o.share === 'block' ? o.blockRows : 1;
-  const tile = all || o.share !== 'row' ? tileShape(device, groupRows, D) : undefined;
+  const tile =
+    all || o.share !== 'row' ? { ...tileShape(device, groupRows, D), ...tileVariant(device, D) } : undefined;
   return {
     device,
     N,

@@ -3,8 +3,8 @@
  * tile through workgroup memory and barriers, with coalesced loads. On a software adapter ('cpu':
  * Mesa's lavapipe/llvmpipe, SwiftShader, WARP), a workgroup runs as SIMD lanes of one CPU thread
  * and every barrier is a coroutine switch of every lane group: there a kernel does best with no
- * barriers at all (an invocation owns a whole row; a GEMM lane reads its operands from memory,
- * with the rows it shares with its workgroup's other lanes read at uniform addresses). Measured on
+ * barriers at all (an invocation owns a whole row; operands a subgroup's lanes share are loaded
+ * once per subgroup, a piece per lane, and handed out by subgroupBroadcast, as in the GEMM). Measured on
  * lavapipe (packages/kernels/BENCHMARKS.md): layer norm 8–12× faster a row per invocation.
  */
 import { deviceInfo } from '@cutrec/tensor';

@@ -1,11 +1,20 @@
 /** The tile programs (share 'block'/'batch', negatives 'all'): online lse, dHidden, dItems. */
+import { gemmCpuSubgroupSize } from '../ops/linear/wgsl.js';
+import { layoutOf } from './layout.js';
 import { negBindingCount } from './negatives.js';
 import type { BindingKind, WgslProgram } from './program.js';
-import { TILE_WG, type TileShaderConfig, tileOwnBindings, tileWGSL } from './tile.wgsl.js';
+import {
+  TILE_CPU_SUBGROUPS,
+  TILE_WG,
+  type TileShaderConfig,
+  tileCpuLanes,
+  tileOwnBindings,
+  tileWGSL,
+} from './tile.wgsl.js';
 
 export class TileProgram implements WgslProgram {
   readonly key: string;
-  readonly workgroupSize = TILE_WG;
+  readonly workgroupSize: number;
   readonly bindings: readonly BindingKind[];
 
   /**
@@ -14,7 +23,9 @@ export class TileProgram implements WgslProgram {
    */
   constructor(private readonly cfg: TileShaderConfig) {
     const neg = cfg.neg ? `${cfg.neg.kind}/${cfg.neg.logQ ? 'logq' : 'nologq'}` : 'all';
-    this.key = `tile/${cfg.kernel}/${neg}/${cfg.removeHits ? 'hits' : 'nohits'}/tr${cfg.tr}/tk${cfg.tk}/dc${cfg.dc}/${cfg.atomicItems ? 'atomic' : 'plain'}`;
+    const cpu = cfg.subgroup ? `/cpu/sg${cfg.subgroup}${cfg.vec4 ? '/vec4' : ''}` : '';
+    this.key = `tile/${cfg.kernel}/${neg}/${cfg.removeHits ? 'hits' : 'nohits'}/tr${cfg.tr}/tk${cfg.tk}/dc${cfg.dc}/${cfg.atomicItems ? 'atomic' : 'plain'}${cpu}`;
+    this.workgroupSize = cfg.subgroup ? tileCpuLanes(cfg) : TILE_WG;
     const own = tileOwnBindings(cfg).map(([, k]) => k);
     const sampler = cfg.neg ? negBindingCount(cfg.neg) : 0;
     this.bindings = ['uniform', ...own, ...Array<BindingKind>(sampler).fill('read')];
@@ -23,4 +34,25 @@ export class TileProgram implements WgslProgram {
   code(): string {
     return tileWGSL(this.cfg);
   }
+}
+
+/** The part of a {@link TileShaderConfig} that picks the kernel for a device. */
+export type TileVariant = Pick<TileShaderConfig, 'subgroup' | 'vec4'>;
+
+/**
+ * The tile kernels' variant on `device` for hidden/items rows of D: in layout 'cpu' where the
+ * device has one subgroup size the kernels are built for ({@link TILE_CPU_SUBGROUPS}), the
+ * subgroup kernel (vec4 loads where D is a multiple of 4); else the workgroup-memory kernel.
+ * $CUTREC_WGSL_SUBGROUPS=0 (tests, benchmarks) keeps the workgroup-memory kernel.
+ */
+export function tileVariant(device: GPUDevice, D: number): TileVariant {
+  if (subgroupsOff() || layoutOf(device) !== 'cpu') return {};
+  const subgroup = gemmCpuSubgroupSize(device);
+  if (!TILE_CPU_SUBGROUPS.includes(subgroup)) return {};
+  return { subgroup, vec4: D % 4 === 0 };
+}
+
+/** Whether $CUTREC_WGSL_SUBGROUPS is 0 (the 'cpu' tile and target kernels then do without subgroups). */
+export function subgroupsOff(): boolean {
+  return typeof process !== 'undefined' && process.env.CUTREC_WGSL_SUBGROUPS === '0';
 }

@@ -11,8 +11,17 @@
  * - grad-items: a workgroup owns a negative tile and a D chunk and sweeps the group's row tiles
  *   (or a 1/splits share of them); accumulates Gᵀ·H[:, chunk] in registers and adds it to dItems —
  *   by CAS atomics where items can repeat (sampled negatives, or split row sweeps), else plainly.
+ * - Layout 'cpu' (software adapters) where the device has one subgroup size of 4, 8 or 16
+ *   ({@link tileCpuWGSL}; tile.ts tileVariant): the same work units, no workgroup memory and no
+ *   barrier; a lane per row (lse, grad-hidden) or per negative (grad-items), the shared operand (W's
+ *   rows, or H's) loaded once per subgroup, a different row per lane, vec4 along D, and handed out
+ *   by subgroupBroadcast (llvmpipe otherwise loads a lane-uniform address once per lane, with a
+ *   bounds check and branch each); uniform loops, edges clamped and masked by select. Measured on
+ *   lavapipe (2-core VM, BENCHMARKS.md, 2026-12-03), synthetic step: lse 25–30 → 5–7 ms, grad-hidden
+ *   44–48 → 12–17, grad-items 45–62 → 12–20. grad-items' CAS adds are not its cost (plain stores
+ *   instead: no faster), so there is no reduction before them. Elsewhere: the kernels above.
  */
-import { atomicAddWGSL, preludeWGSL } from './common.wgsl.js';
+import { atomicAddWGSL, NEG_SENTINEL, preludeWGSL } from './common.wgsl.js';
 import { type NegConfig, negativesWGSL } from './negatives.js';
 import { bindingsWGSL } from './program.js';
 
@@ -31,6 +40,10 @@ export interface TileShaderConfig {
   dc: number;
   /** grad-items: add to dItems with CAS atomics. */
   atomicItems: boolean;
+  /** Layout 'cpu' with subgroups of this size ({@link tileCpuWGSL}); 0 or absent: the workgroup-memory kernel. */
+  subgroup?: number;
+  /** The subgroup kernel: hidden, items (and dHidden) read as vec4 (D a multiple of 4). */
+  vec4?: boolean;
 }
 
 export const TILE_WG = 256;
@@ -422,6 +435,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 /** The tile kernel's WGSL. */
 export function tileWGSL(c: TileShaderConfig): string {
+  if (c.subgroup) return tileCpuWGSL(c);
   const own = tileOwnBindings(c);
   const neg = c.neg ? negativesWGSL(c.neg, own.length + 1) : '';
   const body =
@@ -429,5 +443,325 @@ export function tileWGSL(c: TileShaderConfig): string {
   return `${preludeWGSL()}
 ${bindingsWGSL(own)}
 ${neg}
+${body}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout 'cpu' with subgroups (software adapters): see tileCpuWGSL.
+
+/** Subgroup sizes the 'cpu' tile kernels are built for (divisors of the 16 or 64 lanes). */
+export const TILE_CPU_SUBGROUPS: readonly number[] = [4, 8, 16];
+/** D columns a 'cpu' gradient lane accumulates at once (a unit's chunk is swept in these). */
+export const TILE_CPU_DC = 64;
+
+/** Lanes per workgroup of a 'cpu' tile kernel: a row each (lse, grad-hidden), a negative each (grad-items). */
+export function tileCpuLanes(c: TileShaderConfig): number {
+  return c.kernel === 'grad-items' ? c.tk : c.tr;
+}
+
+/** Bindings of the 'cpu' tile kernel: as {@link tileOwnBindings}, hidden, items, dHidden as vec4 where `vec4`. */
+function tileCpuBindings(c: TileShaderConfig): [string, 'read' | 'rw', string][] {
+  const v4 = new Set(c.vec4 ? ['hidden', 'items', 'd_hidden'] : []);
+  return tileOwnBindings(c).map(([n, k, t]) => [n, k, v4.has(n) ? 'vec4<f32>' : t]);
+}
+
+/** ld_h / ld_w: 4 consecutive values of a row (start `row`, its first element) from d, zero past D. */
+function cpuLoadsWGSL(c: TileShaderConfig): string {
+  const one = (arr: string) =>
+    c.vec4
+      ? `fn ld_${arr[0]}(row: u32, d: u32) -> vec4<f32> {
+  return ${arr}[(row + min(d, P.dim - 4u)) / 4u];
+}`
+      : `fn ld_${arr[0]}(row: u32, d: u32) -> vec4<f32> {
+  let e = P.dim - 1u;
+  return vec4<f32>(select(0.0, ${arr}[row + min(d, e)], d < P.dim),
+                   select(0.0, ${arr}[row + min(d + 1u, e)], d + 1u < P.dim),
+                   select(0.0, ${arr}[row + min(d + 2u, e)], d + 2u < P.dim),
+                   select(0.0, ${arr}[row + min(d + 3u, e)], d + 3u < P.dim));
+}`;
+  return `${one('hidden')}
+${one('items')}`;
+}
+
+function cpuCommonWGSL(c: TileShaderConfig): string {
+  const hit = c.removeHits && c.neg;
+  const draw = c.neg
+    ? `let dr = neg_draw(grp, min(j, P.k - 1u));
+  let ok = j < P.k && dr.item >= P.item_base && dr.item < P.item_base + P.n_items;
+  return Neg(select(0u, dr.item - P.item_base, ok), ok, select(0.0, dr.corr, ok));`
+    : `let ok = j < P.k;
+  return Neg(select(0u, j, ok), ok, 0.0);`;
+  return `
+const TR = ${c.tr}u;
+const TK = ${c.tk}u;
+const NEG = ${NEG_SENTINEL};
+
+struct Tile {
+  r0: u32,
+  nr: u32,
+  grp: u32,
+}
+
+// Row tile t of this row chunk: rows [r0, r0 + nr) (chunk-local) of group grp.
+fn tile_of(t: u32) -> Tile {
+  let gi = t / P.tiles_per_group;
+  let sub = t % P.tiles_per_group;
+  let g = P.g0 + gi;
+  let gs = max(g * P.block_rows, P.row_base);
+  let ge = min(g * P.block_rows + P.block_rows, P.row_base + P.n_rows);
+  let start = gs + sub * TR;
+  var nr = 0u;
+  if (start < ge) {
+    nr = min(TR, ge - start);
+  }
+  return Tile(start - P.row_base, nr, g);
+}
+
+struct Neg {
+  li: u32,
+  ok: bool,
+  corr: f32,
+}
+
+// Negative j of group grp: its chunk-local item (0 when none), whether it takes part, its correction.
+fn neg_of(grp: u32, j: u32) -> Neg {
+  ${draw}
+}
+
+// Whether the logit of a row with target y and negative n takes part.
+fn live(y: i32, n_ok: bool, li: u32) -> bool {
+  return y != P.ignore_index && n_ok${hit ? ' && i32(li + P.item_base) != y' : ''};
+}
+${cpuLoadsWGSL(c)}
+`;
+}
+
+const ids = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * Row-lane logits of the S negatives a subgroup drew (lane s: negative `n`, row start `hrow` of
+ * its own row): a_t = h_row · w_t over D, w_t read once per subgroup (lane t) and broadcast.
+ */
+function rowLaneLogits(S: number): string {
+  const t = ids(S);
+  return `${t.map((i) => `var a${i} = 0.0;`).join(' ')}
+    let wrow = n.li * P.dim;
+    for (var d = 0u; d < P.dim; d = d + 4u) {
+      let h = ld_h(hrow, d);
+      let w = ld_i(wrow, d);
+      ${t.map((i) => `a${i} = a${i} + dot(h, subgroupBroadcast(w, ${i}u));`).join('\n      ')}
+    }
+    ${t.map((i) => `let ok${i} = live(y, subgroupBroadcast(u32(n.ok), ${i}u) != 0u, subgroupBroadcast(n.li, ${i}u));`).join('\n    ')}
+    ${t.map((i) => `let x${i} = a${i} - subgroupBroadcast(n.corr, ${i}u);`).join('\n    ')}`;
+}
+
+function cpuRowHead(): string {
+  return `let t = unit_id(wid);
+  if (t >= P.n_units) {
+    return;
+  }`;
+}
+
+function cpuLseWGSL(c: TileShaderConfig, S: number): string {
+  const t = ids(S);
+  return `
+@compute @workgroup_size(${c.tr})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+        @builtin(subgroup_invocation_id) sid: u32) {
+  ${cpuRowHead()}
+  let tile = tile_of(t);
+  if (tile.nr == 0u) {
+    return;
+  }
+  let rv = lid < tile.nr;
+  let r = tile.r0 + min(lid, tile.nr - 1u);
+  let y = select(P.ignore_index, targets[r], rv);
+  let hrow = r * P.dim;
+  var m = NEG;
+  var s = 0.0;
+  for (var j0 = 0u; j0 < P.k; j0 = j0 + ${S}u) {
+    let n = neg_of(tile.grp, j0 + sid);
+    ${rowLaneLogits(S)}
+    let bm = max(${t.map((i) => `select(NEG, x${i}, ok${i})`).reduce((a, b) => `max(${a}, ${b})`)}, m);
+    s = s * exp(m - bm) + ${t.map((i) => `select(0.0, exp(x${i} - bm), ok${i})`).join(' + ')};
+    m = bm;
+  }
+  if (rv) {
+    var st = vec2<f32>(m, s);
+    if (P.first == 0u) {
+      st = lse_merge(vec2<f32>(lse[r], loss[r]), st);
+    }
+    lse[r] = st.x;
+    loss[r] = st.y;
+  }
+}
+`;
+}
+
+function cpuGradHiddenWGSL(c: TileShaderConfig, S: number): string {
+  const t = ids(S);
+  const DC = Math.min(c.dc, TILE_CPU_DC);
+  const q = ids(DC / 4);
+  const store = (i: number) =>
+    c.vec4
+      ? `d_hidden[at / 4u] = d_hidden[at / 4u] + o${i};`
+      : `for (var e = 0u; e < 4u; e = e + 1u) {
+          if (d + e < P.dim) {
+            d_hidden[at + e] = d_hidden[at + e] + o${i}[e];
+          }
+        }`;
+  return `
+@compute @workgroup_size(${c.tr})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+        @builtin(subgroup_invocation_id) sid: u32) {
+  ${cpuRowHead()}
+  let dc = t % P.n_dchunks;
+  let tile = tile_of(t / P.n_dchunks);
+  if (tile.nr == 0u) {
+    return;
+  }
+  let rv = lid < tile.nr;
+  let r = tile.r0 + min(lid, tile.nr - 1u);
+  let y = select(P.ignore_index, targets[r], rv);
+  let l = lse[r];
+  let dl = select(0.0, dloss[r], rv);
+  let hrow = r * P.dim;
+  let d_end = min(dc * ${c.dc}u + ${c.dc}u, P.dim);
+  for (var d0 = dc * ${c.dc}u; d0 < d_end; d0 = d0 + ${DC}u) {
+    ${q.map((i) => `var o${i} = vec4<f32>(0.0);`).join(' ')}
+    for (var j0 = 0u; j0 < P.k; j0 = j0 + ${S}u) {
+      let n = neg_of(tile.grp, j0 + sid);
+      ${rowLaneLogits(S)}
+      ${t.map((i) => `let g${i} = select(0.0, dl * exp(x${i} - l), ok${i} && dl != 0.0);`).join('\n      ')}
+      ${q
+        .map(
+          (i) => `{
+        let w = ld_i(wrow, d0 + ${4 * i}u);
+        o${i} = o${i} + ${t.map((k) => `g${k} * subgroupBroadcast(w, ${k}u)`).join(' + ')};
+      }`,
+        )
+        .join('\n      ')}
+    }
+    if (rv) {
+      ${q
+        .map(
+          (i) => `{
+        let d = d0 + ${4 * i}u;
+        let at = r * P.dim + d;
+        if (d < d_end) {
+          ${store(i)}
+        }
+      }`,
+        )
+        .join('\n      ')}
+    }
+  }
+}
+`;
+}
+
+function cpuGradItemsWGSL(c: TileShaderConfig, S: number): string {
+  const t = ids(S);
+  const DC = Math.min(c.dc, TILE_CPU_DC);
+  const q = ids(DC / 4);
+  const add = c.atomicItems ? 'atomic_add_d_items(at + e, v);' : 'd_items[at + e] = d_items[at + e] + v;';
+  return `${c.atomicItems ? atomicAddWGSL('d_items') : ''}
+@compute @workgroup_size(${c.tk})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+        @builtin(subgroup_invocation_id) sid: u32) {
+  let u = unit_id(wid);
+  if (u >= P.n_units) {
+    return;
+  }
+  // u = ((split · groups + gi) · n_ktiles + kt) · n_dchunks + dc
+  let dc = u % P.n_dchunks;
+  let kt = (u / P.n_dchunks) % P.n_ktiles;
+  let gsplit = u / (P.n_dchunks * P.n_ktiles);
+  let gi = gsplit % P.n_groups;
+  let split = gsplit / P.n_groups;
+  let n = neg_of(P.g0 + gi, kt * TK + lid);
+  let wrow = n.li * P.dim;
+  let d_end = min(dc * ${c.dc}u + ${c.dc}u, P.dim);
+  for (var d0 = dc * ${c.dc}u; d0 < d_end; d0 = d0 + ${DC}u) {
+    ${q.map((i) => `var o${i} = vec4<f32>(0.0);`).join(' ')}
+    for (var sub = split; sub < P.tiles_per_group; sub = sub + P.splits) {
+      let tile = tile_of(gi * P.tiles_per_group + sub);
+      for (var rb = 0u; rb < tile.nr; rb = rb + ${S}u) {
+        // lane s: row rb + s of the tile (clamped; past nr it is ignored).
+        let rv = rb + sid < tile.nr;
+        let r = tile.r0 + min(rb + sid, tile.nr - 1u);
+        let ys = select(P.ignore_index, targets[r], rv);
+        let ls = lse[r];
+        let dls = select(0.0, dloss[r], rv);
+        let hrow = r * P.dim;
+        ${t.map((i) => `var a${i} = 0.0;`).join(' ')}
+        for (var d = 0u; d < P.dim; d = d + 4u) {
+          let h = ld_h(hrow, d);
+          let w = ld_i(wrow, d);
+          ${t.map((i) => `a${i} = a${i} + dot(subgroupBroadcast(h, ${i}u), w);`).join('\n          ')}
+        }
+        ${t
+          .map(
+            (i) => `let dl${i} = subgroupBroadcast(dls, ${i}u);
+        let g${i} = select(0.0, dl${i} * exp(a${i} - n.corr - subgroupBroadcast(ls, ${i}u)), live(subgroupBroadcast(ys, ${i}u), n.ok, n.li) && dl${i} != 0.0);`,
+          )
+          .join('\n        ')}
+        ${q
+          .map(
+            (i) => `{
+          let h = ld_h(hrow, d0 + ${4 * i}u);
+          o${i} = o${i} + ${t.map((k) => `g${k} * subgroupBroadcast(h, ${k}u)`).join(' + ')};
+        }`,
+          )
+          .join('\n        ')}
+      }
+    }
+    if (n.ok) {
+      ${q
+        .map(
+          (i) => `for (var e = 0u; e < 4u; e = e + 1u) {
+        let d = d0 + ${4 * i}u;
+        let at = wrow + d;
+        let v = o${i}[e];
+        if (d + e < d_end && v != 0.0) {
+          ${add}
+        }
+      }`,
+        )
+        .join('\n      ')}
+    }
+  }
+}
+`;
+}
+
+/**
+ * The tile kernel for a software adapter (layout 'cpu') with subgroups of `c.subgroup` lanes: no
+ * workgroup memory and no barrier. lse and grad-hidden: a lane per row of the tile; the lanes of
+ * a subgroup draw S negatives (one each) and each loads its negative's row of W four columns at a
+ * time, subgroupBroadcast handing them to every lane, so W is read once per subgroup; a lane's
+ * own row of H is read by vec4. The lse is an online (max, sum) per S negatives; grad-hidden
+ * accumulates G·W[:, chunk] in registers (64 columns at a time). grad-items: a lane per negative
+ * of the k tile, the rows broadcast S at a time (H read once per subgroup), Gᵀ·H[:, chunk]
+ * accumulated in registers, added to dItems at the end. Every loop is uniform (indices clamped,
+ * values past the edges zeroed or masked by select), so no loop body is masked per lane.
+ */
+export function tileCpuWGSL(c: TileShaderConfig): string {
+  const S = c.subgroup ?? 0;
+  if (!TILE_CPU_SUBGROUPS.includes(S))
+    throw new RangeError(`tileCpuWGSL: subgroup size ${S} is not one of ${TILE_CPU_SUBGROUPS.join(', ')}`);
+  const own = tileCpuBindings(c);
+  const neg = c.neg ? negativesWGSL(c.neg, own.length + 1) : '';
+  const body =
+    c.kernel === 'lse'
+      ? cpuLseWGSL(c, S)
+      : c.kernel === 'grad-hidden'
+        ? cpuGradHiddenWGSL(c, S)
+        : cpuGradItemsWGSL(c, S);
+  return `enable subgroups;
+${preludeWGSL()}
+${bindingsWGSL(own)}
+${neg}
+${cpuCommonWGSL(c)}
 ${body}`;
 }
