@@ -1188,8 +1188,8 @@ static Napi::Value CublasLtLoad(const Napi::CallbackInfo& info) {
 
 // new GemmPlan(context, { transA, transB, m, n, k, lda, ldb, ldc, typeA, typeB, typeC (cudaDataType),
 //   compute (cublasComputeType_t), biasType (cudaDataType or -1), batchCount, strideA, strideB,
-//   strideC, alignment, workspaceBytes, biasGrad (0 none, 1 of A, 2 of B) }): descriptors + the
-//   heuristic's best algorithm. With biasGrad the bias pointer receives the bias gradient (written).
+//   strideC, alignment, workspaceBytes, biasGrad (0 none, 1 of A, 2 of B), algorithm (optional: the
+//   index among the heuristic's usable results, default 0) }): descriptors + that algorithm. With biasGrad the bias pointer receives the bias gradient (written).
 class GemmPlan : public Napi::ObjectWrap<GemmPlan> {
  public:
   static Napi::FunctionReference ctor;
@@ -1199,6 +1199,7 @@ class GemmPlan : public Napi::ObjectWrap<GemmPlan> {
   cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr;
   cublasLtMatmulAlgo_t algo{};
   size_t workspaceNeeded = 0;
+  int usable = 0;  // usable heuristic results (≤ 8)
   bool hasBias = false;
   uint64_t alignment = 16;
   bool live = false;
@@ -1206,7 +1207,8 @@ class GemmPlan : public Napi::ObjectWrap<GemmPlan> {
   static Napi::Function Init(Napi::Env env) {
     Napi::Function f = DefineClass(env, "GemmPlan",
                                    {InstanceMethod("run", &GemmPlan::Run), InstanceMethod("destroy", &GemmPlan::Destroy),
-                                    InstanceAccessor("workspaceBytes", &GemmPlan::WorkspaceBytes, nullptr)});
+                                    InstanceAccessor("workspaceBytes", &GemmPlan::WorkspaceBytes, nullptr),
+                                    InstanceAccessor("algorithms", &GemmPlan::Algorithms, nullptr)});
     ctor = Napi::Persistent(f);
     return f;
   }
@@ -1294,12 +1296,20 @@ class GemmPlan : public Napi::ObjectWrap<GemmPlan> {
       }
       lt.cublasLtMatmulPreferenceDestroy(pref);
       CheckLt(env, st, "cublasLtMatmulAlgoGetHeuristic");
+      // The usable results in the heuristic's order; `algorithm` picks one of them (default 0: its best).
+      const int want = d.Has("algorithm") ? i32("algorithm") : 0;
       int pick = -1;
+      usable = 0;
       for (int i = 0; i < found; ++i) {
         if (results[i].state == 0 && results[i].workspaceSize <= ws) {
-          pick = i;
-          break;
+          if (usable == want) pick = i;
+          ++usable;
         }
+      }
+      if (usable > 0 && pick < 0) {
+        throw Napi::RangeError::New(env, "algorithm " + std::to_string(want) + " is out of range: the heuristic offers " +
+                                             std::to_string(usable) + " usable algorithms (0 … " +
+                                             std::to_string(usable - 1) + ")");
       }
       if (pick < 0) {
         Napi::Error e = Napi::Error::New(env, "cuBLASLt has no algorithm for this GEMM (" + std::to_string(found) +
@@ -1376,6 +1386,7 @@ class GemmPlan : public Napi::ObjectWrap<GemmPlan> {
   Napi::Value WorkspaceBytes(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(workspaceNeeded));
   }
+  Napi::Value Algorithms(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), usable); }
 };
 Napi::FunctionReference GemmPlan::ctor;
 

@@ -457,6 +457,24 @@ describe.skipIf(!!ltReason)('cuBLASLt GemmPlan on a GPU', () => {
     });
   }
 
+  it('runs every algorithm the heuristic offers (desc.algorithm) to the same product, and rejects one past them', () => {
+    for (const over of [
+      { typeA: 'bfloat16', typeB: 'bfloat16', typeC: 'bfloat16', bias: 'bfloat16' },
+      { typeA: 'bfloat16', typeB: 'bfloat16', typeC: 'float32', transB: true },
+      { m: 64, n: 40, k: 1000, transA: true },
+    ] as Partial<GemmDesc>[]) {
+      const d = base(over);
+      const count = new GemmPlan(d).algorithms;
+      expect(count).toBeGreaterThanOrEqual(1);
+      expect(count).toBeLessThanOrEqual(8);
+      for (let i = 0; i < count; i++)
+        checkGemm({ desc: { ...d, algorithm: i }, tol: d.typeC === 'float32' ? 1e-5 : 2e-2 });
+      if (count < 8)
+        expect(() => new GemmPlan({ ...d, algorithm: count })).toThrow(/algorithm \d+ is out of range/);
+    }
+    expect(() => new GemmPlan(base({ algorithm: 8 }))).toThrow(/algorithm must be an integer in \[0, 8\)/);
+  });
+
   it('rejects a bias gradient without a bias type', () => {
     expect(() => new GemmPlan(base({ biasGrad: 'A' }))).toThrow(/biasGrad needs bias/);
   });

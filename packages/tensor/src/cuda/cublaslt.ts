@@ -167,6 +167,11 @@ export interface GemmDesc {
    * Larger values may allow faster kernels; run() rejects pointers that are less aligned.
    */
   alignment?: number;
+  /**
+   * Which of the heuristic's usable algorithms (in its order, at most 8; see
+   * {@link GemmPlan.algorithms}) the plan runs; default 0, the heuristic's first choice.
+   */
+  algorithm?: number;
 }
 
 /** Bytes of the cuBLASLt workspace each context allocates once and its plans share. */
@@ -184,7 +189,7 @@ export function describeGemm(d: GemmDesc): string {
   return (
     `${d.transA ? 'Aᵀ' : 'A'}·${d.transB ? 'Bᵀ' : 'B'} m=${d.m} n=${d.n} k=${d.k} ` +
     `lda=${d.lda} ldb=${d.ldb} ldc=${d.ldc} A:${d.typeA} B:${d.typeB} C/D:${d.typeC} compute:${d.compute}` +
-    `${d.bias ? ` bias:${d.bias}` : ''}${d.biasGrad ? ` biasGrad:${d.biasGrad}` : ''}${batch}${d.alignment ? ` alignment:${d.alignment}` : ''}`
+    `${d.bias ? ` bias:${d.bias}` : ''}${d.biasGrad ? ` biasGrad:${d.biasGrad}` : ''}${batch}${d.alignment ? ` alignment:${d.alignment}` : ''}${d.algorithm ? ` algorithm:${d.algorithm}` : ''}`
   );
 }
 
@@ -216,6 +221,9 @@ function validate(d: GemmDesc): void {
     for (const s of [strideA, strideB, strideC]) {
       if (!Number.isSafeInteger(s) || s < 0) throw bad('batch strides must be integers ≥ 0');
     }
+  }
+  if (d.algorithm !== undefined && !(Number.isInteger(d.algorithm) && d.algorithm >= 0 && d.algorithm < 8)) {
+    throw bad('algorithm must be an integer in [0, 8)');
   }
   const al = d.alignment ?? 16;
   if (!Number.isInteger(al) || al < 1 || al > 256 || (al & (al - 1)) !== 0) {
@@ -264,6 +272,7 @@ export class GemmPlan {
         strideC: desc.batch?.strideC ?? 0,
         alignment: desc.alignment ?? 16,
         workspaceBytes: GEMM_WORKSPACE_BYTES,
+        algorithm: desc.algorithm ?? 0,
       });
     } catch (e) {
       const err = e as Error & { code?: string };
@@ -275,6 +284,11 @@ export class GemmPlan {
       if (err.code) wrapped.code = err.code;
       throw wrapped;
     }
+  }
+
+  /** How many usable algorithms the heuristic offered for this problem (≥ 1; `desc.algorithm` < this). */
+  get algorithms(): number {
+    return this.native.algorithms;
   }
 
   /** Workspace bytes the chosen algorithm needs (≤ {@link GEMM_WORKSPACE_BYTES}). */

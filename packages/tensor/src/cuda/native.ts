@@ -89,9 +89,12 @@ export interface NativeGemmDesc {
   strideC: number;
   alignment: number;
   workspaceBytes: number;
+  /** Index among the heuristic's usable results. */
+  algorithm: number;
 }
 export interface NativeGemmPlan {
   readonly workspaceBytes: number;
+  readonly algorithms: number;
   run(
     a: bigint,
     b: bigint,
