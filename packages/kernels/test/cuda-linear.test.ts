@@ -111,6 +111,8 @@ interface Config {
   dtypeIn: LinearDtype;
   dtypeC: LinearDtype;
   precision?: 'fp32' | 'tf32';
+  /** Storage of the bias (default float32). */
+  biasDtype?: LinearDtype;
   tol: number;
 }
 const CONFIGS: Config[] = [
@@ -119,6 +121,8 @@ const CONFIGS: Config[] = [
   { dtypeIn: 'bfloat16', dtypeC: 'float32', tol: 2e-2 },
   { dtypeIn: 'bfloat16', dtypeC: 'bfloat16', tol: 2e-2 },
   { dtypeIn: 'float32', dtypeC: 'float32', precision: 'tf32', tol: 2e-3 },
+  { dtypeIn: 'bfloat16', dtypeC: 'bfloat16', biasDtype: 'bfloat16', tol: 2e-2 },
+  { dtypeIn: 'float32', dtypeC: 'float32', biasDtype: 'bfloat16', tol: 1e-5 },
 ];
 
 const roundBf16 = (x: Float32Array) => unpackBf16(packBf16(x));
@@ -129,7 +133,8 @@ interface Prepared {
   b: Float32Array;
   bias?: Float32Array;
   c0: Float32Array;
-  product: Map<LinearDtype, Float64Array>;
+  /** Keyed by input dtype and bias dtype. */
+  product: Map<string, Float64Array>;
 }
 
 const rng = testRng('cuda linear');
@@ -149,15 +154,21 @@ function prepare(cs: Case): Prepared {
   return p;
 }
 
-/** op(A)·op(B) + bias in float64 on inputs rounded to `dtype`. */
-function product(cs: Case, p: Prepared, dtype: LinearDtype): Float64Array {
-  let r = p.product.get(dtype);
+/** op(A)·op(B) + bias in float64 on inputs rounded to `dtype` (and the bias to `biasDtype`). */
+function product(
+  cs: Case,
+  p: Prepared,
+  dtype: LinearDtype,
+  biasDtype: LinearDtype = 'float32',
+): Float64Array {
+  let r = p.product.get(`${dtype}/${biasDtype}`);
   if (!r) {
     const a = dtype === 'bfloat16' ? roundBf16(p.a) : p.a;
     const b = dtype === 'bfloat16' ? roundBf16(p.b) : p.b;
+    const bias = p.bias && biasDtype === 'bfloat16' ? roundBf16(p.bias) : p.bias;
     r = new Float64Array(cs.M * cs.N);
-    matmul({ a, b, c: r, M: cs.M, N: cs.N, K: cs.K, transA: cs.transA, transB: cs.transB, bias: p.bias });
-    p.product.set(dtype, r);
+    matmul({ a, b, c: r, M: cs.M, N: cs.N, K: cs.K, transA: cs.transA, transB: cs.transB, bias });
+    p.product.set(`${dtype}/${biasDtype}`, r);
   }
   return r;
 }
@@ -188,7 +199,7 @@ function runCase(cs: Case, cfg: Config, stream?: CudaStream): number {
   try {
     const a = keep(upload(p.a, cfg.dtypeIn));
     const b = keep(upload(p.b, cfg.dtypeIn));
-    const bias = p.bias ? keep(DeviceBuffer.from(p.bias)) : undefined;
+    const bias = p.bias ? keep(upload(p.bias, cfg.biasDtype ?? 'float32')) : undefined;
     const c = keep(poisoned(M * N, cfg.dtypeC));
     const c0 = cfg.dtypeC === 'bfloat16' ? roundBf16(p.c0) : p.c0;
     if (cs.accumulate) c.write(cfg.dtypeC === 'bfloat16' ? packBf16(c0) : c0);
@@ -208,12 +219,13 @@ function runCase(cs: Case, cfg: Config, stream?: CudaStream): number {
         dtypeB: cfg.dtypeIn,
         dtypeC: cfg.dtypeC,
         precision: cfg.precision,
+        ...(cfg.biasDtype ? { biasDtype: cfg.biasDtype } : {}),
       },
       { stream },
     );
     stream?.synchronize();
     const got = download(c, M * N, cfg.dtypeC);
-    const prod = product(cs, p, cfg.dtypeIn);
+    const prod = product(cs, p, cfg.dtypeIn, cfg.biasDtype);
     const want = cs.accumulate ? prod.map((v, i) => v + c0[i]!) : prod;
     return relMaxDiff(got, want);
   } finally {
@@ -224,7 +236,8 @@ function runCase(cs: Case, cfg: Config, stream?: CudaStream): number {
 const caseName = (cs: Case) =>
   cs.label ??
   `M=${cs.M} N=${cs.N} K=${cs.K} ${cs.transA ? 'Aᵀ' : 'A'}·${cs.transB ? 'Bᵀ' : 'B'}${cs.bias ? ' +bias' : ''}${cs.accumulate ? ' accumulate' : ''}`;
-const configName = (c: Config) => `${c.dtypeIn} → ${c.dtypeC}${c.precision === 'tf32' ? ' (tf32)' : ''}`;
+const configName = (c: Config) =>
+  `${c.dtypeIn} → ${c.dtypeC}${c.precision === 'tf32' ? ' (tf32)' : ''}${c.biasDtype ? `, ${c.biasDtype} bias` : ''}`;
 
 for (const backend of ['own', 'cublaslt'] as const) {
   const skip = backend === 'own' ? reason : ltReason;

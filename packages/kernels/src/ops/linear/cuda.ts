@@ -20,8 +20,13 @@ export interface CudaMatmulArgs {
   b: DevicePtr;
   /** [M, N] output (written, or added into when accumulate). */
   c: DevicePtr;
-  /** [N] float32, added to every row. */
+  /** [N] (`biasDtype`), added to every row. */
   bias?: DevicePtr | null;
+  /**
+   * Storage type of the bias (default 'float32'). A bf16 output with a bf16 bias is the problem
+   * cuBLASLt's fast bias epilogues are made for (with a float32 bias it picks slower algorithms).
+   */
+  biasDtype?: LinearDtype;
   M: number;
   N: number;
   K: number;
@@ -174,7 +179,7 @@ export function ltDescFor(args: CudaMatmulArgs): LtGemmDesc {
     typeC: args.dtypeC,
     compute: args.dtypeA === 'float32' && args.precision === 'tf32' ? 'tf32' : 'f32',
   };
-  if (args.bias) desc.bias = 'float32';
+  if (args.bias) desc.bias = args.biasDtype ?? 'float32';
   return desc;
 }
 
@@ -195,7 +200,8 @@ function checkMatmul(args: CudaMatmulArgs): void {
   checkBytes('cudaMatmul: a', args.a, M * K * bytesPer(args.dtypeA));
   checkBytes('cudaMatmul: b', args.b, K * N * bytesPer(args.dtypeB));
   checkBytes('cudaMatmul: c', args.c, M * N * bytesPer(args.dtypeC));
-  if (args.bias) checkBytes('cudaMatmul: bias', args.bias, N * 4);
+  if (args.biasDtype !== undefined) checkDtype('cudaMatmul: biasDtype', args.biasDtype);
+  if (args.bias) checkBytes('cudaMatmul: bias', args.bias, N * bytesPer(args.biasDtype ?? 'float32'));
 }
 
 /**
@@ -228,7 +234,7 @@ export function cudaMatmul(args: CudaMatmulArgs, call: OpCall = {}): void {
           beta: accumulate ? 1 : 0,
           stream,
         });
-        if (bias && entry.biasKernel) launchBiasAdd(context, args.c, bias, M, N, args.dtypeC, call);
+        if (bias && entry.biasKernel) launchBiasAdd(context, args, bias, call);
         return;
       }
     }
@@ -238,11 +244,13 @@ export function cudaMatmul(args: CudaMatmulArgs, call: OpCall = {}): void {
     `linear_gemm_${short(args.dtypeA)}_${short(args.dtypeC)}`,
   );
   const bf16 = args.dtypeA === 'bfloat16';
+  // our GEMM kernels add a float32 bias; a bf16 one is added after them
+  const ownBias = (args.biasDtype ?? 'float32') === 'float32';
   const kernelArgs: KernelArg[] = [
     ptrArg(args.a),
     ptrArg(args.b),
     ptrArg(args.c),
-    ptrArg(bias),
+    ptrArg(ownBias ? bias : null),
     { i32: M },
     { i32: N },
     { i32: K },
@@ -255,21 +263,17 @@ export function cudaMatmul(args: CudaMatmulArgs, call: OpCall = {}): void {
     { grid: [Math.ceil(M / 64), Math.ceil(N / 64)], block: bf16 ? 128 : 256, stream },
     kernelArgs,
   );
+  if (bias && !ownBias) launchBiasAdd(context, args, bias, call);
 }
 
-function launchBiasAdd(
-  context: CudaContext,
-  c: DevicePtr,
-  bias: DevicePtr,
-  M: number,
-  N: number,
-  dtypeC: LinearDtype,
-  call: OpCall,
-): void {
-  const kernel = opModule('linear', context).kernel(`linear_bias_add_${short(dtypeC)}`);
+/** c += bias on every row (linear_bias_add_<c>[_bb]: a float32 or a bf16 bias). */
+function launchBiasAdd(context: CudaContext, args: CudaMatmulArgs, bias: DevicePtr, call: OpCall): void {
+  const { M, N } = args;
+  const bb = args.biasDtype === 'bfloat16' ? '_bb' : '';
+  const kernel = opModule('linear', context).kernel(`linear_bias_add_${short(args.dtypeC)}${bb}`);
   const blocks = Math.max(1, Math.min(Math.ceil((M * N) / 256), 65535));
   launch(kernel, { grid: blocks, block: 256, stream: call.stream ?? null }, [
-    ptrArg(c),
+    ptrArg(args.c),
     ptrArg(bias),
     { i32: M },
     { i32: N },

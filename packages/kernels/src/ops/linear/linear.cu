@@ -243,11 +243,11 @@ __device__ __forceinline__ void gemm_wmma(const __nv_bfloat16* __restrict__ A, c
 }
 
 // ---- bias add and bias gradient ----
-template <typename TC>
-__device__ __forceinline__ void bias_add(TC* __restrict__ C, const float* __restrict__ bias, int M, int N) {
+template <typename TC, typename TB>
+__device__ __forceinline__ void bias_add(TC* __restrict__ C, const TB* __restrict__ bias, int M, int N) {
   const size_t total = (size_t)M * N;
   for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
-    C[i] = from_f<TC>(to_f(C[i]) + bias[i % N]);
+    C[i] = from_f<TC>(to_f(C[i]) + to_f(bias[i % N]));
   }
 }
 
@@ -315,12 +315,21 @@ extern "C" __global__ void __launch_bounds__(linear::WTHREADS)
   linear::gemm_wmma<__nv_bfloat16>(A, B, C, bias, M, N, K, transA, transB, accumulate);
 }
 
+// linear_bias_add_<C>[_bb]: a float32 bias, or (_bb) a bf16 one.
 extern "C" __global__ void linear_bias_add_f32(float* __restrict__ C, const float* __restrict__ bias, int M, int N) {
-  linear::bias_add<float>(C, bias, M, N);
+  linear::bias_add<float, float>(C, bias, M, N);
 }
 extern "C" __global__ void linear_bias_add_bf16(__nv_bfloat16* __restrict__ C, const float* __restrict__ bias, int M,
                                                 int N) {
-  linear::bias_add<__nv_bfloat16>(C, bias, M, N);
+  linear::bias_add<__nv_bfloat16, float>(C, bias, M, N);
+}
+extern "C" __global__ void linear_bias_add_f32_bb(float* __restrict__ C, const __nv_bfloat16* __restrict__ bias, int M,
+                                                  int N) {
+  linear::bias_add<float, __nv_bfloat16>(C, bias, M, N);
+}
+extern "C" __global__ void linear_bias_add_bf16_bb(__nv_bfloat16* __restrict__ C, const __nv_bfloat16* __restrict__ bias,
+                                                   int M, int N) {
+  linear::bias_add<__nv_bfloat16, __nv_bfloat16>(C, bias, M, N);
 }
 
 extern "C" __global__ void __launch_bounds__(256)
