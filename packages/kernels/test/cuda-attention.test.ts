@@ -25,6 +25,7 @@ import { describe, expect, it } from 'vitest';
 import {
   attentionBackward,
   attentionForward,
+  attentionKeepWords,
   cudaAttentionBackward,
   cudaAttentionForward,
   type DevicePtr,
@@ -95,8 +96,11 @@ const cases: Case[] = [
 /** Which kernels a test asks for ('auto': bf16 tensor cores where they apply). */
 type Kernels = 'auto' | 'cuda-core';
 
-function run(c: Case, dtype: Dtype, graph: boolean, kernels: Kernels = 'auto'): void {
-  const rng = testRng(`cuda attention ${dtype} ${kernels} ${label(c)}${graph ? ' graph' : ''}`);
+/** `keep`: the kernels get a keep-mask workspace (cuda.ts `keep`; poisoned, so an unwritten word shows). */
+function run(c: Case, dtype: Dtype, graph: boolean, kernels: Kernels = 'auto', keep = false): void {
+  const rng = testRng(
+    `cuda attention ${dtype} ${kernels} ${label(c)}${graph ? ' graph' : ''}${keep ? ' keep' : ''}`,
+  );
   const tol = dtype === 'float32' ? 1e-4 : 2e-2;
   const { B, L, H, dh } = c;
   const D = H * dh;
@@ -186,7 +190,13 @@ function run(c: Case, dtype: Dtype, graph: boolean, kernels: Kernels = 'auto'): 
     dqkv = [dev(n, dtype), dev(n, dtype), dev(n, dtype)];
   }
   const dropout = { seed, site: 4, rate, step };
-  const common = { ids: dIds, B, L, H, dh, stride, padId, scale, dropout, dtype, kernels };
+  const keepDev = keep ? new DeviceBuffer(Math.max(4, attentionKeepWords(B, H, L) * 4)) : undefined;
+  keepDev?.fill32(0xa5a5a5a5);
+  const common = {
+    ids: dIds,
+    ...{ B, L, H, dh, stride, padId, scale, dropout, dtype, kernels },
+    ...(keepDev ? { keep: keepDev } : {}),
+  };
   const fwd = (s?: CudaStream) =>
     cudaAttentionForward(
       {
@@ -219,7 +229,7 @@ function run(c: Case, dtype: Dtype, graph: boolean, kernels: Kernels = 'auto'): 
 
   const check = (s: number, where: string) => {
     const want = reference(s);
-    const tag = `${label(c)} ${dtype} ${kernels} stream ${s}${where}`;
+    const tag = `${label(c)} ${dtype} ${kernels}${keep ? ' keep mask' : ''} stream ${s}${where}`;
     expect(relMaxDiff(outDev.read(), want.out), `out ${tag}`).toBeLessThanOrEqual(tol);
     expect(relMaxDiff(lseDev.read(), want.lse), `lse ${tag}`).toBeLessThanOrEqual(1e-4);
     expect(relMaxDiff(deltaDev.read(), want.delta), `delta ${tag}`).toBeLessThanOrEqual(1e-4);
@@ -398,6 +408,19 @@ describe.skipIf(reason !== undefined)('attention (CUDA)', () => {
     for (const dh of [24, 32]) {
       it(`${tag}: forward + backward (dh ${dh}) captured into a CUDA graph, replayed with two dropout streams`, () =>
         run({ B: 3, L: 45, H: 2, dh, rate: 0.3 }, dtype, true, kernels));
+    }
+    if (dtype === 'bfloat16' && kernels === 'auto') {
+      // the tensor-core kernels reading the dropout from a keep mask (cuda.ts `keep`): the same
+      // reference, on the dropout cases and L past a multiple of 32 and of 4
+      for (const c of cases.filter((x) => x.rate)) {
+        it(`${tag}, ${label(c)}, keep mask: forward and backward match the reference`, () =>
+          run(c, dtype, false, kernels, true));
+      }
+      it(`${tag}, keep mask: L 33 and 97, and a graph replayed with two dropout streams`, () => {
+        run({ B: 2, L: 33, H: 2, dh: 32, rate: 0.4 }, dtype, false, kernels, true);
+        run({ B: 2, L: 97, H: 1, dh: 64, rate: 0.25 }, dtype, false, kernels, true);
+        run({ B: 3, L: 45, H: 2, dh: 32, rate: 0.3 }, dtype, true, kernels, true);
+      });
     }
     for (const [L, dh] of [
       [50, 32],

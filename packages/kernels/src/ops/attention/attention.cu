@@ -460,5 +460,33 @@ __device__ __forceinline__ void attn_dq(const T* __restrict__ q, const T* __rest
 ATTN_DTYPE(f32, float)
 ATTN_DTYPE(bf16, __nv_bfloat16)
 
+// The dropout keep mask the tensor-core kernels read (attention_mma.cuh, "dropout from a keep
+// mask"): word t = (bh·L + i)·W + w (W = ⌈L / 32⌉) holds, in bit b, whether element (i, 32w + b) is
+// kept — the same draws and threshold as dropout_mul. Only keys j ≤ i are ever read: the other bits
+// (and words past the diagonal) are 0. One thread per word, a grid-stride loop.
+extern "C" __global__ void attention_keep_bits(uint32_t* __restrict__ keep, int BH, int L, const DropoutSite drop) {
+  const int W = (L + 31) >> 5;
+  const size_t n = (size_t)BH * L * W;
+  for (size_t t = (size_t)blockIdx.x * blockDim.x + threadIdx.x; t < n; t += (size_t)gridDim.x * blockDim.x) {
+    const size_t row = t / W;  // bh·L + i
+    const int wi = (int)(t - row * W), i = (int)(row % L), j0 = 32 * wi;
+    uint32_t bits = 0;
+    if (j0 <= i) {
+      const uint32_t e0 = (uint32_t)(row * L + j0), e1 = e0 + (uint32_t)min(32, i + 1 - j0);  // [e0, e1)
+      for (uint32_t g = e0 >> 2; 4 * g < e1; g++) {
+        const cutrec_u32x4 w = cutrec_philox4x32_10(cutrec_u32x4{g, drop.site, *drop.step, CUTREC_DROPOUT_TAG},
+                                                    drop.k0, drop.k1);
+        const uint32_t words[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+        for (int c = 0; c < 4; c++) {
+          const uint32_t e = 4 * g + c;
+          if (e >= e0 && e < e1 && words[c] < drop.threshold) bits |= 1u << (e - e0);
+        }
+      }
+    }
+    keep[t] = bits;
+  }
+}
+
 // The bf16 tensor-core kernels (same contract, masks and tile order helpers).
 #include "attention_mma.cuh"

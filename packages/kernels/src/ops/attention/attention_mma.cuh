@@ -5,7 +5,9 @@
 // inputs, fp32 accumulation, mma.cuh) and the softmax in registers: a warp owns 16 rows of its
 // tile (queries, or keys in dkdv), the score fragments become the next product's A fragments.
 // Probabilities and dS enter their products rounded to bf16 (as FlashAttention does); lse, the
-// online-softmax state and every accumulation are fp32. For head sizes DH = 16 · n ≤ 128, bf16
+// online-softmax state and every accumulation are fp32. Scores are kept in base 2 (scaled by
+// log2 e) so each exponential is one ex2.approx; lse is stored in base e. Dropout comes either from
+// the draws (dropout_rows / dropout_cols) or, given a keep mask (cuda.ts `keep`), from its bits. For head sizes DH = 16 · n ≤ 128, bf16
 // storage with 16-byte aligned rows and heads (cuda.ts decides; else the kernels above run).
 //
 //   forward  grid B·H·⌈L/64⌉, 64 queries per block (4 warps × 16), key tiles of 64 (K, V) in
@@ -25,6 +27,15 @@ using bf16 = __nv_bfloat16;
 constexpr int MMA_WARPS = 4;
 constexpr int MMA_ROWS = 64;  // queries (forward, dq) or keys (dkdv) per block
 constexpr int NEG_INF_BITS = 0xff800000;
+constexpr float LOG2E = 1.4426950408889634f, LN2 = 0.6931471805599453f;
+
+// 2^x on the special-function unit (one instruction; 2^−inf = 0). The kernels keep scores in
+// base 2 (scaled by log2 e), so every exponential of the softmax is one of these.
+__device__ __forceinline__ float exp2_fast(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
 
 // The last row of the block's tile that warp w owns (rows first … first + 15), or −1 for none.
 __device__ __forceinline__ int warp_last(int first, int L) { return first < L ? min(first + 15, L - 1) : -1; }
@@ -161,12 +172,38 @@ __device__ __forceinline__ float4 dropout_cols(const DropoutSite& d, size_t rowE
                      keep_mul(d, r == 0 ? got[3] : r == 1 ? got[2] : r == 2 ? got[1] : got[0]));
 }
 
+// ---- dropout from a keep mask made once per call ----
+// With a mask (`keep`, not null), the kernels read the dropout decisions instead of drawing them:
+// bit j % 32 of word (bh·L + i)·W + j / 32 (W = ⌈L / 32⌉ words per query row) is 1 where element
+// (i, j) is kept. attention_keep_bits writes it from the same draws as dropout_mul, so the
+// multipliers are the same bit for bit; the three kernels then each save their draws (the
+// forward's and dq's per two elements, dkdv's per element: about a third of their time).
+
+// Multipliers of bits `shift`, `shift` + 1 of words w0 (row r0) and w1 (row r1).
+__device__ __forceinline__ float4 keep_rows(const DropoutSite& d, uint32_t w0, uint32_t w1, int shift) {
+  if (!d.enabled) return make_float4(1.f, 1.f, 1.f, 1.f);
+  const uint32_t a = w0 >> shift, b = w1 >> shift;
+  return make_float4(a & 1u ? d.scale : 0.f, a & 2u ? d.scale : 0.f, b & 1u ? d.scale : 0.f, b & 2u ? d.scale : 0.f);
+}
+
+// Words j0 / 32 … j0 / 32 + N − 1 of query row r's mask (0 past the row or past L).
+template <int N>
+__device__ __forceinline__ void keep_words(uint32_t (&w)[N], const uint32_t* __restrict__ keep, size_t bhL, int r,
+                                           int L, int W, int j0) {
+#pragma unroll
+  for (int h = 0; h < N; h++) {
+    const int wi = (j0 >> 5) + h;
+    w[h] = r < L && wi < W ? __ldg(keep + (bhL + r) * W + wi) : 0u;
+  }
+}
+
 // ---- forward ----
 template <int DH>
 __device__ __forceinline__ void attn_forward_mma(const bf16* __restrict__ q, const bf16* __restrict__ k,
                                                  const bf16* __restrict__ v, bf16* __restrict__ out,
                                                  float* __restrict__ lse, const int* __restrict__ ids, int H, int L,
-                                                 int stride, int padId, float scale, const DropoutSite& drop) {
+                                                 int stride, int padId, float scale, const DropoutSite& drop,
+                                                 const uint32_t* __restrict__ keep) {
   constexpr int BK = 64, KS = DH + 8;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   bf16* const kv = reinterpret_cast<bf16*>(smem_raw);  // two stages of K [BK][KS], V [BK][KS]
@@ -185,13 +222,20 @@ __device__ __forceinline__ void attn_forward_mma(const bf16* __restrict__ q, con
   float m0 = __int_as_float(NEG_INF_BITS), m1 = m0, l0 = 0.f, l1 = 0.f;
   const size_t e0 = ((size_t)t.bh * L + r0) * L, e1 = e0 + (size_t)8 * L;
   const bool aligned = (L & 3) == 0;  // the dropout draws' groups line up with the fragments
+  const int W = (L + 31) >> 5;        // mask words per query row
   const int iLast = min(t.t0 + MMA_ROWS, L) - 1;
+  const float scale2 = scale * LOG2E;  // scores and the running max m are in base 2
   for (int j0 = 0, buf = 0; j0 <= iLast; j0 += BK, buf ^= 1) {
     pipeline_step(j0 + BK <= iLast, [&] { stage(buf ^ 1, j0 + BK); });
     if (j0 > wLast) continue;  // every key of the tile follows every row of this warp (warp-uniform)
     const bf16* Ks = kv + 2 * buf * BK * KS;
     const bf16* Vs = Ks + BK * KS;
     const bool* keyPad = keyPads[buf];
+    uint32_t kw0[BK / 32], kw1[BK / 32];  // this tile's mask words of rows r0, r1 (issued before the products)
+    if (keep) {
+      keep_words<BK / 32>(kw0, keep, (size_t)t.bh * L, r0, L, W, j0);
+      keep_words<BK / 32>(kw1, keep, (size_t)t.bh * L, r1, L, W, j0);
+    }
 
     float s[BK / 8][4];
     zero(s);
@@ -204,14 +248,14 @@ __device__ __forceinline__ void attn_forward_mma(const bf16* __restrict__ q, con
       for (int c = 0; c < 4; c++) {
         const int jj = 8 * nt + 2 * qd + (c & 1);
         const bool ok = attends(c < 2 ? r0 : r1, j0 + jj, L, keyPad[jj]);
-        s[nt][c] = ok ? s[nt][c] * scale : __int_as_float(NEG_INF_BITS);
+        s[nt][c] = ok ? s[nt][c] * scale2 : __int_as_float(NEG_INF_BITS);
         if (c < 2) mx0 = fmaxf(mx0, s[nt][c]);
         else mx1 = fmaxf(mx1, s[nt][c]);
       }
     }
     const float n0 = fmaxf(m0, quad_max(mx0)), n1 = fmaxf(m1, quad_max(mx1));
     const float s0 = isinf(n0) ? 0.f : n0, s1 = isinf(n1) ? 0.f : n1;
-    const float c0 = expf(m0 - s0), c1 = expf(m1 - s1);  // 0 while m is still −inf
+    const float c0 = exp2_fast(m0 - s0), c1 = exp2_fast(m1 - s1);  // 0 while m is still −inf
     m0 = n0;
     m1 = n1;
     l0 *= c0;
@@ -225,12 +269,13 @@ __device__ __forceinline__ void attn_forward_mma(const bf16* __restrict__ q, con
     }
 #pragma unroll
     for (int nt = 0; nt < BK / 8; nt++) {
-      const float p0 = expf(s[nt][0] - s0), p1 = expf(s[nt][1] - s0);
-      const float p2 = expf(s[nt][2] - s1), p3 = expf(s[nt][3] - s1);
+      const float p0 = exp2_fast(s[nt][0] - s0), p1 = exp2_fast(s[nt][1] - s0);
+      const float p2 = exp2_fast(s[nt][2] - s1), p3 = exp2_fast(s[nt][3] - s1);
       l0 += p0 + p1;
       l1 += p2 + p3;
       const uint32_t col = (uint32_t)(j0 + 8 * nt + 2 * qd);
-      const float4 dm = dropout_rows(drop, (uint32_t)e0 + col, (uint32_t)e1 + col, qd, aligned);
+      const float4 dm = keep ? keep_rows(drop, kw0[nt >> 2], kw1[nt >> 2], 8 * (nt & 3) + 2 * qd)
+                             : dropout_rows(drop, (uint32_t)e0 + col, (uint32_t)e1 + col, qd, aligned);
       s[nt][0] = r0 < L ? p0 * dm.x : 0.f;
       s[nt][1] = r0 < L ? p1 * dm.y : 0.f;
       s[nt][2] = r1 < L ? p2 * dm.z : 0.f;
@@ -247,8 +292,8 @@ __device__ __forceinline__ void attn_forward_mma(const bf16* __restrict__ q, con
   l1 = quad_sum(l1);
   store_rows<DH>(out, o, 1.f / l0, 1.f / l1, t.b, r0, L, t.h, H * DH, qd);
   if (qd == 0) {
-    if (r0 < L) lse[(size_t)t.bh * L + r0] = m0 + logf(l0);
-    if (r1 < L) lse[(size_t)t.bh * L + r1] = m1 + logf(l1);
+    if (r0 < L) lse[(size_t)t.bh * L + r0] = m0 * LN2 + logf(l0);
+    if (r1 < L) lse[(size_t)t.bh * L + r1] = m1 * LN2 + logf(l1);
   }
 }
 
@@ -259,7 +304,8 @@ __device__ __forceinline__ void attn_dkdv_mma(const bf16* __restrict__ q, const 
                                               const float* __restrict__ lse, const float* __restrict__ delta,
                                               bf16* __restrict__ dk, bf16* __restrict__ dv,
                                               const int* __restrict__ ids, int H, int L, int stride, int padId,
-                                              float scale, const DropoutSite& drop) {
+                                              float scale, const DropoutSite& drop,
+                                              const uint32_t* __restrict__ keep) {
   constexpr int BK = MMA_ROWS, BQ = 32, KS = DH + 8;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   bf16* Ks = reinterpret_cast<bf16*>(smem_raw);  // [BK][KS]
@@ -267,19 +313,26 @@ __device__ __forceinline__ void attn_dkdv_mma(const bf16* __restrict__ q, const 
   bf16* const qTiles = Vs + BK * KS;              // two stages of Q [BQ][KS], dO [BQ][KS]
   __shared__ bool keyPad[BK];
   __shared__ float lses[2][BQ], deltas[2][BQ];
+  __shared__ uint32_t keepS[2][BQ][BK / 32];  // the mask words of the query tile over this block's keys
   const Tiles t = tiles<MMA_ROWS>(L, H, false);
   const int j0 = t.t0;
   const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, qd = lane & 3;
   const size_t bhL = (size_t)t.bh * L;
-  // Stage `buf` ← query tile i0 (Q, dO through cp.async; lse and delta).
+  const int W = (L + 31) >> 5;  // mask words per query row
+  // Stage `buf` ← query tile i0 (Q, dO through cp.async; lse, delta and the mask words).
   auto stage = [&](int buf, int i0) {
     load_rows_async<BQ, DH>(qTiles + 2 * buf * BQ * KS, q, t.b, i0, L, t.h, stride, KS);
     load_rows_async<BQ, DH>(qTiles + (2 * buf + 1) * BQ * KS, dOut, t.b, i0, L, t.h, H * DH, KS);
     cp_async_commit();
     if (threadIdx.x < BQ) {
       const int i = i0 + threadIdx.x;
-      lses[buf][threadIdx.x] = i < L ? lse[bhL + i] : 0.f;
+      lses[buf][threadIdx.x] = i < L ? lse[bhL + i] * LOG2E : 0.f;  // base 2, as the scores
       deltas[buf][threadIdx.x] = i < L ? delta[bhL + i] : 0.f;
+    }
+    if (keep && threadIdx.x < BQ * (BK / 32)) {
+      const int r = threadIdx.x / (BK / 32), h = threadIdx.x % (BK / 32);
+      const int i = i0 + r, wi = (j0 >> 5) + h;
+      keepS[buf][r][h] = i < L && wi < W ? __ldg(keep + (bhL + i) * W + wi) : 0u;
     }
   };
   load_rows_async<BK, DH>(Ks, k, t.b, j0, L, t.h, stride, KS);
@@ -297,6 +350,7 @@ __device__ __forceinline__ void attn_dkdv_mma(const bf16* __restrict__ q, const 
   zero(dK);
   zero(dV);
   const int wj = j0 + 16 * w;  // this warp's first key
+  const float scale2 = scale * LOG2E;
   const bool aligned = (L & 3) == 0;  // the dropout draws' groups line up with the fragments
   for (int i0 = j0, buf = 0; i0 < iEnd; i0 += BQ, buf ^= 1) {
     pipeline_step(i0 + BQ < iEnd, [&] { stage(buf ^ 1, i0 + BQ); });
@@ -320,7 +374,15 @@ __device__ __forceinline__ void attn_dkdv_mma(const bf16* __restrict__ q, const 
 #pragma unroll
     for (int nt = 0; nt < BQ / 8; nt++) {
       const int iq = i0 + 8 * nt + 2 * qd;  // this lane's first query of the n-tile
-      const float4 dm4 = dropout_cols(drop, (bhL + iq) * L, L, j0 + 16 * w + (g & ~3), g & 3, aligned);
+      float4 dm4;
+      if (keep) {  // keys 16w + g (+ 8) are bits 16 (w & 1) + g (+ 8) of word w / 2
+        const int il = 8 * nt + 2 * qd, sh = 16 * (w & 1) + g;
+        const uint32_t a = keepS[buf][il][w >> 1] >> sh, b = keepS[buf][il + 1][w >> 1] >> sh;
+        const float sc = drop.enabled ? drop.scale : 1.f, off = drop.enabled ? 0.f : 1.f;
+        dm4 = make_float4(a & 1u ? sc : off, b & 1u ? sc : off, a & 256u ? sc : off, b & 256u ? sc : off);
+      } else {
+        dm4 = dropout_cols(drop, (bhL + iq) * L, L, j0 + 16 * w + (g & ~3), g & 3, aligned);
+      }
       const float dm[4] = {dm4.x, dm4.y, dm4.z, dm4.w};
 #pragma unroll
       for (int c = 0; c < 4; c++) {
@@ -329,7 +391,7 @@ __device__ __forceinline__ void attn_dkdv_mma(const bf16* __restrict__ q, const 
         const int i = i0 + il, j = j0 + jl;
         float pm = 0.f, ds = 0.f;
         if (attends(i, j, L, keyPad[jl])) {
-          const float p = expf(st[nt][c] * scale - lseS[il]);
+          const float p = exp2_fast(st[nt][c] * scale2 - lseS[il]);
           const float mul = dm[c];
           pm = p * mul;
           ds = p * (mul * dp[nt][c] - deltaS[il]);
@@ -357,7 +419,8 @@ __device__ __forceinline__ void attn_dq_mma(const bf16* __restrict__ q, const bf
                                             const bf16* __restrict__ v, const bf16* __restrict__ dOut,
                                             const float* __restrict__ lse, const float* __restrict__ delta,
                                             bf16* __restrict__ dq, const int* __restrict__ ids, int H, int L,
-                                            int stride, int padId, float scale, const DropoutSite& drop) {
+                                            int stride, int padId, float scale, const DropoutSite& drop,
+                                            const uint32_t* __restrict__ keep) {
   constexpr int BK = 32, KS = DH + 8;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   bf16* const kv = reinterpret_cast<bf16*>(smem_raw);  // two stages of K [BK][KS], V [BK][KS]
@@ -372,10 +435,13 @@ __device__ __forceinline__ void attn_dq_mma(const bf16* __restrict__ q, const bf
   load_a_global<DH>(qf, q, t.b, r0, L, t.h, stride, qd);
   load_a_global<DH>(gf, dOut, t.b, r0, L, t.h, H * DH, qd);
   const size_t bhL = (size_t)t.bh * L;
-  const float lse0 = r0 < L ? lse[bhL + r0] : 0.f, lse1 = r1 < L ? lse[bhL + r1] : 0.f;
+  // lse and the scores in base 2
+  const float lse0 = r0 < L ? lse[bhL + r0] * LOG2E : 0.f, lse1 = r1 < L ? lse[bhL + r1] * LOG2E : 0.f;
+  const float scale2 = scale * LOG2E;
   const float del0 = r0 < L ? delta[bhL + r0] : 0.f, del1 = r1 < L ? delta[bhL + r1] : 0.f;
   const size_t e0 = (bhL + r0) * L, e1 = e0 + (size_t)8 * L;
   const bool aligned = (L & 3) == 0;  // the dropout draws' groups line up with the fragments
+  const int W = (L + 31) >> 5;        // mask words per query row
 
   float acc[DH / 8][4];
   zero(acc);
@@ -386,6 +452,11 @@ __device__ __forceinline__ void attn_dq_mma(const bf16* __restrict__ q, const bf
     const bf16* Ks = kv + 2 * buf * BK * KS;
     const bf16* Vs = Ks + BK * KS;
     const bool* keyPad = keyPads[buf];
+    uint32_t kw0[1], kw1[1];  // this tile's mask words of rows r0, r1
+    if (keep) {
+      keep_words<1>(kw0, keep, bhL, r0, L, W, j0);
+      keep_words<1>(kw1, keep, bhL, r1, L, W, j0);
+    }
 
     float s[BK / 8][4], dp[BK / 8][4];
     zero(s);
@@ -399,7 +470,8 @@ __device__ __forceinline__ void attn_dq_mma(const bf16* __restrict__ q, const bf
     for (int nt = 0; nt < BK / 8; nt++) {
       const int jj = 8 * nt + 2 * qd;
       const uint32_t col = (uint32_t)(j0 + jj);
-      const float4 dm = dropout_rows(drop, (uint32_t)e0 + col, (uint32_t)e1 + col, qd, aligned);
+      const float4 dm = keep ? keep_rows(drop, kw0[0], kw1[0], jj)
+                             : dropout_rows(drop, (uint32_t)e0 + col, (uint32_t)e1 + col, qd, aligned);
       const float mul[4] = {r0 < L ? dm.x : 0.f, r0 < L ? dm.y : 0.f, r1 < L ? dm.z : 0.f, r1 < L ? dm.w : 0.f};
 #pragma unroll
       for (int c = 0; c < 4; c++) {
@@ -407,7 +479,7 @@ __device__ __forceinline__ void attn_dq_mma(const bf16* __restrict__ q, const bf
         const int j = j0 + jj + (c & 1);
         float ds = 0.f;
         if (attends(row, j, L, keyPad[jj + (c & 1)])) {
-          const float p = expf(s[nt][c] * scale - (c < 2 ? lse0 : lse1));
+          const float p = exp2_fast(s[nt][c] * scale2 - (c < 2 ? lse0 : lse1));
           ds = p * (mul[c] * dp[nt][c] - (c < 2 ? del0 : del1));
         }
         s[nt][c] = ds;
@@ -425,26 +497,27 @@ __device__ __forceinline__ void attn_dq_mma(const bf16* __restrict__ q, const bf
 
 }  // namespace
 
-// Same parameters as the CUDA-core kernels (dh is DH here).
+// The CUDA-core kernels' parameters (dh is DH here), then the keep mask (null: draw the dropout).
 #define ATTN_MMA_KERNELS(DH)                                                                                      \
   extern "C" __global__ void __launch_bounds__(MMA_WARPS * 32)                                                  \
       attention_forward_mma##DH##_bf16(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse,       \
                                        const int* ids, int H, int L, int dh, int stride, int padId, float scale, \
-                                       const DropoutSite drop) {                                                 \
-    attn_forward_mma<DH>(q, k, v, out, lse, ids, H, L, stride, padId, scale, drop);                              \
+                                       const DropoutSite drop, const uint32_t* keep) {                           \
+    attn_forward_mma<DH>(q, k, v, out, lse, ids, H, L, stride, padId, scale, drop, keep);                        \
   }                                                                                                              \
   extern "C" __global__ void __launch_bounds__(MMA_WARPS * 32)                                                  \
       attention_dkdv_mma##DH##_bf16(const bf16* q, const bf16* k, const bf16* v, const bf16* dOut,              \
                                     const float* lse, const float* delta, bf16* dk, bf16* dv, const int* ids,    \
                                     int H, int L, int dh, int stride, int padId, float scale,                    \
-                                    const DropoutSite drop) {                                                    \
-    attn_dkdv_mma<DH>(q, k, v, dOut, lse, delta, dk, dv, ids, H, L, stride, padId, scale, drop);                 \
+                                    const DropoutSite drop, const uint32_t* keep) {                              \
+    attn_dkdv_mma<DH>(q, k, v, dOut, lse, delta, dk, dv, ids, H, L, stride, padId, scale, drop, keep);           \
   }                                                                                                              \
   extern "C" __global__ void __launch_bounds__(MMA_WARPS * 32)                                                  \
       attention_dq_mma##DH##_bf16(const bf16* q, const bf16* k, const bf16* v, const bf16* dOut,                \
                                   const float* lse, const float* delta, bf16* dq, const int* ids, int H, int L,  \
-                                  int dh, int stride, int padId, float scale, const DropoutSite drop) {          \
-    attn_dq_mma<DH>(q, k, v, dOut, lse, delta, dq, ids, H, L, stride, padId, scale, drop);                       \
+                                  int dh, int stride, int padId, float scale, const DropoutSite drop,           \
+                                  const uint32_t* keep) {                                                        \
+    attn_dq_mma<DH>(q, k, v, dOut, lse, delta, dq, ids, H, L, stride, padId, scale, drop, keep);                 \
   }
 
 ATTN_MMA_KERNELS(16)

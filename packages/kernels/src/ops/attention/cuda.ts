@@ -42,6 +42,19 @@ export interface CudaAttentionShape {
    * 'cuda-core': always the CUDA-core kernels.
    */
   kernels?: 'auto' | 'cuda-core';
+  /**
+   * Optional [{@link attentionKeepWords}(B, H, L)] uint32 workspace for the dropout's keep mask.
+   * With it (and dropout, and the tensor-core kernels) a call first writes the mask from the
+   * dropout's draws (attention_keep_bits) and its kernels read it instead of drawing per element:
+   * the same multipliers, bit for bit, in less time. Overwritten by every call; without it the
+   * kernels draw.
+   */
+  keep?: DevicePtr;
+}
+
+/** uint32 words of the keep-mask workspace at B, H, L: one bit per (query, key), rows of ⌈L/32⌉ words. */
+export function attentionKeepWords(B: number, H: number, L: number): number {
+  return B * H * L * Math.ceil(L / 32);
 }
 
 /** Arguments of {@link cudaAttentionForward}. */
@@ -143,6 +156,22 @@ function mmaShared(dh: number) {
   };
 }
 
+/**
+ * The keep-mask argument of the tensor-core kernels: where `a` has dropout and a `keep` workspace,
+ * queues attention_keep_bits into it and returns it; else a null pointer (the kernels draw).
+ */
+function keepMask(a: CudaAttentionShape, m: ReturnType<typeof opModule>, stream: OpCall['stream']) {
+  if (!a.keep || !a.dropout || !(a.dropout.rate > 0)) return ptrArg(null);
+  const words = attentionKeepWords(a.B, a.H, a.L);
+  checkBytes('keep', a.keep, words * 4);
+  launch(
+    m.kernel('attention_keep_bits'),
+    { grid: Math.min(Math.ceil(words / 256), 65535 * 16), block: 256, stream: stream ?? null },
+    [ptrArg(a.keep), { i32: a.B * a.H }, { i32: a.L }, { bytes: packDropoutSite(a.dropout) }],
+  );
+  return ptrArg(a.keep);
+}
+
 /** Shape arguments after the pointers: H, L, dh, stride, padId, scale, the dropout site. */
 function tail(a: CudaAttentionShape, stride: number) {
   return [
@@ -171,15 +200,20 @@ export function cudaAttentionForward(a: CudaAttentionForwardArgs, call: OpCall =
   if (B * L === 0) return;
   const mma = mmaVariant(a, stride, [a.q, a.k, a.v, a.out]);
   const name = mma ? `attention_forward${mma}` : `attention_forward${variant}_${sfx}`;
+  const m = opModule('attention', contextOf(a.out));
   launch(
-    opModule('attention', contextOf(a.out)).kernel(name),
+    m.kernel(name),
     {
       grid: B * H * Math.ceil(L / (mma ? MMA_ROWS : TILE)),
       block: WARPS * 32,
       sharedBytes: mma ? mmaShared(dh).forward : (3 * TILE * dhp + TILE * PS) * 4,
       stream: call.stream ?? null,
     },
-    [ptrArg(a.q), ptrArg(a.k), ptrArg(a.v), ptrArg(a.out), ptrArg(a.lse), ptrArg(a.ids), ...tail(a, stride)],
+    [
+      ...[a.q, a.k, a.v, a.out, a.lse, a.ids].map(ptrArg),
+      ...tail(a, stride),
+      ...(mma ? [keepMask(a, m, call.stream)] : []),
+    ],
   );
 }
 
@@ -215,17 +249,20 @@ export function cudaAttentionBackward(a: CudaAttentionBackwardArgs, call: OpCall
     : { dkdv: (4 * TILE * dhp + 2 * TILE * PS) * 4, dq: (4 * TILE * dhp + TILE * PS) * 4 };
   const name = (stage: string) => (mma ? `attention_${stage}${mma}` : `attention_${stage}${variant}_${sfx}`);
   const grid = B * H * Math.ceil(L / (mma ? MMA_ROWS : TILE));
+  const keep = mma ? [keepMask(a, m, stream)] : [];
   launch(m.kernel(name('dkdv')), { grid, block: WARPS * 32, sharedBytes: shared.dkdv, stream }, [
     ...common,
     ptrArg(a.dk),
     ptrArg(a.dv),
     ptrArg(a.ids),
     ...tail(a, stride),
+    ...keep,
   ]);
   launch(m.kernel(name('dq')), { grid, block: WARPS * 32, sharedBytes: shared.dq, stream }, [
     ...common,
     ptrArg(a.dq),
     ptrArg(a.ids),
     ...tail(a, stride),
+    ...keep,
   ]);
 }

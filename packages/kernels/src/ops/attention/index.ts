@@ -2,6 +2,7 @@
 export {
   ATTENTION_MAX_DH,
   ATTENTION_MAX_L,
+  attentionKeepWords,
   type CudaAttentionBackwardArgs,
   type CudaAttentionForwardArgs,
   type CudaAttentionShape,
