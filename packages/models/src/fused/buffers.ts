@@ -2,6 +2,7 @@
  * The shapes table of a fused step and the activations it keeps for the backward pass, allocated
  * once when the engine is built (llm.c's ActivationTensors). Sizes are in elements.
  */
+import { attentionKeepWords } from '@cutrec/kernels';
 import type { ResolvedSASRecConfig } from '../config.js';
 import type { BufferKind, EngineOps } from './ops.js';
 
@@ -100,6 +101,12 @@ export interface StepBuffers<B> {
   dCtx: B;
   delta: B;
   normSq: B;
+  /**
+   * The attention's dropout keep mask (uint32 words, `attentionKeepWords`), over dAG: free while
+   * the attention kernels run (the forward writes a into it after them, the backward has read dA
+   * before them). Undefined where the mask would not fit there (then the kernels draw).
+   */
+  keep?: B;
 }
 
 /** [name, elements, kind] of every buffer of a step; the single list that allocation and the memory prediction read. */
@@ -233,5 +240,13 @@ export function allocateStepBuffers<B>(
     dCtx: get('dCtx'),
     delta: get('delta'),
     normSq: get('normSq'),
+    ...(keepWords(sh) > 0 && keepWords(sh) * 4 <= R * D * (ops.dtype === 'float32' ? 4 : 2)
+      ? { keep: ops.alias(get('dAG'), keepWords(sh), 'f32') }
+      : {}),
   };
+}
+
+/** uint32 words of the attention's keep mask (@cutrec/kernels attentionKeepWords). */
+function keepWords(sh: StepShapes): number {
+  return attentionKeepWords(sh.B, sh.H, sh.L);
 }

@@ -242,6 +242,7 @@ export class CudaDevice implements FusedDevice<CudaBuf> {
         dtypeA: this.dtype,
         dtypeB: this.dtype,
         dtypeC: out === 'f32' ? 'float32' : this.dtype,
+        ...(a.bias ? { biasDtype: this.dtype } : {}),
         precision: 'fp32',
       },
       this.call,

@@ -94,10 +94,10 @@ export class HostOps implements EngineOps<H> {
   activationBackward(a: Parameters<EngineOps<H>['activationBackward']>[0]): void {
     activationBackward(this.dropped(a));
   }
-  attentionForward(a: Parameters<EngineOps<H>['attentionForward']>[0]): void {
+  attentionForward({ keep: _, ...a }: Parameters<EngineOps<H>['attentionForward']>[0]): void {
     attentionForward(this.dropped(a));
   }
-  attentionBackward(a: Parameters<EngineOps<H>['attentionBackward']>[0]): void {
+  attentionBackward({ keep: _, ...a }: Parameters<EngineOps<H>['attentionBackward']>[0]): void {
     attentionBackward(this.dropped(a));
   }
 

@@ -106,7 +106,7 @@ export interface EngineOps<B> {
     residualGrad?: { da: B; drop?: Drop };
     rowMask?: RowMask<B>;
   }): void;
-  /** c = (accumulate ? c : 0) + op(a)·op(b) + bias, row-major; a and b are 'act', c is `out`. */
+  /** c = (accumulate ? c : 0) + op(a)·op(b) + bias, row-major; a, b and bias are 'act', c is `out`. */
   matmul(a: {
     a: B;
     b: B;
@@ -138,6 +138,8 @@ export interface EngineOps<B> {
     padId: number;
     scale: number;
     drop?: Drop;
+    /** Scratch of `attentionKeepWords(B, H, L)` uint32 words (@cutrec/kernels) where the CUDA tensor-core kernels may keep the dropout mask; other devices ignore it. */
+    keep?: B;
   }): void;
   attentionBackward(a: {
     q: B;
@@ -159,6 +161,8 @@ export interface EngineOps<B> {
     padId: number;
     scale: number;
     drop?: Drop;
+    /** As attentionForward's. */
+    keep?: B;
   }): void;
 
   /** Per-row loss [N] (and what its backward needs) of hidden against items ('act'), targets int32. */

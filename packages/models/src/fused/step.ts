@@ -47,7 +47,7 @@ function drop<B>(c: StepContext<B>, site: number, rate: number): Drop | undefine
   return c.training && rate > 0 ? { site, rate } : undefined;
 }
 
-/** Y [R, out] = X [R, in] · W + b. */
+/** Y [R, out] = X [R, in] · W + b (b from the 'act' copy, as W: a bf16 output with a bf16 bias is cuBLASLt's fast epilogue). */
 function linear<B>(c: StepContext<B>, x: B, w: string, b: string, y: B, nIn: number, nOut: number): void {
   c.ops.matmul({
     a: x,
@@ -58,7 +58,7 @@ function linear<B>(c: StepContext<B>, x: B, w: string, b: string, y: B, nIn: num
     K: nIn,
     transA: false,
     transB: false,
-    bias: P(c, b),
+    bias: W(c, b),
     out: 'act',
   });
 }
@@ -104,6 +104,7 @@ function attentionArgs<B>(c: StepContext<B>, b: number) {
     padId: sh.C,
     scale: 1 / Math.sqrt(sh.dh),
     drop: drop(c, 1 + 4 * b, c.config.attentionDropout),
+    ...(c.bufs.keep ? { keep: c.bufs.keep } : {}),
   };
 }
 

@@ -267,10 +267,10 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
   activationBackward(a: Args<'activationBackward'>): void {
     this.queue(wgslActivationBackward(this.device, this.dropped(a)));
   }
-  attentionForward(a: Args<'attentionForward'>): void {
+  attentionForward({ keep: _, ...a }: Args<'attentionForward'>): void {
     this.queue(wgslAttentionForward(this.device, this.dropped(a)));
   }
-  attentionBackward(a: Args<'attentionBackward'>): void {
+  attentionBackward({ keep: _, ...a }: Args<'attentionBackward'>): void {
     this.queue(wgslAttentionBackward(this.device, this.dropped(a)));
   }
 
