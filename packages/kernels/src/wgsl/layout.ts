@@ -34,3 +34,19 @@ function envLayout(): WgslLayout | undefined {
   if (v === 'gpu' || v === 'cpu') return v;
   throw new Error(`CUTREC_WGSL_LAYOUT must be gpu or cpu, got "${v}"`);
 }
+
+/** Subgroup sizes the 'cpu' subgroup kernels (the GEMM, the CCE- tiles) are built for. */
+export const CPU_SUBGROUP_SIZES: readonly number[] = [4, 8, 16];
+
+/**
+ * The subgroup size the 'cpu' subgroup kernels can rely on: the device has the 'subgroups' feature
+ * and its adapter one subgroup size (min = max), one of {@link CPU_SUBGROUP_SIZES}; else 0, and 0
+ * when $CUTREC_WGSL_SUBGROUPS=0 (tests, benchmarks: every kernel then does without subgroups).
+ */
+export function cpuSubgroupSize(device: GPUDevice): number {
+  if (typeof process !== 'undefined' && process.env.CUTREC_WGSL_SUBGROUPS === '0') return 0;
+  if (!device.features.has('subgroups')) return 0;
+  const info = device.adapterInfo as (GPUAdapterInfo & { subgroupMaxSize?: number }) | undefined;
+  const min = info?.subgroupMinSize;
+  return min !== undefined && min === info?.subgroupMaxSize && CPU_SUBGROUP_SIZES.includes(min) ? min : 0;
+}

@@ -1,6 +1,5 @@
 /** The tile programs (share 'block'/'batch', negatives 'all'): online lse, dHidden, dItems. */
-import { gemmCpuSubgroupSize } from '../ops/linear/wgsl.js';
-import { layoutOf } from './layout.js';
+import { cpuSubgroupSize, layoutOf } from './layout.js';
 import { negBindingCount } from './negatives.js';
 import type { BindingKind, WgslProgram } from './program.js';
 import {
@@ -43,16 +42,11 @@ export type TileVariant = Pick<TileShaderConfig, 'subgroup' | 'vec4'>;
  * The tile kernels' variant on `device` for hidden/items rows of D: in layout 'cpu' where the
  * device has one subgroup size the kernels are built for ({@link TILE_CPU_SUBGROUPS}), the
  * subgroup kernel (vec4 loads where D is a multiple of 4); else the workgroup-memory kernel.
- * $CUTREC_WGSL_SUBGROUPS=0 (tests, benchmarks) keeps the workgroup-memory kernel.
+ * $CUTREC_WGSL_SUBGROUPS=0 keeps the workgroup-memory kernel (wgsl/layout.ts cpuSubgroupSize).
  */
 export function tileVariant(device: GPUDevice, D: number): TileVariant {
-  if (subgroupsOff() || layoutOf(device) !== 'cpu') return {};
-  const subgroup = gemmCpuSubgroupSize(device);
+  if (layoutOf(device) !== 'cpu') return {};
+  const subgroup = cpuSubgroupSize(device);
   if (!TILE_CPU_SUBGROUPS.includes(subgroup)) return {};
   return { subgroup, vec4: D % 4 === 0 };
-}
-
-/** Whether $CUTREC_WGSL_SUBGROUPS is 0 (the 'cpu' tile and target kernels then do without subgroups). */
-export function subgroupsOff(): boolean {
-  return typeof process !== 'undefined' && process.env.CUTREC_WGSL_SUBGROUPS === '0';
 }

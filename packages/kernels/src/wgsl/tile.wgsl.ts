@@ -22,6 +22,7 @@
  *   instead: no faster), so there is no reduction before them. Elsewhere: the kernels above.
  */
 import { atomicAddWGSL, NEG_SENTINEL, preludeWGSL } from './common.wgsl.js';
+import { CPU_SUBGROUP_SIZES } from './layout.js';
 import { type NegConfig, negativesWGSL } from './negatives.js';
 import { bindingsWGSL } from './program.js';
 
@@ -48,6 +49,28 @@ export interface TileShaderConfig {
 
 export const TILE_WG = 256;
 const TD = 16;
+
+/** The row tiles of a chunk (both kernel families): `tile_of(t)`, with TR the tile's rows. */
+const TILE_OF_WGSL = `struct Tile {
+  r0: u32,
+  nr: u32,
+  grp: u32,
+}
+
+// Row tile t of this row chunk: rows [r0, r0 + nr) (chunk-local) of group grp.
+fn tile_of(t: u32) -> Tile {
+  let gi = t / P.tiles_per_group;
+  let sub = t % P.tiles_per_group;
+  let g = P.g0 + gi;
+  let gs = max(g * P.block_rows, P.row_base);
+  let ge = min(g * P.block_rows + P.block_rows, P.row_base + P.n_rows);
+  let start = gs + sub * TR;
+  var nr = 0u;
+  if (start < ge) {
+    nr = min(TR, ge - start);
+  }
+  return Tile(start - P.row_base, nr, g);
+}`;
 
 /** Bindings (after params) of each tile kernel, before the sampler's. */
 export function tileOwnBindings(c: TileShaderConfig): [string, 'read' | 'rw', string][] {
@@ -102,26 +125,7 @@ var<workgroup> s_tgt: array<i32, ${c.tr}>;
 var<workgroup> s_lse: array<f32, ${c.tr}>;
 var<workgroup> s_dl: array<f32, ${c.tr}>;
 
-struct Tile {
-  r0: u32,
-  nr: u32,
-  grp: u32,
-}
-
-// Row tile t of this row chunk: rows [r0, r0 + nr) (chunk-local) of group grp.
-fn tile_of(t: u32) -> Tile {
-  let gi = t / P.tiles_per_group;
-  let sub = t % P.tiles_per_group;
-  let g = P.g0 + gi;
-  let gs = max(g * P.block_rows, P.row_base);
-  let ge = min(g * P.block_rows + P.block_rows, P.row_base + P.n_rows);
-  let start = gs + sub * TR;
-  var nr = 0u;
-  if (start < ge) {
-    nr = min(TR, ge - start);
-  }
-  return Tile(start - P.row_base, nr, g);
-}
+${TILE_OF_WGSL}
 
 // Negatives k0 … k0+TK-1 of group grp into s_item (chunk-local), s_ok, s_corr.
 fn load_negatives(grp: u32, k0: u32, lid: u32) {
@@ -450,7 +454,7 @@ ${body}`;
 // Layout 'cpu' with subgroups (software adapters): see tileCpuWGSL.
 
 /** Subgroup sizes the 'cpu' tile kernels are built for (divisors of the 16 or 64 lanes). */
-export const TILE_CPU_SUBGROUPS: readonly number[] = [4, 8, 16];
+export const TILE_CPU_SUBGROUPS = CPU_SUBGROUP_SIZES;
 /** D columns a 'cpu' gradient lane accumulates at once (a unit's chunk is swept in these). */
 export const TILE_CPU_DC = 64;
 
@@ -496,26 +500,7 @@ const TR = ${c.tr}u;
 const TK = ${c.tk}u;
 const NEG = ${NEG_SENTINEL};
 
-struct Tile {
-  r0: u32,
-  nr: u32,
-  grp: u32,
-}
-
-// Row tile t of this row chunk: rows [r0, r0 + nr) (chunk-local) of group grp.
-fn tile_of(t: u32) -> Tile {
-  let gi = t / P.tiles_per_group;
-  let sub = t % P.tiles_per_group;
-  let g = P.g0 + gi;
-  let gs = max(g * P.block_rows, P.row_base);
-  let ge = min(g * P.block_rows + P.block_rows, P.row_base + P.n_rows);
-  let start = gs + sub * TR;
-  var nr = 0u;
-  if (start < ge) {
-    nr = min(TR, ge - start);
-  }
-  return Tile(start - P.row_base, nr, g);
-}
+${TILE_OF_WGSL}
 
 struct Neg {
   li: u32,

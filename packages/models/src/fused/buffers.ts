@@ -240,13 +240,13 @@ export function allocateStepBuffers<B>(
     dCtx: get('dCtx'),
     delta: get('delta'),
     normSq: get('normSq'),
-    ...(keepWords(sh) > 0 && keepWords(sh) * 4 <= R * D * (ops.dtype === 'float32' ? 4 : 2)
-      ? { keep: ops.alias(get('dAG'), keepWords(sh), 'f32') }
-      : {}),
+    ...keepMask(ops, sh, get('dAG')),
   };
 }
 
-/** uint32 words of the attention's keep mask (@cutrec/kernels attentionKeepWords). */
-function keepWords(sh: StepShapes): number {
-  return attentionKeepWords(sh.B, sh.H, sh.L);
+/** The attention's keep mask over dAG where its uint32 words (@cutrec/kernels attentionKeepWords) fit there. */
+function keepMask<B>(ops: EngineOps<B>, sh: StepShapes, dAG: B): { keep?: B } {
+  const words = attentionKeepWords(sh.B, sh.H, sh.L);
+  const fits = words > 0 && words * 4 <= sh.R * sh.D * (ops.dtype === 'float32' ? 4 : 2);
+  return fits ? { keep: ops.alias(dAG, words, 'f32') } : {};
 }

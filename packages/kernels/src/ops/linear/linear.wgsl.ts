@@ -33,6 +33,7 @@
  *   128 chunks), the chunk's sum CAS-added (one chunk, R ≤ 256, is deterministic).
  */
 import { atomicAddWGSL } from '../../wgsl/common.wgsl.js';
+import { CPU_SUBGROUP_SIZES } from '../../wgsl/layout.js';
 import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
 import { unitWGSL } from '../common.wgsl.js';
 import { type Decl, offsetFields, storageWGSL } from '../wgsl-view.js';
@@ -45,7 +46,7 @@ export const GEMM_CPU_ROWS = 16;
 export const GEMM_CPU_LANES = 16;
 export const GEMM_CPU_COLS = GEMM_CPU_LANES * 4;
 /** Subgroup sizes the 'cpu' subgroup kernel is built for (divisors of the 16 rows and lanes). */
-export const GEMM_CPU_SUBGROUPS: readonly number[] = [4, 8, 16];
+export const GEMM_CPU_SUBGROUPS = CPU_SUBGROUP_SIZES;
 export const BIAS_GRAD_WORKGROUP = 64;
 /** Rows per chunk of the bias gradient: ≥ 256, and at most 128 chunks CAS-adding into each column. */
 export const BIAS_GRAD_ROWS = 256;

@@ -3,7 +3,7 @@
  * (runner.ts `Step`s). Arguments mean what they mean for the CUDA launchers (cuda.ts
  * CudaMatmulArgs / CudaBiasGradArgs; EngineOps.matmul / biasGrad); storage is float32.
  */
-import { layoutOf, type WgslLayout } from '../../wgsl/layout.js';
+import { cpuSubgroupSize, layoutOf, type WgslLayout } from '../../wgsl/layout.js';
 import type { BindingKind, WgslProgram } from '../../wgsl/program.js';
 import type { Step } from '../../wgsl/runner.js';
 import { Binder, checkInt, opBindings, type WgslView } from '../wgsl-view.js';
@@ -16,7 +16,6 @@ import {
   GEMM_CPU_COLS,
   GEMM_CPU_LANES,
   GEMM_CPU_ROWS,
-  GEMM_CPU_SUBGROUPS,
   GEMM_FIELDS,
   GEMM_TILE,
   GEMM_TILE_K,
@@ -137,16 +136,8 @@ export function gemmCpuVec4Ok(a: Pick<WgslMatmulArgs, 'b' | 'N' | 'K' | 'transB'
   return !a.transB && a.K > 0 && a.N % 4 === 0 && (a.b.offset ?? 0) % 4 === 0;
 }
 
-/**
- * The subgroup size the 'cpu' subgroup GEMM can rely on: the device has the 'subgroups' feature
- * and its adapter one subgroup size (min = max), one of {@link GEMM_CPU_SUBGROUPS}; else 0.
- */
-export function gemmCpuSubgroupSize(device: GPUDevice): number {
-  if (!device.features.has('subgroups')) return 0;
-  const info = device.adapterInfo as (GPUAdapterInfo & { subgroupMaxSize?: number }) | undefined;
-  const min = info?.subgroupMinSize;
-  return min !== undefined && min === info?.subgroupMaxSize && GEMM_CPU_SUBGROUPS.includes(min) ? min : 0;
-}
+/** The subgroup size the 'cpu' subgroup GEMM can rely on (wgsl/layout.ts {@link cpuSubgroupSize}). */
+export const gemmCpuSubgroupSize = cpuSubgroupSize;
 
 /**
  * The 'cpu' GEMM variant for a call: the subgroup kernel where {@link gemmCpuSubgroupSize} allows
