@@ -82,7 +82,7 @@ export {
 } from './fused/engine.js';
 export { type EvaluateFusedOptions, evaluateFused } from './fused/evaluate.js';
 export { HostDevice } from './fused/host-device.js';
-export { HostOps } from './fused/host-ops.js';
+export { HostOps, type HostOpsOptions } from './fused/host-ops.js';
 export {
   entryOf,
   LAYOUT_ALIGN,

@@ -8,7 +8,7 @@
 import { setupTfjs } from '@cutrec/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FusedTrainer, HostDevice, paramLayout, resolveConfig, SASRec } from '../src/index.js';
-import { cases, expectSameSteps, randomBatch } from './fused-cases.js';
+import { BF16_VS_TFJS, cases, expectSameSteps, randomBatch } from './fused-cases.js';
 
 beforeAll(async () => {
   await setupTfjs({ backend: 'cpu' });
@@ -18,6 +18,17 @@ describe('fused engine on the host = tfjs engine', () => {
   for (const c of cases) {
     it(c.name, async () => {
       await expectSameSteps(c, 'fused-host', () => new HostDevice(), 1e-4);
+    });
+  }
+});
+
+// bf16 storage on its own, with float64 arithmetic: as far from the float32 tfjs step as the CUDA
+// bf16 engine is (the bound the CUDA tests hold it to, BF16_VS_TFJS, and why it is not 2e-2).
+describe("the host's bf16-storage engine = tfjs engine within BF16_VS_TFJS (GELU)", () => {
+  for (const c0 of cases) {
+    const c = { ...c0, model: { ...c0.model, activation: 'gelu' as const } };
+    it(c.name, async () => {
+      await expectSameSteps(c, 'host bf16', () => new HostDevice({ dtype: 'bfloat16' }), BF16_VS_TFJS);
     });
   }
 });

@@ -1,7 +1,10 @@
 /**
  * The fused step's ops on the host: every op is @cutrec/kernels' float64 reference over
  * Float64Array buffers, run at once. Slow, exact: the engine's oracle of its own wiring (CI
- * checks it against the tfjs SASRec) and a fused engine for machines with no GPU.
+ * checks it against the tfjs SASRec) and a fused engine for machines with no GPU. With
+ * `dtype: 'bfloat16'` the 'act' buffers hold what bf16 storage holds — every value an op writes
+ * into one is rounded to the nearest bf16 — while the arithmetic stays float64: the reference the
+ * bf16 device engines are held to, with their storage's rounding and none of their own.
  */
 import {
   activationBackward,
@@ -26,13 +29,20 @@ import {
   resolveOptions,
   topKReference,
 } from '@cutrec/kernels';
+import { packBf16, unpackBf16 } from '@cutrec/tensor';
 import type { Drop, EngineOps, StepLoss } from './ops.js';
 
 type H = Float64Array;
 
-/** EngineOps on host Float64Arrays (float64 everywhere; 'act' buffers too). */
+/** Options of {@link HostOps} (and HostDevice). */
+export interface HostOpsOptions {
+  /** Storage of 'act' buffers: float32 (default; kept in float64) or bfloat16 (values rounded on write). */
+  dtype?: 'float32' | 'bfloat16';
+}
+
+/** EngineOps on host Float64Arrays (float64 arithmetic; 'act' values rounded to bf16 in bfloat16). */
 export class HostOps implements EngineOps<H> {
-  readonly dtype = 'float32' as const;
+  readonly dtype: 'float32' | 'bfloat16';
   /** Steps completed: the stream of dropout masks and negatives. */
   step = 0;
   /** The mean loss of the last `meanLoss`. */
@@ -40,6 +50,20 @@ export class HostOps implements EngineOps<H> {
 
   /** The model seed, which keys the dropout masks (the loss carries its own seed); set by the engine. */
   seed = 0;
+
+  constructor(options: HostOpsOptions = {}) {
+    this.dtype = options.dtype ?? 'float32';
+  }
+
+  /** bfloat16: the first n elements of each 'act' output (n: all of it) rounded as bf16 storage rounds them. */
+  private stored(n: number | undefined, ...outs: (H | undefined)[]): void {
+    if (this.dtype === 'float32') return;
+    for (const b of outs) {
+      if (!b) continue;
+      const x = n === undefined ? b : b.subarray(0, n);
+      x.set(unpackBf16(packBf16(x)));
+    }
+  }
 
   alloc(n: number): H {
     return new Float64Array(n);
@@ -56,6 +80,7 @@ export class HostOps implements EngineOps<H> {
   }
   castToAct(src: H, dst: H, n: number): void {
     dst.set(src.subarray(0, n));
+    this.stored(n, dst);
   }
 
   private spec(d: Drop | undefined): DropoutSpec | undefined {
@@ -69,6 +94,7 @@ export class HostOps implements EngineOps<H> {
 
   embeddingForward(a: Parameters<EngineOps<H>['embeddingForward']>[0]): void {
     embeddingForward(this.dropped(a));
+    this.stored(a.R * a.D, a.out);
   }
   embeddingBackward(a: Parameters<EngineOps<H>['embeddingBackward']>[0]): void {
     embeddingBackward(this.dropped(a));
@@ -76,29 +102,36 @@ export class HostOps implements EngineOps<H> {
   layerNormForward(a: Parameters<EngineOps<H>['layerNormForward']>[0]): void {
     const { residual, ...rest } = a;
     layerNormForward({ ...rest, ...(residual ? { residual: this.dropped(residual) } : {}) });
+    this.stored(a.R * a.D, a.y, a.sum);
   }
   layerNormBackward(a: Parameters<EngineOps<H>['layerNormBackward']>[0]): void {
     const { residualGrad, ...rest } = a;
     layerNormBackward({ ...rest, ...(residualGrad ? { residualGrad: this.dropped(residualGrad) } : {}) });
+    this.stored(a.R * a.D, a.dx, a.dSkip, residualGrad?.da);
   }
   matmul(a: Parameters<EngineOps<H>['matmul']>[0]): void {
-    const { out: _out, ...rest } = a;
+    const { out, ...rest } = a;
     matmul(rest);
+    if (out === 'act') this.stored(a.M * a.N, a.c);
   }
   biasGrad(a: Parameters<EngineOps<H>['biasGrad']>[0]): void {
     biasGrad(a);
   }
   activationForward(a: Parameters<EngineOps<H>['activationForward']>[0]): void {
     activationForward(this.dropped(a));
+    this.stored(a.n, a.out);
   }
   activationBackward(a: Parameters<EngineOps<H>['activationBackward']>[0]): void {
     activationBackward(this.dropped(a));
+    this.stored(a.n, a.dPre);
   }
   attentionForward({ keep: _, ...a }: Parameters<EngineOps<H>['attentionForward']>[0]): void {
     attentionForward(this.dropped(a));
+    this.stored(undefined, a.out);
   }
   attentionBackward({ keep: _, ...a }: Parameters<EngineOps<H>['attentionBackward']>[0]): void {
     attentionBackward(this.dropped(a));
+    this.stored(undefined, a.dq, a.dk, a.dv);
   }
 
   private cceOptions(
@@ -226,6 +259,10 @@ export class HostOps implements EngineOps<H> {
       clipNorm: opt.clipNorm,
       normSq: a.normSq[0]!,
     });
+    if (a.paramsAct) {
+      a.paramsAct.set(a.params.subarray(0, a.n));
+      this.stored(a.n, a.paramsAct);
+    }
   }
   stepIncrement(): void {
     this.step += 1;
