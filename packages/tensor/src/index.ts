@@ -46,3 +46,4 @@ export {
   probeWebGPU,
 } from './webgpu/device.js';
 export { type DeviceInfo, deviceInfo } from './webgpu/info.js';
+export { type QuietWaitOptions, waitQuietly } from './webgpu/wait.js';
