@@ -1,8 +1,8 @@
 /**
  * Attention CUDA kernels against the float64 reference: random inputs of awkward sizes (printed
- * seed) with padded rows and an all-padding sequence, outputs poisoned with NaN, float32 and bf16
- * storage (bf16 through the tensor-core kernels where they apply, and through the CUDA-core
- * kernels), with and without dropout; L up to 512 with dh 128 and 16, dh that is no multiple of
+ * seed) with left-padded rows (one all padding, one with only its last item, one mostly padding),
+ * outputs poisoned with NaN, float32 and bf16 storage (bf16 through the tensor-core kernels where
+ * they apply, and through the CUDA-core kernels), with and without dropout; L up to 512 with dh 128 and 16, dh that is no multiple of
  * anything, a row stride above H·dh (the columns between heads stay untouched), q/k/v and dq/dk/dv
  * sharing one buffer each (stride 3·D), and forward + backward captured into a CUDA graph replayed
  * with two step counters (the dropout stream is read from device memory). Skipped with the reason
@@ -87,6 +87,9 @@ const cases: Case[] = [
   { B: 1, L: 200, H: 2, dh: 64 },
   { B: 1, L: 512, H: 1, dh: 128, rate: 0.1 },
   { B: 2, L: 512, H: 2, dh: 16 },
+  // long leading padding (sequences 2 and 3): whole key tiles skipped by the forward and dq
+  { B: 4, L: 300, H: 2, dh: 64, rate: 0.1 },
+  { B: 5, L: 161, H: 1, dh: 128 },
   // tensor-core head sizes past the powers of two (bf16 'auto')
   { B: 3, L: 100, H: 2, dh: 48, rate: 0.2 },
   { B: 2, L: 130, H: 1, dh: 96, stride: 'shared', rate: 0.1 },
@@ -110,7 +113,10 @@ function run(c: Case, dtype: Dtype, graph: boolean, kernels: Kernels = 'auto', k
   const padId = 0;
   const ids = new Int32Array(R);
   for (let b = 0; b < B; b++) {
-    const start = b === 1 ? L : rng.int(0, Math.floor(L / 2)); // sequence 1 is all padding
+    // left padding (SASRec's): sequence 1 all padding, 2 only its last item, 3 mostly padding (so
+    // the kernels' skip of leading padding tiles is exercised), the others up to half
+    const start =
+      b === 1 ? L : b === 2 ? L - 1 : b === 3 ? rng.int(Math.floor(L / 2), L - 1) : rng.int(0, Math.floor(L / 2));
     for (let t = 0; t < L; t++) ids[b * L + t] = t < start || rng.uniform() < 0.1 ? padId : rng.int(1, 1000);
   }
   // q, k, v: [R, stride] with NaN between the heads' columns (never read); shared: one buffer

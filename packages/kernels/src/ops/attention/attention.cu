@@ -1,8 +1,9 @@
 // Causal multi-head attention with key padding and dropout on the probabilities, forward and
 // backward, FlashAttention style (src/ops/attention/reference.ts is the contract): tiles of 32
 // queries and 32 keys in shared memory, an online softmax, never an [L, L] buffer in global memory,
-// key tiles above the diagonal skipped. Plain FP32 CUDA-core arithmetic (bf16 storage is widened
-// on load). Backward without atomics: attention_delta (delta_i = dO_i · out_i), attention_dkdv
+// key tiles above the diagonal skipped, and in the forward and dq the key tiles of a sequence's
+// leading padding (first_key_tile). Plain FP32 CUDA-core arithmetic (bf16 storage is widened on
+// load). Backward without atomics: attention_delta (delta_i = dO_i · out_i), attention_dkdv
 // (one block per (b, h, key tile), looping over the query tiles at or below the diagonal) and
 // attention_dq (one block per (b, h, query tile), looping over key tiles), both recomputing
 // p_ij = exp(s_ij − lse_i) and the dropout multiplier dropout_mul(site, e_ij),
@@ -150,6 +151,28 @@ __device__ __forceinline__ bool attends(int i, int j, int L, bool keyPad) {
   return i < L && (j == i || (j < i && !keyPad));
 }
 
+// The first key tile (a multiple of BK) that a block of queries t0 … (t0 a multiple of BK) must
+// visit. Keys before both t0 and the sequence's first real (non-padding) key are padding that no
+// query of the block attends (each is before every query, so none is a query's own diagonal):
+// their tiles would add exact zeros (every score masked: the online softmax's m, l and the
+// accumulators stay as they are, p = dS = 0), so a loop may start here and give the same numbers.
+// SASRec's batches are left-padded, so this skips most of a short sequence's work. Every thread of
+// the block must call it (barriers).
+template <int BK>
+__device__ __forceinline__ int first_key_tile(const int* __restrict__ ids, int b, int L, int padId, int t0) {
+  __shared__ int firstReal;
+  if (threadIdx.x == 0) firstReal = t0;
+  __syncthreads();
+  for (int j = threadIdx.x; j < t0; j += blockDim.x) {
+    if (ids[b * L + j] != padId) {
+      atomicMin(&firstReal, j);  // a thread's first hit is its smallest j
+      break;
+    }
+  }
+  __syncthreads();
+  return firstReal / BK * BK;
+}
+
 // ---- forward: grid B·H·ceil(L / 32); dynamic shared 3·32·dhp + 32·36 floats ----
 template <typename T, int NC, bool VEC>
 __device__ __forceinline__ void attn_forward(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
@@ -178,7 +201,7 @@ __device__ __forceinline__ void attn_forward(const T* __restrict__ q, const T* _
   }
   const int iLast = min(i0 + TILE, L) - 1;
   const size_t eRow = (size_t)bh * L + i0 + w * ROWS;  // row index (b·H + h)·L + i of this warp's first row
-  for (int j0 = 0; j0 <= iLast; j0 += TILE) {
+  for (int j0 = first_key_tile<TILE>(ids, b, L, padId, i0); j0 <= iLast; j0 += TILE) {
     __syncthreads();  // the previous tile's Ks / Vs are no longer read
     load_tile(Ks, k, b, j0, L, h, dh, dhp, stride);
     load_tile(Vs, v, b, j0, L, h, dh, dhp, stride);
@@ -377,7 +400,7 @@ __device__ __forceinline__ void attn_dq(const T* __restrict__ q, const T* __rest
     for (int c = 0; c < NC; c++) acc[r][c] = 0.f;
   }
   const int iLast = min(i0 + TILE, L) - 1;
-  for (int j0 = 0; j0 <= iLast; j0 += TILE) {
+  for (int j0 = first_key_tile<TILE>(ids, b, L, padId, i0); j0 <= iLast; j0 += TILE) {
     __syncthreads();
     load_tile(Ks, k, b, j0, L, h, dh, dhp, stride);
     load_tile(Vs, v, b, j0, L, h, dh, dhp, stride);

@@ -213,7 +213,8 @@ __device__ __forceinline__ void attn_forward_mma(const bf16* __restrict__ q, con
   const int r0 = t.t0 + 16 * w + g, r1 = r0 + 8;  // this lane's two rows
   const int wLast = warp_last(t.t0 + 16 * w, L);
   auto stage = [&](int buf, int j0) { stage_keys<BK, DH>(kv, keyPads, buf, j0, k, v, ids, t, L, stride, padId); };
-  stage(0, 0);
+  const int jFirst = first_key_tile<BK>(ids, t.b, L, padId, t.t0);  // key tiles of padding before it skipped
+  stage(0, jFirst);
   uint32_t qf[DH / 16][4];
   load_a_global<DH>(qf, q, t.b, r0, L, t.h, stride, qd);
 
@@ -225,7 +226,7 @@ __device__ __forceinline__ void attn_forward_mma(const bf16* __restrict__ q, con
   const int W = (L + 31) >> 5;        // mask words per query row
   const int iLast = min(t.t0 + MMA_ROWS, L) - 1;
   const float scale2 = scale * LOG2E;  // scores and the running max m are in base 2
-  for (int j0 = 0, buf = 0; j0 <= iLast; j0 += BK, buf ^= 1) {
+  for (int j0 = jFirst, buf = 0; j0 <= iLast; j0 += BK, buf ^= 1) {
     pipeline_step(j0 + BK <= iLast, [&] { stage(buf ^ 1, j0 + BK); });
     if (j0 > wLast) continue;  // every key of the tile follows every row of this warp (warp-uniform)
     const bf16* Ks = kv + 2 * buf * BK * KS;
@@ -430,7 +431,8 @@ __device__ __forceinline__ void attn_dq_mma(const bf16* __restrict__ q, const bf
   const int r0 = t.t0 + 16 * w + g, r1 = r0 + 8;
   const int wLast = warp_last(t.t0 + 16 * w, L);
   auto stage = [&](int buf, int j0) { stage_keys<BK, DH>(kv, keyPads, buf, j0, k, v, ids, t, L, stride, padId); };
-  stage(0, 0);
+  const int jFirst = first_key_tile<BK>(ids, t.b, L, padId, t.t0);  // key tiles of padding before it skipped
+  stage(0, jFirst);
   uint32_t qf[DH / 16][4], gf[DH / 16][4];
   load_a_global<DH>(qf, q, t.b, r0, L, t.h, stride, qd);
   load_a_global<DH>(gf, dOut, t.b, r0, L, t.h, H * DH, qd);
@@ -446,7 +448,7 @@ __device__ __forceinline__ void attn_dq_mma(const bf16* __restrict__ q, const bf
   float acc[DH / 8][4];
   zero(acc);
   const int iLast = min(t.t0 + MMA_ROWS, L) - 1;
-  for (int j0 = 0, buf = 0; j0 <= iLast; j0 += BK, buf ^= 1) {
+  for (int j0 = jFirst, buf = 0; j0 <= iLast; j0 += BK, buf ^= 1) {
     pipeline_step(j0 + BK <= iLast, [&] { stage(buf ^ 1, j0 + BK); });
     if (j0 > wLast) continue;
     const bf16* Ks = kv + 2 * buf * BK * KS;
