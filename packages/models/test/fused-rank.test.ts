@@ -18,6 +18,7 @@ import {
   SASRec,
   WebGpuDevice,
 } from '../src/index.js';
+import { randomBatch } from './fused-cases.js';
 import { B, C, cfg, examplesOf, expectSameRanks, expectSameTopK, L, loss, rankCase } from './rank-cases.js';
 
 const { device, skipReason } = await webgpuForTests();
@@ -145,6 +146,36 @@ describe.skipIf(skipReason !== undefined)('fused evaluation over many chunks, on
       expectSameRanks(await q.take(), onHost.rankTargets(c.inputs, c.targets, c.seen), `call ${i}`);
     }
     expect(() => onGpu.rankTargets(inputs, targets)).toThrow(/use rankTargetsAsync/);
+    onGpu.dispose();
+    onHost.dispose();
+    model.dispose();
+    const err = await gpu.popErrorScope();
+    expect(err?.message, 'no WebGPU validation error').toBeUndefined();
+  });
+
+  it('replays a chunk recorded once per kind of call: ranks after training steps follow the new parameters', async () => {
+    const gpu = device as GPUDevice;
+    gpu.pushErrorScope('validation');
+    const model = new SASRec(cfg);
+    const wd = new WebGpuDevice(gpu);
+    const onGpu = new FusedTrainer(model, wd, { loss, optimizer: { lr: 0.05 }, batchSize: B });
+    const onHost = new FusedTrainer(model, new HostDevice(), { loss, optimizer: { lr: 0.05 }, batchSize: B });
+    const { inputs, targets, seen } = rankCase(4, 23);
+    const before = await onGpu.rankTargetsAsync(inputs, targets, seen);
+    await onGpu.rankTargetsAsync(inputs, targets);
+    expect(wd.replayableCount, 'one recording with seen lists, one without').toBe(2);
+    for (let s = 0; s < 3; s++) {
+      const batch = randomBatch(40 + s, B, L, C);
+      await onGpu.trainStepAsync(batch);
+      onHost.trainStep(batch);
+    }
+    const after = await onGpu.rankTargetsAsync(inputs, targets, seen);
+    expect(wd.replayableCount, 'replayed, not recorded again').toBe(2);
+    expect(
+      [...after].some((r, u) => r !== before[u]),
+      'the steps changed some rank',
+    ).toBe(true);
+    expectSameRanks(after, onHost.rankTargets(inputs, targets, seen), 'after 3 steps');
     onGpu.dispose();
     onHost.dispose();
     model.dispose();

@@ -118,6 +118,8 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
   private hostStep = 0;
   private readonly useRecording: boolean;
   private recorded: RecordedStep | undefined;
+  /** Work recorded by {@link runReplayable}, by key. */
+  private readonly replays = new Map<string, RecordedStep>();
   private stepsRun = 0;
   /** CCE- dispatches queued so far (indices into `pending`). */
   private cceMarks: { index: number; params: ParamValues }[] = [];
@@ -463,9 +465,34 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
       });
     }
   }
-  /** Runs `record` (its dispatches join the queued work; no recording is kept). */
-  runReplayable(_key: string, record: () => void): void {
+  /**
+   * Runs the work `record` queues as one submission, recorded under `key` the first time (pipelines,
+   * bind groups and params made once, as the step's) and replayed from then on: an evaluation's
+   * chunks after the first cost one encode and submit each. Without recording ({@link
+   * WebGpuDeviceOptions.record} false) the work joins the queued work.
+   */
+  runReplayable(key: string, record: () => void): void {
+    if (!this.useRecording) {
+      record();
+      return;
+    }
+    let r = this.replays.get(key);
+    if (!r) {
+      this.flush();
+      r = this.recordPending(record, `cutrec-fused-${key}`);
+      this.replays.set(key, r);
+    }
+    r.rec.submit();
+  }
+
+  /** Runs `record` into an empty queue and makes what it queued a {@link Recording} (not yet submitted). */
+  private recordPending(record: () => void, label: string): RecordedStep {
     record();
+    const r = { rec: this.runner.record(this.pending, label), cce: this.cceMarks, release: this.releases };
+    this.pending = [];
+    this.cceMarks = [];
+    this.releases = [];
+    return r;
   }
   download(): Float32Array {
     throw new Error(
@@ -524,19 +551,19 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
       r.rec.submit();
     } else if (this.useRecording && this.stepsRun > 0) {
       this.flush();
-      record();
-      const rec = this.runner.record(this.pending, 'cutrec-fused-step');
-      this.recorded = { rec, cce: this.cceMarks, release: this.releases };
-      this.pending = [];
-      this.cceMarks = [];
-      this.releases = [];
-      rec.submit();
+      this.recorded = this.recordPending(record, 'cutrec-fused-step');
+      this.recorded.rec.submit();
     } else {
       record();
       this.flush();
     }
     this.hostStep += 1;
     this.stepsRun += 1;
+  }
+
+  /** Recordings kept by {@link runReplayable} (one per key). */
+  get replayableCount(): number {
+    return this.replays.size;
   }
 
   /** Whether the step is replayed from a recording (after the second step). */
@@ -555,11 +582,12 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
   }
   dispose(): void {
     this.pending = [];
-    if (this.recorded) {
-      this.recorded.rec.destroy();
-      for (const r of this.recorded.release) r();
-      this.recorded = undefined;
+    for (const r of [...(this.recorded ? [this.recorded] : []), ...this.replays.values()]) {
+      r.rec.destroy();
+      for (const f of r.release) f();
     }
+    this.recorded = undefined;
+    this.replays.clear();
     for (const b of this.owned.splice(0)) memoryMeter().destroy(b);
   }
 }
