@@ -61,7 +61,8 @@ export interface FusedDevice<B> extends EngineOps<B> {
   copyInt32(src: B, dst: B, n: number): void;
   /**
    * Runs the work `record` queues; the device may keep it under `key` and replay it the next times
-   * (CUDA: captured into a graph on a key's second run, then replayed; elsewhere it runs `record`).
+   * (CUDA: captured into a graph on a key's second run, then replayed; WebGPU: recorded on the
+   * first, then replayed; the host runs `record`).
    * Under one key, `record` must queue the same work on the same buffers every time: only the
    * buffers' contents may change between runs.
    */
@@ -452,7 +453,8 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
    * Per chunk of B users: the ids (`writeBatch`), one stream-ordered upload of the chunk's targets
    * and seen lists into a scratch buffer that every chunk reuses (an upload is queued after the
    * rank kernels that read the previous one), the forward pass and the rank kernels over all B rows
-   * (`runReplayable`: on CUDA one graph launch from the second chunk on), and a device copy of the
+   * (`runReplayable`: on CUDA one graph launch from the second chunk on, on WebGPU one recorded
+   * submission), and a device copy of the
    * chunk's n ranks into one ranks buffer. Nothing here waits for the device, except CUDA's pinned
    * staging rings, which wait for the copy that last used a slot.
    */
