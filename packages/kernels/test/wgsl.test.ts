@@ -24,6 +24,8 @@ import {
   wgslLayoutOf,
 } from '../src/index.js';
 import { gemmCpuSubgroupSize } from '../src/ops/linear/wgsl.js';
+import { RowProgram, rowSubgroup } from '../src/wgsl/row.js';
+import { targetCpu } from '../src/wgsl/target.js';
 import { tileVariant } from '../src/wgsl/tile.js';
 import { expectGradClose, randomInputs, rng, skewedTable } from './contract.js';
 
@@ -173,6 +175,62 @@ for (const off of [false, true]) {
       });
     },
   );
+}
+
+// The share 'row' kernels at the edges of the 'cpu' subgroup kernels (row-cpu.wgsl.ts): K below,
+// at and past a subgroup's negatives (8 on lavapipe), D below 4, not a multiple of 4 (scalar
+// loads), and past one sweep of the subgroup's 4·S columns; with the 'cpu' row and target kernels
+// (subgroups), the 'cpu' target kernel with the workgroup-memory row kernel ($CUTREC_WGSL_SUBGROUPS=0),
+// and the 'gpu' layout's kernels (forced), so every variant runs on a software adapter.
+const ROW_EDGES: [string, number, CceOptions][] = [
+  ['K = 1, D = 3', 3, { negatives: 1 }],
+  ['K = 7, D = 4', 4, { negatives: 7 }],
+  ['K = 8, D = 31', 31, { negatives: 8, logQ: false }],
+  ['K = 9, D = 32', 32, { negatives: 9 }],
+  ['K = 150 > C, D = 33, no hit removal', 33, { negatives: 150, removeAccidentalHits: false }],
+  [
+    'K = 17, D = 68, popularity',
+    68,
+    { negatives: 17, sampler: { kind: 'popularity', table: skewedTable(140) } },
+  ],
+  ['K = 5, D = 36, inBatch', 36, { negatives: 5, sampler: 'inBatch' }],
+];
+const ROW_MODES = [
+  { name: "'cpu' layout with subgroups", layout: undefined, subgroups: true },
+  { name: "'cpu' layout without subgroups", layout: 'cpu', subgroups: false },
+  { name: "'gpu' layout", layout: 'gpu', subgroups: true },
+] as const;
+for (const mode of ROW_MODES) {
+  describe.skipIf(!device)(`wgsl: share 'row' kernels at their edges, ${mode.name} (seed ${SEED})`, () => {
+    let prev: WgslTuning;
+    let env: string | undefined;
+    beforeAll(async () => {
+      await setupTfjs({ backend: 'webgpu', device });
+      prev = setWgslTuning({ poison: true, ...(mode.layout ? { layout: mode.layout } : {}) });
+      env = process.env.CUTREC_WGSL_SUBGROUPS;
+      if (!mode.subgroups) process.env.CUTREC_WGSL_SUBGROUPS = '0';
+    });
+    afterAll(() => {
+      setWgslTuning(prev);
+      if (env === undefined) delete process.env.CUTREC_WGSL_SUBGROUPS;
+      else process.env.CUTREC_WGSL_SUBGROUPS = env;
+    });
+    it('picks the kernels it says it tests', () => {
+      const cpu = wgslLayoutOf(device!) === 'cpu';
+      const sg = mode.subgroups && cpu ? gemmCpuSubgroupSize(device!) : 0;
+      expect(rowSubgroup(device!)).toBe(sg);
+      expect(targetCpu(device!)).toBe(cpu);
+      const neg = { kind: 'uniform', logQ: true } as const;
+      const program = new RowProgram({ neg, removeHits: true, backward: true, vec4: true, subgroup: sg });
+      expect(program.key.endsWith(`/cpu/sg${sg}`)).toBe(sg > 0);
+      expect(program.workgroupSize).toBe(sg > 0 ? sg : 64);
+    });
+    ROW_EDGES.forEach(([name, D, options], i) => {
+      it(name, async () => {
+        await checkAgainstReference(150, 140, D, options, (SEED + 6007 * i) >>> 0);
+      });
+    });
+  });
 }
 
 describe.skipIf(!device)('wgsl: peak extra memory does not grow with K', () => {

@@ -12,9 +12,9 @@ import type { CceForwardResult, CceGradients, CceImplementation, ResolvedCceOpti
 import { inBatchNegBuffers, type NegBuffers, type NegConfig, uploadNegBuffers } from './negatives.js';
 import { type Chunk, chunkRows, maxBindingBytes, type TileShape, tileGeometry, tileShape } from './plan.js';
 import type { Params } from './program.js';
-import { RowProgram } from './row.js';
+import { RowProgram, rowSubgroup } from './row.js';
 import { type Dispatch, Runner, type Step } from './runner.js';
-import { TargetProgram } from './target.js';
+import { TargetProgram, targetCpu } from './target.js';
 import { TileProgram, type TileVariant, tileVariant } from './tile.js';
 import { tuning } from './tuning.js';
 
@@ -34,6 +34,8 @@ interface Call {
   negBufs: NegBuffers | undefined;
   base: Params;
   tile: (TileShape & TileVariant) | undefined;
+  /** share 'row': the row kernels' subgroup size (0: the workgroup-memory kernels). */
+  rowSubgroup: number;
   groupRows: number;
   removeHits: boolean;
 }
@@ -89,6 +91,7 @@ function prepare(device: GPUDevice, shape: CceShape, targets: GPUBuffer, o: Reso
     neg,
     negBufs,
     tile,
+    rowSubgroup: tile ? 0 : rowSubgroup(device),
     groupRows,
     removeHits: !all && o.removeAccidentalHits,
     base: {
@@ -163,6 +166,7 @@ function forwardSteps(call: Call, bufs: CceForwardBuffers): Step[] {
           removeHits: call.removeHits,
           backward: false,
           vec4: D % 4 === 0,
+          subgroup: call.rowSubgroup,
         });
         const v4 = D % 4 === 0 ? [rows(hB, rc, rb), rows(iB, ic, rb)] : [];
         steps.push({ program, params, buffers: [...buffers, ...v4], units: rc.count });
@@ -183,7 +187,7 @@ function forwardSteps(call: Call, bufs: CceForwardBuffers): Step[] {
       }
     });
   }
-  const target = new TargetProgram({ all: call.all, backward: false });
+  const target = new TargetProgram({ all: call.all, backward: false, cpu: targetCpu(call.device) });
   for (const rc of call.rowChunks) {
     call.itemChunks.forEach((ic, ii) => {
       steps.push({
@@ -196,7 +200,7 @@ function forwardSteps(call: Call, bufs: CceForwardBuffers): Step[] {
           rows(bufs.lse, rc, 4),
           rows(bufs.loss, rc, 4),
         ],
-        units: rc.count,
+        units: target.units(rc.count),
       } satisfies Dispatch);
     });
   }
@@ -253,7 +257,7 @@ function backwardSteps(call: Call, bufs: CceBackwardBuffers, accumulateItems: bo
   if (call.N > 0) {
     const { hidden: hB, items: iB, targets: tB, lse: lB, dLoss: gB } = bufs;
     const rb = D * 4;
-    const target = new TargetProgram({ all: call.all, backward: true });
+    const target = new TargetProgram({ all: call.all, backward: true, cpu: targetCpu(call.device) });
     const common = (rc: Chunk, ic: Chunk) => [
       rows(hB, rc, rb),
       rows(iB, ic, rb),
@@ -267,7 +271,7 @@ function backwardSteps(call: Call, bufs: CceBackwardBuffers, accumulateItems: bo
           program: target,
           params: chunkParams(call, rc, ic, false),
           buffers: [...common(rc, ic), rows(bufs.dHidden, rc, rb), rows(bufs.dItems, ic, rb)],
-          units: rc.count,
+          units: target.units(rc.count),
         });
       }
     }
@@ -281,6 +285,7 @@ function backwardSteps(call: Call, bufs: CceBackwardBuffers, accumulateItems: bo
               removeHits: call.removeHits,
               backward: true,
               vec4: D % 4 === 0,
+              subgroup: call.rowSubgroup,
             }),
             params,
             buffers: [

@@ -1,12 +1,14 @@
 /** The share 'row' programs (per-row negatives): online lse, and gradients. */
 
+import { cpuSubgroupSize, layoutOf } from './layout.js';
 import { negBindingCount } from './negatives.js';
 import type { BindingKind, WgslProgram } from './program.js';
 import { ROW_WG, type RowShaderConfig, rowWGSL } from './row.wgsl.js';
+import { rowCpuWGSL } from './row-cpu.wgsl.js';
 
 export class RowProgram implements WgslProgram {
   readonly key: string;
-  readonly workgroupSize = ROW_WG;
+  readonly workgroupSize: number;
   readonly bindings: readonly BindingKind[];
 
   /**
@@ -15,7 +17,9 @@ export class RowProgram implements WgslProgram {
    * then, with vec4, hidden and items again (as vec4).
    */
   constructor(private readonly cfg: RowShaderConfig) {
-    this.key = `row/${cfg.backward ? 'bwd' : 'fwd'}/${cfg.neg.kind}/${cfg.neg.logQ ? 'logq' : 'nologq'}/${cfg.removeHits ? 'hits' : 'nohits'}/${cfg.vec4 ? 'vec4' : 'scalar'}`;
+    const cpu = cfg.subgroup ? `/cpu/sg${cfg.subgroup}` : '';
+    this.key = `row/${cfg.backward ? 'bwd' : 'fwd'}/${cfg.neg.kind}/${cfg.neg.logQ ? 'logq' : 'nologq'}/${cfg.removeHits ? 'hits' : 'nohits'}/${cfg.vec4 ? 'vec4' : 'scalar'}${cpu}`;
+    this.workgroupSize = cfg.subgroup || ROW_WG;
     const own: BindingKind[] = cfg.backward
       ? ['uniform', 'read', 'read', 'read', 'read', 'read', 'rw', 'rw']
       : ['uniform', 'read', 'read', 'read', 'rw', 'rw'];
@@ -27,6 +31,16 @@ export class RowProgram implements WgslProgram {
   }
 
   code(): string {
-    return rowWGSL(this.cfg);
+    return this.cfg.subgroup ? rowCpuWGSL(this.cfg, this.cfg.subgroup) : rowWGSL(this.cfg);
   }
+}
+
+/**
+ * The subgroup size of the row kernels on `device`: in layout 'cpu' where the device has one
+ * subgroup size the 'cpu' kernels are built for (wgsl/layout.ts cpuSubgroupSize), that size (the
+ * kernels of row-cpu.wgsl.ts); else 0 (the workgroup-memory kernels of row.wgsl.ts).
+ * $CUTREC_WGSL_SUBGROUPS=0 keeps the workgroup-memory kernels.
+ */
+export function rowSubgroup(device: GPUDevice): number {
+  return layoutOf(device) === 'cpu' ? cpuSubgroupSize(device) : 0;
 }

@@ -1,6 +1,6 @@
 /**
  * WGSL of the share 'row' kernels: one workgroup of 64 threads per row, each row with its own K
- * negatives regenerated from the sampler.
+ * negatives regenerated from the sampler (software adapters with subgroups: row-cpu.wgsl.ts).
  * - lse: thread t takes negatives t, t+64, …; computes each logit as a dot over D and pushes it
  *   into its online (max, sum); the workgroup merges the 64 states and merges that into the state
  *   of earlier item chunks (kept in lse[r], loss[r]).
@@ -18,6 +18,8 @@ export interface RowShaderConfig {
   backward: boolean;
   /** D % 4 = 0: logits read hidden and items as vec4 (two more read-only bindings of the same buffers, after the sampler's). */
   vec4: boolean;
+  /** Layout 'cpu' with subgroups of this size (row-cpu.wgsl.ts); 0 or absent: the workgroup-memory kernel below. */
+  subgroup?: number;
 }
 
 export const ROW_WG = 64;

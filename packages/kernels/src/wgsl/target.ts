@@ -1,6 +1,7 @@
 /** The target-logit programs: finish the forward's lse and loss; start the backward's gradients. */
+import { layoutOf } from './layout.js';
 import type { BindingKind, WgslProgram } from './program.js';
-import { type TargetShaderConfig, targetWGSL } from './target.wgsl.js';
+import { TARGET_CPU_ROWS, type TargetShaderConfig, targetWGSL } from './target.wgsl.js';
 
 export class TargetProgram implements WgslProgram {
   readonly key: string;
@@ -9,7 +10,7 @@ export class TargetProgram implements WgslProgram {
 
   /** Bindings after params — forward: hidden, items, targets, lse, loss; backward: hidden, items, targets, lse, dLoss, dHidden, dItems. */
   constructor(private readonly cfg: TargetShaderConfig) {
-    this.key = `target/${cfg.backward ? 'bwd' : 'fwd'}/${cfg.all ? 'all' : 'sampled'}`;
+    this.key = `target/${cfg.backward ? 'bwd' : 'fwd'}/${cfg.all ? 'all' : 'sampled'}${cfg.cpu ? '/cpu' : ''}`;
     this.bindings = cfg.backward
       ? ['uniform', 'read', 'read', 'read', 'read', 'read', 'rw', 'rw']
       : ['uniform', 'read', 'read', 'read', 'rw', 'rw'];
@@ -18,4 +19,14 @@ export class TargetProgram implements WgslProgram {
   code(): string {
     return targetWGSL(this.cfg);
   }
+
+  /** Workgroups for `rows` rows: one per row, or one per {@link TARGET_CPU_ROWS} rows in layout 'cpu'. */
+  units(rows: number): number {
+    return this.cfg.cpu ? Math.ceil(rows / TARGET_CPU_ROWS) : rows;
+  }
+}
+
+/** Whether the target kernels on `device` are the 'cpu' ones (a row per invocation). */
+export function targetCpu(device: GPUDevice): boolean {
+  return layoutOf(device) === 'cpu';
 }

@@ -3,6 +3,9 @@
  * forward finishes the log-sum-exp (lse = logaddexp(pos, negatives' lse), loss = lse − pos);
  * backward starts the gradients with the target's term (−dLoss, plus dLoss·p_pos for sampled
  * negatives) into dHidden and dItems. Rows whose target lies in another item chunk do nothing.
+ * Layout 'cpu' (software adapters, `cpu`): the same per row, a row per invocation, 64 rows a
+ * workgroup, no workgroup memory or barrier (the 64-thread tree reduction's 7 barriers a row are
+ * 7 switches of every SIMD fiber on llvmpipe: 3–5 ms per call at the README's shape, N = 1,088).
  */
 import { atomicAddWGSL, preludeWGSL } from './common.wgsl.js';
 import { BACKWARD_ROW_BINDINGS, bindingsWGSL, FORWARD_ROW_BINDINGS } from './program.js';
@@ -11,9 +14,13 @@ export interface TargetShaderConfig {
   /** 'all': the target is one of the items the lse already covers. */
   all: boolean;
   backward: boolean;
+  /** Layout 'cpu': a row per invocation ({@link TARGET_CPU_ROWS} a workgroup). */
+  cpu?: boolean;
 }
 
 const WG = 64;
+/** Rows per workgroup of the 'cpu' target kernels. */
+export const TARGET_CPU_ROWS = 64;
 
 function posWGSL(): string {
   return `
@@ -56,12 +63,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 `;
 }
 
+/** lse of the target's logit `pos` and the negatives' online state `st` (in lse[r], loss[r]). */
+function finishLse(c: TargetShaderConfig): string {
+  return c.all
+    ? 'neg_lse'
+    : 'select(max(pos, neg_lse) + log(1.0 + exp(-abs(pos - neg_lse))), pos, st.y <= 0.0)';
+}
+
 /** The target kernel's WGSL. */
 export function targetWGSL(c: TargetShaderConfig): string {
+  if (c.cpu) return targetCpuWGSL(c);
   if (!c.backward) {
-    const lse = c.all
-      ? 'neg_lse'
-      : 'select(max(pos, neg_lse) + log(1.0 + exp(-abs(pos - neg_lse))), pos, st.y <= 0.0)';
+    const lse = finishLse(c);
     return `${preludeWGSL()}
 ${bindingsWGSL(FORWARD_ROW_BINDINGS)}
 ${posWGSL()}
@@ -83,7 +96,7 @@ ${head()}
 }
 `;
   }
-  const g = c.all ? '-dl' : 'dl * (exp(pos - lse[r]) - 1.0)';
+  const g = targetGrad(c);
   return `${preludeWGSL()}
 ${bindingsWGSL(BACKWARD_ROW_BINDINGS)}
 ${atomicAddWGSL('d_items')}
@@ -98,6 +111,68 @@ ${head()}
     return;
   }
   for (var d = lid; d < P.dim; d = d + ${WG}u) {
+    d_hidden[r * P.dim + d] = d_hidden[r * P.dim + d] + g * items[ly * P.dim + d];
+    atomic_add_d_items(ly * P.dim + d, g * hidden[r * P.dim + d]);
+  }
+}
+`;
+}
+
+/** The target term's gradient coefficient of row r (dl = dLoss[r], pos its target's logit). */
+function targetGrad(c: TargetShaderConfig): string {
+  return c.all ? '-dl' : 'dl * (exp(pos - lse[r]) - 1.0)';
+}
+
+/** The 'cpu' target kernels: invocation `lid` of workgroup `wid` owns row r, its dot over D alone. */
+function targetCpuWGSL(c: TargetShaderConfig): string {
+  const head = `
+@compute @workgroup_size(${TARGET_CPU_ROWS})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let r = unit_id(wid) * ${TARGET_CPU_ROWS}u + lid;
+  if (r >= P.n_rows) {
+    return;
+  }
+  let y = targets[r];
+  let ignored = y == P.ignore_index;
+  let in_chunk = !ignored && y >= i32(P.item_base) && u32(y) < P.item_base + P.n_items;
+  let ly = u32(y) - P.item_base;
+  var pos = 0.0;
+  if (in_chunk) {
+    for (var d = 0u; d < P.dim; d = d + 1u) {
+      pos = pos + hidden[r * P.dim + d] * items[ly * P.dim + d];
+    }
+  }
+`;
+  if (!c.backward) {
+    return `${preludeWGSL()}
+${bindingsWGSL(FORWARD_ROW_BINDINGS)}
+${head}
+  if (in_chunk) {
+    let st = vec2<f32>(lse[r], loss[r]);
+    let neg_lse = st.x + log(max(st.y, 1e-38));
+    let l = ${finishLse(c)};
+    lse[r] = l;
+    loss[r] = l - pos;
+  } else if (ignored && P.first == 1u) {
+    lse[r] = 0.0;
+    loss[r] = 0.0;
+  }
+}
+`;
+  }
+  return `${preludeWGSL()}
+${bindingsWGSL(BACKWARD_ROW_BINDINGS)}
+${atomicAddWGSL('d_items')}
+${head}
+  if (!in_chunk) {
+    return;
+  }
+  let dl = dloss[r];
+  let g = ${targetGrad(c)};
+  if (g == 0.0) {
+    return;
+  }
+  for (var d = 0u; d < P.dim; d = d + 1u) {
     d_hidden[r * P.dim + d] = d_hidden[r * P.dim + d] + g * items[ly * P.dim + d];
     atomic_add_d_items(ly * P.dim + d, g * hidden[r * P.dim + d]);
   }
