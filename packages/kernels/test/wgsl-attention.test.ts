@@ -6,7 +6,10 @@
  * unwritten), and q/k/v and dq/dk/dv as views of one [R, 3·D] buffer. Outputs poisoned with NaN;
  * printed seed (CUTREC_TEST_SEED replays). The backward runs from the reference's out and lse
  * (as float32). Every case runs in both layouts (the tiled kernels, and an invocation per row as on a
- * software adapter). Tolerances (relErr): 1e-4 (fp32 softmax against float64), as the CUDA test.
+ * software adapter). Left-padding cases (`prefix`) make whole key tiles of both layouts padding, which
+ * the kernels skip: prefixes of 0, most of L, L − 1 (only the last token real) and L (all padding),
+ * an interior run of padding, L not a multiple of any tile (and L % 4 = 0 once, the four-key dropout
+ * draws). Tolerances (relErr): 1e-4 (fp32 softmax against float64), as the CUDA test.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -37,6 +40,13 @@ interface Case {
   rate?: number;
   /** Workgroup-memory bytes the launchers see (the tile plan's input): WebGPU's 16 KiB minimum. */
   limit?: number;
+  /**
+   * Left-padding length of each sequence, the rest real (default: random in [0, L/2], sequence 1
+   * all padding, and 10 % of positions padding at random).
+   */
+  prefix?: readonly number[];
+  /** [sequence, start, end): positions start … end − 1 of that sequence are padding too. */
+  run?: readonly [number, number, number];
 }
 
 /** `gpu` as an adapter with `limit` bytes of workgroup memory would report it (the launchers pick smaller tiles). */
@@ -62,10 +72,33 @@ const cases: Case[] = [
   { B: 1, L: 70, H: 1, dh: 100 },
   { B: 2, L: 40, H: 1, dh: 128, rate: 0.1, stride: 'shared' },
   { B: 2, L: 21, H: 2, dh: 128, rate: 0.2, limit: 16384 },
+  // Left padding past whole key tiles: rows × keys of the tiled kernels at lavapipe's 32 KiB 64 × 32
+  // (dK/dV at dh 32: 64 × 16), at 16 KiB and dh 33 32 × 16, 16 × 16, 16 × 8; the rows kernels 32 × 32.
+  { B: 4, L: 83, H: 2, dh: 32, rate: 0.2, prefix: [0, 70, 82, 83] },
+  { B: 4, L: 131, H: 1, dh: 8, prefix: [131, 120, 130, 3], run: [3, 40, 100] },
+  { B: 3, L: 132, H: 2, dh: 32, rate: 0.3, prefix: [100, 131, 7], run: [2, 20, 90] },
+  { B: 3, L: 83, H: 1, dh: 33, rate: 0.1, prefix: [60, 82, 83], run: [0, 66, 75], limit: 16384 },
 ];
 
 const label = (c: Case) =>
-  `B=${c.B} L=${c.L} H=${c.H} dh=${c.dh} stride=${c.stride ?? '-'} rate=${c.rate ?? 0}${c.limit ? ` limit=${c.limit}` : ''}`;
+  `B=${c.B} L=${c.L} H=${c.H} dh=${c.dh} stride=${c.stride ?? '-'} rate=${c.rate ?? 0}${c.limit ? ` limit=${c.limit}` : ''}${
+    c.prefix ? ` prefix=${c.prefix.join(',')}` : ''
+  }${c.run ? ` run=${c.run.join(',')}` : ''}`;
+
+/** ids [B·L] of case c: padId where padding (see Case.prefix), else an item id in 1 … 1000. */
+function makeIds(c: Case, padId: number, rng: ReturnType<typeof testRng>): Int32Array {
+  const { B, L } = c;
+  const ids = new Int32Array(B * L);
+  for (let b = 0; b < B; b++) {
+    const start = c.prefix ? c.prefix[b]! : b === 1 ? L : rng.int(0, Math.floor(L / 2)); // sequence 1 is all padding
+    const [rb, r0, r1] = c.run ?? [-1, 0, 0];
+    for (let t = 0; t < L; t++) {
+      const pad = t < start || (b === rb && t >= r0 && t < r1) || (!c.prefix && rng.uniform() < 0.1);
+      ids[b * L + t] = pad ? padId : rng.int(1, 1000);
+    }
+  }
+  return ids;
+}
 
 describe.skipIf(skipReason !== undefined)('attention (WGSL)', () => {
   afterEach(freeAll);
@@ -85,12 +118,7 @@ describe.skipIf(skipReason !== undefined)('attention (WGSL)', () => {
         const shared = c.stride === 'shared';
         const stride = shared ? 3 * D : ((c.stride as number | undefined) ?? D);
         const padId = 0;
-        const ids = new Int32Array(R);
-        for (let b = 0; b < B; b++) {
-          const start = b === 1 ? L : rng.int(0, Math.floor(L / 2)); // sequence 1 is all padding
-          for (let t = 0; t < L; t++)
-            ids[b * L + t] = t < start || rng.uniform() < 0.1 ? padId : rng.int(1, 1000);
-        }
+        const ids = makeIds(c, padId, rng);
         const n = R * stride;
         const fill = () => {
           const a = rng.floats(n);

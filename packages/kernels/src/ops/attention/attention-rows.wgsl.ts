@@ -7,6 +7,14 @@
  * workgroup memory in tiles of T rows (T from WebGPU's 16 KiB workgroup-memory minimum: 32 for
  * dh ≤ 60). A software adapter runs a workgroup as SIMD lanes of one CPU thread, where the tiled
  * kernels' register tiles and barriers cost 5× more (packages/kernels/BENCHMARKS.md).
+ *
+ * Left padding: a software adapter runs a branch's both sides under a lane mask, so a key that a
+ * row skips with `continue` costs as much as one it attends. The loops therefore start where work
+ * starts: the forward's and dQ's row i at min(i, the sequence's first real key) (tiles from the
+ * workgroup's smallest such start), and the dK/dV pass's key j at query j, ending after it when
+ * the key is padding (and the tile loop after the diagonal tile when every key of the workgroup
+ * is). The skipped keys and queries are exactly those the loops `continue`d past, so the numbers
+ * are those of the full loops (firstRealWGSL in attention.wgsl.ts).
  */
 import type { ParamField } from '../../wgsl/program.js';
 import type { Decl } from '../wgsl-view.js';
@@ -18,6 +26,8 @@ import {
   ATTN_FORWARD_BUFFERS,
   ATTN_FORWARD_FIELDS,
   attentionHead,
+  FIRST_REAL_DECLS,
+  firstRealWGSL,
 } from './attention.wgsl.js';
 
 /** Rows owned by a workgroup (one per invocation). */
@@ -25,9 +35,9 @@ export const ATTN_ROWS = 32;
 /** Workgroup-memory bytes a kernel may use (WebGPU's guaranteed minimum). */
 const WG_BYTES = 16384;
 
-/** Rows of a streamed tile for head size dh (two [T, dh] tiles and two [T] vectors fit WG_BYTES). */
+/** Rows of a streamed tile for head size dh (two [T, dh] tiles, two [T] vectors and FIRST_REAL_DECLS fit WG_BYTES). */
 function rowsTile(dh: number): number {
-  return Math.max(1, Math.min(32, Math.floor(WG_BYTES / (4 * (2 * dh + 2)))));
+  return Math.max(1, Math.min(32, Math.floor((WG_BYTES - 8) / (4 * (2 * dh + 2)))));
 }
 
 function rowsHead(f: readonly ParamField[], decls: readonly Decl[], dh: number, drop: boolean): string {
@@ -66,12 +76,20 @@ const KV_TILE = /* wgsl */ `    for (var x = lid; x < T * DH; x += RW) {
       kpad[x] = select(0u, 1u, j < P.L && ids[P.ids_o + b * P.L + j] == P.pad);
     }`;
 
+/**
+ * The forward's and dQ's start (after jEnd): firstReal, the first real key in [0, jEnd), and jLo,
+ * row i's first key that may be allowed (keys before min(i, firstReal) are padding, not its diagonal).
+ */
+const KEY_START = /* wgsl */ `${firstRealWGSL('firstReal', '0u', 'jEnd', 'RW')}
+  let jLo = min(i, firstReal);`;
+
 export function attentionForwardRowsWGSL(dh: number): string {
   const T = rowsTile(dh);
   return /* wgsl */ `${rowsHead(ATTN_FORWARD_FIELDS, ATTN_FORWARD_BUFFERS, dh, true)}
 var<workgroup> Ks: array<f32, ${T * dh}>;
 var<workgroup> Vs: array<f32, ${T * dh}>;
 var<workgroup> kpad: array<u32, ${T}>;
+${FIRST_REAL_DECLS}
 
 @compute @workgroup_size(${ATTN_ROWS})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -89,11 +107,12 @@ ${TILE_OF}
   var m = -3.0e38;
   var l = 0.0;
   let jEnd = min(P.L, r0 + RW);
-  for (var j0 = 0u; j0 < jEnd; j0 += T) {
+${KEY_START}
+  for (var j0 = min(r0, firstReal); j0 < jEnd; j0 += T) {
 ${KV_TILE}
     workgroupBarrier();
     if (live) {
-      for (var jj = 0u; jj < T; jj++) {
+      for (var jj = select(0u, jLo - j0, jLo > j0); jj < T; jj++) {
         let j = j0 + jj;
         if (j > i) { break; }
         if (j != i && kpad[jj] != 0u) { continue; }
@@ -129,6 +148,7 @@ var<workgroup> Qs: array<f32, ${T * dh}>;
 var<workgroup> Gs: array<f32, ${T * dh}>;
 var<workgroup> lseS: array<f32, ${T}>;
 var<workgroup> deltaS: array<f32, ${T}>;
+${FIRST_REAL_DECLS}
 
 @compute @workgroup_size(${ATTN_ROWS})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -149,7 +169,12 @@ ${TILE_OF}
     }
     padded = ids[P.ids_o + b * P.L + j] == P.pad;
   }
-  for (var i0 = r0; i0 < P.L; i0 += T) {
+  // Key j is attended by queries j … iHi − 1; none past the diagonal tile when the keys are all padding.
+  let iHi = select(P.L, j + 1u, padded);
+  let kEnd = min(P.L, r0 + RW);
+${firstRealWGSL('firstReal', 'r0', 'kEnd', 'RW')}
+  let iEnd = select(kEnd, P.L, firstReal < kEnd);
+  for (var i0 = r0; i0 < iEnd; i0 += T) {
     for (var x = lid; x < T * DH; x += RW) {
       let i = i0 + x / DH;
       var qx = 0.0;
@@ -174,10 +199,9 @@ ${TILE_OF}
     }
     workgroupBarrier();
     if (live) {
-      for (var ii = 0u; ii < T; ii++) {
+      for (var ii = select(0u, j - i0, j > i0); ii < T; ii++) {
         let i = i0 + ii;
-        if (i >= P.L) { break; }
-        if (i < j || (i != j && padded)) { continue; }
+        if (i >= iHi) { break; }
         let mu = drop_mul((bh * P.L + i) * P.L + j);
         var s = 0.0;
         var dp = 0.0;
@@ -213,6 +237,7 @@ export function attentionDqRowsWGSL(dh: number): string {
 var<workgroup> Ks: array<f32, ${T * dh}>;
 var<workgroup> Vs: array<f32, ${T * dh}>;
 var<workgroup> kpad: array<u32, ${T}>;
+${FIRST_REAL_DECLS}
 
 @compute @workgroup_size(${ATTN_ROWS})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -237,11 +262,12 @@ ${TILE_OF}
     delta_i = delta[P.delta_o + row];
   }
   let jEnd = min(P.L, r0 + RW);
-  for (var j0 = 0u; j0 < jEnd; j0 += T) {
+${KEY_START}
+  for (var j0 = min(r0, firstReal); j0 < jEnd; j0 += T) {
 ${KV_TILE}
     workgroupBarrier();
     if (live) {
-      for (var jj = 0u; jj < T; jj++) {
+      for (var jj = select(0u, jLo - j0, jLo > j0); jj < T; jj++) {
         let j = j0 + jj;
         if (j > i) { break; }
         if (j != i && kpad[jj] != 0u) { continue; }

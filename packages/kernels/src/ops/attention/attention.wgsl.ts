@@ -17,6 +17,10 @@
  *   dP_ij = Σ_d dO_i,d·(mul·v_j,d), the same products the forward's out = Σ p·mul·v rounds: a query
  *   with one allowed key (p = 1) then gets dS = 0 exactly, as the tfjs engine does, instead of
  *   rounding noise that Adam's first step would turn into ±lr moves of q/k weights.
+ * - left padding (SASRec's batches): the forward and dq passes start at the key tile of the
+ *   sequence's first real key (or of the tile's first query, if earlier), and the dK/dV pass of a
+ *   tile of padding keys visits only the diagonal's query tiles; the skipped tiles are masked
+ *   throughout, so the numbers are those of the full loops (firstRealWGSL says why).
  */
 import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
 import { dropoutCoreWGSL, dropoutFields, dropoutSiteWGSL, unitWGSL } from '../common.wgsl.js';
@@ -128,6 +132,39 @@ const TILE_OF = /* wgsl */ `
   let ox = lid % OX;
   let oy = lid / OX;
 `;
+
+/** Workgroup memory of {@link firstRealWGSL} (2 words: tiles.ts counts them). */
+export const FIRST_REAL_DECLS = /* wgsl */ `var<workgroup> firstRealA: atomic<u32>;
+var<workgroup> firstRealS: u32;`;
+
+/**
+ * WGSL declaring `let <name>`: the first key j in [lo, hi) of sequence b whose id is not padding, or
+ * hi if none; uniform, so loop bounds made from it may enclose barriers (every invocation must
+ * reach it; lo and hi uniform). Invocation lid scans j = lo + lid, lo + lid + nt, … and atomicMin's
+ * its first hit (its smallest j). Every invocation then reads the minimum through
+ * workgroupUniformLoad of a plain u32 (firstRealS), the form topk.wgsl.ts uses too.
+ *
+ * What the kernels skip with it, and why the numbers stay the same: a key j before both the
+ * sequence's first real key and a query i (j < i) is padding and not i's diagonal, so i does not
+ * attend it (reference.ts `allowed`); a padding key j is attended by query j only. A tile of keys
+ * that no query of the workgroup attends has every score masked: in the forward the row maxima stay
+ * max(m, NEG) = m, the rescale is exp(0) = 1 and p = 0, so l·1 + 0 = l and O·1 + 0·V = O; in the
+ * backward p = dS = 0, adding ±0 to accumulators that are never −0 (they start at +0, and a
+ * round-to-nearest sum is −0 only when both terms are). Skipping such a tile (or a row's iterations
+ * over such keys, which `continue`d) leaves every bit of the state as it was, for finite inputs.
+ */
+export const firstRealWGSL = (name: string, lo: string, hi: string, nt: string) => /* wgsl */ `
+  if (lid == 0u) { atomicStore(&firstRealA, ${hi}); }
+  workgroupBarrier();
+  for (var jf = ${lo} + lid; jf < ${hi}; jf += ${nt}) {
+    if (ids[P.ids_o + b * P.L + jf] != P.pad) {
+      atomicMin(&firstRealA, jf);
+      break;
+    }
+  }
+  workgroupBarrier();
+  if (lid == 0u) { firstRealS = atomicLoad(&firstRealA); }
+  let ${name} = workgroupUniformLoad(&firstRealS);`;
 
 /** Loads a thread issues before storing them (so they are in flight together; a loop of load-then-store waits on each). */
 const LOAD_BATCH = 8;
@@ -278,6 +315,14 @@ ${perElement}
     }`;
 };
 
+/**
+ * jStart of the query-row kernels: keys before min(r0, first real key) are attended by no query of
+ * the tile (firstRealWGSL, which scans [0, r0)). Rounded down to a multiple of COLS, j0 stays
+ * aligned as when the loop started at 0 (the four-key dropout draws need j0 % 4 = 0) and ≤ r0 when
+ * r0 is not a multiple of COLS (ROWS < COLS), so the diagonal's tile is always visited.
+ */
+const KEY_START = /* wgsl */ `  let jStart = firstReal / COLS * COLS;`;
+
 export function attentionForwardWGSL(dh: number, t: AttentionTiling): string {
   const S = t.rm * t.rn;
   const O = t.om * t.od;
@@ -290,6 +335,7 @@ var<workgroup> mS: array<f32, ${t.rowsP}>;
 var<workgroup> cS: array<f32, ${t.rowsP}>;
 var<workgroup> lS: array<f32, ${t.rowsP}>;
 var<workgroup> kpad: array<u32, ${t.cols}>;
+${FIRST_REAL_DECLS}
 
 @compute @workgroup_size(${t.nt})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -299,7 +345,9 @@ ${loadRows(t, 'Qs', 'ROWSP', 'q', 'P.q_o', 'P.stride', 'r0')}
   for (var x = lid; x < ROWSP; x += NT) { mS[x] = NEG; lS[x] = 0.0; }
   var acc = array<f32, ${O}>();
   let jEnd = min(P.L, r0 + ROWS);
-  for (var j0 = 0u; j0 < jEnd; j0 += COLS) {
+${firstRealWGSL('firstReal', '0u', 'r0', 'NT')}
+${KEY_START}
+  for (var j0 = jStart; j0 < jEnd; j0 += COLS) {
 ${loadRows(t, 'KVs', 'COLS', 'k', 'P.k_o', 'P.stride', 'j0')}
     for (var x = lid; x < COLS; x += NT) {
       let j = j0 + x;
@@ -395,6 +443,7 @@ var<workgroup> Ds: array<f32, ${t.rowsP * t.cols}>;
 var<workgroup> lseS: array<f32, ${t.rowsP}>;
 var<workgroup> deltaS: array<f32, ${t.rowsP}>;
 var<workgroup> kpad: array<u32, ${t.cols}>;
+${FIRST_REAL_DECLS}
 
 @compute @workgroup_size(${t.nt})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -415,7 +464,9 @@ ${loadRows(t, 'Gs', 'ROWSP', 'dOut', 'P.dOut_o', 'D', 'r0')}
   }
   var acc = array<f32, ${t.om * t.od}>();
   let jEnd = min(P.L, r0 + ROWS);
-  for (var j0 = 0u; j0 < jEnd; j0 += COLS) {
+${firstRealWGSL('firstReal', '0u', 'r0', 'NT')}
+${KEY_START}
+  for (var j0 = jStart; j0 < jEnd; j0 += COLS) {
 ${loadRows(t, 'KVs', 'COLS', 'v', 'P.v_o', 'P.stride', 'j0')}
     for (var x = lid; x < COLS; x += NT) {
       let j = j0 + x;
@@ -470,6 +521,7 @@ var<workgroup> Ds: array<f32, ${t.rowsP * t.cols}>;
 var<workgroup> lseS: array<f32, ${t.cols}>;
 var<workgroup> deltaS: array<f32, ${t.cols}>;
 var<workgroup> kpadS: array<u32, ${t.rowsP}>;
+${FIRST_REAL_DECLS}
 
 @compute @workgroup_size(${t.nt})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -483,7 +535,11 @@ ${loadRows(t, 'Vs', 'ROWSP', 'v', 'P.v_o', 'P.stride', 'r0')}
   }
   var ak = array<f32, ${O}>();
   var av = array<f32, ${O}>();
-  for (var i0 = r0; i0 < P.L; i0 += COLS) {
+  // Keys all padding (firstReal = kEnd): each is attended by its own query only, so stop at kEnd.
+  let kEnd = min(P.L, r0 + ROWS);
+${firstRealWGSL('firstReal', 'r0', 'kEnd', 'NT')}
+  let iEnd = select(kEnd, P.L, firstReal < kEnd);
+  for (var i0 = r0; i0 < iEnd; i0 += COLS) {
 ${loadRows(t, 'Qs', 'COLS', 'q', 'P.q_o', 'P.stride', 'i0')}
 ${loadRows(t, 'Gs', 'COLS', 'dOut', 'P.dOut_o', 'D', 'i0')}
     for (var x = lid; x < COLS; x += NT) {

@@ -81,6 +81,9 @@ export function attentionLayout(rows: number, cols: number, dh: number): Attenti
   };
 }
 
+/** Workgroup-memory words of every kernel's first-real-key search (FIRST_REAL_DECLS in attention.wgsl.ts). */
+const FIRST_REAL_WORDS = 2;
+
 /** Workgroup-memory bytes of `kernel` at tiling t (the arrays of attention.wgsl.ts). */
 export function attentionBytes(kernel: AttentionKernel, t: AttentionTiling): number {
   const { rowsP, cols, pd, tx } = t;
@@ -90,7 +93,7 @@ export function attentionBytes(kernel: AttentionKernel, t: AttentionTiling): num
       : kernel === 'dq'
         ? 2 * rowsP * pd + cols * pd + rowsP * cols + 2 * rowsP + cols
         : 2 * rowsP * pd + 2 * cols * pd + 2 * rowsP * cols + 2 * cols + rowsP;
-  return 4 * floats;
+  return 4 * (floats + FIRST_REAL_WORDS);
 }
 
 /** The largest tiling of `kernel` at head size dh whose workgroup memory fits `limit` bytes. */
