@@ -5,7 +5,7 @@
  * losses read back once per timed run (nothing waits on the queue inside the loop), beside the
  * tfjs engine's step when `--tfjs` is given. Prints a table; `--out f.json` writes the rows.
  *
- *   node bench/webgpu-step.mjs [--configs beauty-d64,ml20m,synthetic] [--share block|row|batch] [--steps 30] [--quick]
+ *   node bench/webgpu-step.mjs [--configs beauty-d64,ml20m,synthetic,readme] [--share block|row|batch (default: the config's, else block)] [--steps 30] [--quick]
  *                              [--tfjs] [--tfjs-backend cpu|webgpu] [--profile]
  *
  * `--profile` (adapters with 'timestamp-query') then runs 3 more steps with a pass per dispatch
@@ -19,7 +19,7 @@ import { setWgslTuning, wgslLayoutOf } from '@cutrec/kernels';
 import { createDevice, deviceInfo, memoryMeter, setupTfjs } from '@cutrec/tensor';
 import { FusedTrainer, SASRec, Trainer, WebGpuDevice } from '../dist/index.js';
 
-// C, D, B, L, K; 2 blocks, 2 heads (apps/bench/src/shapes.ts STEP_CONFIGS).
+// C, D, B, L, K; 2 blocks, 2 heads, dropout 0.2 unless given (apps/bench/src/shapes.ts STEP_CONFIGS).
 const CONFIGS = {
   'beauty-d64': { C: 152043, D: 64, B: 256, L: 50, K: 256, torchMs: 7.7 },
   ml20m: { C: 15405, D: 256, B: 256, L: 512, K: 511, torchMs: 18.2 },
@@ -27,12 +27,15 @@ const CONFIGS = {
   // cutrec train's defaults on the synthetic dataset (200 items, sequences ≤ 20, D 64, batch 128, K 128).
   synthetic: { C: 200, D: 64, B: 128, L: 20, K: 128 },
   quick: { C: 2000, D: 32, B: 16, L: 20, K: 32 },
+  // The README's `cutrec train` (apps/trainer's quick preset on the synthetic dataset: maxLen 'auto' = 17,
+  // batch 64, K 128 with the trainer's default share 'row', 1 block, 1 head, dropout 0.1).
+  readme: { C: 200, D: 32, B: 64, L: 17, K: 128, blocks: 1, heads: 1, dropout: 0.1, share: 'row' },
 };
 
 function parseArgs(argv) {
   const a = {
     configs: ['beauty-d64', 'ml20m'],
-    share: 'block',
+    share: undefined,
     steps: 30,
     out: undefined,
     tfjs: false,
@@ -120,12 +123,21 @@ async function main() {
   for (const name of args.configs) {
     const c = CONFIGS[name];
     if (!c) throw new Error(`unknown config ${name}; known: ${Object.keys(CONFIGS).join(', ')}`);
-    const cfg = { numItems: c.C, maxLen: c.L, hidden: c.D, numBlocks: 2, numHeads: 2, dropout: 0.2, seed: 1 };
+    const cfg = {
+      numItems: c.C,
+      maxLen: c.L,
+      hidden: c.D,
+      numBlocks: c.blocks ?? 2,
+      numHeads: c.heads ?? 2,
+      dropout: c.dropout ?? 0.2,
+      seed: 1,
+    };
+    const share = args.share ?? c.share ?? 'block';
     const loss = {
       kind: 'cce-',
       negatives: c.K,
-      share: args.share,
-      ...(args.share === 'block' ? { blockRows: 64 } : {}),
+      share,
+      ...(share === 'block' ? { blockRows: 64 } : {}),
     };
     const model = new SASRec(cfg);
     // The engine's device buffers (parameters, moments, activations, the kernels' scratch) through the meter.
@@ -149,7 +161,7 @@ async function main() {
       config: name,
       engine: 'fused',
       device: 'webgpu',
-      share: args.share,
+      share,
       stepMs: ms,
       warmupMs: warm,
       lossValue: losses.at(-1),
@@ -157,7 +169,7 @@ async function main() {
     };
     rows.push(row);
     console.log(
-      `${name.padEnd(11)} fused webgpu cce- ${args.share}: ${ms.toFixed(2)} ms/step · ${(row.peakBytes / 2 ** 20).toFixed(0)} MiB (warm-up ${(warm / 1000).toFixed(1)} s; PyTorch eager ${c.torchMs ?? '-'} ms), loss ${row.lossValue?.toFixed(4)}`,
+      `${name.padEnd(11)} fused webgpu cce- ${share}: ${ms.toFixed(2)} ms/step · ${(row.peakBytes / 2 ** 20).toFixed(0)} MiB (warm-up ${(warm / 1000).toFixed(1)} s; PyTorch eager ${c.torchMs ?? '-'} ms), loss ${row.lossValue?.toFixed(4)}`,
     );
     if (args.profile && device.features.has('timestamp-query')) {
       const prof = await profileSteps(device, fused, batches, 3);
