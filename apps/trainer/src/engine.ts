@@ -3,7 +3,7 @@
  * the driver and our kernels are usable and the loss is one it runs, else the tfjs engine on the
  * chosen tfjs backend. `--engine fused` without CUDA runs the fused engine on WebGPU (float32), and
  * so does `--engine auto` once tfjs's backend turns out to be WebGPU ({@link onBackend}: measured
- * 2.4–2.9× faster than the tfjs engine per epoch on lavapipe, side by side; 12.7 ms per step on an
+ * 5.8–6.8× faster than the tfjs engine per epoch of the README's `cutrec train` on lavapipe, side by side; 12.7 ms per step on an
  * H200 through Vulkan against the tfjs step's 228 ms in an earlier run; packages/models/BENCHMARKS.md). Both are @cutrec/models `TrainingEngine`s.
  */
 
