@@ -3,14 +3,29 @@
  * under CUTREC_REQUIRE_CUDA=1): one fused CUDA step equals one tfjs step (CPU backend, float64
  * CCE- reference) — loss, every gradient, every updated parameter — within 1e-4 of the largest
  * magnitude in float32 (bfloat16, with GELU: the loss within 2e-2, the values within 0.25, see
- * BF16), on the host test's cases plus D 64 and 256; the
+ * BF16_VS_TFJS), on the host test's cases plus D 64 and 256; bfloat16 within 0.1 of the host's
+ * bf16-storage reference (HostDevice dtype 'bfloat16', GELU); the
  * CUDA graph replays (steps 2 and 3 of each case run as a graph); 200 steps on the synthetic data
  * track the tfjs loss curve.
  */
 import { setupTfjs } from '@cutrec/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CudaDevice, FusedTrainer, fusedCudaUnavailableReason, SASRec, Trainer } from '../src/index.js';
-import { type Case, cases, expectSameSteps, randomBatch } from './fused-cases.js';
+import {
+  CudaDevice,
+  FusedTrainer,
+  fusedCudaUnavailableReason,
+  HostDevice,
+  SASRec,
+  Trainer,
+} from '../src/index.js';
+import {
+  BF16_VS_TFJS,
+  type Case,
+  cases,
+  expectSameFusedSteps,
+  expectSameSteps,
+  randomBatch,
+} from './fused-cases.js';
 
 const reason = fusedCudaUnavailableReason();
 if (reason) {
@@ -37,25 +52,9 @@ const bigger: Case[] = [
   },
 ];
 
-/**
- * bfloat16 is not held to the contract's 2e-2 of the largest magnitude on every gradient. Its cases
- * run with GELU: with ReLU, one pre-activation that bf16 rounding moves across the kink switches a
- * whole row's contribution to the feed-forward's first weight, which on these few-row models left
- * 0.2–1.0 of that gradient's largest entry (H200, 2026-12-02, five seeds) — a property of ReLU, not
- * of the engine (ReLU's bf16 kernel meets its float64 reference in packages/kernels). With GELU the
- * largest gradient error over six seeds × eight cases was 0.115 of the tensor's largest entry (the
- * attention's query and key weights, whose gradients pass through bf16 scores, and the key bias,
- * whose exact gradient is 0), so the bound here is 0.25: the contract is missed by up to 6×, and a
- * wrong buffer, mask, dtype or transpose still gives O(1) or NaN. Adam's first step moves each
- * element by about ±lr (1e-3) whatever the size of its gradient, so updated parameters are compared
- * where the gradient is above that same 0.25 of the step's largest (below it bf16 may flip the
- * sign), against at least 1e-2 per element. Issue 11 stays open on it.
- */
-const BF16 = { loss: 2e-2, values: 0.25, paramFloor: 1e-2, updateNoise: 0.25 };
-
 describe.skipIf(reason !== undefined)('fused CUDA engine = tfjs engine', () => {
   for (const dtype of ['float32', 'bfloat16'] as const) {
-    const tol = dtype === 'float32' ? 1e-4 : BF16;
+    const tol = dtype === 'float32' ? 1e-4 : BF16_VS_TFJS;
     const within = typeof tol === 'number' ? `${tol}` : `loss ${tol.loss}, values ${tol.values}, GELU`;
     for (const c0 of [...cases, ...bigger]) {
       const c = dtype === 'bfloat16' ? { ...c0, model: { ...c0.model, activation: 'gelu' as const } } : c0;
@@ -63,6 +62,27 @@ describe.skipIf(reason !== undefined)('fused CUDA engine = tfjs engine', () => {
         await expectSameSteps(c, `cuda-fused ${dtype}`, () => new CudaDevice({ dtype }), tol);
       });
     }
+  }
+
+  // bf16 against the reference that stores what the engine stores (the host's float64 ops with
+  // 'act' values rounded to bf16): what is left is the kernels' own rounding — bf16 operands of
+  // the tensor-core products (attention's p and dS, the loss's logit gradients). H200, 2026-12-03:
+  // with GELU, two runs of the eight cases, at most 0.065 of the step's largest gradient (the key
+  // bias, whose exact gradient is 0; other tensors ≤ 0.03); with the cases' own activations (ReLU)
+  // up to 0.074 on item_emb and 0.15 on ffn.w1 after a kink flip. So the contract's 2e-2 is missed
+  // by up to 3× even against this reference; held to 0.1 (the tfjs comparison above: 0.25).
+  for (const c0 of [...cases, ...bigger]) {
+    const c = { ...c0, model: { ...c0.model, activation: 'gelu' as const } };
+    it(`bfloat16: ${c.name} (within 0.1 of the host's bf16-storage reference, GELU)`, async () => {
+      await expectSameFusedSteps(
+        c,
+        'cuda bf16 = host bf16',
+        () => new HostDevice({ dtype: 'bfloat16' }),
+        () => new CudaDevice({ dtype: 'bfloat16' }),
+        0.1,
+        0.1,
+      );
+    });
   }
 
   it('200 synthetic steps track the tfjs loss curve (float32, dropout, cce- row)', async () => {
