@@ -176,6 +176,9 @@ export const METRIC_NAMES = [
   'surprisal',
 ] as const;
 
+/** The rank metrics of {@link RankingMetrics}, in its sums' order. */
+const RANK_NAMES = ['ndcg', 'hr', 'recall', 'mrr', 'map', 'precision'] as const;
+
 /**
  * Streams single-target results (ranks, or top-k lists with their targets) and reports the mean
  * of every metric at every k: `{ 'ndcg@10': ..., 'hr@10': ..., 'coverage@10': ..., ... }`.
@@ -186,7 +189,8 @@ export class RankingMetrics {
   private readonly numItems: number;
   private readonly popularity: ItemPopularity | undefined;
   private readonly normalized: boolean;
-  private readonly sums = new Map<string, number>();
+  /** Σ over examples of each rank metric: [k index · RANK_NAMES.length + metric] (no string keys per example). */
+  private readonly sums: Float64Array;
   private readonly covered: Uint8Array[];
   private readonly coveredCount: number[];
   private readonly surprisalSum: number[];
@@ -205,24 +209,25 @@ export class RankingMetrics {
     this.coveredCount = this.ks.map(() => 0);
     this.surprisalSum = this.ks.map(() => 0);
     this.surprisalN = this.ks.map(() => 0);
-  }
-
-  private add(name: string, v: number): void {
-    this.sums.set(name, (this.sums.get(name) ?? 0) + v);
+    this.sums = new Float64Array(this.ks.length * RANK_NAMES.length);
   }
 
   /** Adds one example by its target's 0-based rank (e.g. from `rankOfTarget`). */
   addRank(rank: number): void {
     if (!(rank >= 0)) throw new RangeError(`rank must be ≥ 0, got ${rank}`);
     this.count++;
-    for (const k of this.ks) {
+    const s = this.sums;
+    for (let j = 0; j < this.ks.length; j++) {
+      const k = this.ks[j]!;
       const hit = hitAt(rank, k);
-      this.add(`ndcg@${k}`, ndcgAt(rank, k));
-      this.add(`hr@${k}`, hit);
-      this.add(`recall@${k}`, hit);
-      this.add(`mrr@${k}`, mrrAt(rank, k));
-      this.add(`map@${k}`, mrrAt(rank, k));
-      this.add(`precision@${k}`, precisionAt(rank, k));
+      const mrr = mrrAt(rank, k);
+      const o = j * RANK_NAMES.length; // RANK_NAMES order
+      s[o]! += ndcgAt(rank, k);
+      s[o + 1]! += hit;
+      s[o + 2]! += hit;
+      s[o + 3]! += mrr;
+      s[o + 4]! += mrr;
+      s[o + 5]! += precisionAt(rank, k);
     }
   }
 
@@ -261,11 +266,11 @@ export class RankingMetrics {
   /** Mean of each metric over the examples added, keyed `${metric}@${k}` (0 when none were added). */
   result(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const k of this.ks) {
-      for (const m of ['ndcg', 'hr', 'recall', 'mrr', 'map', 'precision']) {
-        out[`${m}@${k}`] = this.count === 0 ? 0 : (this.sums.get(`${m}@${k}`) ?? 0) / this.count;
-      }
-    }
+    this.ks.forEach((k, j) => {
+      RANK_NAMES.forEach((m, i) => {
+        out[`${m}@${k}`] = this.count === 0 ? 0 : this.sums[j * RANK_NAMES.length + i]! / this.count;
+      });
+    });
     if (this.lists > 0) {
       this.ks.forEach((k, j) => {
         out[`coverage@${k}`] = this.numItems === 0 ? 0 : this.coveredCount[j]! / this.numItems;
