@@ -116,7 +116,13 @@ function run(c: Case, dtype: Dtype, graph: boolean, kernels: Kernels = 'auto', k
     // left padding (SASRec's): sequence 1 all padding, 2 only its last item, 3 mostly padding (so
     // the kernels' skip of leading padding tiles is exercised), the others up to half
     const start =
-      b === 1 ? L : b === 2 ? L - 1 : b === 3 ? rng.int(Math.floor(L / 2), L - 1) : rng.int(0, Math.floor(L / 2));
+      b === 1
+        ? L
+        : b === 2
+          ? L - 1
+          : b === 3
+            ? rng.int(Math.floor(L / 2), L - 1)
+            : rng.int(0, Math.floor(L / 2));
     for (let t = 0; t < L; t++) ids[b * L + t] = t < start || rng.uniform() < 0.1 ? padId : rng.int(1, 1000);
   }
   // q, k, v: [R, stride] with NaN between the heads' columns (never read); shared: one buffer
