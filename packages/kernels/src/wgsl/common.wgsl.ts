@@ -8,6 +8,21 @@ import { paramsWGSL } from './program.js';
 /** Stands for −∞ in the online state; kernels skip masked logits instead of adding −∞. */
 export const NEG_SENTINEL = '-3.0e38';
 
+/**
+ * `fn ld_<name>(row: u32, d: u32) -> vec4<f32>`: elements row + d … row + d + 3 of the scalar
+ * array `arr`, each zero past the row's D (P.dim) and never read out of bounds (the 'cpu'
+ * kernels' loads of a row where D % 4 ≠ 0).
+ */
+export function scalarRowLoadWGSL(name: string, arr: string): string {
+  return `fn ld_${name}(row: u32, d: u32) -> vec4<f32> {
+  let e = P.dim - 1u;
+  return vec4<f32>(select(0.0, ${arr}[row + min(d, e)], d < P.dim),
+                   select(0.0, ${arr}[row + min(d + 1u, e)], d + 1u < P.dim),
+                   select(0.0, ${arr}[row + min(d + 2u, e)], d + 2u < P.dim),
+                   select(0.0, ${arr}[row + min(d + 3u, e)], d + 3u < P.dim));
+}`;
+}
+
 /** Params, `unit_id`, `lse_push`, `lse_merge`. */
 export function preludeWGSL(): string {
   return `${paramsWGSL()}

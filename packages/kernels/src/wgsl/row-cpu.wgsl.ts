@@ -15,7 +15,7 @@
  *   is added to once per S negatives (the row is this workgroup's alone).
  * Same work (one row per workgroup), draws and masking as row.wgsl.ts; sums in another order.
  */
-import { atomicAddWGSL, NEG_SENTINEL, preludeWGSL } from './common.wgsl.js';
+import { atomicAddWGSL, NEG_SENTINEL, preludeWGSL, scalarRowLoadWGSL } from './common.wgsl.js';
 import { CPU_SUBGROUP_SIZES } from './layout.js';
 import { negativesWGSL, negBindingCount } from './negatives.js';
 import { BACKWARD_ROW_BINDINGS, bindingsWGSL, FORWARD_ROW_BINDINGS } from './program.js';
@@ -30,13 +30,7 @@ function loadsWGSL(vec4: boolean): string {
       ? `fn ld_${name}(row: u32, d: u32) -> vec4<f32> {
   return select(vec4<f32>(0.0), ${arr}4[(row + min(d, P.dim - 4u)) / 4u], d < P.dim);
 }`
-      : `fn ld_${name}(row: u32, d: u32) -> vec4<f32> {
-  let e = P.dim - 1u;
-  return vec4<f32>(select(0.0, ${arr}[row + min(d, e)], d < P.dim),
-                   select(0.0, ${arr}[row + min(d + 1u, e)], d + 1u < P.dim),
-                   select(0.0, ${arr}[row + min(d + 2u, e)], d + 2u < P.dim),
-                   select(0.0, ${arr}[row + min(d + 3u, e)], d + 3u < P.dim));
-}`;
+      : scalarRowLoadWGSL(name, arr);
   return `${one('h', 'hidden')}
 ${one('w', 'items')}`;
 }

@@ -21,7 +21,7 @@
  *   44–48 → 12–17, grad-items 45–62 → 12–20. grad-items' CAS adds are not its cost (plain stores
  *   instead: no faster), so there is no reduction before them. Elsewhere: the kernels above.
  */
-import { atomicAddWGSL, NEG_SENTINEL, preludeWGSL } from './common.wgsl.js';
+import { atomicAddWGSL, NEG_SENTINEL, preludeWGSL, scalarRowLoadWGSL } from './common.wgsl.js';
 import { CPU_SUBGROUP_SIZES } from './layout.js';
 import { type NegConfig, negativesWGSL } from './negatives.js';
 import { bindingsWGSL } from './program.js';
@@ -476,13 +476,7 @@ function cpuLoadsWGSL(c: TileShaderConfig): string {
       ? `fn ld_${arr[0]}(row: u32, d: u32) -> vec4<f32> {
   return ${arr}[(row + min(d, P.dim - 4u)) / 4u];
 }`
-      : `fn ld_${arr[0]}(row: u32, d: u32) -> vec4<f32> {
-  let e = P.dim - 1u;
-  return vec4<f32>(select(0.0, ${arr}[row + min(d, e)], d < P.dim),
-                   select(0.0, ${arr}[row + min(d + 1u, e)], d + 1u < P.dim),
-                   select(0.0, ${arr}[row + min(d + 2u, e)], d + 2u < P.dim),
-                   select(0.0, ${arr}[row + min(d + 3u, e)], d + 3u < P.dim));
-}`;
+      : scalarRowLoadWGSL(arr[0]!, arr);
   return `${one('hidden')}
 ${one('items')}`;
 }
