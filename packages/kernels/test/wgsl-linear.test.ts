@@ -154,7 +154,7 @@ describe.skipIf(skipReason !== undefined)('linear (WGSL)', () => {
       [1, 1, 0],
       [300, 70, 3],
       [600, 5, 0],
-      [40000, 3, 1], // more rows than 128 chunks of 256: longer chunks
+      [40000, 3, 1], // more rows than 128 chunks of 64: longer chunks
     ] as const) {
       const dy = rng.floats(R * N);
       const db0 = rng.floats(N);

@@ -367,7 +367,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 function gradItemsWGSL(c: TileShaderConfig): string {
   const { CM, DQ, CS } = sizes(c);
-  const add = c.atomicItems ? 'atomic_add_d_items(at, v);' : 'd_items[at] = d_items[at] + v;';
   return `${gradPrelude(c)}
 ${c.atomicItems ? atomicAddWGSL('d_items') : ''}
 @compute @workgroup_size(${TILE_WG})
@@ -420,7 +419,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
     }
   }
-  for (var i = 0u; i < CM; i = i + 1u) {
+${c.atomicItems ? addItemsAtomicWGSL(c) : addItemsPlainWGSL(c)}
+}
+`;
+}
+
+/** grad-items' end, items distinct: each thread adds its CM × DQ sums to dItems plainly. */
+function addItemsPlainWGSL(c: TileShaderConfig): string {
+  const { DQ } = sizes(c);
+  return `  for (var i = 0u; i < CM; i = i + 1u) {
     let col = ty + 16u * i;
     if (s_ok[col] != 0u) {
       for (var q = 0u; q < ${DQ}u; q = q + 1u) {
@@ -428,13 +435,50 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let v = wacc[i * ${DQ}u + q];
         if (d < P.dim && v != 0.0) {
           let at = s_item[col] * P.dim + d;
-          ${add}
+          d_items[at] = d_items[at] + v;
         }
       }
     }
-  }
+  }`;
 }
-`;
+
+/**
+ * grad-items' end, items may repeat: CAS adds, issued DQ at a time so that their round trips
+ * overlap (all loads, then all exchanges; only the exchanges another workgroup raced retry, one by
+ * one). One CAS loop per element waited for every round trip in turn: on the H200 through Vulkan
+ * that was two thirds of the kernel's time at ml20m.
+ */
+function addItemsAtomicWGSL(c: TileShaderConfig): string {
+  const { DQ } = sizes(c);
+  return `  for (var i = 0u; i < CM; i = i + 1u) {
+    let col = ty + 16u * i;
+    if (s_ok[col] != 0u) {
+      let row = s_item[col] * P.dim;
+      var old: array<u32, ${DQ}>;
+      for (var q = 0u; q < ${DQ}u; q = q + 1u) {
+        let d = d_base + tx + 16u * q;
+        if (d < P.dim && wacc[i * ${DQ}u + q] != 0.0) {
+          old[q] = atomicLoad(&d_items[row + d]);
+        }
+      }
+      var raced = 0u;
+      for (var q = 0u; q < ${DQ}u; q = q + 1u) {
+        let d = d_base + tx + 16u * q;
+        let v = wacc[i * ${DQ}u + q];
+        if (d < P.dim && v != 0.0) {
+          let r = atomicCompareExchangeWeak(&d_items[row + d], old[q], bitcast<u32>(bitcast<f32>(old[q]) + v));
+          if (!r.exchanged) {
+            raced = raced | (1u << q);
+          }
+        }
+      }
+      for (var q = 0u; q < ${DQ}u; q = q + 1u) {
+        if ((raced & (1u << q)) != 0u) {
+          atomic_add_d_items(row + d_base + tx + 16u * q, wacc[i * ${DQ}u + q]);
+        }
+      }
+    }
+  }`;
 }
 
 /** The tile kernel's WGSL. */

@@ -11,13 +11,22 @@
  * - forward: s = x (+ a · mul(e)), mean and rstd of s, y = (s − mean)·rstd·gamma + beta (0 on
  *   masked rows), optional sum = s;
  * - backward, rows: dx = rstd·(dxh − mean(dxh) − xh·mean(dxh·xh)) (+ dSkip), da = dx · mul(e);
- * - backward, columns: dGamma += Σ dy·xh, dBeta += Σ dy over chunks of rows (CAS float adds of
- *   the chunk sums; at most 128 chunks of ≥ 64 rows; one chunk, i.e. R ≤ 64, is deterministic).
+ * - backward, columns: dGamma += Σ dy·xh, dBeta += Σ dy over chunks of rows (the column-sum lanes
+ *   of ops/common.wgsl.ts: CAS float adds of the chunk sums; one chunk, i.e. R ≤ 64, is deterministic).
  */
 import { atomicAddWGSL } from '../../wgsl/common.wgsl.js';
 import type { WgslLayout } from '../../wgsl/layout.js';
 import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
-import { dropoutCoreWGSL, dropoutFields, dropoutSiteWGSL, unitWGSL } from '../common.wgsl.js';
+import {
+  COLSUM_COLS,
+  COLSUM_LANES,
+  COLSUM_WORKGROUP,
+  colLanesMeetWGSL,
+  dropoutCoreWGSL,
+  dropoutFields,
+  dropoutSiteWGSL,
+  unitWGSL,
+} from '../common.wgsl.js';
 import { type Decl, offsetFields, storageWGSL } from '../wgsl-view.js';
 
 /** Invocations per row (layout 'gpu'). */
@@ -33,17 +42,6 @@ export function lnWorkgroupSize(layout: WgslLayout): number {
 export function lnRowUnits(R: number, layout: WgslLayout): number {
   return layout === 'cpu' ? Math.ceil(R / LN_CPU_ROWS) : R;
 }
-/**
- * Rows one invocation of the column kernel sums before its CAS add: at least 64, and enough that
- * there are at most LN_COLUMN_CHUNKS chunks (each CAS-adds into the same D addresses, so many small
- * chunks serialise on them: 2,048 chunks of 64 rows took 8 ms per call at R 131,072 on an H200).
- */
-export const LN_COLUMN_ROWS = 64;
-export const LN_COLUMN_CHUNKS = 128;
-export function lnColumnRows(R: number): number {
-  return Math.max(LN_COLUMN_ROWS, Math.ceil(R / LN_COLUMN_CHUNKS));
-}
-
 /** Forward bindings; in place (sum = x), x is read_write and takes the sum (`sum` is unbound). */
 export function lnForwardBuffers(inPlace: boolean): Decl[] {
   return [
@@ -281,25 +279,30 @@ ${storageWGSL(LN_COLUMNS_BUFFERS)}
 ${unitWGSL}
 ${atomicAddWGSL('dGamma')}
 ${atomicAddWGSL('dBeta')}
-@compute @workgroup_size(${LN_WORKGROUP})
+${colLanesMeetWGSL(2)}
+@compute @workgroup_size(${COLSUM_WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let unit = unit_of(wid, nwg);
   let chunk = unit / P.col_blocks;
-  let d = (unit - chunk * P.col_blocks) * ${LN_WORKGROUP}u + lid;
+  let d = (unit - chunk * P.col_blocks) * ${COLSUM_COLS}u + lid % ${COLSUM_COLS}u;
   let r0 = chunk * P.chunk_rows;
-  if (d >= P.D || r0 >= P.R) { return; }
-  let r1 = min(P.R, r0 + P.chunk_rows);
-  var pg = 0.0;
-  var pb = 0.0;
-  for (var r = r0; r < r1; r++) {
-    if (P.has_mask != 0u && ids[P.ids_o + r] == P.pad) { continue; }
-    let g = dy[P.dy_o + r * P.D + d];
-    pg += g * (s[P.s_o + r * P.D + d] - mean[P.mean_o + r]) * rstd[P.rstd_o + r];
-    pb += g;
+  let live = d < P.D && r0 < P.R;
+  var p: array<f32, 2>; // Σ dy·xh, Σ dy
+  if (live) {
+    let r1 = min(P.R, r0 + P.chunk_rows);
+    for (var r = r0 + lid / ${COLSUM_COLS}u; r < r1; r = r + ${COLSUM_LANES}u) {
+      if (P.has_mask != 0u && ids[P.ids_o + r] == P.pad) { continue; }
+      let g = dy[P.dy_o + r * P.D + d];
+      p[0] += g * (s[P.s_o + r * P.D + d] - mean[P.mean_o + r]) * rstd[P.rstd_o + r];
+      p[1] += g;
+    }
   }
-  atomic_add_dGamma(P.dGamma_o + d, pg);
-  atomic_add_dBeta(P.dBeta_o + d, pb);
+  let t = col_lanes_meet(lid, p);
+  if (live && lid < ${COLSUM_COLS}u) {
+    atomic_add_dGamma(P.dGamma_o + d, t[0]);
+    atomic_add_dBeta(P.dBeta_o + d, t[1]);
+  }
 }
 `;
 }

@@ -6,7 +6,13 @@
 import { layoutOf, type WgslLayout } from '../../wgsl/layout.js';
 import type { BindingKind, WgslProgram } from '../../wgsl/program.js';
 import type { Step } from '../../wgsl/runner.js';
-import { dropoutParams, type WgslDropout } from '../common.wgsl.js';
+import {
+  COLSUM_COLS,
+  COLSUM_WORKGROUP,
+  colSumRows,
+  dropoutParams,
+  type WgslDropout,
+} from '../common.wgsl.js';
 import { Binder, checkInt, opBindings, sameView, type WgslView } from '../wgsl-view.js';
 import {
   LN_BACKWARD_BUFFERS,
@@ -18,7 +24,6 @@ import {
   layerNormBackwardWGSL,
   layerNormColumnsWGSL,
   layerNormForwardWGSL,
-  lnColumnRows,
   lnForwardBuffers,
   lnRowUnits,
   lnWorkgroupSize,
@@ -68,10 +73,10 @@ export class LayerNormBackwardProgram implements WgslProgram {
   }
 }
 
-/** dGamma += Σ dy·xhat, dBeta += Σ dy (columns, CAS adds of 64-row chunk sums). */
+/** dGamma += Σ dy·xhat, dBeta += Σ dy (the column-sum lanes: CAS adds of chunk sums). */
 export class LayerNormColumnsProgram implements WgslProgram {
   readonly key = 'layernorm/columns';
-  readonly workgroupSize = LN_WORKGROUP;
+  readonly workgroupSize = COLSUM_WORKGROUP;
   readonly bindings: readonly BindingKind[] = opBindings(LN_COLUMNS_BUFFERS);
   readonly paramFields = LN_COLUMNS_FIELDS;
   code = layerNormColumnsWGSL;
@@ -218,8 +223,8 @@ export function wgslLayerNormBackward(device: GPUDevice, a: WgslLayerNormBackwar
     .view('ids', a.rowMask?.ids, R)
     .view('dGamma', a.dGamma, D)
     .view('dBeta', a.dBeta, D);
-  const colBlocks = Math.ceil(D / LN_WORKGROUP);
-  const chunkRows = lnColumnRows(R);
+  const colBlocks = Math.ceil(D / COLSUM_COLS);
+  const chunkRows = colSumRows(R);
   const layout = layoutOf(device);
   // Columns first: they read dy and s only, so the rows may then write dx over dSkip (or anything but dy and s).
   return [

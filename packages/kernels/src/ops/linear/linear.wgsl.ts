@@ -35,7 +35,7 @@
 import { atomicAddWGSL } from '../../wgsl/common.wgsl.js';
 import { CPU_SUBGROUP_SIZES } from '../../wgsl/layout.js';
 import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
-import { unitWGSL } from '../common.wgsl.js';
+import { COLSUM_COLS, COLSUM_LANES, COLSUM_WORKGROUP, colLanesMeetWGSL, unitWGSL } from '../common.wgsl.js';
 import { type Decl, offsetFields, storageWGSL } from '../wgsl-view.js';
 
 export const GEMM_TILE = 64;
@@ -47,13 +47,6 @@ export const GEMM_CPU_LANES = 16;
 export const GEMM_CPU_COLS = GEMM_CPU_LANES * 4;
 /** Subgroup sizes the 'cpu' subgroup kernel is built for (divisors of the 16 rows and lanes). */
 export const GEMM_CPU_SUBGROUPS = CPU_SUBGROUP_SIZES;
-export const BIAS_GRAD_WORKGROUP = 64;
-/** Rows per chunk of the bias gradient: ≥ 256, and at most 128 chunks CAS-adding into each column. */
-export const BIAS_GRAD_ROWS = 256;
-export function biasGradRows(R: number): number {
-  return Math.max(BIAS_GRAD_ROWS, Math.ceil(R / 128));
-}
-
 /** The GEMM's compile-time variant. */
 export interface GemmVariant {
   transA: boolean;
@@ -478,24 +471,29 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 `;
 }
 
+/** db[n] += Σ_r dy[r, n], by chunks of rows (ops/common.wgsl.ts: the column-sum lanes). */
 export function biasGradWGSL(): string {
   return /* wgsl */ `
 ${paramsStructWGSL(BIAS_GRAD_FIELDS)}
 ${storageWGSL(BIAS_GRAD_BUFFERS)}
 ${unitWGSL}
 ${atomicAddWGSL('db')}
-@compute @workgroup_size(${BIAS_GRAD_WORKGROUP})
+${colLanesMeetWGSL(1)}
+@compute @workgroup_size(${COLSUM_WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let unit = unit_of(wid, nwg);
   let chunk = unit / P.col_blocks;
-  let n = (unit - chunk * P.col_blocks) * ${BIAS_GRAD_WORKGROUP}u + lid;
+  let n = (unit - chunk * P.col_blocks) * ${COLSUM_COLS}u + lid % ${COLSUM_COLS}u;
   let r0 = chunk * P.chunk_rows;
-  if (n >= P.N || r0 >= P.R) { return; }
-  let r1 = min(P.R, r0 + P.chunk_rows);
-  var s = 0.0;
-  for (var r = r0; r < r1; r++) { s += dy[P.dy_o + r * P.N + n]; }
-  atomic_add_db(P.db_o + n, s);
+  let live = n < P.N && r0 < P.R;
+  var s: array<f32, 1>;
+  if (live) {
+    let r1 = min(P.R, r0 + P.chunk_rows);
+    for (var r = r0 + lid / ${COLSUM_COLS}u; r < r1; r = r + ${COLSUM_LANES}u) { s[0] += dy[P.dy_o + r * P.N + n]; }
+  }
+  let t = col_lanes_meet(lid, s);
+  if (live && lid < ${COLSUM_COLS}u) { atomic_add_db(P.db_o + n, t[0]); }
 }
 `;
 }

@@ -6,12 +6,11 @@
 import { cpuSubgroupSize, layoutOf, type WgslLayout } from '../../wgsl/layout.js';
 import type { BindingKind, WgslProgram } from '../../wgsl/program.js';
 import type { Step } from '../../wgsl/runner.js';
+import { COLSUM_COLS, COLSUM_WORKGROUP, colSumRows } from '../common.wgsl.js';
 import { Binder, checkInt, opBindings, type WgslView } from '../wgsl-view.js';
 import {
   BIAS_GRAD_BUFFERS,
   BIAS_GRAD_FIELDS,
-  BIAS_GRAD_WORKGROUP,
-  biasGradRows,
   biasGradWGSL,
   GEMM_CPU_COLS,
   GEMM_CPU_LANES,
@@ -61,7 +60,7 @@ export class GemmProgram implements WgslProgram {
 /** db[n] += Σ_r dy[r, n]. */
 export class BiasGradProgram implements WgslProgram {
   readonly key = 'linear/bias-grad';
-  readonly workgroupSize = BIAS_GRAD_WORKGROUP;
+  readonly workgroupSize = COLSUM_WORKGROUP;
   readonly bindings: readonly BindingKind[] = opBindings(BIAS_GRAD_BUFFERS);
   readonly paramFields = BIAS_GRAD_FIELDS;
   code = biasGradWGSL;
@@ -243,8 +242,8 @@ export function wgslBiasGrad(device: GPUDevice, a: WgslBiasGradArgs): Step[] {
     throw new RangeError(`${op}: R·N = ${a.R * a.N} exceeds the 32-bit element index`);
   if (a.R === 0 || a.N === 0) return [];
   const b = new Binder(device, op, BIAS_GRAD_BUFFERS).view('dy', a.dy, a.R * a.N).view('db', a.db, a.N);
-  const colBlocks = Math.ceil(a.N / BIAS_GRAD_WORKGROUP);
-  const chunkRows = biasGradRows(a.R);
+  const colBlocks = Math.ceil(a.N / COLSUM_COLS);
+  const chunkRows = colSumRows(a.R);
   return [
     {
       program: new BiasGradProgram(),
