@@ -29,17 +29,16 @@ export function stepShapes(config: ResolvedSASRecConfig, B: number): StepShapes 
 }
 
 /**
- * One block's activations. The backward keeps only what it cannot recompute cheaply: q, k, v, ctx
- * and lse (attention), the sums of the residual stream (inp, mid, post-norm sum2/out) and the
- * layer-norm statistics. The rest are written by the forward
- * into backward scratch, which the forward does not otherwise use (`a`, `g`: dA/dG; `f`: dF; `pre`:
- * dq/dk/dv; pre-norm `ln1`, `ln2`: dCtx and dLn), and recomputed by the backward where it needs
- * them (layer norms, the activation, W1's GEMM).
+ * One block's activations. The backward keeps only what it cannot recompute without a GEMM: q, k,
+ * v, ctx and lse (attention), the sums of the residual stream (pre-norm inp and mid, post-norm mid
+ * and sum2) and the layer-norm statistics. Everything else lives in the four scratch buffers of
+ * {@link bufferSpecs} and is written again by the backward where it needs it (the embeddings, the
+ * layer norms, the activation, W1's GEMM).
  */
 export interface BlockActivations<B> {
   /** Pre-norm, blocks after the first: the block input (the previous block's output, summed by LN1). */
   inp: B;
-  /** Pre-norm: LN1 of the block input (scratch). */
+  /** Pre-norm: LN1 of the block input (work1; the backward writes it there again). */
   ln1: B;
   mean1: B;
   rstd1: B;
@@ -48,77 +47,107 @@ export interface BlockActivations<B> {
   v: B;
   ctx: B;
   lse: B;
-  /** Attention output projection, before dropout (scratch shared by every block: the dA/dG buffer). */
+  /** Attention output projection, before dropout (qkvGrad's first R·D). */
   a: B;
   /** Pre-norm: inp + drop(a) (summed by LN2). Post-norm: the same sum, LN1's input. */
   mid: B;
-  /** Pre-norm: LN2(mid) (scratch). Post-norm: LN1(mid), the residual stream. The feed-forward's input. */
+  /** Pre-norm: LN2(mid). Post-norm: LN1(mid), the residual stream. The feed-forward's input (work1). */
   ln2: B;
   mean2: B;
   rstd2: B;
   /**
-   * Feed-forward pre-activation [R, F] (kept when F > 3·D, else in the dq/dk/dv scratch and
-   * recomputed), activation after dropout [R, F] (the dF scratch), output projection [R, D] (as `a`).
+   * Feed-forward pre-activation [R, F] (kept when F > 3·D, else over qkvGrad and recomputed),
+   * activation after dropout [R, F] (`dF`), output projection [R, D] (pre-norm work2, post-norm
+   * qkvGrad's first R·D).
    */
   pre: B;
   f: B;
   g: B;
-  /** Post-norm: ln2 + drop(g) (LN2's input) and LN2 of it (the block output). */
+  /**
+   * Post-norm: ln2 + drop(g) (LN2's input) and LN2 of it (the block output, work2: the backward
+   * writes it there again from sum2 before the next block's q, k, v backward).
+   */
   sum2: B;
   out: B;
 }
 
-/** Everything a step keeps: the batch, activations, loss terms and backward scratch. */
+/**
+ * Everything a step keeps: the batch, activations, loss terms and backward scratch. The scratch
+ * (qkvGrad, work1, work2, dRes) holds one tensor after another; in each op call the buffers it
+ * reads are not the ones it writes (except in place: the same view), as WebGPU requires.
+ */
 export interface StepBuffers<B> {
   ids: B;
   targets: B;
+  /** The embeddings [R, D] (work2: the backward writes them there again before block 0's q, k, v backward). */
   emb: B;
   blocks: BlockActivations<B>[];
-  /** Pre-norm: the last block's output (summed by the final LN), its mean and rstd. */
+  /** Pre-norm: the last block's output (summed by the final LN; work1), its mean and rstd. */
   finalSum: B;
   meanF: B;
   rstdF: B;
-  /** The model output [R, D] the loss reads (pre-norm: the dRes scratch, first written after the loss backward). */
+  /** The model output [R, D] the loss reads (pre-norm: dRes, first written after the loss backward; post-norm: work2). */
   hidden: B;
   rowLoss: B;
   lse: B;
   dRow: B;
   /**
    * float32 gradient of the loss w.r.t. hidden, and its 'act' copy (the same buffer in float32):
-   * both over the dq/dk/dv scratch, which the attention backward writes only after they are read.
+   * both over qkvGrad, which the attention backward writes only after they are read.
    */
   dHid: B;
   dOut: B;
+  /** The gradient of the residual stream (pre-norm; post-norm: between LN1's backward and the next LN2's). */
   dRes: B;
-  dLn: B;
-  /** The gradient of a sub-layer output before its dropout (dA of attention, dG of the feed-forward: one buffer). */
-  dA: B;
+  /** The gradient of g before its dropout (work2). */
   dG: B;
+  /**
+   * The feed-forward input written again by its backward: before W1's GEMM recomputes pre
+   * (pre-norm work1, post-norm dRes) and before W1's weight gradient (work2; f and dF overwrote the first).
+   */
+  ffnIn: B;
+  ffnInAgain: B;
+  /** The activation again, then its gradient and the pre-activation's, in place [R, F] (pre-norm work1, post-norm dRes). */
   dF: B;
+  /** The gradient of the feed-forward input (pre-norm work2, post-norm work1). */
+  dLn2: B;
+  /** Pre-norm: the gradient of LN1's output (work1; written after LN1 again there was read). */
+  dLn1: B;
+  /** The gradient of a before its dropout (pre-norm work1, post-norm qkvGrad's first R·D). */
+  dA: B;
+  /** The gradient of ctx (work2). */
+  dCtx: B;
   dq: B;
   dk: B;
   dv: B;
-  dCtx: B;
   delta: B;
   normSq: B;
   /**
-   * The attention's dropout keep mask (uint32 words, `attentionKeepWords`), over dAG: free while
-   * the attention kernels run (the forward writes a into it after them, the backward has read dA
-   * before them). Undefined where the mask would not fit there (then the kernels draw).
+   * The attention's dropout keep mask (uint32 words, `attentionKeepWords`), over work1: free while
+   * the attention kernels run (in the forward ln1 was read before, ln2 is written after; in the
+   * backward dA or dLn2 was read before, LN1 again or post-norm dLn2 is written after). Undefined
+   * where the mask would not fit there (then the kernels draw).
    */
   keep?: B;
 }
 
-/** [name, elements, kind] of every buffer of a step; the single list that allocation and the memory prediction read. */
+/**
+ * [name, elements, kind] of every buffer of a step; the single list that allocation and the memory
+ * prediction read. Four scratch buffers hold everything the backward does not keep, one tensor
+ * after another ({@link allocateStepBuffers}): qkvGrad (3·R·D: a, pre, post-norm g; dHid and dOut;
+ * pre again; post-norm dA; dq, dk, dv), work1 (ln1, ln2, the keep mask; pre-norm f, finalSum, dF,
+ * dA, dLn1; post-norm dLn2), work2 (emb, the block outputs; dG, dCtx, the feed-forward input again;
+ * pre-norm g, dLn2) and dRes (pre-norm hidden; the residual gradient; post-norm f, dF).
+ */
 export function bufferSpecs(sh: StepShapes, norm: 'pre' | 'post'): [string, number, BufferKind][] {
   const { R, D, F, B, H, L } = sh;
   const rd = R * D;
+  const rf = R * Math.max(D, F);
   const rows = B * H * L;
   const pre = norm === 'pre';
   const specs: [string, number, BufferKind][] = [
     ['ids', R, 'i32'],
     ['targets', R, 'i32'],
-    ['emb', rd, 'act'],
   ];
   for (let b = 0; b < sh.numBlocks; b++) {
     const p = `blocks.${b}.`;
@@ -132,29 +161,23 @@ export function bufferSpecs(sh: StepShapes, norm: 'pre' | 'post'): [string, numb
       [`${p}ctx`, rd, 'act'],
       [`${p}lse`, rows, 'f32'],
       [`${p}mid`, rd, 'act'],
-      [`${p}ln2`, pre ? 0 : rd, 'act'],
       [`${p}mean2`, R, 'f32'],
       [`${p}rstd2`, R, 'f32'],
       [`${p}pre`, preKept(sh) ? R * F : 0, 'act'],
       [`${p}sum2`, pre ? 0 : rd, 'act'],
-      [`${p}out`, pre ? 0 : rd, 'act'],
     );
   }
   specs.push(
-    ['finalSum', pre && sh.numBlocks > 0 ? rd : 0, 'act'],
     ['meanF', pre ? R : 0, 'f32'],
     ['rstdF', pre ? R : 0, 'f32'],
     ['rowLoss', R, 'f32'],
     ['lse', R, 'f32'],
     ['dRow', R, 'f32'],
-    // dq, dk, dv; before the attention backward: dHid (float32, R·D) and, in bfloat16, dOut after it;
-    // in the forward and the feed-forward backward: pre (when it fits)
     ['qkvGrad', 3 * rd, 'act'],
-    ['dRes', rd, 'act'],
-    ['dLn', rd, 'act'],
-    ['dAG', rd, 'act'],
-    ['dF', R * F, 'act'],
-    ['dCtx', rd, 'act'],
+    // f and dF [R, F] live in work1 (pre-norm) or dRes (post-norm)
+    ['work1', pre ? rf : rd, 'act'],
+    ['work2', rd, 'act'],
+    ['dRes', pre ? rd : rf, 'act'],
     ['delta', rows, 'f32'],
     ['normSq', 1, 'f32'],
   );
@@ -175,7 +198,11 @@ export function stepBufferBytes(sh: StepShapes, norm: 'pre' | 'post', dtype: 'fl
   return bufferSpecs(sh, norm).reduce((s, [, n, kind]) => s + n * (kind === 'act' ? act : 4), 0);
 }
 
-/** Allocates every buffer of a step once (sizes 0 are skipped: aliases are filled in below). */
+/**
+ * Allocates every buffer of a step once (sizes 0 are skipped) and places the scratch tensors. Each
+ * placement is free from the op that writes the tensor to the last op that reads it (src/fused/step.ts),
+ * and no op reads one view of a buffer and writes another (test/fused-buffers.test.ts checks both).
+ */
 export function allocateStepBuffers<B>(
   ops: EngineOps<B>,
   sh: StepShapes,
@@ -187,13 +214,22 @@ export function allocateStepBuffers<B>(
   const pre = norm === 'pre';
   const { R, D, F } = sh;
   const qkvGrad = get('qkvGrad');
-  const proj = get('dAG');
+  const qkv0 = ops.view(qkvGrad, 0, R * D);
+  const work1 = get('work1');
+  const work2 = get('work2');
+  const dResBuf = get('dRes');
+  // [R, D] and [R, F] over the buffer that holds f and dF (R·max(D, F)), and [R, D] over the other
+  const fBuf = pre ? work1 : dResBuf;
+  const rdOf = (b: B) => (b === fBuf && F > D ? ops.alias(b, R * D, 'act') : b);
+  const w1 = rdOf(work1);
+  const dRes = rdOf(dResBuf);
+  const dF = F < D ? ops.alias(fBuf, R * F, 'act') : fBuf;
   const blocks: BlockActivations<B>[] = [];
   for (let b = 0; b < sh.numBlocks; b++) {
     const at = (n: string) => get(`blocks.${b}.${n}`);
     blocks.push({
       inp: at('inp'),
-      ln1: get('dCtx'),
+      ln1: w1,
       mean1: at('mean1'),
       rstd1: at('rstd1'),
       q: at('q'),
@@ -201,52 +237,54 @@ export function allocateStepBuffers<B>(
       v: at('v'),
       ctx: at('ctx'),
       lse: at('lse'),
-      a: proj,
+      a: qkv0,
       mid: at('mid'),
-      ln2: pre ? get('dLn') : at('ln2'),
+      ln2: w1,
       mean2: at('mean2'),
       rstd2: at('rstd2'),
       pre: preKept(sh) ? at('pre') : ops.alias(qkvGrad, R * F, 'act'),
-      f: get('dF'),
-      g: proj,
+      f: dF,
+      g: pre ? work2 : qkv0,
       sum2: at('sum2'),
-      out: at('out'),
+      out: work2,
     });
   }
   const dHid = ops.alias(qkvGrad, R * D, 'f32');
-  const lastOut = sh.numBlocks > 0 ? blocks[sh.numBlocks - 1]!.out : get('emb');
   return {
     ids: get('ids'),
     targets: get('targets'),
-    emb: get('emb'),
+    emb: work2,
     blocks,
-    finalSum: get('finalSum'),
+    finalSum: w1,
     meanF: get('meanF'),
     rstdF: get('rstdF'),
-    hidden: pre ? get('dRes') : lastOut,
+    hidden: pre ? dRes : work2,
     rowLoss: get('rowLoss'),
     lse: get('lse'),
     dRow: get('dRow'),
     dHid,
     dOut: ops.dtype === 'float32' ? dHid : ops.view(qkvGrad, 2 * R * D, R * D),
-    dRes: get('dRes'),
-    dLn: get('dLn'),
-    dA: get('dAG'),
-    dG: get('dAG'),
-    dF: get('dF'),
-    dq: ops.view(qkvGrad, 0, R * D),
+    dRes,
+    dG: work2,
+    ffnIn: pre ? w1 : dRes,
+    ffnInAgain: work2,
+    dF,
+    dLn2: pre ? work2 : w1,
+    dLn1: w1,
+    dA: pre ? w1 : qkv0,
+    dCtx: work2,
+    dq: qkv0,
     dk: ops.view(qkvGrad, R * D, R * D),
     dv: ops.view(qkvGrad, 2 * R * D, R * D),
-    dCtx: get('dCtx'),
     delta: get('delta'),
     normSq: get('normSq'),
-    ...keepMask(ops, sh, get('dAG')),
+    ...keepMask(ops, sh, w1),
   };
 }
 
-/** The attention's keep mask over dAG where its uint32 words (@cutrec/kernels attentionKeepWords) fit there. */
-function keepMask<B>(ops: EngineOps<B>, sh: StepShapes, dAG: B): { keep?: B } {
+/** The attention's keep mask over work1 where its uint32 words (@cutrec/kernels attentionKeepWords) fit there. */
+function keepMask<B>(ops: EngineOps<B>, sh: StepShapes, work1: B): { keep?: B } {
   const words = attentionKeepWords(sh.B, sh.H, sh.L);
   const fits = words > 0 && words * 4 <= sh.R * sh.D * (ops.dtype === 'float32' ? 4 : 2);
-  return fits ? { keep: ops.alias(dAG, words, 'f32') } : {};
+  return fits ? { keep: ops.alias(work1, words, 'f32') } : {};
 }

@@ -63,6 +63,45 @@ function linear<B>(c: StepContext<B>, x: B, w: string, b: string, y: B, nIn: num
   });
 }
 
+/** dW = Xᵀ·dY and db = Σ dY. */
+function linearParamGrads<B>(
+  c: StepContext<B>,
+  x: B,
+  dy: B,
+  w: string,
+  b: string,
+  nIn: number,
+  nOut: number,
+): void {
+  const { ops, sh } = c;
+  ops.matmul({ a: x, b: dy, c: G(c, w), M: nIn, N: nOut, K: sh.R, transA: true, transB: false, out: 'f32' });
+  ops.biasGrad({ dy, db: G(c, b), R: sh.R, N: nOut });
+}
+
+/** dX (+)= dY·Wᵀ. */
+function linearInputGrad<B>(
+  c: StepContext<B>,
+  dy: B,
+  w: string,
+  dx: B,
+  nIn: number,
+  nOut: number,
+  accumulate: boolean,
+): void {
+  c.ops.matmul({
+    a: dy,
+    b: W(c, w),
+    c: dx,
+    M: c.sh.R,
+    N: nIn,
+    K: nOut,
+    transA: false,
+    transB: true,
+    accumulate,
+    out: 'act',
+  });
+}
+
 /** dW = Xᵀ·dY, db = Σ dY, and dX (+)= dY·Wᵀ. */
 function linearBackward<B>(
   c: StepContext<B>,
@@ -75,21 +114,8 @@ function linearBackward<B>(
   nOut: number,
   accumulate: boolean,
 ): void {
-  const { ops, sh } = c;
-  ops.matmul({ a: x, b: dy, c: G(c, w), M: nIn, N: nOut, K: sh.R, transA: true, transB: false, out: 'f32' });
-  ops.biasGrad({ dy, db: G(c, b), R: sh.R, N: nOut });
-  ops.matmul({
-    a: dy,
-    b: W(c, w),
-    c: dx,
-    M: sh.R,
-    N: nIn,
-    K: nOut,
-    transA: false,
-    transB: true,
-    accumulate,
-    out: 'act',
-  });
+  linearParamGrads(c, x, dy, w, b, nIn, nOut);
+  linearInputGrad(c, dy, w, dx, nIn, nOut, accumulate);
 }
 
 function attentionArgs<B>(c: StepContext<B>, b: number) {
@@ -148,14 +174,23 @@ function attentionCoreBackward<B>(c: StepContext<B>, b: number): void {
   });
 }
 
-/** Backward of the q, k, v projections of input h: their gradients, and dH (+)= the gradient of h. */
+/**
+ * Backward of the q, k, v projections of input h: their gradients, then dH (+)= the gradient of h
+ * (the three weight gradients first: h may be the buffer dH is written into, as pre-norm's LN1 again).
+ */
 function qkvBackward<B>(c: StepContext<B>, b: number, h: B, dH: B, accumulate: boolean): void {
   const { bufs, sh } = c;
   const p = `blocks.${b}.attn.`;
   const D = sh.D;
-  linearBackward(c, h, bufs.dq, `${p}wq`, `${p}bq`, dH, D, D, accumulate);
-  linearBackward(c, h, bufs.dk, `${p}wk`, `${p}bk`, dH, D, D, true);
-  linearBackward(c, h, bufs.dv, `${p}wv`, `${p}bv`, dH, D, D, true);
+  const grads: [B, string][] = [
+    [bufs.dq, 'q'],
+    [bufs.dk, 'k'],
+    [bufs.dv, 'v'],
+  ];
+  for (const [dy, n] of grads) linearParamGrads(c, h, dy, `${p}w${n}`, `${p}b${n}`, D, D);
+  grads.forEach(([dy, n], i) => {
+    linearInputGrad(c, dy, `${p}w${n}`, dH, D, D, accumulate || i > 0);
+  });
 }
 
 /** Feed-forward sub-layer of block b on input h: pre = W1·h + b1, f = drop(act(pre)), g = W2·f + b2. */
@@ -175,17 +210,26 @@ function feedForward<B>(c: StepContext<B>, b: number, h: B): void {
 }
 
 /**
- * Backward of `feedForward` from dG: parameter gradients, and dH (+)= the gradient of h. pre is
- * recomputed from h when the forward's copy was scratch, and f from pre into dF, which W2's weight
- * gradient reads before its input gradient overwrites it (h may be dH likewise: W1's weight
- * gradient reads it first).
+ * Backward of `feedForward` from dG: parameter gradients, and dH (+)= the gradient of its input
+ * h = `ln` (the layer norm `name` of mid, with `mean` and `rstd`), which it writes again from mid
+ * twice: into `ffnIn` before W1's GEMM recomputes pre (when the forward's copy was scratch), and
+ * into `ffnInAgain` before W1's weight gradient (f, then dF, overwrote the first: one buffer fewer).
+ * f is recomputed from pre into dF, which W2's weight gradient reads before its input gradient
+ * overwrites it.
  */
-function feedForwardBackward<B>(c: StepContext<B>, b: number, h: B, dH: B, accumulate: boolean): void {
+function feedForwardBackward<B>(
+  c: StepContext<B>,
+  b: number,
+  ln: { name: string; mean: B; rstd: B },
+  dH: B,
+  accumulate: boolean,
+): void {
   const { ops, bufs } = c;
   const blk = bufs.blocks[b]!;
   const p = `blocks.${b}.ffn.`;
   const { D, F, R } = c.sh;
-  if (!preKept(c.sh)) linear(c, h, `${p}w1`, `${p}b1`, blk.pre, D, F);
+  const input = (y: B) => layerNormAgain(c, ln.name, blk.mid, ln.mean, ln.rstd, y);
+  if (!preKept(c.sh)) linear(c, input(bufs.ffnIn), `${p}w1`, `${p}b1`, blk.pre, D, F);
   const act = {
     pre: blk.pre,
     n: R * F,
@@ -195,7 +239,7 @@ function feedForwardBackward<B>(c: StepContext<B>, b: number, h: B, dH: B, accum
   ops.activationForward({ ...act, out: bufs.dF });
   linearBackward(c, bufs.dF, bufs.dG, `${p}w2`, `${p}b2`, bufs.dF, F, D, false);
   ops.activationBackward({ ...act, dOut: bufs.dF, dPre: bufs.dF });
-  linearBackward(c, h, bufs.dF, `${p}w1`, `${p}b1`, dH, D, F, accumulate);
+  linearBackward(c, input(bufs.ffnInAgain), bufs.dF, `${p}w1`, `${p}b1`, dH, D, F, accumulate);
 }
 
 function lnArgs<B>(c: StepContext<B>, name: string) {
@@ -221,12 +265,10 @@ function layerNormAgain<B>(c: StepContext<B>, name: string, x: B, mean: B, rstd:
   return y;
 }
 
-/** The forward pass: embeddings, the blocks, the output hidden [R, D] in `bufs.hidden`. */
-export function forward<B>(c: StepContext<B>): void {
-  const { ops, bufs, sh, config: cfg } = c;
-  const eps = cfg.layerNormEps;
-  const rowMask = { ids: bufs.ids, padId: sh.C };
-  ops.embeddingForward({
+/** The embeddings into `bufs.emb`: scale·item + position, dropout (site 0), padding rows zero. */
+function embed<B>(c: StepContext<B>): B {
+  const { sh, bufs } = c;
+  c.ops.embeddingForward({
     ids: bufs.ids,
     table: P(c, 'item_emb'),
     pos: P(c, 'pos_emb'),
@@ -236,8 +278,29 @@ export function forward<B>(c: StepContext<B>): void {
     D: sh.D,
     scale: Math.sqrt(sh.D),
     padId: sh.C,
-    drop: drop(c, 0, cfg.dropout),
+    drop: drop(c, 0, c.config.dropout),
   });
+  return bufs.emb;
+}
+
+/**
+ * The backward's copy of block b's input: the embeddings (b = 0) or post-norm's previous block
+ * output, written again into their scratch (work2); pre-norm blocks after the first keep theirs (`inp`).
+ */
+function blockInputAgain<B>(c: StepContext<B>, b: number): B {
+  const { bufs } = c;
+  if (b === 0) return embed(c);
+  if (c.config.norm === 'pre') return bufs.blocks[b]!.inp;
+  const prev = bufs.blocks[b - 1]!;
+  return layerNormAgain(c, `blocks.${b - 1}.ln2`, prev.sum2, prev.mean2, prev.rstd2, prev.out);
+}
+
+/** The forward pass: embeddings, the blocks, the output hidden [R, D] in `bufs.hidden`. */
+export function forward<B>(c: StepContext<B>): void {
+  const { ops, bufs, sh, config: cfg } = c;
+  const eps = cfg.layerNormEps;
+  const rowMask = { ids: bufs.ids, padId: sh.C };
+  embed(c);
   let x = bufs.emb; // the residual stream entering the next block
   let pending: { a: B; drop: Drop | undefined } | undefined; // pre-norm: a sub-layer output not yet added to x
   for (let b = 0; b < sh.numBlocks; b++) {
@@ -379,12 +442,10 @@ export function backward<B>(c: StepContext<B>): void {
     dX = bufs.dRes;
     for (let b = last; b >= 0; b--) {
       const blk = bufs.blocks[b]!;
-      const inp = b > 0 ? blk.inp : bufs.emb;
-      // ln2 into dLn (free until the feed-forward backward writes its input gradient there)
-      const ln2 = layerNormAgain(c, `blocks.${b}.ln2`, blk.mid, blk.mean2, blk.rstd2, bufs.dLn);
-      feedForwardBackward(c, b, ln2, bufs.dLn, false);
+      const ln2 = { name: `blocks.${b}.ln2`, mean: blk.mean2, rstd: blk.rstd2 };
+      feedForwardBackward(c, b, ln2, bufs.dLn2, false);
       ops.layerNormBackward({
-        dy: bufs.dLn,
+        dy: bufs.dLn2,
         s: blk.mid,
         mean: blk.mean2,
         rstd: blk.rstd2,
@@ -394,16 +455,17 @@ export function backward<B>(c: StepContext<B>): void {
         ...lnGrads(c, `blocks.${b}.ln2`),
       });
       attentionCoreBackward(c, b);
-      // ln1 into dA (read for the last time by the core backward)
+      const inp = blockInputAgain(c, b);
+      // ln1 into dLn1's buffer (qkvBackward reads it before it writes dLn1)
       qkvBackward(
         c,
         b,
-        layerNormAgain(c, `blocks.${b}.ln1`, inp, blk.mean1, blk.rstd1, bufs.dA),
-        bufs.dLn,
+        layerNormAgain(c, `blocks.${b}.ln1`, inp, blk.mean1, blk.rstd1, blk.ln1),
+        bufs.dLn1,
         false,
       );
       ops.layerNormBackward({
-        dy: bufs.dLn,
+        dy: bufs.dLn1,
         s: inp,
         mean: blk.mean1,
         rstd: blk.rstd1,
@@ -421,14 +483,16 @@ export function backward<B>(c: StepContext<B>): void {
         s: blk.sum2,
         mean: blk.mean2,
         rstd: blk.rstd2,
-        dx: bufs.dLn,
+        dx: bufs.dLn2,
         residualGrad: { da: bufs.dG, drop: ffnDrop(b) },
         ...(b === last ? { rowMask } : {}),
         ...lnGrads(c, `blocks.${b}.ln2`),
       });
-      feedForwardBackward(c, b, blk.ln2, bufs.dLn, true);
+      // ln2 is LN1 of mid here; its first copy goes into dRes (read above, written below)
+      const ln2 = { name: `blocks.${b}.ln1`, mean: blk.mean1, rstd: blk.rstd1 };
+      feedForwardBackward(c, b, ln2, bufs.dLn2, true);
       ops.layerNormBackward({
-        dy: bufs.dLn,
+        dy: bufs.dLn2,
         s: blk.mid,
         mean: blk.mean1,
         rstd: blk.rstd1,
@@ -437,7 +501,7 @@ export function backward<B>(c: StepContext<B>): void {
         ...lnGrads(c, `blocks.${b}.ln1`),
       });
       attentionCoreBackward(c, b);
-      qkvBackward(c, b, b > 0 ? bufs.blocks[b - 1]!.out : bufs.emb, bufs.dRes, true);
+      qkvBackward(c, b, blockInputAgain(c, b), bufs.dRes, true);
       dX = bufs.dRes;
     }
   }
