@@ -24,7 +24,6 @@ import {
   wgslLayoutOf,
 } from '../src/index.js';
 import { gemmCpuSubgroupSize } from '../src/ops/linear/wgsl.js';
-import { fixedItemsPay } from '../src/wgsl/implementation.js';
 import { RowProgram, rowSubgroup } from '../src/wgsl/row.js';
 import { targetCpu } from '../src/wgsl/target.js';
 import { tileVariant } from '../src/wgsl/tile.js';
@@ -80,22 +79,6 @@ async function checkAgainstReference(N: number, C: number, D: number, options: C
   }
   expectGradClose(dH, refG.dHidden, 1e-4, `${where} dHidden`);
   expectGradClose(dW, refG.dItems, 1e-4, `${where} dItems`);
-  return dW;
-}
-
-/** Runs `fn` with the workgroup-memory tile kernels ($CUTREC_WGSL_SUBGROUPS=0) and grad-items' fixed-point dItems forced on. */
-async function withFixedItems<T>(fn: () => Promise<T>, fixedItems: boolean | 'auto' = true): Promise<T> {
-  const prev = setWgslTuning({});
-  setWgslTuning({ ...prev, fixedItems: fixedItems === 'auto' ? undefined : fixedItems });
-  const env = process.env.CUTREC_WGSL_SUBGROUPS;
-  process.env.CUTREC_WGSL_SUBGROUPS = '0';
-  try {
-    return await fn();
-  } finally {
-    setWgslTuning(prev);
-    if (env === undefined) delete process.env.CUTREC_WGSL_SUBGROUPS;
-    else process.env.CUTREC_WGSL_SUBGROUPS = env;
-  }
 }
 
 describe.skipIf(!device)(`wgsl: chunked bindings and 2-D dispatch, poisoned outputs (seed ${SEED})`, () => {
@@ -133,10 +116,6 @@ describe.skipIf(!device)(`wgsl: chunked bindings and 2-D dispatch, poisoned outp
       await checkAgainstReference(150, 140, D, options, (SEED + 104729 * i) >>> 0);
     });
   });
-  it('share block of 10, fixed-point dItems (chunked rows and items)', () =>
-    withFixedItems(() =>
-      checkAgainstReference(150, 140, D, { negatives: 33, share: 'block', blockRows: 10 }, (SEED + 13) >>> 0),
-    ));
   // D % 4 = 0: the row kernels read hidden and items as vec4 (chunked as well).
   it('share row, D = 16 (vec4 loads), chunked', async () => {
     await checkAgainstReference(150, 140, 16, { negatives: 21 }, (SEED + 7) >>> 0);
@@ -166,19 +145,15 @@ const TILE_EDGES: [string, number, number, CceOptions][] = [
   ],
   ["negatives 'all', D = 12", 150, 12, { negatives: 'all' }],
 ];
-for (const [off, fixed] of [
-  [false, false],
-  [true, false],
-  [true, true],
-] as const) {
+for (const off of [false, true]) {
   describe.skipIf(!device)(
-    `wgsl: tile kernels at their edges, ${off ? 'without' : 'with'} subgroups${fixed ? ', fixed-point dItems' : ''} (seed ${SEED})`,
+    `wgsl: tile kernels at their edges, ${off ? 'without' : 'with'} subgroups (seed ${SEED})`,
     () => {
       let prev: WgslTuning;
       let env: string | undefined;
       beforeAll(async () => {
         await setupTfjs({ backend: 'webgpu', device });
-        prev = setWgslTuning({ poison: true, ...(fixed ? { fixedItems: true } : {}) });
+        prev = setWgslTuning({ poison: true });
         env = process.env.CUTREC_WGSL_SUBGROUPS;
         if (off) process.env.CUTREC_WGSL_SUBGROUPS = '0';
       });
@@ -201,51 +176,6 @@ for (const [off, fixed] of [
     },
   );
 }
-
-// grad-items' fixed-point dItems (fixed-items.ts): where the default picks it, the same bits every
-// run (integer sums), and NaN everywhere when hidden holds a NaN (the bound is not finite).
-describe.skipIf(!device)(`wgsl: fixed-point dItems (seed ${SEED})`, () => {
-  beforeAll(async () => {
-    await setupTfjs({ backend: 'webgpu', device });
-  });
-  it('pays where items repeat often and the table is small', () => {
-    expect(fixedItemsPay(131072, 15405, 511, 64)).toBe(true); // ml20m
-    expect(fixedItemsPay(12800, 152043, 256, 64)).toBe(false); // beauty-d64
-    expect(fixedItemsPay(600, 40, 20, 16)).toBe(true);
-    expect(fixedItemsPay(600, 700, 4000, 16)).toBe(false); // C > N
-  });
-  it('by default where it pays: matches the reference, the same bits twice', async () => {
-    const options: CceOptions = { negatives: 20, share: 'block', blockRows: 16 };
-    const once = () =>
-      withFixedItems(() => checkAgainstReference(600, 40, 24, options, (SEED + 17) >>> 0), 'auto');
-    const a = await once();
-    const b = await once();
-    expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
-  });
-  it('a NaN in hidden makes every dItems element NaN', () =>
-    withFixedItems(async () => {
-      const [N, C, D] = [40, 30, 8];
-      const x = randomInputs(SEED, N, C, D);
-      x.hidden[5] = Number.NaN;
-      const o = {
-        ...resolveOptions(
-          { negatives: 9, share: 'block', blockRows: 8, impl: 'wgsl', checkInputs: false },
-          x,
-          'webgpu',
-        ),
-        impl: 'wgsl' as const,
-      };
-      const h = tf.tensor2d(x.hidden, [N, D]);
-      const w = tf.tensor2d(x.items, [C, D]);
-      const t = tf.tensor1d(x.targets, 'int32');
-      const dl = tf.fill([N], 1 / N) as tf.Tensor1D;
-      const f = wgslImplementation.forward(h, w, t, o);
-      const g = wgslImplementation.backward(h, w, t, f.lse, dl, o);
-      const dW = await g.dItems.data();
-      tf.dispose([h, w, t, dl, f.loss, f.lse, g.dHidden, g.dItems]);
-      expect(Array.from(dW).every(Number.isNaN)).toBe(true);
-    }));
-});
 
 // The share 'row' kernels at the edges of the 'cpu' subgroup kernels (row-cpu.wgsl.ts): K below,
 // at and past a subgroup's negatives (8 on lavapipe), D below 4, not a multiple of 4 (scalar

@@ -6,10 +6,9 @@
  * terms recomputed from lse. No buffer grows with K.
  */
 import { type SamplerSpec, seedKey } from '@cutrec/sampler';
-import { allocTensor, memoryMeter, tensorBuffer, webgpuBackend } from '@cutrec/tensor';
+import { allocTensor, tensorBuffer, webgpuBackend } from '@cutrec/tensor';
 import type * as tf from '@tensorflow/tfjs';
 import type { CceForwardResult, CceGradients, CceImplementation, ResolvedCceOptions } from '../options.js';
-import { FIXED_WG, FixedBoundProgram, FixedFinishProgram } from './fixed-items.js';
 import { inBatchNegBuffers, type NegBuffers, type NegConfig, uploadNegBuffers } from './negatives.js';
 import { type Chunk, chunkRows, maxBindingBytes, type TileShape, tileGeometry, tileShape } from './plan.js';
 import type { Params } from './program.js';
@@ -39,8 +38,6 @@ interface Call {
   rowSubgroup: number;
   groupRows: number;
   removeHits: boolean;
-  /** Buffers the steps own (the fixed-point dItems), destroyed by {@link releaseCall}. */
-  owned: GPUBuffer[];
 }
 
 /** Shapes of a call: N rows of hidden [N, D] against C items [C, D]. */
@@ -97,7 +94,6 @@ function prepare(device: GPUDevice, shape: CceShape, targets: GPUBuffer, o: Reso
     rowSubgroup: tile ? 0 : rowSubgroup(device),
     groupRows,
     removeHits: !all && o.removeAccidentalHits,
-    owned: [],
     base: {
       dim: D,
       k: K,
@@ -127,13 +123,6 @@ function chunkParams(call: Call, rc: Chunk, ic: Chunk, first: boolean): Params {
     first: first ? 1 : 0,
     ...(call.all ? { k: ic.count } : {}),
   };
-}
-
-/** Frees what the call's steps read that it created (after their last submission). */
-function releaseCall(call: Call): void {
-  call.negBufs?.release();
-  for (const b of call.owned) memoryMeter().destroy(b);
-  call.owned.length = 0;
 }
 
 function samplerBindings(call: Call): GPUBufferBinding[] {
@@ -243,7 +232,7 @@ function forward(
     Runner.of(device).submit(forwardSteps(call, bufs));
     return { loss: loss.tensor, lse: lse.tensor };
   } finally {
-    releaseCall(call);
+    call.negBufs?.release();
   }
 }
 
@@ -265,8 +254,6 @@ function backwardSteps(call: Call, bufs: CceBackwardBuffers, accumulateItems: bo
   if (call.N * D > 0) clears.push({ clear: bufs.dHidden, offset: 0, size: call.N * D * 4 });
   if (!accumulateItems) clears.push({ clear: bufs.dItems, offset: 0, size: call.C * D * 4 });
   const steps: Step[] = [...clears, ...(call.negBufs?.steps ?? [])];
-  const fixed = fixedDItems(call, bufs);
-  if (fixed) steps.push(...fixed.before);
   if (call.N > 0) {
     const { hidden: hB, items: iB, targets: tB, lse: lB, dLoss: gB } = bufs;
     const rb = D * 4;
@@ -339,65 +326,15 @@ function backwardSteps(call: Call, bufs: CceBackwardBuffers, accumulateItems: bo
             removeHits: call.removeHits,
             ...t,
             atomicItems: !call.all || splits > 1,
-            fixedItems: fixed !== undefined,
           }),
           params: { ...tileParams, n_ktiles: nKtiles, n_groups: geo.nGroups, splits },
-          buffers: [
-            ...common(rc, ic),
-            ...(fixed ? [rows(fixed.acc, ic, D * 8), { buffer: fixed.bound }] : [rows(bufs.dItems, ic, rb)]),
-            ...samplerBindings(call),
-          ],
+          buffers: [...common(rc, ic), rows(bufs.dItems, ic, rb), ...samplerBindings(call)],
           units: perSplit * splits,
         });
       }
     }
   }
-  if (fixed) steps.push(...fixed.after);
   return steps;
-}
-
-/** Whether the fixed-point dItems pays: ≥ 4 adds per item on average, and C ≤ N (its 8·C·D bytes ≤ 2× dHidden's). */
-export function fixedItemsPay(N: number, C: number, K: number, groupRows: number): boolean {
-  return Math.ceil(N / groupRows) * K >= 4 * C && C <= N;
-}
-
-/**
- * The fixed-point dItems of grad-items (fixed-items.ts) where it pays: the workgroup-memory tile
- * kernel with sampled negatives, at least 4 adds per item on average (groups · K ≥ 4·C) and its
- * 8·C·D bytes no more than twice dHidden's; `tuning().fixedItems` forces it on or off. The steps
- * before the kernels (clears, the bound) and after them (dItems += the fixed sums); undefined: CAS adds.
- */
-function fixedDItems(
-  call: Call,
-  bufs: CceBackwardBuffers,
-): { acc: GPUBuffer; bound: GPUBuffer; before: Step[]; after: Step[] } | undefined {
-  const { N, C, D } = call;
-  if (!call.tile || call.tile.subgroup || call.all || N === 0 || C === 0) return undefined;
-  if (!(tuning().fixedItems ?? fixedItemsPay(N, C, call.K, call.groupRows))) return undefined;
-  const meter = memoryMeter();
-  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
-  const acc = meter.track(call.device.createBuffer({ size: C * D * 8, usage, label: 'cutrec-fixed-items' }));
-  const bound = meter.track(call.device.createBuffer({ size: 16, usage, label: 'cutrec-fixed-bound' }));
-  call.owned.push(acc, bound);
-  const rb = D * 4;
-  const boundProgram = new FixedBoundProgram();
-  const finish = new FixedFinishProgram();
-  const before: Step[] = [{ clear: acc }, { clear: bound }];
-  for (const rc of call.rowChunks) {
-    before.push({
-      program: boundProgram,
-      params: { n_h: rc.count * D, n_l: rc.count, rows: N },
-      buffers: [rows(bufs.hidden, rc, rb), rows(bufs.dLoss, rc, 4), bound],
-      units: Math.min(1024, Math.ceil((rc.count * D) / FIXED_WG)),
-    });
-  }
-  const after: Step[] = call.itemChunks.map((ic) => ({
-    program: finish,
-    params: { n: ic.count * D },
-    buffers: [rows(acc, ic, D * 8), bound, rows(bufs.dItems, ic, rb)],
-    units: Math.ceil((ic.count * D) / FIXED_WG),
-  }));
-  return { acc, bound, before, after };
 }
 
 function backward(
@@ -427,7 +364,7 @@ function backward(
     Runner.of(device).submit(backwardSteps(call, bufs, false));
     return { dHidden: dHidden.tensor, dItems: dItems.tensor };
   } finally {
-    releaseCall(call);
+    call.negBufs?.release();
   }
 }
 
@@ -445,7 +382,7 @@ export function wgslCceForwardSteps(
   o: ResolvedCceOptions,
 ): { steps: Step[]; release(): void } {
   const call = prepare(device, shape, bufs.targets, o);
-  return { steps: forwardSteps(call, bufs), release: () => releaseCall(call) };
+  return { steps: forwardSteps(call, bufs), release: () => call.negBufs?.release() };
 }
 
 /**
@@ -459,7 +396,7 @@ export function wgslCceBackwardSteps(
   o: ResolvedCceOptions,
 ): { steps: Step[]; release(): void } {
   const call = prepare(device, shape, bufs.targets, o);
-  return { steps: backwardSteps(call, bufs, true), release: () => releaseCall(call) };
+  return { steps: backwardSteps(call, bufs, true), release: () => call.negBufs?.release() };
 }
 
 /** The fused WebGPU implementation (needs tfjs on the WebGPU backend: `setupTfjs({ backend: 'webgpu' })`). */

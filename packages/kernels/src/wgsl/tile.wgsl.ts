@@ -22,7 +22,6 @@
  *   instead: no faster), so there is no reduction before them. Elsewhere: the kernels above.
  */
 import { atomicAddWGSL, NEG_SENTINEL, preludeWGSL, scalarRowLoadWGSL } from './common.wgsl.js';
-import { fixedAddWGSL, fixedExpWGSL } from './fixed-items.js';
 import { CPU_SUBGROUP_SIZES } from './layout.js';
 import { type NegConfig, negativesWGSL } from './negatives.js';
 import { bindingsWGSL } from './program.js';
@@ -42,8 +41,6 @@ export interface TileShaderConfig {
   dc: number;
   /** grad-items: add to dItems with CAS atomics. */
   atomicItems: boolean;
-  /** grad-items with atomicItems, the workgroup-memory kernel: add to a 64-bit fixed-point dItems instead (fixed-items.ts). */
-  fixedItems?: boolean;
   /** Layout 'cpu' with subgroups of this size ({@link tileCpuWGSL}); 0 or absent: the workgroup-memory kernel. */
   subgroup?: number;
   /** The subgroup kernel: hidden, items (and dHidden) read as vec4 (D a multiple of 4). */
@@ -84,13 +81,11 @@ export function tileOwnBindings(c: TileShaderConfig): [string, 'read' | 'rw', st
   ];
   if (c.kernel === 'lse') return [...base, ['lse', 'rw', 'f32'], ['loss', 'rw', 'f32']];
   const dItems: [string, 'read' | 'rw', string] = ['d_items', 'rw', c.atomicItems ? 'atomic<u32>' : 'f32'];
-  const fixedBound: [string, 'read' | 'rw', string] = ['fixed_bound', 'read', 'u32'];
   return [
     ...base,
     ['lse', 'read', 'f32'],
     ['dloss', 'read', 'f32'],
     c.kernel === 'grad-hidden' ? ['d_hidden', 'rw', 'f32'] : dItems,
-    ...(c.kernel === 'grad-items' && fixedItems(c) ? [fixedBound] : []),
   ];
 }
 
@@ -373,7 +368,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 function gradItemsWGSL(c: TileShaderConfig): string {
   const { CM, DQ, CS } = sizes(c);
   return `${gradPrelude(c)}
-${fixedItems(c) ? `${fixedExpWGSL('fixed_bound')}${fixedAddWGSL('d_items')}` : c.atomicItems ? atomicAddWGSL('d_items') : ''}
+${c.atomicItems ? atomicAddWGSL('d_items') : ''}
 @compute @workgroup_size(${TILE_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let u = unit_id(wid);
@@ -424,31 +419,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
     }
   }
-${fixedItems(c) ? addItemsFixedWGSL(c) : c.atomicItems ? addItemsAtomicWGSL(c) : addItemsPlainWGSL(c)}
+${c.atomicItems ? addItemsAtomicWGSL(c) : addItemsPlainWGSL(c)}
 }
 `;
-}
-
-/** Whether grad-items adds into a fixed-point dItems (d_items: (lo, hi) words per element). */
-const fixedItems = (c: TileShaderConfig) => c.atomicItems && !c.subgroup && c.fixedItems === true;
-
-/** grad-items' end into the fixed-point dItems (fixed-items.ts): native integer adds, no loop. */
-function addItemsFixedWGSL(c: TileShaderConfig): string {
-  const { DQ } = sizes(c);
-  return `  let fscale = ldexp(1.0, fixed_exp());
-  for (var i = 0u; i < CM; i = i + 1u) {
-    let col = ty + 16u * i;
-    if (s_ok[col] != 0u) {
-      let row = s_item[col] * P.dim;
-      for (var q = 0u; q < ${DQ}u; q = q + 1u) {
-        let d = d_base + tx + 16u * q;
-        let v = wacc[i * ${DQ}u + q];
-        if (d < P.dim && v != 0.0) {
-          fixed_add(row + d, v, fscale);
-        }
-      }
-    }
-  }`;
 }
 
 /** grad-items' end, items distinct: each thread adds its CM × DQ sums to dItems plainly. */

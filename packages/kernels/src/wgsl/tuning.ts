@@ -13,8 +13,6 @@ export interface WgslTuning {
   poison?: boolean;
   /** Benchmarks: every compute pass the runner encodes writes its begin/end timestamps here (device needs 'timestamp-query'). */
   timestamps?: PassTimestamps;
-  /** grad-items into a 64-bit fixed-point dItems (fixed-items.ts): force on or off (default: where it pays, implementation.ts). */
-  fixedItems?: boolean;
   /** Kernel layout for every device (layout.ts; default: 'cpu' on software adapters, else 'gpu'). */
   layout?: WgslLayout;
 }
