@@ -6,8 +6,10 @@
  * kernel, and the barrier-free software-adapter kernels of 16 × 64 tiles: without subgroups, and,
  * where the device has them, the subgroup kernel with its vec4 loads and stores where shapes allow
  * and with none; sizes one below and above its 16-row, 64-column and 4-deep k-block edges); the
- * bias gradient with more rows than one chunk. Outputs poisoned with NaN (c starts random when
- * accumulating); printed seed (CUTREC_TEST_SEED replays). Tolerance (relErr): 1e-5 (fp32 sums of
+ * bias gradient with more rows than one chunk. The 'gpu' layout's 128 × 128 kernel (K steps 8 and
+ * 16; the program key says it ran) for every (transA, transB), with bias and accumulate, at sizes off
+ * its 128 × 128 × TK edges, vec4 and scalar loads, unaligned views, and in split K (up to 64 ranges).
+ * Outputs poisoned with NaN (c starts random when accumulating); printed seed (CUTREC_TEST_SEED replays). Tolerance (relErr): 1e-5 (fp32 sums of
  * up to 130 products).
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -87,7 +89,8 @@ describe.skipIf(skipReason !== undefined)('linear (WGSL)', () => {
                   const steps = wgslMatmul(gpu, { ...args, bias: bias ? gbias.view : null });
                   const t = `${transA ? 't' : 'n'}${transB ? 't' : 'n'}`;
                   let key: string;
-                  if (layout === 'gpu') key = `linear/gemm/${t}${gemmVec4Ok(args) ? '/vec4' : ''}/gpu`;
+                  if (layout === 'gpu')
+                    key = `linear/gemm/${t}${gemmVec4Ok(args) ? '/vec4' : ''}/gpu${M >= 128 && N >= 128 ? '/t128k8' : ''}`;
                   else if (!kernel.subgroups)
                     key = `linear/gemm/${t}${gemmCpuVec4Ok(args) ? '/vec4' : ''}/cpu`;
                   else {
@@ -112,17 +115,91 @@ describe.skipIf(skipReason !== undefined)('linear (WGSL)', () => {
     }
   }
 
+  // The 128 × 128 kernel (chosen where M and N are ≥ 128; `tile: 128` forces it for the smaller
+  // ones): edges of the 128 tile and of both K steps, vec4 loads (every extent a multiple of 4,
+  // offsets 0 or 4) and scalar loads (odd extents, offset 1 or 3, vec4 off).
+  const shapes128: [number, number, number, number, boolean][] = [
+    // M, N, K, view offset, vec4 allowed
+    [1, 1, 1, 0, true],
+    [37, 29, 13, 1, true],
+    [3, 5, 0, 0, true],
+    [300, 130, 77, 3, true],
+    [129, 257, 1, 0, true],
+    [128, 128, 16, 0, true],
+    [260, 132, 52, 0, true], // vec4 for every transpose, partial k tile
+    [260, 132, 52, 4, true], // vec4 with offset views
+    [256, 136, 24, 1, true], // aligned extents at an odd offset: scalar
+    [255, 129, 40, 0, false], // vec4 off
+  ];
+  for (const tileK of [8, 16] as const) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        it(`gpu layout, 128 × 128 tiles (K step ${tileK}), transA ${transA}, transB ${transB}: c = op(a)·op(b) (+ bias, + c) matches the reference`, () =>
+          withLayout('gpu', async () => {
+            const rng = testRng(`wgsl gemm 128 ${tileK} ${transA} ${transB}`);
+            const gpu = device as GPUDevice;
+            for (const [M, N, K, pad, vec4] of shapes128) {
+              for (const [bias, accumulate] of [
+                [false, false],
+                [true, false],
+                [true, true],
+              ] as const) {
+                const label = `M=${M} N=${N} K=${K} pad=${pad} vec4=${vec4} bias=${bias} acc=${accumulate}`;
+                const a = rng.floats(M * K);
+                const b = rng.floats(K * N);
+                const c0 = rng.floats(M * N);
+                const bv = rng.floats(N);
+                const ga = gpuArray(M * K, a, { pad });
+                const gb = gpuArray(K * N, b, { pad });
+                const gc = gpuArray(M * N, accumulate ? c0 : undefined, { pad });
+                const gbias = gpuArray(N, bv, { pad });
+                const args = {
+                  a: ga.view,
+                  b: gb.view,
+                  c: gc.view,
+                  M,
+                  N,
+                  K,
+                  transA,
+                  transB,
+                  accumulate,
+                  vec4,
+                };
+                const steps = wgslMatmul(gpu, { ...args, bias: bias ? gbias.view : null, tile: 128, tileK });
+                const t = `${transA ? 't' : 'n'}${transB ? 't' : 'n'}`;
+                const v4 = vec4 && gemmVec4Ok(args) ? '/vec4' : '';
+                expect(steps.length, label).toBe(1);
+                expect(steps[0] && 'program' in steps[0] && steps[0].program.key, label).toBe(
+                  `linear/gemm/${t}${v4}/gpu/t128k${tileK}`,
+                );
+                run(steps);
+                const want = Float64Array.from(c0);
+                matmul({ a, b, c: want, M, N, K, transA, transB, accumulate, bias: bias ? bv : null });
+                expect(relErr(await gc.read(), want), label).toBeLessThanOrEqual(1e-5);
+              }
+              freeAll();
+            }
+          }));
+      }
+    }
+  }
+
   it('split K (gpu layout): a weight gradient over many K ranges, + bias, + c, equals the reference', () =>
     withLayout('gpu', async () => {
       const rng = testRng('wgsl gemm split-k');
       const gpu = device as GPUDevice;
-      for (const [M, N, K, splits, transA, accumulate] of [
-        [37, 29, 1000, 7, true, false], // K not a multiple of 16 or of the splits
-        [64, 64, 4096, 16, true, true],
-        [5, 70, 333, 40, false, true], // more splits than 16-wide K ranges: fewer are made
-        [20, 12, 17, 3, true, false],
+      for (const [M, N, K, splits, transA, accumulate, tileK] of [
+        [37, 29, 1000, 7, true, false, 8], // K not a multiple of 16 or of the splits
+        [64, 64, 4096, 16, true, true, 8],
+        [5, 70, 333, 40, false, true, 8], // more splits than 16-wide K ranges: fewer are made
+        [20, 12, 17, 3, true, false, 8],
+        // 128 × 128 tiles, both K steps:
+        [256, 256, 4096, 64, true, true, 8],
+        [300, 130, 1000, 7, true, false, 16], // K not a multiple of 8, 16 or the splits
+        [129, 257, 333, 60, true, true, 8], // more splits than 8-wide K ranges: fewer are made
+        [130, 300, 77, 5, false, false, 16],
       ] as const) {
-        const label = `M=${M} N=${N} K=${K} splits=${splits} transA=${transA} acc=${accumulate}`;
+        const label = `M=${M} N=${N} K=${K} splits=${splits} transA=${transA} acc=${accumulate} tileK=${tileK}`;
         const a = rng.floats(M * K);
         const b = rng.floats(K * N);
         const c0 = rng.floats(M * N);
@@ -133,17 +210,40 @@ describe.skipIf(skipReason !== undefined)('linear (WGSL)', () => {
         const gbias = gpuArray(N, bv);
         const part = gpuArray(splits * M * N, undefined, { pad: 3 });
         const args = { a: ga.view, b: gb.view, c: gc.view, M, N, K, transA, transB: false, accumulate };
-        const steps = wgslMatmul(gpu, { ...args, bias: gbias.view, splitK: { part: part.view, splits } });
+        const splitK = { part: part.view, splits };
+        const steps = wgslMatmul(gpu, { ...args, bias: gbias.view, splitK, tileK });
         expect(steps.length, label).toBe(2);
+        const t128 = M >= 128 && N >= 128 ? `/t128k${tileK}` : '';
+        expect(steps[0] && 'program' in steps[0] && steps[0].program.key, label).toMatch(
+          new RegExp(`^linear/gemm/${transA ? 't' : 'n'}n(/vec4)?/gpu${t128}$`),
+        );
         run(steps);
         const want = Float64Array.from(accumulate ? c0 : new Float32Array(M * N));
         matmul({ a, b, c: want, M, N, K, transA, transB: false, accumulate: true, bias: bv });
         expect(relErr(await gc.read(), want), label).toBeLessThanOrEqual(1e-5);
         freeAll();
       }
-      expect(gemmSplits(256, 256, 131072)).toBe(16);
-      expect(gemmSplits(256, 1024, 131072)).toBe(4);
+      // 128 × 128 tiles: 4 (16) tiles × 64 (16) splits = 256 workgroups; 64 × 64: 16 × 16, 64 × 4.
+      expect(gemmSplits(256, 256, 131072)).toBe(64);
+      expect(gemmSplits(256, 1024, 131072)).toBe(16);
+      expect(gemmSplits(256, 256, 131072, 64)).toBe(16);
+      expect(gemmSplits(256, 1024, 131072, 64)).toBe(4);
+      expect(gemmSplits(64, 1024, 131072)).toBe(16);
       expect(gemmSplits(256, 256, 1000)).toBe(1);
+      // The 64 × 64 kernel where asked for.
+      const [g, h] = [gpuArray(256 * 256), gpuArray(256 * 256)];
+      const forced = wgslMatmul(gpu, {
+        a: g.view,
+        b: g.view,
+        c: h.view,
+        M: 256,
+        N: 256,
+        K: 256,
+        transA: false,
+        transB: false,
+        tile: 64,
+      });
+      expect(forced[0] && 'program' in forced[0] && forced[0].program.key).toBe('linear/gemm/nn/vec4/gpu');
       expect(gemmSplits(131072, 256, 256)).toBe(1);
     }));
 

@@ -11,6 +11,10 @@
  *   < K: a weight gradient's K is the batch's rows, 10^5 and more, over a few 64 × 64 tiles):
  *   workgroup unit u computes tile u mod tiles of the K range of split ⌊u / tiles⌋ into its own
  *   [M, N] slice of c (a scratch), and {@link splitKSumWGSL} adds the slices into the output.
+ *   Where M and N are both at least 128 the launcher takes {@link gemm128WGSL} instead: 128 × 128
+ *   tiles, an 8 × 8 register tile per invocation, vec4 workgroup-memory reads, two buffers and the
+ *   next k-tile's global loads in registers during the current one's products (same params,
+ *   bindings, epilogue and split K). A workgroup past the last split returns (both kernels).
  * - GEMM on a software adapter (layout 'cpu', wgsl/layout.ts; {@link gemmCpuWGSL}): no workgroup
  *   memory and no barrier. A workgroup of 16 lanes computes 16 rows × 64 columns of c, a lane 16 × 4
  *   (sixteen vec4 accumulators). On lavapipe (Mesa 25.0.7) a storage-buffer load whose address is not
@@ -216,6 +220,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lid: u32) {
   let all = unit_of(wid, nwg);
   let split = all / P.tiles;
+  // Past the last split (a grid rounded up over y): no work.
+  if (split > 0u && split * P.k_chunk >= P.K) { return; }
   let unit = all - split * P.tiles;
   let tm = unit / P.tiles_n;
   let tn = unit - tm * P.tiles_n;
@@ -249,6 +255,207 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   let base = P.c_o + split * P.M * P.N;
   for (var i = 0u; i < 4u; i++) { store(base, m0 + ty * 4u + i, n0 + tx * 4u, acc[i]); }
+}
+${STORE_WGSL}`;
+}
+
+/** The 128 × 128 GEMM's output tile and the K steps (rows of its workgroup-memory tiles) it is built for. */
+export const GEMM128_TILE = 128;
+export const GEMM128_TILE_KS = [8, 16] as const;
+export type Gemm128TileK = (typeof GEMM128_TILE_KS)[number];
+/** The K step the launcher picks by default (see the header of {@link gemm128WGSL}). */
+export const GEMM128_TILE_K: Gemm128TileK = 8;
+
+/** The 128 × 128 GEMM's compile-time variant: the K step of a workgroup-memory tile. */
+export interface Gemm128Variant extends GemmVariant {
+  tileK: Gemm128TileK;
+}
+
+/**
+ * One operand's tile loads in the 128 kernel: 128 (m or n) × TK (k) elements, `fetch`ed from global
+ * memory into the registers p<x>0… (zero past `extent` or K) and `stash`ed into workgroup buffer `o`
+ * of `<X>s` (k-major: vec4 k·32 + i/4 holds i … i+3 of row k). The operand is row-major with
+ * contiguous axis k (element (i, k) at i·ld + k) or i (at k·ld + i); consecutive invocations walk
+ * the contiguous axis. `vec4`: ld and the view's offset are multiples of 4 (a vector is all in or
+ * all out), TK/8 vectors per invocation; else TK/2 scalars.
+ */
+function loader128(
+  x: 'a' | 'b',
+  i0: string,
+  contiguousIsK: boolean,
+  ld: string,
+  extent: string,
+  vec4: boolean,
+  tk: number,
+): { decl: string; fetch: string; stash: string } {
+  const X = `${x.toUpperCase()}s`;
+  const W = GEMM_WORKGROUP;
+  const per = vec4 ? tk / 8 : tk / 2;
+  const qs = Array.from({ length: per }, (_, q) => q);
+  const reg = (q: number) => `p${x}${q}`;
+  const zero = vec4 ? 'vec4<f32>(0.0)' : '0.0';
+  const decl = qs.map((q) => `var ${reg(q)} = ${zero};`).join(' ');
+  // (gi, gk) of the first element an invocation loads, and that element's (or vector's) index.
+  let gi: string;
+  let gk: string;
+  let at: string;
+  let stash: (q: number) => string;
+  if (vec4 && contiguousIsK) {
+    const TQ = tk / 4; // vectors per row of the tile
+    [gi, gk] = [`${i0} + e / ${TQ}u`, `kt + (e % ${TQ}u) * 4u`];
+    at = `(P.${x}_o + gi * ${ld} + gk) / 4u`;
+    // Vector (i, k … k+3) goes to component i % 4 of 4 consecutive k rows.
+    stash = (q) => `{
+      let e = lid + ${W * q}u;
+      let s = o + (e % ${TQ}u) * 128u + e / ${TQ}u / 4u;
+      let j = (e / ${TQ}u) % 4u;
+      ${X}[s][j] = ${reg(q)}.x; ${X}[s + 32u][j] = ${reg(q)}.y; ${X}[s + 64u][j] = ${reg(q)}.z; ${X}[s + 96u][j] = ${reg(q)}.w;
+    }`;
+  } else if (vec4) {
+    // 32 vectors per k row: invocation e loads vector e % 32 of row e / 32, stored as it is.
+    [gi, gk] = [`${i0} + (e % 32u) * 4u`, 'kt + e / 32u'];
+    at = `(P.${x}_o + gk * ${ld} + gi) / 4u`;
+    stash = (q) => `${X}[o + lid + ${W * q}u] = ${reg(q)};`;
+  } else {
+    const [i, k] = contiguousIsK ? [`e / ${tk}u`, `e % ${tk}u`] : ['e % 128u', 'e / 128u'];
+    [gi, gk] = [`${i0} + ${i}`, `kt + ${k}`];
+    at = contiguousIsK ? `P.${x}_o + gi * ${ld} + gk` : `P.${x}_o + gk * ${ld} + gi`;
+    stash = (q) => `{
+      let e = lid + ${W * q}u;
+      ${X}[o + (${k}) * 32u + (${i}) / 4u][(${i}) % 4u] = ${reg(q)};
+    }`;
+  }
+  const fetch = qs
+    .map(
+      (q) => `{
+      let e = lid + ${W * q}u;
+      let gi = ${gi};
+      let gk = ${gk};
+      ${reg(q)} = ${zero};
+      if (gi < ${extent} && gk < P.K) { ${reg(q)} = ${x}[${at}]; }
+    }`,
+    )
+    .join('\n    ');
+  return { decl, fetch, stash: qs.map(stash).join('\n    ') };
+}
+
+/** Accumulator names of the 128 kernel: row i (0 … 7) of the invocation, column group h (0, 1). */
+const acc128 = (i: number, h: number) => `acc${i}_${h}`;
+
+/**
+ * One k-tile of the 128 kernel's outer products (unrolled): per k, the invocation's two vec4 of a
+ * (rows ty·4 … +3 and 64 + ty·4 … +3) and of b (columns tx·4 … and 64 + tx·4 …) from buffer `o`.
+ */
+function outer128(tk: number): string {
+  const lines: string[] = [];
+  const comp = ['x', 'y', 'z', 'w'];
+  for (let k = 0; k < tk; k++) {
+    const r = k * 32;
+    const body = [
+      `let a0 = As[ao + ${r}u]; let a1 = As[ao + ${r + 16}u];`,
+      `let b0 = Bs[bo + ${r}u]; let b1 = Bs[bo + ${r + 16}u];`,
+    ];
+    for (let i = 0; i < 8; i++) {
+      const a = `a${i >> 2}.${comp[i & 3]}`;
+      body.push(`${acc128(i, 0)} += ${a} * b0; ${acc128(i, 1)} += ${a} * b1;`);
+    }
+    lines.push(`{\n      ${body.join('\n      ')}\n    }`);
+  }
+  return lines.join('\n    ');
+}
+
+/**
+ * The 'gpu' GEMM on 128 × 128 tiles of c (the classic SGEMM design), for outputs of at least
+ * 128 × 128; same contract, params, bindings, epilogue (`store`) and split-K scheme as
+ * {@link gemmWGSL}. A workgroup of 256 invocations (16 × 16: tx along n, ty along m) computes a
+ * 128 × 128 tile, each invocation an 8 × 8 register tile made of two 4-wide groups per axis: rows
+ * ty·4 … +3 and 64 + ty·4 … +3, columns tx·4 … +3 and 64 + tx·4 … +3 (sixteen vec4 accumulators).
+ * K is walked in steps of TK (8 or 16) through two buffers each of a and b in workgroup memory,
+ * k-major as vec4 (As[k][128], Bs[k][128]; 2 · 2 · TK · 512 bytes: 16 KiB at TK 8, 32 at 16). Per
+ * k an invocation reads 2 vec4 of a (the same for the 16 invocations of a ty: a broadcast) and 2
+ * of b (16 consecutive vec4 across a warp's tx: no bank conflict) for 64 multiply-adds; the k-tile
+ * is unrolled. The next k-tile's global loads go into registers before the current tile's products
+ * and into the other buffer after them: one barrier per k-tile. Global loads are coalesced along
+ * each operand's contiguous axis, 16-byte vectors where `vec4` (gemmVec4Ok), zero past M, N, K; an
+ * operand contiguous in k (a in nn/nt, b in nt/tt) is transposed on the way in by scalar stores
+ * (2-way bank conflicts at TK 8, 4-way at 16, once per k-tile). TK 8 is the default: 8 prefetch
+ * registers against 16 beside the 64 accumulators; TK 16 halves the barriers (`tileK` picks).
+ * Why: the 64 × 64 kernel (4 × 4 per invocation, no prefetch) reaches ~24 TFLOP/s on an H200
+ * (Dawn/Vulkan, fp32) at the step's nn/nt (M 131,072, N = K = 256) and split-K tn (M = N = 256,
+ * K 131,072) GEMMs: per k an invocation does 16 multiply-adds for 8 scalar workgroup-memory loads,
+ * where this kernel does 64 for 4 vector loads and hides the global loads behind the products.
+ */
+export function gemm128WGSL(v: Gemm128Variant): string {
+  const T = GEMM128_TILE;
+  const TK = v.tileK;
+  if (!GEMM128_TILE_KS.includes(TK)) throw new RangeError(`gemm128WGSL: tileK ${TK} is not 8 or 16`);
+  // op(a) is [M, K]: stored [M, K] (contiguous k) or, transposed, [K, M] (contiguous m).
+  const A = v.transA
+    ? loader128('a', 'm0', false, 'P.M', 'P.M', v.vec4, TK)
+    : loader128('a', 'm0', true, 'P.K', 'P.M', v.vec4, TK);
+  // op(b) is [K, N]: stored [K, N] (contiguous n) or, transposed, [N, K] (contiguous k).
+  const B = v.transB
+    ? loader128('b', 'n0', true, 'P.K', 'P.N', v.vec4, TK)
+    : loader128('b', 'n0', false, 'P.N', 'P.N', v.vec4, TK);
+  const accs = [0, 1, 2, 3, 4, 5, 6, 7].flatMap((i) => [acc128(i, 0), acc128(i, 1)]);
+  const rows = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => `${i < 4 ? '' : '64u + '}ty * 4u + ${i & 3}u`);
+  return /* wgsl */ `
+${paramsStructWGSL(GEMM_FIELDS)}
+${storageWGSL(gemmBuffers(v.vec4))}
+${unitWGSL}
+var<workgroup> As: array<vec4<f32>, ${2 * TK * (T / 4)}>;
+var<workgroup> Bs: array<vec4<f32>, ${2 * TK * (T / 4)}>;
+
+@compute @workgroup_size(${GEMM_WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let all = unit_of(wid, nwg);
+  let split = all / P.tiles;
+  // Past the last split (a grid rounded up over y): no work.
+  if (split > 0u && split * P.k_chunk >= P.K) { return; }
+  let unit = all - split * P.tiles;
+  let tm = unit / P.tiles_n;
+  let m0 = tm * ${T}u;
+  let n0 = (unit - tm * P.tiles_n) * ${T}u;
+  // Masks and a buffer offset of (tile & 1) · half: every workgroup-memory read index is within
+  // the array by its known bits, so a compiler can drop the robustness clamp Tint puts on it.
+  let tx = lid & 15u;
+  let ty = (lid >> 4u) & 15u;
+  ${accs.map((a) => `var ${a} = vec4<f32>(0.0);`).join(' ')}
+  ${A.decl}
+  ${B.decl}
+  let kBegin = split * P.k_chunk;
+  let kEnd = min(P.K, kBegin + P.k_chunk);
+  if (kBegin < kEnd) {
+    let kt = kBegin;
+    let o = 0u;
+    ${A.fetch}
+    ${B.fetch}
+    ${A.stash}
+    ${B.stash}
+  }
+  workgroupBarrier();
+  var t = 0u;
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${TK}u) {
+    let kt = k0 + ${TK}u;
+    let more = kt < kEnd;
+    if (more) {
+    ${A.fetch}
+    ${B.fetch}
+    }
+    let ao = (t & 1u) * ${TK * (T / 4)}u + ty;
+    let bo = (t & 1u) * ${TK * (T / 4)}u + tx;
+    ${outer128(TK)}
+    t++;
+    if (more) {
+    let o = (t & 1u) * ${TK * (T / 4)}u;
+    ${A.stash}
+    ${B.stash}
+    }
+    workgroupBarrier();
+  }
+  let base = P.c_o + split * P.M * P.N;
+  ${rows.map((r, i) => `store(base, m0 + ${r}, n0 + tx * 4u, ${acc128(i, 0)}); store(base, m0 + ${r}, n0 + 64u + tx * 4u, ${acc128(i, 1)});`).join('\n  ')}
 }
 ${STORE_WGSL}`;
 }

@@ -19,8 +19,14 @@ import {
   GEMM_TILE,
   GEMM_TILE_K,
   GEMM_WORKGROUP,
+  GEMM128_TILE,
+  GEMM128_TILE_K,
+  GEMM128_TILE_KS,
+  type Gemm128TileK,
+  type Gemm128Variant,
   type GemmCpuVariant,
   type GemmVariant,
+  gemm128WGSL,
   gemmBuffers,
   gemmCpuBuffers,
   gemmCpuWGSL,
@@ -31,7 +37,15 @@ import {
   splitKSumWGSL,
 } from './linear.wgsl.js';
 
-/** c = (accumulate ? c : 0) + op(a)·op(b) + bias: 64 × 64 tiles ('gpu'), 16 × 64 ('cpu'). */
+/** Whether a 'gpu' GEMM variant is the 128 × 128 kernel's. */
+function is128(v: GemmVariant | GemmCpuVariant | Gemm128Variant): v is Gemm128Variant {
+  return 'tileK' in v;
+}
+
+/**
+ * c = (accumulate ? c : 0) + op(a)·op(b) + bias: 64 × 64 or, for a {@link Gemm128Variant}, 128 × 128
+ * tiles ('gpu'; key suffix `/t128k<TK>`), 16 × 64 ('cpu').
+ */
 export class GemmProgram implements WgslProgram {
   readonly key: string;
   readonly workgroupSize: number;
@@ -39,11 +53,14 @@ export class GemmProgram implements WgslProgram {
   readonly paramFields = GEMM_FIELDS;
   /** `variant`: a {@link GemmCpuVariant} for layout 'cpu' (a plain GemmVariant: the kernel without subgroups). */
   constructor(
-    readonly variant: GemmVariant | GemmCpuVariant,
+    readonly variant: GemmVariant | GemmCpuVariant | Gemm128Variant,
     readonly layout: WgslLayout = 'gpu',
   ) {
+    if (layout === 'cpu' && is128(variant))
+      throw new RangeError('GemmProgram: the 128 × 128 kernel is for layout gpu');
     const sg = layout === 'cpu' && 'subgroup' in variant && variant.subgroup > 0 ? variant : undefined;
-    this.key = `linear/gemm/${variant.transA ? 't' : 'n'}${variant.transB ? 't' : 'n'}${variant.vec4 ? '/vec4' : ''}/${layout}${sg ? `/sg${sg.subgroup}${sg.vec4A ? '/a4' : ''}${sg.vec4C ? '/c4' : ''}` : ''}`;
+    const t128 = is128(variant) ? `/t128k${variant.tileK}` : '';
+    this.key = `linear/gemm/${variant.transA ? 't' : 'n'}${variant.transB ? 't' : 'n'}${variant.vec4 ? '/vec4' : ''}/${layout}${sg ? `/sg${sg.subgroup}${sg.vec4A ? '/a4' : ''}${sg.vec4C ? '/c4' : ''}` : ''}${t128}`;
     this.workgroupSize = layout === 'cpu' ? GEMM_CPU_LANES : GEMM_WORKGROUP;
     this.bindings = opBindings(
       layout === 'cpu' ? gemmCpuBuffers(this.cpuVariant()) : gemmBuffers(variant.vec4),
@@ -53,7 +70,8 @@ export class GemmProgram implements WgslProgram {
     return 'subgroup' in this.variant ? this.variant : { ...this.variant, subgroup: 0 };
   }
   code(): string {
-    return this.layout === 'cpu' ? gemmCpuWGSL(this.cpuVariant()) : gemmWGSL(this.variant);
+    if (this.layout === 'cpu') return gemmCpuWGSL(this.cpuVariant());
+    return is128(this.variant) ? gemm128WGSL(this.variant) : gemmWGSL(this.variant);
   }
 }
 
@@ -96,16 +114,31 @@ export interface WgslMatmulArgs {
   /** Layout 'cpu': allow the subgroup kernel where the device has subgroups of a size it is built for (default true). */
   subgroups?: boolean;
   /**
-   * Split K into `splits` ranges (layout 'gpu'; a multiple of 16 each) computed into the slices of
+   * Layout 'gpu': the output tile, 64 or 128 (default {@link gemmTile}: 128 where M and N are both
+   * at least 128). The 128 kernel's K step is `tileK` (default GEMM128_TILE_K, 8).
+   */
+  tile?: 64 | 128;
+  tileK?: Gemm128TileK;
+  /**
+   * Split K into `splits` ranges (layout 'gpu'; a multiple of the K step each) computed into the slices of
    * `part` (at least splits·M·N floats, not overlapping the operands), then summed into c: for a
    * long K over few output tiles (a weight gradient), which would otherwise keep a GPU idle.
    */
   splitK?: { part: WgslView; splits: number };
 }
 
-/** Splits of K worth making for an M × N output on a GPU: enough tiles for ~256 workgroups, each split ≥ 1,024 of K. */
-export function gemmSplits(M: number, N: number, K: number): number {
-  const tiles = Math.ceil(M / GEMM_TILE) * Math.ceil(N / GEMM_TILE);
+/** The 'gpu' GEMM's output tile for an M × N output: 128 where both are at least 128 (else 64). */
+export function gemmTile(M: number, N: number): 64 | 128 {
+  return M >= GEMM128_TILE && N >= GEMM128_TILE ? 128 : 64;
+}
+
+/**
+ * Splits of K worth making for an M × N output on a GPU, with `tile` × `tile` output tiles (default
+ * {@link gemmTile}): enough for ~256 workgroups (about a wave of an H200's 132 SMs at two 128 × 128
+ * workgroups each), each split ≥ 1,024 of K, at most 64.
+ */
+export function gemmSplits(M: number, N: number, K: number, tile: 64 | 128 = gemmTile(M, N)): number {
+  const tiles = Math.ceil(M / tile) * Math.ceil(N / tile);
   return Math.max(1, Math.min(Math.ceil(256 / tiles), Math.floor(K / 1024), 64));
 }
 
@@ -166,6 +199,24 @@ export function gemmCpuVariant(
   };
 }
 
+/**
+ * The 'gpu' GEMM variant for a call: the 128 × 128 kernel where `tile` (default {@link gemmTile})
+ * is 128, with K step `tileK` (default GEMM128_TILE_K), else the 64 × 64 kernel; vec4 loads where
+ * allowed (`vec4` not false) and {@link gemmVec4Ok}.
+ */
+function gemmGpuVariant(
+  a: Pick<WgslMatmulArgs, 'a' | 'b' | 'M' | 'N' | 'K' | 'transA' | 'transB' | 'vec4' | 'tile' | 'tileK'>,
+): GemmVariant | Gemm128Variant {
+  const tile = a.tile ?? gemmTile(a.M, a.N);
+  if (tile !== 64 && tile !== 128) throw new RangeError(`wgslMatmul: tile ${tile} is not 64 or 128`);
+  const v: GemmVariant = { transA: a.transA, transB: a.transB, vec4: (a.vec4 ?? true) && gemmVec4Ok(a) };
+  if (tile === 64) return v;
+  const tileK = a.tileK ?? GEMM128_TILE_K;
+  if (!GEMM128_TILE_KS.includes(tileK))
+    throw new RangeError(`wgslMatmul: tileK ${tileK} is not one of ${GEMM128_TILE_KS.join(', ')}`);
+  return { ...v, tileK };
+}
+
 /** The GEMM's dispatch (none when M or N is 0). */
 export function wgslMatmul(device: GPUDevice, a: WgslMatmulArgs): Step[] {
   const op = 'wgslMatmul';
@@ -183,13 +234,16 @@ export function wgslMatmul(device: GPUDevice, a: WgslMatmulArgs): Step[] {
   const layout = layoutOf(device);
   const cpu = layout === 'cpu';
   const cpuVariant = cpu ? gemmCpuVariant(device, a) : undefined;
-  const vec4 = cpuVariant ? cpuVariant.vec4 : (a.vec4 ?? true) && gemmVec4Ok(a);
-  const tilesN = Math.ceil(a.N / (cpu ? GEMM_CPU_COLS : GEMM_TILE));
-  const tilesM = Math.ceil(a.M / (cpu ? GEMM_CPU_ROWS : GEMM_TILE));
+  const variant = cpuVariant ?? gemmGpuVariant(a);
+  const vec4 = variant.vec4;
+  const tile = cpu ? 0 : is128(variant) ? GEMM128_TILE : GEMM_TILE;
+  const tileK = is128(variant) ? variant.tileK : GEMM_TILE_K;
+  const tilesN = Math.ceil(a.N / (cpu ? GEMM_CPU_COLS : tile));
+  const tilesM = Math.ceil(a.M / (cpu ? GEMM_CPU_ROWS : tile));
   const tiles = tilesM * tilesN;
-  const split = !cpu && a.splitK && a.splitK.splits > 1 && a.K > GEMM_TILE_K ? a.splitK : undefined;
+  const split = !cpu && a.splitK && a.splitK.splits > 1 && a.K > tileK ? a.splitK : undefined;
   // Split K: ranges of kChunk (a multiple of the K tile) into the slices of part, bias and c after.
-  const kChunk = split ? Math.ceil(Math.ceil(a.K / split.splits) / GEMM_TILE_K) * GEMM_TILE_K : a.K;
+  const kChunk = split ? Math.ceil(Math.ceil(a.K / split.splits) / tileK) * tileK : a.K;
   const splits = split ? Math.ceil(a.K / kChunk) : 1;
   const b = new Binder(device, op, cpuVariant ? gemmCpuBuffers(cpuVariant) : gemmBuffers(vec4))
     .view('a', a.a, a.M * a.K)
@@ -197,7 +251,7 @@ export function wgslMatmul(device: GPUDevice, a: WgslMatmulArgs): Step[] {
     .view('c', split ? split.part : a.c, splits * a.M * a.N)
     .view('bias', split ? undefined : (a.bias ?? undefined), a.N);
   const gemm: Step = {
-    program: new GemmProgram(cpuVariant ?? { transA: a.transA, transB: a.transB, vec4 }, layout),
+    program: new GemmProgram(variant, layout),
     params: b.with({
       M: a.M,
       N: a.N,
