@@ -26,6 +26,31 @@ import {
 import { testRng } from './ops/rng.js';
 import { device, freeAll, gpuArray, LAYOUTS, relErr, run, skipReason, withLayout } from './ops/wgsl-util.js';
 
+/** Random a [M·K], b [K·N], c0 [M·N] and bias [N] and their device copies at view offset `pad` (c holds c0 when accumulating). */
+function gemmInputs(
+  rng: ReturnType<typeof testRng>,
+  M: number,
+  N: number,
+  K: number,
+  pad: number,
+  accumulate: boolean,
+) {
+  const a = rng.floats(M * K);
+  const b = rng.floats(K * N);
+  const c0 = rng.floats(M * N);
+  const bv = rng.floats(N);
+  return {
+    a,
+    b,
+    c0,
+    bv,
+    ga: gpuArray(M * K, a, { pad }),
+    gb: gpuArray(K * N, b, { pad }),
+    gc: gpuArray(M * N, accumulate ? c0 : undefined, { pad }),
+    gbias: gpuArray(N, bv, { pad }),
+  };
+}
+
 describe.skipIf(skipReason !== undefined)('linear (WGSL)', () => {
   afterEach(freeAll);
   const shapes: [number, number, number, number][] = [
@@ -65,14 +90,7 @@ describe.skipIf(skipReason !== undefined)('linear (WGSL)', () => {
                   [true, true],
                 ] as const) {
                   const label = `M=${M} N=${N} K=${K} pad=${pad} bias=${bias} acc=${accumulate}`;
-                  const a = rng.floats(M * K);
-                  const b = rng.floats(K * N);
-                  const c0 = rng.floats(M * N);
-                  const bv = rng.floats(N);
-                  const ga = gpuArray(M * K, a, { pad });
-                  const gb = gpuArray(K * N, b, { pad });
-                  const gc = gpuArray(M * N, accumulate ? c0 : undefined, { pad });
-                  const gbias = gpuArray(N, bv, { pad });
+                  const { a, b, c0, bv, ga, gb, gc, gbias } = gemmInputs(rng, M, N, K, pad, accumulate);
                   const args = {
                     a: ga.view,
                     b: gb.view,
@@ -145,14 +163,7 @@ describe.skipIf(skipReason !== undefined)('linear (WGSL)', () => {
                 [true, true],
               ] as const) {
                 const label = `M=${M} N=${N} K=${K} pad=${pad} vec4=${vec4} bias=${bias} acc=${accumulate}`;
-                const a = rng.floats(M * K);
-                const b = rng.floats(K * N);
-                const c0 = rng.floats(M * N);
-                const bv = rng.floats(N);
-                const ga = gpuArray(M * K, a, { pad });
-                const gb = gpuArray(K * N, b, { pad });
-                const gc = gpuArray(M * N, accumulate ? c0 : undefined, { pad });
-                const gbias = gpuArray(N, bv, { pad });
+                const { a, b, c0, bv, ga, gb, gc, gbias } = gemmInputs(rng, M, N, K, pad, accumulate);
                 const args = {
                   a: ga.view,
                   b: gb.view,

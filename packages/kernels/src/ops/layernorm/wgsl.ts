@@ -20,7 +20,6 @@ import {
   LN_COLUMNS_BUFFERS,
   LN_COLUMNS_FIELDS,
   LN_FORWARD_FIELDS,
-  LN_WORKGROUP,
   layerNormBackwardWGSL,
   layerNormColumnsWGSL,
   layerNormForwardWGSL,

@@ -126,6 +126,20 @@ fn store(base: u32, m: u32, n: u32, v: vec4<f32>) {
 `;
 
 /**
+ * Both GEMMs' work unit: `split` (the K range) and the output tile's corner (m0, n0) for tiles of
+ * T × T; a workgroup past the last split (a grid rounded up over y) returns.
+ */
+function gemmTileWGSL(T: number): string {
+  return `  let all = unit_of(wid, nwg);
+  let split = all / P.tiles;
+  if (split > 0u && split * P.k_chunk >= P.K) { return; }
+  let unit = all - split * P.tiles;
+  let tm = unit / P.tiles_n;
+  let m0 = tm * ${T}u;
+  let n0 = (unit - tm * P.tiles_n) * ${T}u;`;
+}
+
+/**
  * The tile loader of one operand: 64 × 16 elements (m or n by k) into `dst` (k-major), from a
  * row-major [rows = `outer`, cols = `inner`] array whose contiguous axis is k (`kMajor` false:
  * element (i, k) at i·K + k) or i (`kMajor` true: element (i, k) at k·ld + i).
@@ -218,15 +232,7 @@ var<workgroup> Bs: array<f32, ${T * TK}>;
 @compute @workgroup_size(${GEMM_WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let all = unit_of(wid, nwg);
-  let split = all / P.tiles;
-  // Past the last split (a grid rounded up over y): no work.
-  if (split > 0u && split * P.k_chunk >= P.K) { return; }
-  let unit = all - split * P.tiles;
-  let tm = unit / P.tiles_n;
-  let tn = unit - tm * P.tiles_n;
-  let m0 = tm * ${T}u;
-  let n0 = tn * ${T}u;
+${gemmTileWGSL(T)}
   if (m0 >= P.M) { return; }
   let tx = lid % 16u;
   let ty = lid / 16u;
@@ -409,14 +415,7 @@ var<workgroup> Bs: array<vec4<f32>, ${2 * TK * (T / 4)}>;
 @compute @workgroup_size(${GEMM_WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let all = unit_of(wid, nwg);
-  let split = all / P.tiles;
-  // Past the last split (a grid rounded up over y): no work.
-  if (split > 0u && split * P.k_chunk >= P.K) { return; }
-  let unit = all - split * P.tiles;
-  let tm = unit / P.tiles_n;
-  let m0 = tm * ${T}u;
-  let n0 = (unit - tm * P.tiles_n) * ${T}u;
+${gemmTileWGSL(T)}
   // Masks and a buffer offset of (tile & 1) · half: every workgroup-memory read index is within
   // the array by its known bits, so a compiler can drop the robustness clamp Tint puts on it.
   let tx = lid & 15u;
