@@ -3,6 +3,7 @@
  * causal multi-head self-attention with a key padding mask, point-wise feed-forward, dropout and
  * layer norm (pre-norm with a final norm by default, post-norm as an option).
  */
+import { firstOutside } from '@cutrec/tensor';
 import * as tf from '@tensorflow/tfjs';
 import { type ResolvedSASRecConfig, resolveConfig, type SASRecConfig } from './config.js';
 import { seededNormal, seededUniform } from './init.js';
@@ -245,12 +246,10 @@ export class SASRec {
 
 /** Checks that every id of `ids` lies in [0, numItems] (numItems is padding); throws naming `name`. */
 export function checkInputIds(ids: Int32Array, numItems: number, name = 'inputs'): void {
-  for (let i = 0; i < ids.length; i++) {
-    const v = ids[i]!;
-    if (v < 0 || v > numItems) {
-      throw new RangeError(
-        `${name}[${i}] = ${v} is outside [0, ${numItems}] (items 0…${numItems - 1}, padding ${numItems})`,
-      );
-    }
+  const i = firstOutside(ids, 0, numItems);
+  if (i >= 0) {
+    throw new RangeError(
+      `${name}[${i}] = ${ids[i]} is outside [0, ${numItems}] (items 0…${numItems - 1}, padding ${numItems})`,
+    );
   }
 }

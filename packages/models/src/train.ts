@@ -1,6 +1,7 @@
 /** The training step: SASRec forward, any loss, gradients, AdamW; a step counter that streams negatives and dropout. */
 
 import type { Example } from '@cutrec/data';
+import { firstOutside } from '@cutrec/tensor';
 import * as tf from '@tensorflow/tfjs';
 import type { TrainingState } from './checkpoint/checkpoint.js';
 import type { ResolvedSASRecConfig } from './config.js';
@@ -43,13 +44,11 @@ export function checkBatch(
   }
   if (checkIds) {
     checkInputIds(inputs, C, 'batch.inputs');
-    for (let i = 0; i < targets.length; i++) {
-      const t = targets[i]!;
-      if (t !== ignoreIndex && (t < 0 || t >= C)) {
-        throw new RangeError(
-          `batch.targets[${i}] = ${t} is neither an item in [0, ${C - 1}] nor ignoreIndex ${ignoreIndex}`,
-        );
-      }
+    const i = firstOutside(targets, 0, C - 1, ignoreIndex);
+    if (i >= 0) {
+      throw new RangeError(
+        `batch.targets[${i}] = ${targets[i]} is neither an item in [0, ${C - 1}] nor ignoreIndex ${ignoreIndex}`,
+      );
     }
   }
   return inputs.length / L;

@@ -6,6 +6,7 @@
  * - host ↔ device: {@link createBufferFrom}, {@link writeBuffer}, {@link readBuffer}
  * - numbers: f16/bf16 packing ({@link packF16}, {@link packBf16}, …)
  * - memory: {@link memoryMeter}, {@link measurePeak}
+ * - host id checks: {@link firstOutside}
  */
 
 export * from './cuda/index.js';
@@ -20,6 +21,7 @@ export {
   unpackF16,
 } from './half.js';
 export { MemoryMeter, type MemoryReading, measurePeak, memoryMeter } from './memory.js';
+export { firstOutside, firstOutsideJs } from './range-check.js';
 export {
   allocTensor,
   flushTfjs,

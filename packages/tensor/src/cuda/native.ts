@@ -153,6 +153,7 @@ export interface NativeAddon {
   deviceProps(ordinal: number): NativeDeviceProps;
   meterRead(): { current: number; peak: number };
   meterResetPeak(): void;
+  firstOutside(values: Int32Array, lo: number, hi: number, except: number): number;
 }
 
 let loaded: { addon: NativeAddon | undefined; reason: string } | undefined;
