@@ -7,6 +7,8 @@
  * GFLOP/s or GB/s) and writes JSON with `--out`.
  *
  *   node bench/wgsl-ops-bench.mjs [--shapes beauty-d64,ml20m] [--quick] [--reps 20] [--repeats 5] [--out f.json]
+ *   node bench/wgsl-ops-bench.mjs --gemm-sweep [--shapes ml20m]   (the step's GEMM shapes under every
+ *     'gpu' output tile, K step and split count; the default choice is marked with *)
  *
  * Needs the built package (npm run build -w @cutrec/kernels). `--quick` uses small shapes (lavapipe smoke).
  * On the GPU machine: source .device/setup.sh && node packages/kernels/bench/wgsl-ops-bench.mjs
@@ -23,6 +25,8 @@ import {
   wgslGradNormSquared,
   wgslLayerNormBackward,
   wgslLayerNormForward,
+  gemmSplits,
+  gemmTile,
   wgslMatmul,
 } from '../dist/index.js';
 
@@ -35,7 +39,7 @@ const SHAPES = {
 };
 
 function parseArgs(argv) {
-  const a = { shapes: ['beauty-d64', 'ml20m'], reps: 20, repeats: 5, out: undefined };
+  const a = { shapes: ['beauty-d64', 'ml20m'], reps: 20, repeats: 5, out: undefined, gemmSweep: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = () => argv[++i];
@@ -44,6 +48,7 @@ function parseArgs(argv) {
     else if (k === '--reps') a.reps = Number(v());
     else if (k === '--repeats') a.repeats = Number(v());
     else if (k === '--out') a.out = v();
+    else if (k === '--gemm-sweep') a.gemmSweep = true;
     else throw new Error(`unknown argument ${k} (see the header of this file)`);
   }
   return a;
@@ -101,7 +106,7 @@ async function main() {
     const gamma = buf(D, 1);
     const beta = buf(D);
     const nParams = C * D + 8 * D * D;
-    const ops = [
+    const ops = args.gemmSweep ? gemmSweepOps(device, { R, D, x, qkv, dqkv, w3, out, buf }) : [
       [
         'gemm fwd x·Wqkv [R,D]·[D,3D]',
         wgslMatmul(device, { a: x, b: w3, c: qkv, M: R, N: 3 * D, K: D, transA: false, transB: false }),
@@ -264,7 +269,7 @@ async function main() {
         ];
       })(),
     ];
-    for (const [op, steps, cost] of ops) {
+    for (const [op, steps, cost, best] of ops) {
       for (const st of steps) if ('program' in st) await runner.compile(st.program);
       const rec = runner.record(steps, op);
       const time = async (n) => {
@@ -283,7 +288,7 @@ async function main() {
         ? `${(cost.flops / ms / 1e6).toFixed(1)} GFLOP/s`
         : `${(cost.bytes / ms / 1e6).toFixed(1)} GB/s`;
       rows.push({ shape: name, op, ms, rate, dispatches: steps.length });
-      console.log(`${name.padEnd(11)} ${op.padEnd(40)} ${ms.toFixed(3).padStart(9)} ms  ${rate}`);
+      console.log(`${name.padEnd(11)} ${(best ? '* ' : '') + op.padEnd(40)} ${ms.toFixed(3).padStart(9)} ms  ${rate}`);
       rec.destroy();
     }
   }
@@ -291,6 +296,42 @@ async function main() {
     writeFileSync(args.out, JSON.stringify({ device: info, date: new Date().toISOString(), rows }, null, 2));
   for (const b of made) b.destroy();
   device.destroy();
+}
+
+/**
+ * The fused step's GEMMs at one shape (q/k/v and D × D forward, their dX, their split-K weight
+ * gradients) under each 'gpu' output tile, K step and split count; the library's default is marked.
+ */
+function gemmSweepOps(device, { R, D, x, qkv, dqkv, w3, out, buf }) {
+  const ops = [];
+  const part = buf(64 * D * 3 * D);
+  const shapes = [
+    ['nn [R,D]·[D,3D]', { a: x, b: w3, c: qkv, M: R, N: 3 * D, K: D, transA: false, transB: false }],
+    ['nn [R,D]·[D,D]', { a: x, b: w3, c: out, M: R, N: D, K: D, transA: false, transB: false }],
+    ['nt [R,3D]·[D,3D]ᵀ', { a: dqkv, b: w3, c: out, M: R, N: D, K: 3 * D, transA: false, transB: true }],
+    ['nt [R,D]·[D,D]ᵀ', { a: x, b: w3, c: qkv, M: R, N: D, K: D, transA: false, transB: true }],
+    ['tn [D,R]·[R,3D]', { a: x, b: dqkv, c: w3, M: D, N: 3 * D, K: R, transA: true, transB: false, accumulate: true }],
+    ['tn [D,R]·[R,D]', { a: x, b: out, c: w3, M: D, N: D, K: R, transA: true, transB: false, accumulate: true }],
+  ];
+  for (const [label, g] of shapes) {
+    const flops = 2 * g.M * g.N * g.K;
+    const dflt = { tile: gemmTile(g.M, g.N), tileK: 8, splits: g.transA ? gemmSplits(g.M, g.N, g.K) : 1 };
+    for (const tile of [64, 128]) {
+      for (const tileK of tile === 128 ? [8, 16] : [8]) {
+        for (const splits of g.transA ? [8, 16, 32, 48, 64] : [1]) {
+          const splitK = splits > 1 ? { part, splits } : undefined;
+          const best = tile === dflt.tile && (tile === 64 || tileK === dflt.tileK) && splits === dflt.splits;
+          ops.push([
+            `${label} t${tile}k${tileK} s${splits}`,
+            wgslMatmul(device, { ...g, tile, tileK, ...(splitK ? { splitK } : {}) }),
+            { flops },
+            best,
+          ]);
+        }
+      }
+    }
+  }
+  return ops;
 }
 
 main().catch((err) => {

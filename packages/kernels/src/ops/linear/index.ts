@@ -19,6 +19,7 @@ export {
   gemmCpuVariant,
   gemmCpuVec4Ok,
   gemmSplits,
+  gemmTile,
   gemmVec4Ok,
   SplitKSumProgram,
   type WgslBiasGradArgs,
