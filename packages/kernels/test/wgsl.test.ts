@@ -233,9 +233,18 @@ for (const mode of ROW_MODES) {
   });
 }
 
-describe.skipIf(!device)('wgsl: peak extra memory does not grow with K', () => {
+// Share block/batch in layout 'gpu' gather dItems through a scratch that grows with K up to its
+// budget (src/wgsl/gather.ts), 64 KiB here: K may add at most that, its occurrence list (1/D of
+// it) and the item counts.
+const GATHER_BUDGET = 2 ** 16;
+describe.skipIf(!device)('wgsl: peak extra memory does not grow with K (beyond the gather budget)', () => {
+  let prev: WgslTuning;
   beforeAll(async () => {
     await setupTfjs({ backend: 'webgpu', device });
+    prev = setWgslTuning({ gatherScratchBytes: GATHER_BUDGET });
+  });
+  afterAll(() => {
+    setWgslTuning(prev);
   });
   const N = 300;
   const C = 500;
@@ -262,8 +271,11 @@ describe.skipIf(!device)('wgsl: peak extra memory does not grow with K', () => {
       }
       tf.dispose([h, w, t, dl]);
       const grads = (N + C) * D * 4;
-      expect(peaks[2], `peaks ${peaks}`).toBe(peaks[1]);
-      expect(peaks[1]! - grads).toBeLessThanOrEqual(2 * N * 4 + 2 ** 20);
+      const gathers = share.share !== 'row' && wgslLayoutOf(device!) === 'gpu';
+      const slack = gathers ? GATHER_BUDGET * (1 + 1 / D) + 2 * (C + 1) * 4 : 0;
+      if (gathers) expect(peaks[2]! - peaks[1]!, `peaks ${peaks}`).toBeLessThanOrEqual(slack);
+      else expect(peaks[2], `peaks ${peaks}`).toBe(peaks[1]);
+      expect(peaks[1]! - grads).toBeLessThanOrEqual(2 * N * 4 + 2 ** 20 + slack);
     });
   }
 });

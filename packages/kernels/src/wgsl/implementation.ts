@@ -9,8 +9,24 @@ import { type SamplerSpec, seedKey } from '@cutrec/sampler';
 import { allocTensor, tensorBuffer, webgpuBackend } from '@cutrec/tensor';
 import type * as tf from '@tensorflow/tfjs';
 import type { CceForwardResult, CceGradients, CceImplementation, ResolvedCceOptions } from '../options.js';
+import {
+  GATHER_SCRATCH_BYTES,
+  type GatherScratch,
+  gatherChunking,
+  gatherScratch,
+  gatherSteps,
+} from './gather.js';
+import { layoutOf } from './layout.js';
 import { inBatchNegBuffers, type NegBuffers, type NegConfig, uploadNegBuffers } from './negatives.js';
-import { type Chunk, chunkRows, maxBindingBytes, type TileShape, tileGeometry, tileShape } from './plan.js';
+import {
+  type Chunk,
+  chunkRows,
+  maxBindingBytes,
+  type TileGeometry,
+  type TileShape,
+  tileGeometry,
+  tileShape,
+} from './plan.js';
 import type { Params } from './program.js';
 import { RowProgram, rowSubgroup } from './row.js';
 import { type Dispatch, Runner, type Step } from './runner.js';
@@ -38,6 +54,8 @@ interface Call {
   rowSubgroup: number;
   groupRows: number;
   removeHits: boolean;
+  /** Backward: the dItems gather's budget and scratch (planGather), where it gathers. */
+  gather?: { budget: number; scratch?: GatherScratch };
 }
 
 /** Shapes of a call: N rows of hidden [N, D] against C items [C, D]. */
@@ -245,11 +263,18 @@ export interface CceBackwardBuffers {
   dLoss: GPUBuffer;
   dHidden: GPUBuffer;
   dItems: GPUBuffer;
+  /**
+   * Optional scratch for the dItems gather's partial sums (share 'block'/'batch' in layout 'gpu'):
+   * a free region of any buffer; its size is the budget that sets the groups per chunk. Without
+   * it the gather allocates its own (tuning.gatherScratchBytes, default 128 MiB at most).
+   */
+  itemsScratch?: GPUBufferBinding;
 }
 
 /** The backward's steps: dHidden is cleared first, dItems too unless `accumulateItems`. */
 function backwardSteps(call: Call, bufs: CceBackwardBuffers, accumulateItems: boolean): Step[] {
   const { D } = call;
+  planGather(call, bufs.itemsScratch);
   const clears: Step[] = [];
   if (call.N * D > 0) clears.push({ clear: bufs.dHidden, offset: 0, size: call.N * D * 4 });
   if (!accumulateItems) clears.push({ clear: bufs.dItems, offset: 0, size: call.C * D * 4 });
@@ -299,42 +324,117 @@ function backwardSteps(call: Call, bufs: CceBackwardBuffers, accumulateItems: bo
           });
           continue;
         }
-        const t = call.tile;
-        const geo = tileGeometry(rc, call.groupRows, t.tr);
-        const nd = Math.ceil(D / t.dc);
-        const k = call.all ? ic.count : call.K;
-        const nKtiles = Math.ceil(k / t.tk);
-        const tileParams = { ...params, g0: geo.g0, tiles_per_group: geo.tilesPerGroup, n_dchunks: nd };
-        steps.push({
-          program: new TileProgram({
-            kernel: 'grad-hidden',
-            neg: call.neg,
-            removeHits: call.removeHits,
-            ...t,
-            atomicItems: false,
-          }),
-          params: tileParams,
-          buffers: [...common(rc, ic), rows(bufs.dHidden, rc, rb), ...samplerBindings(call)],
-          units: geo.nGroups * geo.tilesPerGroup * nd,
-        });
-        const perSplit = geo.nGroups * nKtiles * nd;
-        const splits = Math.min(geo.tilesPerGroup, Math.max(1, Math.ceil(MIN_ITEM_UNITS / perSplit)));
-        steps.push({
-          program: new TileProgram({
-            kernel: 'grad-items',
-            neg: call.neg,
-            removeHits: call.removeHits,
-            ...t,
-            atomicItems: !call.all || splits > 1,
-          }),
-          params: { ...tileParams, n_ktiles: nKtiles, n_groups: geo.nGroups, splits },
-          buffers: [...common(rc, ic), rows(bufs.dItems, ic, rb), ...samplerBindings(call)],
-          units: perSplit * splits,
-        });
+        steps.push(...tileBackwardSteps(call, bufs, rc, ic, common(rc, ic)));
       }
     }
   }
   return steps;
+}
+
+/**
+ * grad-items' split of a group's row sweep over workgroups for chunks of `groups` groups with
+ * `perGroup` workgroups each: enough workgroups in all (MIN_ITEM_UNITS), at most one per row tile.
+ */
+const itemSplits = (geo: TileGeometry, perGroup: number) => (groups: number) =>
+  Math.min(geo.tilesPerGroup, Math.max(1, Math.ceil(MIN_ITEM_UNITS / (groups * perGroup))));
+
+/** grad-hidden and grad-items of the tile kernels on one (row chunk, item chunk). */
+function tileBackwardSteps(
+  call: Call,
+  bufs: CceBackwardBuffers,
+  rc: Chunk,
+  ic: Chunk,
+  common: GPUBufferBinding[],
+): Step[] {
+  const t = call.tile as TileShape & TileVariant;
+  const { D } = call;
+  const rb = D * 4;
+  const geo = tileGeometry(rc, call.groupRows, t.tr);
+  const nd = Math.ceil(D / t.dc);
+  const k = call.all ? ic.count : call.K;
+  const nKtiles = Math.ceil(k / t.tk);
+  const params = chunkParams(call, rc, ic, false);
+  const tileParams = { ...params, g0: geo.g0, tiles_per_group: geo.tilesPerGroup, n_dchunks: nd };
+  const tileCfg = { neg: call.neg, removeHits: call.removeHits, ...t };
+  const steps: Step[] = [
+    {
+      program: new TileProgram({ kernel: 'grad-hidden', ...tileCfg, atomicItems: false }),
+      params: tileParams,
+      buffers: [...common, rows(bufs.dHidden, rc, rb), ...samplerBindings(call)],
+      units: geo.nGroups * geo.tilesPerGroup * nd,
+    },
+  ];
+  const splitsFor = itemSplits(geo, nKtiles * nd);
+  const dItems = rows(bufs.dItems, ic, rb);
+  const ch = call.gather ? gatherChunking(geo.nGroups, k, D, call.gather.budget, splitsFor) : undefined;
+  if (!ch || !call.gather?.scratch) {
+    const splits = splitsFor(geo.nGroups);
+    steps.push({
+      program: new TileProgram({ kernel: 'grad-items', ...tileCfg, atomicItems: !call.all || splits > 1 }),
+      params: { ...tileParams, n_ktiles: nKtiles, n_groups: geo.nGroups, splits },
+      buffers: [...common, dItems, ...samplerBindings(call)],
+      units: geo.nGroups * nKtiles * nd * splits,
+    });
+    return steps;
+  }
+  const scratch = call.gather.scratch;
+  const partial = new TileProgram({ kernel: 'grad-items', ...tileCfg, atomicItems: false, scratch: true });
+  for (let g = 0; g < geo.nGroups; g += ch.groups) {
+    const groups = Math.min(ch.groups, geo.nGroups - g);
+    const p = { ...tileParams, g0: geo.g0 + g, n_ktiles: nKtiles, n_groups: groups, splits: ch.splits };
+    const partBytes = ch.splits * groups * k * rb;
+    steps.push({
+      program: partial,
+      params: p,
+      buffers: [...common, { ...scratch.part, size: partBytes }, ...samplerBindings(call)],
+      units: groups * nKtiles * nd * ch.splits,
+    });
+    steps.push(...gatherSteps(scratch, call.neg as NegConfig, p, partBytes, dItems, samplerBindings(call)));
+  }
+  return steps;
+}
+
+/**
+ * Whether the tile kernels' grad-items gathers (gather.ts) on this call: sampled negatives shared
+ * by blocks or the batch, the workgroup-memory tile kernel, layout 'gpu' (or tuning.gradItems).
+ */
+function gathers(call: Call): boolean {
+  const t = call.tile;
+  if (!t || call.all || !call.neg || t.subgroup) return false;
+  const forced = tuning().gradItems;
+  return forced ? forced === 'gather' : layoutOf(call.device) === 'gpu';
+}
+
+/**
+ * Sets up call.gather for a backward where it gathers: the budget (the caller's scratch, else
+ * tuning or {@link GATHER_SCRATCH_BYTES}, at most one binding) and the scratch sized for the
+ * largest chunk of groups any (row chunk, item chunk) needs.
+ */
+function planGather(call: Call, callerScratch: GPUBufferBinding | undefined): void {
+  if (!gathers(call) || call.N === 0) return;
+  const t = call.tile as TileShape & TileVariant;
+  const want = callerScratch?.size ?? tuning().gatherScratchBytes ?? GATHER_SCRATCH_BYTES;
+  const budget = Math.min(want, maxBindingBytes(call.device));
+  const nKtiles = Math.ceil(call.K / t.tk);
+  const nd = Math.ceil(call.D / t.dc);
+  let partBytes = 0;
+  let occurrences = 0;
+  for (const rc of call.rowChunks) {
+    const geo = tileGeometry(rc, call.groupRows, t.tr);
+    const ch = gatherChunking(geo.nGroups, call.K, call.D, budget, itemSplits(geo, nKtiles * nd));
+    if (!ch) return;
+    partBytes = Math.max(partBytes, ch.splits * ch.groups * call.K * call.D * 4);
+    occurrences = Math.max(occurrences, ch.groups * call.K);
+  }
+  const items = Math.max(...call.itemChunks.map((c) => c.count));
+  const part = callerScratch && { ...callerScratch, size: partBytes };
+  call.gather = { budget, scratch: gatherScratch(call.device, partBytes, occurrences, items, part) };
+}
+
+/** Frees what a call allocated (sampler tables, the gather's scratch) after its last submission. */
+function releaseCall(call: Call): void {
+  call.negBufs?.release();
+  call.gather?.scratch?.release();
 }
 
 function backward(
@@ -364,7 +464,7 @@ function backward(
     Runner.of(device).submit(backwardSteps(call, bufs, false));
     return { dHidden: dHidden.tensor, dItems: dItems.tensor };
   } finally {
-    call.negBufs?.release();
+    releaseCall(call);
   }
 }
 
@@ -396,7 +496,7 @@ export function wgslCceBackwardSteps(
   o: ResolvedCceOptions,
 ): { steps: Step[]; release(): void } {
   const call = prepare(device, shape, bufs.targets, o);
-  return { steps: backwardSteps(call, bufs, true), release: () => call.negBufs?.release() };
+  return { steps: backwardSteps(call, bufs, true), release: () => releaseCall(call) };
 }
 
 /** The fused WebGPU implementation (needs tfjs on the WebGPU backend: `setupTfjs({ backend: 'webgpu' })`). */

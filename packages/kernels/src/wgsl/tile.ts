@@ -18,12 +18,13 @@ export class TileProgram implements WgslProgram {
 
   /**
    * Bindings after params — lse: hidden, items, targets, lse (state), loss (state); grad-hidden:
-   * hidden, items, targets, lse, dLoss, dHidden; grad-items: …, dItems; then the sampler's buffers.
+   * hidden, items, targets, lse, dLoss, dHidden; grad-items: …, dItems (scratch mode: the partial
+   * sums' scratch); then the sampler's buffers.
    */
   constructor(private readonly cfg: TileShaderConfig) {
     const neg = cfg.neg ? `${cfg.neg.kind}/${cfg.neg.logQ ? 'logq' : 'nologq'}` : 'all';
     const cpu = cfg.subgroup ? `/cpu/sg${cfg.subgroup}${cfg.vec4 ? '/vec4' : ''}` : '';
-    this.key = `tile/${cfg.kernel}/${neg}/${cfg.removeHits ? 'hits' : 'nohits'}/tr${cfg.tr}/tk${cfg.tk}/dc${cfg.dc}/${cfg.atomicItems ? 'atomic' : 'plain'}${cpu}`;
+    this.key = `tile/${cfg.kernel}/${neg}/${cfg.removeHits ? 'hits' : 'nohits'}/tr${cfg.tr}/tk${cfg.tk}/dc${cfg.dc}/${cfg.scratch ? 'scratch' : cfg.atomicItems ? 'atomic' : 'plain'}${cpu}`;
     this.workgroupSize = cfg.subgroup ? tileCpuLanes(cfg) : TILE_WG;
     const own = tileOwnBindings(cfg).map(([, k]) => k);
     const sampler = cfg.neg ? negBindingCount(cfg.neg) : 0;

@@ -41,6 +41,11 @@ export interface TileShaderConfig {
   dc: number;
   /** grad-items: add to dItems with CAS atomics. */
   atomicItems: boolean;
+  /**
+   * grad-items (workgroup-memory kernel only): write each (split, group, negative) partial sum into
+   * the scratch binding `part` instead of adding to dItems; gather.wgsl.ts adds them up.
+   */
+  scratch?: boolean;
   /** Layout 'cpu' with subgroups of this size ({@link tileCpuWGSL}); 0 or absent: the workgroup-memory kernel. */
   subgroup?: number;
   /** The subgroup kernel: hidden, items (and dHidden) read as vec4 (D a multiple of 4). */
@@ -80,7 +85,9 @@ export function tileOwnBindings(c: TileShaderConfig): [string, 'read' | 'rw', st
     ['targets', 'read', 'i32'],
   ];
   if (c.kernel === 'lse') return [...base, ['lse', 'rw', 'f32'], ['loss', 'rw', 'f32']];
-  const dItems: [string, 'read' | 'rw', string] = ['d_items', 'rw', c.atomicItems ? 'atomic<u32>' : 'f32'];
+  const dItems: [string, 'read' | 'rw', string] = c.scratch
+    ? ['part', 'rw', 'f32']
+    : ['d_items', 'rw', c.atomicItems ? 'atomic<u32>' : 'f32'];
   return [
     ...base,
     ['lse', 'read', 'f32'],
@@ -419,7 +426,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
     }
   }
-${c.atomicItems ? addItemsAtomicWGSL(c) : addItemsPlainWGSL(c)}
+${c.scratch ? storePartWGSL(c) : c.atomicItems ? addItemsAtomicWGSL(c) : addItemsPlainWGSL(c)}
 }
 `;
 }
@@ -436,6 +443,28 @@ function addItemsPlainWGSL(c: TileShaderConfig): string {
         if (d < P.dim && v != 0.0) {
           let at = s_item[col] * P.dim + d;
           d_items[at] = d_items[at] + v;
+        }
+      }
+    }
+  }`;
+}
+
+/**
+ * grad-items' end in scratch mode: each thread stores its CM × DQ sums plainly into the slot of
+ * (split, group, negative), part[((split · n_groups + gi) · K + k) · D + d]; every live negative's
+ * slot is written (zeros too), a skipped one (outside the item chunk, the sentinel) is not.
+ */
+function storePartWGSL(c: TileShaderConfig): string {
+  const { DQ } = sizes(c);
+  return `  let slot0 = (split * n_groups + gi) * P.k + k0;
+  for (var i = 0u; i < CM; i = i + 1u) {
+    let col = ty + 16u * i;
+    if (s_ok[col] != 0u) {
+      let row = (slot0 + col) * P.dim;
+      for (var q = 0u; q < ${DQ}u; q = q + 1u) {
+        let d = d_base + tx + 16u * q;
+        if (d < P.dim) {
+          part[row + d] = wacc[i * ${DQ}u + q];
         }
       }
     }
@@ -771,6 +800,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
  */
 export function tileCpuWGSL(c: TileShaderConfig): string {
   const S = c.subgroup ?? 0;
+  if (c.scratch) throw new RangeError('tileCpuWGSL: the subgroup kernel has no scratch mode (gather)');
   if (!TILE_CPU_SUBGROUPS.includes(S))
     throw new RangeError(`tileCpuWGSL: subgroup size ${S} is not one of ${TILE_CPU_SUBGROUPS.join(', ')}`);
   const own = tileCpuBindings(c);

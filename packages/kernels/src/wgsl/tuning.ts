@@ -15,6 +15,13 @@ export interface WgslTuning {
   timestamps?: PassTimestamps;
   /** Kernel layout for every device (layout.ts; default: 'cpu' on software adapters, else 'gpu'). */
   layout?: WgslLayout;
+  /**
+   * How the tile kernels' grad-items adds into dItems for sampled negatives (default: 'gather' in
+   * layout 'gpu', else 'cas'); 'gather' needs the workgroup-memory tile kernel (gather.ts).
+   */
+  gradItems?: 'gather' | 'cas';
+  /** Scratch budget of the gather's partial sums in bytes (default gather.ts GATHER_SCRATCH_BYTES). */
+  gatherScratchBytes?: number;
 }
 
 /** A query set that compute passes write pairs of timestamps into, from `used` on. */

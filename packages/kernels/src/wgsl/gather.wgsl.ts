@@ -1,0 +1,244 @@
+/**
+ * WGSL of the dItems gather (share 'block'/'batch' in layout 'gpu'; gather.ts plans it): the
+ * grad-items tile kernel in scratch mode has written each (group, negative) partial row sum
+ * Σ_rows G[r,k]·H[r,:] of a chunk of groups into part[(split, group, k), D]; these kernels then
+ * add them into dItems without atomics on floats:
+ * - count: a thread per occurrence (group, k) of the chunk draws its negative with the kernels'
+ *   own `neg_draw` and counts it into hist[item] (an integer atomicAdd; a negative outside the
+ *   item chunk, or the sampler's sentinel, counts nowhere, as the tile kernel skips it).
+ * - scan: one workgroup turns the counts into starts off[0 … n_items] (exclusive prefix sum, off[n]
+ *   the total) and hist into each item's write cursor.
+ * - scatter: the same draws again; each occurrence writes its index gi·K + k at its item's
+ *   cursor (atomicAdd), so order[off[c] … off[c+1]) lists item c's occurrences (in any order).
+ * - sum: a workgroup per item sorts its occurrence indices (bitonic, in workgroup memory for up to
+ *   {@link GATHER_SORT_CAP}, in place in `order` beyond), then adds the partial rows in that order,
+ *   split after split, and adds the total to dItems[c] with a plain read-modify-write: each item
+ *   belongs to one workgroup, and the order is fixed, so dItems is the same bits run after run.
+ */
+import { preludeWGSL } from './common.wgsl.js';
+import { type NegConfig, negativesWGSL } from './negatives.js';
+import { bindingsWGSL } from './program.js';
+
+export type GatherStage = 'count' | 'scan' | 'scatter' | 'sum';
+
+/** Threads per workgroup of every gather kernel. */
+export const GATHER_WG = 256;
+/** Threads per workgroup of the sum kernel. */
+export const GATHER_SUM_WG = 64;
+/** Occurrences of one item the sum kernel sorts in workgroup memory (more: in place in `order`). */
+export const GATHER_SORT_CAP = 1024;
+/** Columns a sum thread accumulates at once (GATHER_SUM_WG · SUM_Q columns per sweep). */
+const SUM_Q = 4;
+
+type Decl = [string, 'read' | 'rw', string];
+
+/** Bindings (after params) of each gather kernel, before the sampler's (count, scatter). */
+export function gatherBindings(stage: GatherStage): Decl[] {
+  switch (stage) {
+    case 'count':
+      return [['hist', 'rw', 'atomic<u32>']];
+    case 'scan':
+      return [
+        ['hist', 'rw', 'u32'],
+        ['off', 'rw', 'u32'],
+      ];
+    case 'scatter':
+      return [
+        ['hist', 'rw', 'atomic<u32>'],
+        ['order', 'rw', 'u32'],
+      ];
+    case 'sum':
+      return [
+        ['off', 'read', 'u32'],
+        ['order', 'rw', 'u32'],
+        ['part', 'read', 'f32'],
+        ['d_items', 'rw', 'f32'],
+      ];
+  }
+}
+
+/** count / scatter: occurrence o = gi·K + k of this chunk's groups, its item when in the chunk. */
+function drawWGSL(body: string): string {
+  return `
+@compute @workgroup_size(${GATHER_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let o = unit_id(wid) * ${GATHER_WG}u + lid;
+  if (o >= P.n_groups * P.k) {
+    return;
+  }
+  let dr = neg_draw(P.g0 + o / P.k, o % P.k);
+  if (dr.item < P.item_base || dr.item >= P.item_base + P.n_items) {
+    return;
+  }
+  let li = dr.item - P.item_base;
+  ${body}
+}
+`;
+}
+
+function scanWGSL(): string {
+  return `
+var<workgroup> sums: array<u32, ${GATHER_WG}>;
+
+@compute @workgroup_size(${GATHER_WG})
+fn main(@builtin(local_invocation_index) lid: u32) {
+  let n = P.n_items;
+  let per = (n + ${GATHER_WG - 1}u) / ${GATHER_WG}u;
+  let start = min(lid * per, n);
+  let end = min(start + per, n);
+  var s = 0u;
+  for (var i = start; i < end; i = i + 1u) {
+    s = s + hist[i];
+  }
+  sums[lid] = s;
+  workgroupBarrier();
+  // Inclusive scan of the segment sums (Hillis–Steele).
+  for (var w = 1u; w < ${GATHER_WG}u; w = w << 1u) {
+    var v = sums[lid];
+    if (lid >= w) {
+      v = v + sums[lid - w];
+    }
+    workgroupBarrier();
+    sums[lid] = v;
+    workgroupBarrier();
+  }
+  var acc = sums[lid] - s;
+  for (var i = start; i < end; i = i + 1u) {
+    let c = hist[i];
+    off[i] = acc;
+    hist[i] = acc;
+    acc = acc + c;
+  }
+  if (lid == ${GATHER_WG - 1}u) {
+    off[n] = sums[lid];
+  }
+}
+`;
+}
+
+/**
+ * Sorts `arr[base … base + n)` ascending in place by a bitonic network whose every comparison puts
+ * the smaller value at the lower index (each block's first stage compares mirrored pairs), so
+ * indices past n behave as +∞ and pairs reaching past n are skipped; `barrier` after each stage.
+ */
+function bitonicWGSL(name: string, arr: string, barrier: string): string {
+  return `
+fn ${name}(base: u32, n: u32, lid: u32) {
+  var m = 1u;
+  while (m < n) {
+    m = m << 1u;
+  }
+  for (var k = 2u; k <= m; k = k << 1u) {
+    for (var j = k >> 1u; j > 0u; j = j >> 1u) {
+      for (var t = lid; t < m / 2u; t = t + ${GATHER_SUM_WG}u) {
+        var a = 2u * j * (t / j) + t % j;
+        var b = a + j;
+        if (j == k >> 1u) {
+          let blk = (t / j) * k;
+          a = blk + t % j;
+          b = blk + k - 1u - t % j;
+        }
+        if (b < n) {
+          let x = ${arr}[base + a];
+          let y = ${arr}[base + b];
+          if (y < x) {
+            ${arr}[base + a] = y;
+            ${arr}[base + b] = x;
+          }
+        }
+      }
+      ${barrier}
+    }
+  }
+}
+`;
+}
+
+function sumWGSL(): string {
+  const q = Array.from({ length: SUM_Q }, (_, i) => i);
+  const sweep = SUM_Q * GATHER_SUM_WG;
+  return `
+var<workgroup> sl: array<u32, ${GATHER_SORT_CAP}>;
+var<workgroup> wn: u32;
+${bitonicWGSL('sort_local', 'sl', 'workgroupBarrier();')}
+${bitonicWGSL('sort_order', 'order', 'storageBarrier();')}
+
+@compute @workgroup_size(${GATHER_SUM_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let c = unit_id(wid);
+  if (c >= P.n_units) {
+    return;
+  }
+  let s0 = off[c];
+  if (lid == 0u) {
+    wn = off[c + 1u] - s0;
+  }
+  let n = workgroupUniformLoad(&wn);
+  if (n == 0u) {
+    return;
+  }
+  let local = n <= ${GATHER_SORT_CAP}u;
+  if (local) {
+    for (var i = lid; i < n; i = i + ${GATHER_SUM_WG}u) {
+      sl[i] = order[s0 + i];
+    }
+    workgroupBarrier();
+    sort_local(0u, n, lid);
+  } else {
+    sort_order(s0, n, lid);
+  }
+  let occ = P.n_groups * P.k;
+  for (var d0 = 0u; d0 < P.dim; d0 = d0 + ${sweep}u) {
+    ${q.map((i) => `var a${i} = 0.0;`).join(' ')}
+    for (var i = 0u; i < n; i = i + 1u) {
+      var o = 0u;
+      if (local) {
+        o = sl[i];
+      } else {
+        o = order[s0 + i];
+      }
+      for (var s = 0u; s < P.splits; s = s + 1u) {
+        let row = (s * occ + o) * P.dim;
+        ${q
+          .map(
+            (i) => `if (d0 + lid + ${i * GATHER_SUM_WG}u < P.dim) {
+          a${i} = a${i} + part[row + d0 + lid + ${i * GATHER_SUM_WG}u];
+        }`,
+          )
+          .join('\n        ')}
+      }
+    }
+    ${q
+      .map(
+        (i) => `{
+      let d = d0 + lid + ${i * GATHER_SUM_WG}u;
+      if (d < P.dim) {
+        d_items[c * P.dim + d] = d_items[c * P.dim + d] + a${i};
+      }
+    }`,
+      )
+      .join('\n    ')}
+  }
+}
+`;
+}
+
+/** The gather kernel's WGSL for `stage`; count and scatter draw from the sampler `neg`. */
+export function gatherWGSL(stage: GatherStage, neg: NegConfig | undefined): string {
+  const own = gatherBindings(stage);
+  const draws = stage === 'count' || stage === 'scatter';
+  if (draws && !neg) throw new Error(`gatherWGSL: stage ${stage} needs the sampler's config`);
+  const sampler = draws && neg ? negativesWGSL(neg, own.length + 1) : '';
+  const body =
+    stage === 'count'
+      ? drawWGSL('atomicAdd(&hist[li], 1u);')
+      : stage === 'scatter'
+        ? drawWGSL('order[atomicAdd(&hist[li], 1u)] = o;')
+        : stage === 'scan'
+          ? scanWGSL()
+          : sumWGSL();
+  return `${preludeWGSL()}
+${bindingsWGSL(own)}
+${sampler}
+${body}`;
+}
