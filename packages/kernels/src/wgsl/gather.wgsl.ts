@@ -10,8 +10,8 @@
  *   the total) and hist into each item's write cursor.
  * - scatter: the same draws again; each occurrence writes its index gi·K + k at its item's
  *   cursor (atomicAdd), so order[off[c] … off[c+1]) lists item c's occurrences (in any order).
- * - sum: a workgroup per item sorts its occurrence indices (bitonic, in workgroup memory for up to
- *   {@link GATHER_SORT_CAP}, in place in `order` beyond), then adds the partial rows in that order,
+ * - sum: a workgroup per item sorts its occurrence indices (by rank in workgroup memory for up to
+ *   {@link GATHER_SORT_CAP}: two barriers; bitonic in place in `order` beyond), then adds the partial rows in that order,
  *   split after split, and adds the total to dItems[c] with a plain read-modify-write: each item
  *   belongs to one workgroup, and the order is fixed, so dItems is the same bits run after run.
  */
@@ -158,9 +158,9 @@ function sumWGSL(): string {
   const q = Array.from({ length: SUM_Q }, (_, i) => i);
   const sweep = SUM_Q * GATHER_SUM_WG;
   return `
-var<workgroup> sl: array<u32, ${GATHER_SORT_CAP}>;
+var<workgroup> sa: array<u32, ${GATHER_SORT_CAP}>;
+var<workgroup> sb: array<u32, ${GATHER_SORT_CAP}>;
 var<workgroup> wn: u32;
-${bitonicWGSL('sort_local', 'sl', 'workgroupBarrier();')}
 ${bitonicWGSL('sort_order', 'order', 'storageBarrier();')}
 
 @compute @workgroup_size(${GATHER_SUM_WG})
@@ -177,14 +177,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (n == 0u) {
     return;
   }
-  let local = n <= ${GATHER_SORT_CAP}u;
+  // Sorted occurrence indices: in sb by rank (the indices are distinct) for up to the cap, in
+  // place in order beyond; one alone needs no sort.
+  let local = n > 1u && n <= ${GATHER_SORT_CAP}u;
   if (local) {
     for (var i = lid; i < n; i = i + ${GATHER_SUM_WG}u) {
-      sl[i] = order[s0 + i];
+      sa[i] = order[s0 + i];
     }
     workgroupBarrier();
-    sort_local(0u, n, lid);
-  } else {
+    for (var i = lid; i < n; i = i + ${GATHER_SUM_WG}u) {
+      let v = sa[i];
+      var r = 0u;
+      for (var j = 0u; j < n; j = j + 1u) {
+        r = r + u32(sa[j] < v);
+      }
+      sb[r] = v;
+    }
+    workgroupBarrier();
+  } else if (n > 1u) {
     sort_order(s0, n, lid);
   }
   let occ = P.n_groups * P.k;
@@ -193,7 +203,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var i = 0u; i < n; i = i + 1u) {
       var o = 0u;
       if (local) {
-        o = sl[i];
+        o = sb[i];
       } else {
         o = order[s0 + i];
       }
