@@ -15,6 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   attentionBackward,
   attentionForward,
+  dkvKeysShape,
   wgslAttentionBackward,
   wgslAttentionForward,
 } from '../src/index.js';
@@ -47,6 +48,8 @@ interface Case {
   prefix?: readonly number[];
   /** [sequence, start, end): positions start … end − 1 of that sequence are padding too. */
   run?: readonly [number, number, number];
+  /** The 'gpu' layout's dK/dV kernels to run (default all of {@link DKV_KERNELS}). */
+  dkv?: readonly (typeof DKV_KERNELS)[number][];
 }
 
 /** `gpu` as an adapter with `limit` bytes of workgroup memory would report it (the launchers pick smaller tiles). */
@@ -78,7 +81,16 @@ const cases: Case[] = [
   { B: 4, L: 131, H: 1, dh: 8, prefix: [131, 120, 130, 3], run: [3, 40, 100] },
   { B: 3, L: 132, H: 2, dh: 32, rate: 0.3, prefix: [100, 131, 7], run: [2, 20, 90] },
   { B: 3, L: 83, H: 1, dh: 33, rate: 0.1, prefix: [60, 82, 83], run: [0, 66, 75], limit: 16384 },
+  // The keys-in-registers dK/dV kernel (dh a multiple of 16 or 32): key tiles of 32, padding across them.
+  { B: 3, L: 45, H: 2, dh: 64, rate: 0.2, prefix: [0, 44, 33], dkv: ['keys4', 'keys8'] },
+  { B: 2, L: 70, H: 3, dh: 16, rate: 0.3, prefix: [31, 32], dkv: ['keys4'] },
 ];
+
+/**
+ * dK/dV kernels of the 'gpu' layout ($CUTREC_WGSL_DKV): the tiled one and the keys-in-registers
+ * one at 4 and 8 lanes per key (where dh allows it; else the tiled one runs).
+ */
+const DKV_KERNELS = ['tiles', 'keys4', 'keys8'] as const;
 
 const label = (c: Case) =>
   `B=${c.B} L=${c.L} H=${c.H} dh=${c.dh} stride=${c.stride ?? '-'} rate=${c.rate ?? 0}${c.limit ? ` limit=${c.limit}` : ''}${
@@ -103,157 +115,188 @@ function makeIds(c: Case, padId: number, rng: ReturnType<typeof testRng>): Int32
 describe.skipIf(skipReason !== undefined)('attention (WGSL)', () => {
   afterEach(freeAll);
   // The 16 KiB case is about the tile plan, which the 'cpu' layout does not use.
-  for (const [c, layout] of cases.flatMap((c) =>
-    LAYOUTS.filter((l) => l === 'gpu' || !c.limit).map((l) => [c, l] as const),
+  for (const [c, layout, dkvKernel] of cases.flatMap((c) =>
+    LAYOUTS.filter((l) => l === 'gpu' || !c.limit).flatMap((l) =>
+      (l === 'gpu' ? (c.dkv ?? DKV_KERNELS) : (['tiles'] as const)).map((k) => [c, l, k] as const),
+    ),
   )) {
-    it(`${label(c)}, ${layout} layout: forward and backward match the reference`, () =>
-      withLayout(layout, async () => {
-        const rng = testRng(`wgsl attention ${label(c)} ${layout}`);
-        const gpu = device as GPUDevice;
-        const launch = c.limit ? limited(gpu, c.limit) : gpu;
-        const tol = 1e-4;
-        const { B, L, H, dh } = c;
-        const D = H * dh;
-        const R = B * L;
-        const shared = c.stride === 'shared';
-        const stride = shared ? 3 * D : ((c.stride as number | undefined) ?? D);
-        const padId = 0;
-        const ids = makeIds(c, padId, rng);
-        const n = R * stride;
-        const fill = () => {
-          const a = rng.floats(n);
-          if (!shared)
-            for (let r = 0; r < R; r++) for (let x = D; x < stride; x++) a[r * stride + x] = Number.NaN;
-          return a;
-        };
-        let q: Float32Array;
-        let k: Float32Array;
-        let v: Float32Array;
-        let qkv: { buffer: GPUBuffer; offset: number }[];
-        if (shared) {
-          const all = rng.floats(n);
-          const shifted = (o: number) =>
-            Float32Array.from({ length: n }, (_, t) => (t + o < n ? all[t + o]! : 0));
-          q = shifted(0);
-          k = shifted(D);
-          v = shifted(2 * D);
-          const buf = gpuArray(n, all).view.buffer;
-          qkv = [0, D, 2 * D].map((offset) => ({ buffer: buf, offset }));
-        } else {
-          q = fill();
-          k = fill();
-          v = fill();
-          qkv = [q, k, v].map((x) => ({ buffer: gpuArray(n, x).view.buffer, offset: 0 }));
-        }
-        const dOut = rng.floats(R * D);
-        const scale = 1 / Math.sqrt(dh);
-        const seed = rng.int(0, 2 ** 30);
-        const stream = rng.int(0, 1000);
-        const rate = c.rate ?? 0;
-        const shape = { B, L, H, dh, stride, padId, scale };
-        const spec = rate > 0 ? { seed, stream, site: 4, rate } : undefined;
-
-        const out = new Float64Array(R * D);
-        const lse = new Float64Array(B * H * L);
-        attentionForward({ ...shape, ids, dropout: spec, q, k, v, out, lse });
-        const out32 = Float32Array.from(out);
-        const lse32 = Float32Array.from(lse);
-        const dq = new Float64Array(n);
-        const dk = new Float64Array(n);
-        const dv = new Float64Array(n);
-        const delta = new Float64Array(B * H * L);
-        attentionBackward({
-          ...shape,
-          ids,
-          dropout: spec,
-          q,
-          k,
-          v,
-          out: out32,
-          dOut,
-          lse: lse32,
-          dq,
-          dk,
-          dv,
-          delta,
-        });
-
-        const common = {
-          ...shape,
-          ids: gpuArray(R, ids, { int: true }).view,
-          dropout: { seed, site: 4, rate },
-          step: stepCounter(stream),
-          q: qkv[0]!,
-          k: qkv[1]!,
-          v: qkv[2]!,
-        };
-        const gOut = gpuArray(R * D);
-        const gLse = gpuArray(B * H * L, undefined, { pad: 1 });
-        run(wgslAttentionForward(launch, { ...common, out: gOut.view, lse: gLse.view }));
-        expect(relErr(await gOut.read(), out), `out ${label(c)}`).toBeLessThanOrEqual(tol);
-        expect(relErr(await gLse.read(), lse), `lse ${label(c)}`).toBeLessThanOrEqual(tol);
-
-        const gDelta = gpuArray(B * H * L);
-        const dBuf = shared ? gpuArray(n) : undefined;
-        const dViews = shared
-          ? [0, D, 2 * D].map((offset) => ({ buffer: dBuf!.view.buffer, offset }))
-          : [0, 1, 2].map(() => ({ buffer: gpuArray(n).view.buffer, offset: 0 }));
-        run(
-          wgslAttentionBackward(launch, {
-            ...common,
-            out: gpuArray(R * D, out32).view,
-            dOut: gpuArray(R * D, dOut).view,
-            lse: gpuArray(B * H * L, lse32).view,
-            dq: dViews[0]!,
-            dk: dViews[1]!,
-            dv: dViews[2]!,
-            delta: gDelta.view,
-          }),
-        );
-        expect(relErr(await gDelta.read(), delta), `delta ${label(c)}`).toBeLessThanOrEqual(tol);
-        const readAll = async (buffer: GPUBuffer) => {
-          const staging = gpu.createBuffer({
-            size: n * 4,
-            usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-          });
-          const enc = gpu.createCommandEncoder();
-          enc.copyBufferToBuffer(buffer, 0, staging, 0, n * 4);
-          gpu.queue.submit([enc.finish()]);
-          await staging.mapAsync(GPUMapMode.READ);
-          const a = new Float32Array(staging.getMappedRange().slice(0));
-          staging.destroy();
-          return a;
-        };
-        const heads = (a: ArrayLike<number>, o: number) =>
-          Float64Array.from({ length: R * D }, (_, t) => a[Math.floor(t / D) * stride + o + (t % D)]!);
-        for (const [i, name, want] of [
-          [0, 'dq', dq],
-          [1, 'dk', dk],
-          [2, 'dv', dv],
-        ] as const) {
-          const all = await readAll(dViews[i]!.buffer);
-          const o = dViews[i]!.offset;
-          // dq and dk are exactly 0 where every query has one allowed key (L = 1): a GPU compiler's
-          // fused multiply-adds leave float noise there, compared on the scale of dv (1 % of its largest).
-          const got = heads(all, o);
-          const ref = heads(want, 0);
-          const largest = (x: ArrayLike<number>) =>
-            Array.from(x).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-          const err =
-            largest(ref) > 0 || name === 'dv'
-              ? relErr(got, ref)
-              : largest(got.map((g, t) => g - ref[t]!)) / Math.max(1e-30, 1e-2 * largest(dv));
-          expect(
-            Number.isNaN(err) ? Number.POSITIVE_INFINITY : err,
-            `${name} ${label(c)}`,
-          ).toBeLessThanOrEqual(tol);
-          if (!shared && stride > D) {
-            let written = 0;
-            for (let r = 0; r < R; r++)
-              for (let x = D; x < stride; x++) if (!Number.isNaN(all[r * stride + x]!)) written++;
-            expect(written, `${name}: columns between the heads stay unwritten`).toBe(0);
+    it(`${label(c)}, ${layout} layout${layout === 'gpu' ? `, dkv ${dkvKernel}` : ''}: forward and backward match the reference`, () =>
+      withDkvKernel(dkvKernel, () =>
+        withLayout(layout, async () => {
+          const rng = testRng(`wgsl attention ${label(c)} ${layout}`);
+          const gpu = device as GPUDevice;
+          const launch = c.limit ? limited(gpu, c.limit) : gpu;
+          const tol = 1e-4;
+          const { B, L, H, dh } = c;
+          const D = H * dh;
+          const R = B * L;
+          const shared = c.stride === 'shared';
+          const stride = shared ? 3 * D : ((c.stride as number | undefined) ?? D);
+          const padId = 0;
+          const ids = makeIds(c, padId, rng);
+          const n = R * stride;
+          const fill = () => {
+            const a = rng.floats(n);
+            if (!shared)
+              for (let r = 0; r < R; r++) for (let x = D; x < stride; x++) a[r * stride + x] = Number.NaN;
+            return a;
+          };
+          let q: Float32Array;
+          let k: Float32Array;
+          let v: Float32Array;
+          let qkv: { buffer: GPUBuffer; offset: number }[];
+          if (shared) {
+            const all = rng.floats(n);
+            const shifted = (o: number) =>
+              Float32Array.from({ length: n }, (_, t) => (t + o < n ? all[t + o]! : 0));
+            q = shifted(0);
+            k = shifted(D);
+            v = shifted(2 * D);
+            const buf = gpuArray(n, all).view.buffer;
+            qkv = [0, D, 2 * D].map((offset) => ({ buffer: buf, offset }));
+          } else {
+            q = fill();
+            k = fill();
+            v = fill();
+            qkv = [q, k, v].map((x) => ({ buffer: gpuArray(n, x).view.buffer, offset: 0 }));
           }
-        }
-      }));
+          const dOut = rng.floats(R * D);
+          const scale = 1 / Math.sqrt(dh);
+          const seed = rng.int(0, 2 ** 30);
+          const stream = rng.int(0, 1000);
+          const rate = c.rate ?? 0;
+          const shape = { B, L, H, dh, stride, padId, scale };
+          const spec = rate > 0 ? { seed, stream, site: 4, rate } : undefined;
+
+          const out = new Float64Array(R * D);
+          const lse = new Float64Array(B * H * L);
+          attentionForward({ ...shape, ids, dropout: spec, q, k, v, out, lse });
+          const out32 = Float32Array.from(out);
+          const lse32 = Float32Array.from(lse);
+          const dq = new Float64Array(n);
+          const dk = new Float64Array(n);
+          const dv = new Float64Array(n);
+          const delta = new Float64Array(B * H * L);
+          attentionBackward({
+            ...shape,
+            ids,
+            dropout: spec,
+            q,
+            k,
+            v,
+            out: out32,
+            dOut,
+            lse: lse32,
+            dq,
+            dk,
+            dv,
+            delta,
+          });
+
+          const common = {
+            ...shape,
+            ids: gpuArray(R, ids, { int: true }).view,
+            dropout: { seed, site: 4, rate },
+            step: stepCounter(stream),
+            q: qkv[0]!,
+            k: qkv[1]!,
+            v: qkv[2]!,
+          };
+          const gOut = gpuArray(R * D);
+          const gLse = gpuArray(B * H * L, undefined, { pad: 1 });
+          run(wgslAttentionForward(launch, { ...common, out: gOut.view, lse: gLse.view }));
+          expect(relErr(await gOut.read(), out), `out ${label(c)}`).toBeLessThanOrEqual(tol);
+          expect(relErr(await gLse.read(), lse), `lse ${label(c)}`).toBeLessThanOrEqual(tol);
+
+          const gDelta = gpuArray(B * H * L);
+          const dBuf = shared ? gpuArray(n) : undefined;
+          const dViews = shared
+            ? [0, D, 2 * D].map((offset) => ({ buffer: dBuf!.view.buffer, offset }))
+            : [0, 1, 2].map(() => ({ buffer: gpuArray(n).view.buffer, offset: 0 }));
+          run(
+            wgslAttentionBackward(launch, {
+              ...common,
+              out: gpuArray(R * D, out32).view,
+              dOut: gpuArray(R * D, dOut).view,
+              lse: gpuArray(B * H * L, lse32).view,
+              dq: dViews[0]!,
+              dk: dViews[1]!,
+              dv: dViews[2]!,
+              delta: gDelta.view,
+            }),
+          );
+          expect(relErr(await gDelta.read(), delta), `delta ${label(c)}`).toBeLessThanOrEqual(tol);
+          const readAll = async (buffer: GPUBuffer) => {
+            const staging = gpu.createBuffer({
+              size: n * 4,
+              usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+            });
+            const enc = gpu.createCommandEncoder();
+            enc.copyBufferToBuffer(buffer, 0, staging, 0, n * 4);
+            gpu.queue.submit([enc.finish()]);
+            await staging.mapAsync(GPUMapMode.READ);
+            const a = new Float32Array(staging.getMappedRange().slice(0));
+            staging.destroy();
+            return a;
+          };
+          const heads = (a: ArrayLike<number>, o: number) =>
+            Float64Array.from({ length: R * D }, (_, t) => a[Math.floor(t / D) * stride + o + (t % D)]!);
+          for (const [i, name, want] of [
+            [0, 'dq', dq],
+            [1, 'dk', dk],
+            [2, 'dv', dv],
+          ] as const) {
+            const all = await readAll(dViews[i]!.buffer);
+            const o = dViews[i]!.offset;
+            // dq and dk are exactly 0 where every query has one allowed key (L = 1): a GPU compiler's
+            // fused multiply-adds leave float noise there, compared on the scale of dv (1 % of its largest).
+            const got = heads(all, o);
+            const ref = heads(want, 0);
+            const largest = (x: ArrayLike<number>) =>
+              Array.from(x).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+            const err =
+              largest(ref) > 0 || name === 'dv'
+                ? relErr(got, ref)
+                : largest(got.map((g, t) => g - ref[t]!)) / Math.max(1e-30, 1e-2 * largest(dv));
+            expect(
+              Number.isNaN(err) ? Number.POSITIVE_INFINITY : err,
+              `${name} ${label(c)}`,
+            ).toBeLessThanOrEqual(tol);
+            if (!shared && stride > D) {
+              let written = 0;
+              for (let r = 0; r < R; r++)
+                for (let x = D; x < stride; x++) if (!Number.isNaN(all[r * stride + x]!)) written++;
+              expect(written, `${name}: columns between the heads stay unwritten`).toBe(0);
+            }
+          }
+        }),
+      ));
   }
+
+  it('the keys-in-registers dK/dV kernel is the one chosen where the adapter allows it', () =>
+    withLayout('gpu', async () => {
+      const gpu = device as GPUDevice;
+      const sg = gpu.features.has('subgroups') && (gpu.adapterInfo?.subgroupMinSize ?? 0) >= 4;
+      for (const k of ['keys4', 'keys8'] as const) {
+        await withDkvKernel(k, async () => {
+          const shape = dkvKeysShape(gpu, 64);
+          if (sg && (gpu.adapterInfo?.subgroupMinSize ?? 0) >= (k === 'keys8' ? 8 : 4))
+            expect(shape?.lanes, k).toBe(k === 'keys8' ? 8 : 4);
+          expect(dkvKeysShape(gpu, 8), 'dh 8 is no multiple of 16').toBeUndefined();
+        });
+      }
+      await withDkvKernel('tiles', async () => expect(dkvKeysShape(gpu, 64)).toBeUndefined());
+    }));
 });
+
+/** Runs `f` with $CUTREC_WGSL_DKV = `kernel`, then restores it. */
+async function withDkvKernel<T>(kernel: (typeof DKV_KERNELS)[number], f: () => Promise<T>): Promise<T> {
+  const prev = process.env.CUTREC_WGSL_DKV;
+  process.env.CUTREC_WGSL_DKV = kernel;
+  try {
+    return await f();
+  } finally {
+    if (prev === undefined) delete process.env.CUTREC_WGSL_DKV;
+    else process.env.CUTREC_WGSL_DKV = prev;
+  }
+}

@@ -23,6 +23,7 @@ import {
   attentionDqWGSL,
   attentionForwardWGSL,
 } from './attention.wgsl.js';
+import { attentionDkvKeysWGSL, type DkvKeysShape, dkvKeysBytes, KEYS_PER_WG } from './attention-keys.wgsl.js';
 import {
   ATTN_ROWS,
   attentionDkvRowsWGSL,
@@ -113,6 +114,26 @@ export class AttentionDkvProgram extends AttentionProgram {
   }
 }
 
+/** dk, dv per key row with the keys in registers, `lanes` subgroup lanes per key (attention-keys.wgsl.ts). */
+export class AttentionDkvKeysProgram implements WgslProgram {
+  readonly key: string;
+  readonly workgroupSize: number;
+  readonly rows = KEYS_PER_WG;
+  readonly bindings = opBindings(ATTN_DKV_BUFFERS);
+  readonly paramFields = ATTN_DKV_FIELDS;
+  constructor(
+    readonly dh: number,
+    readonly shared: boolean,
+    readonly shape: DkvKeysShape,
+  ) {
+    this.workgroupSize = KEYS_PER_WG * shape.lanes;
+    this.key = `attention/dkv/${dh}${shared ? '/shared' : ''}/keys${shape.lanes}x${shape.qt}`;
+  }
+  code(): string {
+    return attentionDkvKeysWGSL(this.dh, this.shared, this.shape);
+  }
+}
+
 /** dq per query row. */
 export class AttentionDqProgram extends AttentionProgram {
   readonly key: string;
@@ -182,8 +203,38 @@ function layoutFor(device: GPUDevice, kernel: AttentionKernel, dh: number): Atte
     : attentionTiling(kernel, dh, device.limits.maxComputeWorkgroupStorageSize);
 }
 
+/**
+ * The keys-in-registers dK/dV kernel's shape on `device` at head size dh, or undefined where the
+ * tiled kernel runs instead: layout 'gpu', the 'subgroups' feature with known sizes of at least
+ * `lanes` and at most the workgroup, dh a multiple of 4·lanes, and its workgroup memory within the
+ * limit. $CUTREC_WGSL_DKV (benchmarks) picks `tiles`, `keys4` or `keys8`; the default is keys4.
+ */
+export function dkvKeysShape(device: GPUDevice, dh: number): DkvKeysShape | undefined {
+  const env = typeof process === 'undefined' ? undefined : process.env.CUTREC_WGSL_DKV;
+  if (env !== undefined && !['', 'tiles', 'keys4', 'keys8'].includes(env))
+    throw new Error(`CUTREC_WGSL_DKV must be tiles, keys4 or keys8, got "${env}"`);
+  if (env === 'tiles' || layoutOf(device) !== 'gpu' || !device.features.has('subgroups')) return undefined;
+  const lanes: 4 | 8 = env === 'keys8' ? 8 : 4;
+  const nt = KEYS_PER_WG * lanes;
+  const info = device.adapterInfo as (GPUAdapterInfo & { subgroupMaxSize?: number }) | undefined;
+  const min = info?.subgroupMinSize;
+  const max = info?.subgroupMaxSize;
+  if (min === undefined || max === undefined || min < lanes || max > nt) return undefined;
+  if (dh % (4 * lanes) !== 0 || device.limits.maxComputeInvocationsPerWorkgroup < nt) return undefined;
+  for (const qt of [32, 16, 8]) {
+    const shape = { lanes, qt };
+    if (
+      qt % lanes === 0 &&
+      ((qt * dh) / 4) % nt === 0 &&
+      dkvKeysBytes(dh, shape) <= device.limits.maxComputeWorkgroupStorageSize
+    )
+      return shape;
+  }
+  return undefined;
+}
+
 /** Workgroups of `program` over every (sequence, head). */
-const unitsOf = (program: AttentionProgram, a: WgslAttentionShape) =>
+const unitsOf = (program: { rows: number }, a: WgslAttentionShape) =>
   a.B * a.H * Math.ceil(a.L / program.rows);
 
 function plan(op: string, a: WgslAttentionShape) {
@@ -278,7 +329,10 @@ export function wgslAttentionBackward(device: GPUDevice, a: WgslAttentionBackwar
     .view('delta', a.delta, nRow)
     .view('dq', a.dq, p.span)
     .view('step_ctr', a.step, 1);
-  const dkvProgram = new AttentionDkvProgram(a.dh, shared, layoutFor(device, 'dkv', a.dh));
+  const keys = dkvKeysShape(device, a.dh);
+  const dkvProgram = keys
+    ? new AttentionDkvKeysProgram(a.dh, shared, keys)
+    : new AttentionDkvProgram(a.dh, shared, layoutFor(device, 'dkv', a.dh));
   const dqProgram = new AttentionDqProgram(a.dh, layoutFor(device, 'dq', a.dh));
   return [
     {
