@@ -3,7 +3,8 @@
  * Times the CCE- backward's tile kernels on raw buffers (wgslCceBackwardSteps) with grad-items
  * adding into dItems by CAS atomics ('cas') and by the gather ('gather': partial sums, counting
  * sort by item, per-item sums; src/wgsl/gather.ts), per kernel from per-dispatch GPU timestamps,
- * and checks that both give the same dItems (max |Δ| / max |dItems|).
+ * and checks that both give the same dItems (max |Δ| / max |dItems|) and whether each gives the
+ * same bits twice.
  *
  *   node bench/wgsl-grad-items-bench.mjs [--shape ml20m|small|N,C,D,K,blockRows] [--layout gpu|cpu]
  *                                        [--modes cas,gather] [--repeats 3] [--budget MiB]
@@ -105,11 +106,18 @@ async function timeMode(device, dims, o, bufs, repeats, tuning) {
   const count = 4096;
   const ts = { querySet: device.createQuerySet({ type: 'timestamp', count }), used: 0, labels: [] };
   const b = wgslCceBackwardSteps(device, dims, bufs, o);
-  const clear = device.createCommandEncoder();
-  clear.clearBuffer(bufs.dItems);
-  device.queue.submit([clear.finish()]);
-  Runner.of(device).submit(b.steps); // warm-up (pipelines), and the dItems to compare
-  const dItems = await readBack(device, bufs.dItems, dims.C * dims.D * 4);
+  // Two clean runs (the first also warms the pipelines): their dItems, to compare.
+  const runs = [];
+  for (let r = 0; r < 2; r++) {
+    const clear = device.createCommandEncoder();
+    clear.clearBuffer(bufs.dItems);
+    device.queue.submit([clear.finish()]);
+    Runner.of(device).submit(b.steps);
+    runs.push(await readBack(device, bufs.dItems, dims.C * dims.D * 4));
+  }
+  const [dItems, again] = runs;
+  const bits = (x) => new Uint32Array(x.buffer);
+  const differing = bits(dItems).filter((v, i) => v !== bits(again)[i]).length;
   setWgslTuning({ ...tuning, timestamps: ts });
   for (let r = 0; r < repeats; r++) Runner.of(device).submit(b.steps);
   setWgslTuning(tuning);
@@ -136,7 +144,7 @@ async function timeMode(device, dims, o, bufs, repeats, tuning) {
   });
   for (const x of [resolve, read]) x.destroy();
   ts.querySet.destroy();
-  return { byKey, dItems };
+  return { byKey, dItems, differing };
 }
 
 async function main() {
@@ -176,7 +184,9 @@ async function main() {
       if (k !== 'target/bwd' && k !== 'tile/grad-hidden') total += ms;
       return `${k} ${ms.toFixed(2)}`;
     });
-    console.log(`${mode.padEnd(7)} grad-items (+ gather) ${total.toFixed(2)} ms | ${parts.join(' | ')}`);
+    console.log(
+      `${mode.padEnd(7)} grad-items (+ gather) ${total.toFixed(2)} ms | ${parts.join(' | ')} | dItems elements differing between two runs: ${r.differing}`,
+    );
   }
   if (results.cas && results.gather) {
     const x = results.cas.dItems;

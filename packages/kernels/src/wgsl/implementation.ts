@@ -55,7 +55,7 @@ interface Call {
   groupRows: number;
   removeHits: boolean;
   /** Backward: the dItems gather's budget and scratch (planGather), where it gathers. */
-  gather?: { budget: number; scratch?: GatherScratch };
+  gather?: { budget: number; scratch: GatherScratch };
 }
 
 /** Shapes of a call: N rows of hidden [N, D] against C items [C, D]. */
@@ -265,7 +265,8 @@ export interface CceBackwardBuffers {
   dItems: GPUBuffer;
   /**
    * Optional scratch for the dItems gather's partial sums (share 'block'/'batch' in layout 'gpu'):
-   * a free region of any buffer; its size is the budget that sets the groups per chunk. Without
+   * a free region of any buffer (offset a multiple of 256 bytes), not read or written by anything
+   * else until the steps have run; its size is the budget that sets the groups per chunk. Without
    * it the gather allocates its own (tuning.gatherScratchBytes, default 128 MiB at most).
    */
   itemsScratch?: GPUBufferBinding;
@@ -367,7 +368,7 @@ function tileBackwardSteps(
   const splitsFor = itemSplits(geo, nKtiles * nd);
   const dItems = rows(bufs.dItems, ic, rb);
   const ch = call.gather ? gatherChunking(geo.nGroups, k, D, call.gather.budget, splitsFor) : undefined;
-  if (!ch || !call.gather?.scratch) {
+  if (!ch || !call.gather) {
     const splits = splitsFor(geo.nGroups);
     steps.push({
       program: new TileProgram({ kernel: 'grad-items', ...tileCfg, atomicItems: !call.all || splits > 1 }),
@@ -401,8 +402,16 @@ function tileBackwardSteps(
 function gathers(call: Call): boolean {
   const t = call.tile;
   if (!t || call.all || !call.neg || t.subgroup) return false;
-  const forced = tuning().gradItems;
+  const forced = tuning().gradItems ?? envGradItems();
   return forced ? forced === 'gather' : layoutOf(call.device) === 'gpu';
+}
+
+/** $CUTREC_WGSL_GRAD_ITEMS (`gather` or `cas`, for benchmarks of the whole step), else undefined. */
+function envGradItems(): 'gather' | 'cas' | undefined {
+  const v = typeof process === 'undefined' ? undefined : process.env.CUTREC_WGSL_GRAD_ITEMS;
+  if (v === undefined || v === '') return undefined;
+  if (v === 'gather' || v === 'cas') return v;
+  throw new Error(`CUTREC_WGSL_GRAD_ITEMS must be gather or cas, got "${v}"`);
 }
 
 /**

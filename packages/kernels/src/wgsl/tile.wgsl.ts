@@ -9,8 +9,18 @@
  *   recomputes S, forms G = dLoss·exp(S − corr − lse) in workgroup memory, and accumulates
  *   G·W[:, chunk] in registers; it adds the result to dHidden (its rows alone) at the end.
  * - grad-items: a workgroup owns a negative tile and a D chunk and sweeps the group's row tiles
- *   (or a 1/splits share of them); accumulates Gᵀ·H[:, chunk] in registers and adds it to dItems —
- *   by CAS atomics where items can repeat (sampled negatives, or split row sweeps), else plainly.
+ *   (or a 1/splits share of them); accumulates Gᵀ·H[:, chunk] in registers, then, in layout 'gpu'
+ *   with sampled negatives (share 'block'/'batch'), stores it plainly into its own slot of a
+ *   scratch, part[(split, group, negative), D] (`scratch`: {@link storePartWGSL}), for a chunk of
+ *   groups sized by a scratch budget, which the gather (gather.ts, gather.wgsl.ts: count, scan,
+ *   scatter by item, a sum per item in sorted order) adds into dItems with no float atomics and
+ *   the same bits every run. Split row sweeps keep their own slots rather than giving up the
+ *   split: splitting happens only where there are too few workgroups (few groups, e.g. 'batch'),
+ *   so the extra slots are few, while one workgroup sweeping all of a batch's rows would serialise
+ *   the kernel. On the H200 through Vulkan at ml20m the CAS adds were 21.9 ms of which plain stores
+ *   would be 12.0 (2,048 × 511 × 256 CAS loops). Elsewhere (negatives 'all' where items are
+ *   distinct: plainly, or by CAS when split; layout 'cpu'; a group too large for the budget) it
+ *   adds into dItems by CAS atomics where items can repeat (sampled, or split sweeps), else plainly.
  * - Layout 'cpu' (software adapters) where the device has one subgroup size of 4, 8 or 16
  *   ({@link tileCpuWGSL}; tile.ts tileVariant): the same work units, no workgroup memory and no
  *   barrier; a lane per row (lse, grad-hidden) or per negative (grad-items), the shared operand (W's
@@ -19,7 +29,9 @@
  *   bounds check and branch each); uniform loops, edges clamped and masked by select. Measured on
  *   lavapipe (2-core VM, BENCHMARKS.md, 2026-12-03), synthetic step: lse 25–30 → 5–7 ms, grad-hidden
  *   44–48 → 12–17, grad-items 45–62 → 12–20. grad-items' CAS adds are not its cost (plain stores
- *   instead: no faster), so there is no reduction before them. Elsewhere: the kernels above.
+ *   instead: no faster), so there is no reduction before them, nor the gather (on lavapipe in
+ *   layout 'gpu' it only adds its sum pass: ~17–19 ms at N 4,096, C 2,000, D 64, K 127, grad-items
+ *   itself unchanged). Elsewhere: the kernels above.
  */
 import { atomicAddWGSL, NEG_SENTINEL, preludeWGSL, scalarRowLoadWGSL } from './common.wgsl.js';
 import { CPU_SUBGROUP_SIZES } from './layout.js';

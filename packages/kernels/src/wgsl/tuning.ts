@@ -17,7 +17,8 @@ export interface WgslTuning {
   layout?: WgslLayout;
   /**
    * How the tile kernels' grad-items adds into dItems for sampled negatives (default: 'gather' in
-   * layout 'gpu', else 'cas'); 'gather' needs the workgroup-memory tile kernel (gather.ts).
+   * layout 'gpu', else 'cas'; $CUTREC_WGSL_GRAD_ITEMS forces one for benchmarks); 'gather' needs
+   * the workgroup-memory tile kernel (gather.ts).
    */
   gradItems?: 'gather' | 'cas';
   /** Scratch budget of the gather's partial sums in bytes (default gather.ts GATHER_SCRATCH_BYTES). */
