@@ -5,8 +5,12 @@
  * losses read back once per timed run (nothing waits on the queue inside the loop), beside the
  * tfjs engine's step when `--tfjs` is given. Prints a table; `--out f.json` writes the rows.
  *
- *   node bench/webgpu-step.mjs [--configs beauty-d64,ml20m,synthetic,readme] [--share block|row|batch (default: the config's, else block)] [--steps 30] [--quick]
+ *   node bench/webgpu-step.mjs [--configs beauty-d64,ml20m,synthetic,readme] [--share block|row|batch (default: the config's, else block)] [--steps 30] [--warmup 20] [--quick]
  *                              [--tfjs] [--tfjs-backend cpu|webgpu] [--profile]
+ *
+ * Before timing, 3 steps are awaited (pipelines built, the step recorded) and `--warmup` more are
+ * queued and awaited together: a GPU's first second of work after idling runs at lower clocks
+ * (the first config of a device call ran beauty-d64 at 9.8–15 ms against 5 ms later).
  *
  * `--profile` (adapters with 'timestamp-query') then runs 3 more steps with a pass per dispatch
  * and prints each kernel's GPU time per step (those passes cost a little more than the step's).
@@ -37,6 +41,7 @@ function parseArgs(argv) {
     configs: ['beauty-d64', 'ml20m'],
     share: undefined,
     steps: 30,
+    warmup: 20,
     out: undefined,
     tfjs: false,
     tfjsBackend: 'cpu',
@@ -48,6 +53,7 @@ function parseArgs(argv) {
     if (k === '--configs') a.configs = v().split(',');
     else if (k === '--share') a.share = v();
     else if (k === '--steps') a.steps = Number(v());
+    else if (k === '--warmup') a.warmup = Number(v());
     else if (k === '--quick') a.configs = ['quick'];
     else if (k === '--tfjs') a.tfjs = true;
     else if (k === '--tfjs-backend') a.tfjsBackend = v();
@@ -152,6 +158,8 @@ async function main() {
     const batches = Array.from({ length: 4 }, (_, i) => batch(17 + i, c.B, c.L, c.C));
     const t0 = performance.now();
     for (let s = 0; s < 3; s++) await fused.trainStepAsync(batches[s % 4]); // builds pipelines, records the step
+    for (let s = 0; s < args.warmup; s++) await fused.enqueueStepAsync(batches[s % 4]);
+    await fused.takeLossesAsync();
     const warm = performance.now() - t0;
     const t1 = performance.now();
     for (let s = 0; s < args.steps; s++) fused.enqueueStep(batches[s % 4]);

@@ -207,14 +207,16 @@ function layoutFor(device: GPUDevice, kernel: AttentionKernel, dh: number): Atte
  * The keys-in-registers dK/dV kernel's shape on `device` at head size dh, or undefined where the
  * tiled kernel runs instead: layout 'gpu', the 'subgroups' feature with known sizes of at least
  * `lanes` and at most the workgroup, dh a multiple of 4·lanes, and its workgroup memory within the
- * limit. $CUTREC_WGSL_DKV (benchmarks) picks `tiles`, `keys4` or `keys8`; the default is keys4.
+ * limit. $CUTREC_WGSL_DKV (benchmarks) picks `tiles`, `keys4` or `keys8`; by default 8 lanes at
+ * dh ≥ 128 (4 would hold 128 floats of k, v, dk, dv each), else 4 (H200 through Vulkan, 2026-12-04:
+ * ml20m, dh 128, step 95.7 ms with 4 lanes, 93.7 with 8; beauty-d64, dh 32, 5.73 with 4, 6.02 with 8).
  */
 export function dkvKeysShape(device: GPUDevice, dh: number): DkvKeysShape | undefined {
   const env = typeof process === 'undefined' ? undefined : process.env.CUTREC_WGSL_DKV;
   if (env !== undefined && !['', 'tiles', 'keys4', 'keys8'].includes(env))
     throw new Error(`CUTREC_WGSL_DKV must be tiles, keys4 or keys8, got "${env}"`);
   if (env === 'tiles' || layoutOf(device) !== 'gpu' || !device.features.has('subgroups')) return undefined;
-  const lanes: 4 | 8 = env === 'keys8' ? 8 : 4;
+  const lanes: 4 | 8 = env === 'keys8' ? 8 : env === 'keys4' ? 4 : dh >= 128 && dh % 32 === 0 ? 8 : 4;
   const nt = KEYS_PER_WG * lanes;
   const info = device.adapterInfo as (GPUAdapterInfo & { subgroupMaxSize?: number }) | undefined;
   const min = info?.subgroupMinSize;
