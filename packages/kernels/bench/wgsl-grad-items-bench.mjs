@@ -7,7 +7,10 @@
  * same bits twice.
  *
  *   node bench/wgsl-grad-items-bench.mjs [--shape ml20m|small|N,C,D,K,blockRows] [--layout gpu|cpu]
- *                                        [--modes cas,gather] [--repeats 3] [--budget MiB]
+ *                                        [--modes cas,gather] [--repeats 3] [--budget MiB] [--distinct-targets]
+ *
+ * `--distinct-targets`: row i's target is item i (rows past C ignored), so the target kernel's CAS
+ * adds meet no other add and any run-to-run difference in dItems comes from grad-items.
  *
  * Needs the built package (`npx tsup`) and an adapter with 'timestamp-query'.
  */
@@ -27,7 +30,14 @@ const SHAPES = {
 };
 
 function parseArgs(argv) {
-  const a = { shape: 'small', layout: 'gpu', modes: ['cas', 'gather'], repeats: 3, budget: undefined };
+  const a = {
+    shape: 'small',
+    layout: 'gpu',
+    modes: ['cas', 'gather'],
+    repeats: 3,
+    budget: undefined,
+    distinct: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = () => argv[++i];
@@ -36,6 +46,7 @@ function parseArgs(argv) {
     else if (k === '--modes') a.modes = v().split(',');
     else if (k === '--repeats') a.repeats = Number(v());
     else if (k === '--budget') a.budget = Number(v()) * 2 ** 20;
+    else if (k === '--distinct-targets') a.distinct = true;
     else throw new Error(`unknown argument ${k} (see the header of this file)`);
   }
   const s = SHAPES[a.shape];
@@ -81,9 +92,11 @@ async function readBack(device, b, size) {
 }
 
 /** Inputs, and lse from the forward steps. */
-async function inputs(device, dims, o) {
+async function inputs(device, dims, o, distinct) {
   const { N, C, D } = dims;
-  const targets = Int32Array.from(randomFloats(N, 3, 1), (u) => Math.floor(((u + 1) / 2) * C) % C);
+  const targets = distinct
+    ? Int32Array.from({ length: N }, (_, i) => (i < C ? i : -1))
+    : Int32Array.from(randomFloats(N, 3, 1), (u) => Math.floor(((u + 1) / 2) * C) % C);
   const bufs = {
     hidden: buffer(device, randomFloats(N * D, 1, 0.5)),
     items: buffer(device, randomFloats(C * D, 2, 0.5)),
@@ -171,7 +184,7 @@ async function main() {
   );
   const base = { layout: a.layout, ...(a.budget ? { gatherScratchBytes: a.budget } : {}) };
   setWgslTuning(base);
-  const bufs = await inputs(device, a.dims, o);
+  const bufs = await inputs(device, a.dims, o, a.distinct);
   const results = {};
   for (const mode of a.modes) {
     const tuning = { ...base, gradItems: mode };

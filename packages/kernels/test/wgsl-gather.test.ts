@@ -10,7 +10,8 @@
  * dItems is accumulated onto random values; dHidden is NaN-poisoned. And determinism: the gather
  * gives the same dItems bits run after run (the CAS path does not promise that).
  * Printed seed (CUTREC_TEST_SEED replays). Tolerance: max |got − ref| ≤ 1e-4 · max(max |ref|, 1e-3)
- * (expectGradClose; NaN anywhere fails) for dHidden and dItems.
+ * (expectGradClose; NaN anywhere fails) for dHidden and dItems (5e-4 for dItems where ~2,500
+ * terms add into each element).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -42,6 +43,8 @@ interface Case {
   maxBindingBytes?: number;
   /** The gradients' tolerance floor (expectGradClose; default 1e-3). */
   floor?: number;
+  /** dItems' relative tolerance (default 1e-4). */
+  rel?: number;
 }
 
 const groupBytes = (K: number, D: number) => K * D * 4;
@@ -103,6 +106,8 @@ const CASES: Case[] = [
     D: 5,
     options: { negatives: 2500, share: 'batch', logQ: false },
     budget: 2 * groupBytes(2500, 5),
+    // ~2,500 fp32 adds into each element (by either path): n·ε ≈ 1.5e-4 of the largest.
+    rel: 5e-4,
   },
   {
     name: 'block of 10, all rows ignored',
@@ -236,7 +241,7 @@ for (const mode of ['gather', 'cas'] as const) {
             keys,
           ).toBe(mode === 'cas');
           expectGradClose(r.dHidden, r.ref.dHidden, 1e-4, 'dHidden', c.floor);
-          expectGradClose(r.dW, r.ref.dItems, 1e-4, 'dItems accumulated', c.floor);
+          expectGradClose(r.dW, r.ref.dItems, c.rel ?? 1e-4, 'dItems accumulated', c.floor);
         });
       });
     }

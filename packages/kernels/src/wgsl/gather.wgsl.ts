@@ -29,6 +29,8 @@ export const GATHER_SUM_WG = 64;
 export const GATHER_SORT_CAP = 1024;
 /** Columns a sum thread accumulates at once (GATHER_SUM_WG · SUM_Q columns per sweep). */
 const SUM_Q = 4;
+/** Occurrences the sum kernel adds at a time (pairs() below is written for 4). */
+const UNROLL = 4;
 
 type Decl = [string, 'read' | 'rw', string];
 
@@ -156,12 +158,27 @@ fn ${name}(base: u32, n: u32, lid: u32) {
 
 function sumWGSL(): string {
   const q = Array.from({ length: SUM_Q }, (_, i) => i);
+  const u = Array.from({ length: UNROLL }, (_, j) => j);
   const sweep = SUM_Q * GATHER_SUM_WG;
+  // Column lid + i·WG of the unrolled occurrences' rows, summed pairwise (a fixed order).
+  const pairs = (i: number) =>
+    `(part[r0 + ${i * GATHER_SUM_WG}u] + part[r1 + ${i * GATHER_SUM_WG}u]) + (part[r2 + ${i * GATHER_SUM_WG}u] + part[r3 + ${i * GATHER_SUM_WG}u])`;
+  const add = (i: number, v: string) => `if (d0 + lid + ${i * GATHER_SUM_WG}u < P.dim) {
+          a${i} = a${i} + ${v};
+        }`;
   return `
 var<workgroup> sa: array<u32, ${GATHER_SORT_CAP}>;
 var<workgroup> sb: array<u32, ${GATHER_SORT_CAP}>;
 var<workgroup> wn: u32;
 ${bitonicWGSL('sort_order', 'order', 'storageBarrier();')}
+
+// Occurrence i of the item's sorted list: in sb (local) or in place in order from s0.
+fn slot_at(local: bool, s0: u32, i: u32) -> u32 {
+  if (local) {
+    return sb[i];
+  }
+  return order[s0 + i];
+}
 
 @compute @workgroup_size(${GATHER_SUM_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -200,22 +217,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let occ = P.n_groups * P.k;
   for (var d0 = 0u; d0 < P.dim; d0 = d0 + ${sweep}u) {
     ${q.map((i) => `var a${i} = 0.0;`).join(' ')}
-    for (var i = 0u; i < n; i = i + 1u) {
-      var o = 0u;
-      if (local) {
-        o = sb[i];
-      } else {
-        o = order[s0 + i];
-      }
+    // ${UNROLL} occurrences at a time, their loads issued together; then the rest one by one.
+    var i = 0u;
+    for (; i + ${UNROLL}u <= n; i = i + ${UNROLL}u) {
+      ${u.map((j) => `let o${j} = slot_at(local, s0, i + ${j}u);`).join('\n      ')}
       for (var s = 0u; s < P.splits; s = s + 1u) {
-        let row = (s * occ + o) * P.dim;
-        ${q
-          .map(
-            (i) => `if (d0 + lid + ${i * GATHER_SUM_WG}u < P.dim) {
-          a${i} = a${i} + part[row + d0 + lid + ${i * GATHER_SUM_WG}u];
-        }`,
-          )
-          .join('\n        ')}
+        ${u.map((j) => `let r${j} = (s * occ + o${j}) * P.dim + d0 + lid;`).join('\n        ')}
+        ${q.map((i) => add(i, `(${pairs(i)})`)).join('\n        ')}
+      }
+    }
+    for (; i < n; i = i + 1u) {
+      let o = slot_at(local, s0, i);
+      for (var s = 0u; s < P.splits; s = s + 1u) {
+        let r = (s * occ + o) * P.dim + d0 + lid;
+        ${q.map((i) => add(i, `part[r + ${i * GATHER_SUM_WG}u]`)).join('\n        ')}
       }
     }
     ${q
