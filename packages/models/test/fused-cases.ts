@@ -76,9 +76,78 @@ export type StepTolerance =
  * dtype or transpose still gives O(1) or NaN. Adam's first step moves each element by about ±lr
  * whatever the size of its gradient, so updated parameters are compared where the gradient is
  * above that same 0.25 of the step's largest, against at least 1e-2 per element. The bf16 kernels
- * themselves are held to 0.1 against that host reference (cuda-fused.test.ts).
+ * themselves are held to 0.1 against that host reference (cuda-fused.test.ts). This is a wiring
+ * bound for the few-row `cases`; the contract's 2e-2 is checked where it measures the step, on
+ * `bf16Cases` by `bf16StepErrors` (BENCHMARKS.md, "bf16 against fp32: what the 2e-2 bound measures").
  */
 export const BF16_VS_TFJS = { loss: 2e-2, values: 0.25, paramFloor: 1e-2, updateNoise: 0.25 };
+
+/**
+ * The gradient whose scale a tensor is measured on, where its own largest entry is no scale at all:
+ * the attention key bias's exact gradient is identically 0 (a constant added to every key's logit
+ * of a query row leaves that row's softmax unchanged, so Σ_j ∂L/∂s_ij = 0 and ∂L/∂b_k =
+ * Σ_i Σ_j ∂L/∂s_ij · q_i / √d_h = 0), so both engines' values are rounding noise of the sum of the
+ * rows of ∂L/∂K, and is measured against the key weight's gradient of the same block, Σ_r x_r ⊗
+ * ∂L/∂K_r: the same rows weighted by the block's normed input x (entries O(1)).
+ */
+export function scaleTensorOf(name: string): string {
+  return name.replace(/attn\.bk$/, 'attn.wk');
+}
+
+/** What {@link bf16StepErrors} found: the worst gradient and updated-parameter errors and where. */
+export interface StepErrors {
+  gradient: number;
+  gradientName: string;
+  update: number;
+  updateName: string;
+  /** Updated-parameter elements left out (a gradient within `tol` of 0: a sign bf16 does not fix). */
+  skipped: number;
+}
+
+/**
+ * The engine contract's measure for a bf16 step against the float32 tfjs step, per parameter
+ * tensor: max |got − want| over the largest |want| of that tensor (of {@link scaleTensorOf}'s
+ * tensor for the key bias, whose exact gradient is 0); updated parameters over the largest
+ * |updated want| of the tensor, at the elements whose reference gradient is above `tol` of the
+ * gradient's scale. Below that a gradient within `tol` may have either sign, and Adam's first step
+ * (≈ −lr·sign g) then moves the element by ±lr on either engine: a discontinuity of the optimiser
+ * at g = 0, not an error of the step.
+ */
+export function bf16StepErrors(
+  wantGrads: Record<string, Float32Array>,
+  gotGrads: Record<string, Float32Array>,
+  wantParams: Record<string, Float32Array>,
+  gotParams: Record<string, Float32Array>,
+  tol = 2e-2,
+): StepErrors {
+  const out: StepErrors = { gradient: 0, gradientName: '', update: 0, updateName: '', skipped: 0 };
+  for (const [name, want] of Object.entries(wantGrads)) {
+    const scale = largest([wantGrads[scaleTensorOf(name)]!]);
+    const got = gotGrads[name]!;
+    let d = got.length === want.length ? 0 : Number.POSITIVE_INFINITY;
+    for (let i = 0; i < want.length && d < Number.POSITIVE_INFINITY; i++) {
+      const e = Math.abs(got[i]! - want[i]!);
+      d = Number.isNaN(e) ? Number.POSITIVE_INFINITY : Math.max(d, e);
+    }
+    const g = scale === 0 ? d : d / scale;
+    if (g > out.gradient || Number.isNaN(g)) Object.assign(out, { gradient: g, gradientName: name });
+    const w = wantParams[name]!;
+    const p = gotParams[name]!;
+    let u = p.length === w.length ? 0 : Number.POSITIVE_INFINITY;
+    for (let i = 0; i < w.length && u < Number.POSITIVE_INFINITY; i++) {
+      if (!(Math.abs(want[i]!) > tol * scale)) {
+        out.skipped++;
+        continue;
+      }
+      const e = Math.abs(p[i]! - w[i]!);
+      u = Number.isNaN(e) ? Number.POSITIVE_INFINITY : Math.max(u, e);
+    }
+    const pw = largest([w]);
+    const up = pw === 0 ? u : u / pw;
+    if (up > out.update) Object.assign(out, { update: up, updateName: name });
+  }
+  return out;
+}
 
 /** The largest |value| of any of `arrays`. */
 function largest(arrays: Iterable<ArrayLike<number>>): number {
@@ -219,6 +288,113 @@ export async function expectSameSteps<B>(
           `[${label}] ${skipped} parameter elements with noise-level gradients not compared after the update`,
         );
     }
+  } finally {
+    fused.dispose();
+    tfjs.dispose();
+    tfjsModel.dispose();
+    fusedModel.dispose();
+  }
+}
+
+/**
+ * Realistic shapes on which the contract's bf16 bound (2e-2 of the largest magnitude, by
+ * {@link bf16StepErrors}) is met by bf16 storage alone (the host's float64 engine with bf16
+ * 'act' buffers): GELU, pre-norm, D 64 and 128, 800–1,500 rows, default initialisation — measured
+ * 0.008–0.017 over 14 seeds each (BENCHMARKS.md, "bf16 against fp32: what the 2e-2 bound
+ * measures"). Not here, because bf16 storage alone misses 2e-2 or meets it with no margin: ReLU
+ * (0.06–0.23: pre-activations moved across the kink), the few-row `cases` (up to 0.12), D ≤ 48 and
+ * post-norm with 4 heads (tails at 0.020–0.025 with random batches), larger attention logits.
+ */
+export const bf16Cases: Case[] = [
+  {
+    name: 'pre-norm, 2 blocks, 2 heads, D 128, L 50, B 16, 300 items, dropout, full CE',
+    model: {
+      numItems: 300,
+      maxLen: 50,
+      hidden: 128,
+      numBlocks: 2,
+      numHeads: 2,
+      dropout: 0.2,
+      activation: 'gelu',
+    },
+    B: 16,
+    loss: { kind: 'ce', impl: 'reference' },
+  },
+  {
+    name: 'pre-norm, 2 blocks, 4 heads, D 64, L 37, 40 of 41 sequences, 211 items, cce- row 64',
+    model: {
+      numItems: 211,
+      maxLen: 37,
+      hidden: 64,
+      numBlocks: 2,
+      numHeads: 4,
+      dropout: 0.1,
+      activation: 'gelu',
+    },
+    B: 41,
+    rows: 40,
+    loss: { kind: 'cce-', negatives: 64, impl: 'reference' },
+  },
+  {
+    name: 'pre-norm, 1 block, 1 head, D 128, L 45, B 24, an all-padding row, cce- block 128, clipping',
+    model: {
+      numItems: 257,
+      maxLen: 45,
+      hidden: 128,
+      numBlocks: 1,
+      numHeads: 1,
+      dropout: 0.2,
+      activation: 'gelu',
+    },
+    B: 24,
+    emptyRow: 5,
+    clipNorm: 1,
+    loss: { kind: 'cce-', negatives: 128, share: 'block', blockRows: 64, impl: 'reference' },
+  },
+];
+
+/**
+ * One step of case `c` on the tfjs engine (float32, CPU backend) and on the fused engine over
+ * `makeDevice()` (a bf16 device), from the same parameters, batch, seed and step: the loss within
+ * `tol` (relative, at least 1 absolute), and the gradients and updated parameters within `tol` by
+ * {@link bf16StepErrors}. The seed is printed (CUTREC_TEST_SEED replays it).
+ */
+export async function expectBf16Step<B>(
+  c: Case,
+  label: string,
+  makeDevice: () => FusedDevice<B>,
+  tol = 2e-2,
+): Promise<StepErrors> {
+  const seed = Number(process.env.CUTREC_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  console.log(`[seed] ${label} '${c.name}': ${seed} (replay with CUTREC_TEST_SEED=${seed})`);
+  const cfg = { ...c.model, seed: seed % 1000 };
+  const optimizer = { lr: 1e-3, weightDecay: 0.01, clipNorm: c.clipNorm ?? 0 };
+  const tfjsModel = new SASRec(cfg);
+  const fusedModel = new SASRec(cfg);
+  const tfjs = new Trainer(tfjsModel, { loss: c.loss, optimizer });
+  const fused = new FusedTrainer(fusedModel, makeDevice(), { loss: c.loss, optimizer, batchSize: c.B });
+  try {
+    const { maxLen: L, numItems: C } = tfjsModel.config;
+    const batch = randomBatch(seed, c.rows ?? c.B, L, C, c.emptyRow);
+    const want = await tfjs.trainStepWithGradients(batch);
+    const got = await fused.trainStepAsync(batch);
+    expect(Math.abs(got - want.loss), 'loss').toBeLessThanOrEqual(tol * Math.max(1, Math.abs(want.loss)));
+    const wantParams = Object.fromEntries(
+      tfjsModel.parameters.map((p) => [p.name, p.variable.dataSync() as Float32Array]),
+    );
+    const e = bf16StepErrors(
+      want.grads,
+      await fused.gradientsAsync(),
+      wantParams,
+      await fused.parametersAsync(),
+      tol,
+    );
+    console.log(
+      `[${label}] loss ${want.loss.toFixed(4)} (error ${Math.abs(got - want.loss).toExponential(1)}); gradients ${e.gradient.toPrecision(3)} (${e.gradientName}); updated parameters ${e.update.toPrecision(3)} (${e.updateName}; ${e.skipped} elements with a gradient within ${tol} of 0 left out)`,
+    );
+    expect(e.gradient, `gradient of ${e.gradientName}`).toBeLessThanOrEqual(tol);
+    expect(e.update, `updated ${e.updateName}`).toBeLessThanOrEqual(tol);
+    return e;
   } finally {
     fused.dispose();
     tfjs.dispose();

@@ -3,12 +3,21 @@
  * parameters, batch, seed and step, one step of the fused engine over the float64 references
  * (HostDevice) equals one step of the tfjs engine (CPU backend) — the loss, every parameter's
  * gradient and every updated parameter, within 1e-4 of the largest magnitude — on awkward sizes,
- * pre- and post-norm, every loss; and a few steps later the losses still agree.
+ * pre- and post-norm, every loss; and a few steps later the losses still agree. The bf16-storage
+ * engine (HostDevice dtype 'bfloat16'): within the wiring bound BF16_VS_TFJS on those few-row
+ * cases, and within the contract's 2e-2 (bf16StepErrors) on the realistic shapes of bf16Cases.
  */
 import { setupTfjs } from '@cutrec/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FusedTrainer, HostDevice, paramLayout, resolveConfig, SASRec } from '../src/index.js';
-import { BF16_VS_TFJS, cases, expectSameSteps, randomBatch } from './fused-cases.js';
+import {
+  BF16_VS_TFJS,
+  bf16Cases,
+  cases,
+  expectBf16Step,
+  expectSameSteps,
+  randomBatch,
+} from './fused-cases.js';
 
 beforeAll(async () => {
   await setupTfjs({ backend: 'cpu' });
@@ -22,13 +31,26 @@ describe('fused engine on the host = tfjs engine', () => {
   }
 });
 
-// bf16 storage on its own, with float64 arithmetic: as far from the float32 tfjs step as the CUDA
-// bf16 engine is (the bound the CUDA tests hold it to, BF16_VS_TFJS, and why it is not 2e-2).
+// bf16 storage on its own, with float64 arithmetic, on the few-row cases: as far from the float32
+// tfjs step as the CUDA bf16 engine is (the wiring bound BF16_VS_TFJS; why not 2e-2 there:
+// BENCHMARKS.md, "bf16 against fp32: what the 2e-2 bound measures").
 describe("the host's bf16-storage engine = tfjs engine within BF16_VS_TFJS (GELU)", () => {
   for (const c0 of cases) {
     const c = { ...c0, model: { ...c0.model, activation: 'gelu' as const } };
     it(c.name, async () => {
       await expectSameSteps(c, 'host bf16', () => new HostDevice({ dtype: 'bfloat16' }), BF16_VS_TFJS);
+    });
+  }
+});
+
+// The contract's 2e-2 where it measures the step (bf16Cases: realistic shapes, GELU), by the
+// per-tensor measure of bf16StepErrors (the key bias, whose exact gradient is 0, on its key
+// weight's scale): bf16 storage alone meets it there (BENCHMARKS.md); cuda-fused.test.ts holds
+// the CUDA bf16 kernels to the same cases and measure.
+describe("the host's bf16-storage engine = tfjs engine within the contract's 2e-2 (realistic shapes, GELU)", () => {
+  for (const c of bf16Cases) {
+    it(c.name, async () => {
+      await expectBf16Step(c, 'host bf16 contract', () => new HostDevice({ dtype: 'bfloat16' }));
     });
   }
 });
