@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   attentionBackward,
   attentionForward,
-  dkvKeysShape,
+  laneRowsShape,
   wgslAttentionBackward,
   wgslAttentionForward,
 } from '../src/index.js';
@@ -87,8 +87,9 @@ const cases: Case[] = [
 ];
 
 /**
- * dK/dV kernels of the 'gpu' layout ($CUTREC_WGSL_DKV): the tiled one and the keys-in-registers
- * one at 4 and 8 lanes per key (where dh allows it; else the tiled one runs).
+ * Backward kernels of the 'gpu' layout ($CUTREC_WGSL_ATTN_BWD): the tiled dK/dV and dq, and those
+ * with a row in registers (a key's, a query's) at 4 and 8 lanes per row (where dh allows it; else
+ * the tiled ones run).
  */
 const DKV_KERNELS = ['tiles', 'keys4', 'keys8'] as const;
 
@@ -273,30 +274,30 @@ describe.skipIf(skipReason !== undefined)('attention (WGSL)', () => {
       ));
   }
 
-  it('the keys-in-registers dK/dV kernel is the one chosen where the adapter allows it', () =>
+  it('the row-in-registers backward kernels are the ones chosen where the adapter allows it', () =>
     withLayout('gpu', async () => {
       const gpu = device as GPUDevice;
       const sg = gpu.features.has('subgroups') && (gpu.adapterInfo?.subgroupMinSize ?? 0) >= 4;
       for (const k of ['keys4', 'keys8'] as const) {
         await withDkvKernel(k, async () => {
-          const shape = dkvKeysShape(gpu, 64);
+          const shape = laneRowsShape(gpu, 64);
           if (sg && (gpu.adapterInfo?.subgroupMinSize ?? 0) >= (k === 'keys8' ? 8 : 4))
             expect(shape?.lanes, k).toBe(k === 'keys8' ? 8 : 4);
-          expect(dkvKeysShape(gpu, 8), 'dh 8 is no multiple of 16').toBeUndefined();
+          expect(laneRowsShape(gpu, 8), 'dh 8 is no multiple of 16').toBeUndefined();
         });
       }
-      await withDkvKernel('tiles', async () => expect(dkvKeysShape(gpu, 64)).toBeUndefined());
+      await withDkvKernel('tiles', async () => expect(laneRowsShape(gpu, 64)).toBeUndefined());
     }));
 });
 
-/** Runs `f` with $CUTREC_WGSL_DKV = `kernel`, then restores it. */
+/** Runs `f` with $CUTREC_WGSL_ATTN_BWD = `kernel`, then restores it. */
 async function withDkvKernel<T>(kernel: (typeof DKV_KERNELS)[number], f: () => Promise<T>): Promise<T> {
-  const prev = process.env.CUTREC_WGSL_DKV;
-  process.env.CUTREC_WGSL_DKV = kernel;
+  const prev = process.env.CUTREC_WGSL_ATTN_BWD;
+  process.env.CUTREC_WGSL_ATTN_BWD = kernel;
   try {
     return await f();
   } finally {
-    if (prev === undefined) delete process.env.CUTREC_WGSL_DKV;
-    else process.env.CUTREC_WGSL_DKV = prev;
+    if (prev === undefined) delete process.env.CUTREC_WGSL_ATTN_BWD;
+    else process.env.CUTREC_WGSL_ATTN_BWD = prev;
   }
 }
