@@ -87,9 +87,8 @@ const cases: Case[] = [
 ];
 
 /**
- * Backward kernels of the 'gpu' layout ($CUTREC_WGSL_ATTN_BWD): the tiled dK/dV and dq, and those
- * with a row in registers (a key's, a query's) at 4 and 8 lanes per row (where dh allows it; else
- * the tiled ones run).
+ * dK/dV kernels of the 'gpu' layout ($CUTREC_WGSL_DKV): the tiled one and the keys-in-registers
+ * one at 4 and 8 lanes per key (where dh allows it; else the tiled one runs).
  */
 const DKV_KERNELS = ['tiles', 'keys4', 'keys8'] as const;
 
@@ -274,7 +273,7 @@ describe.skipIf(skipReason !== undefined)('attention (WGSL)', () => {
       ));
   }
 
-  it('the row-in-registers backward kernels are the ones chosen where the adapter allows it', () =>
+  it('the keys-in-registers dK/dV kernel is the one chosen where the adapter allows it', () =>
     withLayout('gpu', async () => {
       const gpu = device as GPUDevice;
       const sg = gpu.features.has('subgroups') && (gpu.adapterInfo?.subgroupMinSize ?? 0) >= 4;
@@ -290,14 +289,14 @@ describe.skipIf(skipReason !== undefined)('attention (WGSL)', () => {
     }));
 });
 
-/** Runs `f` with $CUTREC_WGSL_ATTN_BWD = `kernel`, then restores it. */
+/** Runs `f` with $CUTREC_WGSL_DKV = `kernel`, then restores it. */
 async function withDkvKernel<T>(kernel: (typeof DKV_KERNELS)[number], f: () => Promise<T>): Promise<T> {
-  const prev = process.env.CUTREC_WGSL_ATTN_BWD;
-  process.env.CUTREC_WGSL_ATTN_BWD = kernel;
+  const prev = process.env.CUTREC_WGSL_DKV;
+  process.env.CUTREC_WGSL_DKV = kernel;
   try {
     return await f();
   } finally {
-    if (prev === undefined) delete process.env.CUTREC_WGSL_ATTN_BWD;
-    else process.env.CUTREC_WGSL_ATTN_BWD = prev;
+    if (prev === undefined) delete process.env.CUTREC_WGSL_DKV;
+    else process.env.CUTREC_WGSL_DKV = prev;
   }
 }

@@ -1,35 +1,35 @@
 /**
- * WGSL of the attention backward's dK/dV and dq passes with a row in registers (layout 'gpu',
- * adapters with subgroups). A workgroup owns LANE_ROWS rows of one (sequence b, head h) — keys in
- * dK/dV, queries in dq — and each row belongs to `lanes` consecutive lanes of one subgroup: lane qd
- * holds the vec4s 4·(lanes·m + qd) of the row's operands (k and v, or q and dO) and of its
- * accumulators (dk and dv, or dq), dh / lanes floats of each. The other side streams through
- * workgroup memory, `qt` rows at a time, as vec4s (the lanes of a row read neighbouring vec4s and
- * the rows of a subgroup the same ones, so the reads neither conflict nor repeat); per streamed row
- * a row's lanes sum their partial q·k and dO·v over subgroupShuffleXor and every lane applies the
- * same p and dS to its part of the head. The tiled kernels (attention.wgsl.ts) instead keep both
- * sides' tiles in workgroup memory: at dh = 128 no dK/dV tile above 32 × 8 fits 48 KiB, and their
- * threads read about one word of workgroup memory per FMA.
+ * WGSL of the attention backward's dK/dV pass with the keys in registers (layout 'gpu', adapters
+ * with subgroups). A workgroup owns LANE_ROWS keys of one (sequence b, head h); each key belongs to
+ * `lanes` consecutive lanes of one subgroup, and lane qd holds the vec4s 4·(lanes·m + qd) of the
+ * key's k and v rows and of its dk and dv accumulators (dh / lanes floats of each). Queries stream
+ * through workgroup memory (q and dO, `qt` rows at a time, as vec4s: the lanes of a key read
+ * neighbouring vec4s and the keys of a subgroup the same ones, so the reads neither conflict nor
+ * repeat); per query a key's lanes sum their partial q·k and dO·v over subgroupShuffleXor and every
+ * lane applies the same p and dS to its part of the head. The tiled kernel (attentionDkvWGSL)
+ * instead keeps k, v, q and dO tiles all in workgroup memory: at dh = 128 no tile above 32 × 8
+ * fits 48 KiB, and its threads read about one word of workgroup memory per FMA. H200 through
+ * Vulkan, ml20m (dh 128), per step: 25.7 ms tiled, 15.5 with 4 lanes, 14.1 with 8. The same design
+ * for dq (queries in registers, keys streamed) ran 13.0 ms against the tiled dq's 12.0 and was
+ * dropped: dq's tile (32 × 16) already fits, and it does 3 products per pair where dK/dV does 4.
  *
- * Same arguments, bindings and results as the tiled kernels (reference.ts is the contract), with
+ * Same arguments, bindings and results as attentionDkvWGSL (reference.ts is the contract), with
  * two differences in how the numbers are formed: the head-size sums run in a different order (so
  * results differ by rounding), and a query with no real key before it (i ≤ the sequence's first
  * real key) gets dS = 0 exactly, the exact gradient of a softmax over its one allowed key; the
  * tiled kernels reach that zero by forming dP in the delta kernel's order instead.
- * The dropout multiplier of (query i, key j) is drawn once per row and streamed row: lane qd draws
- * it for the streamed row q0 + qd and the row's lanes pass it round by subgroupShuffle.
+ * The dropout multiplier of (query i, key j) is drawn once per key: lane qd draws it for query
+ * q0 + qd and the key's lanes pass it round by subgroupShuffle.
  */
 import {
   ATTN_DKV_BUFFERS,
   ATTN_DKV_FIELDS,
-  ATTN_DQ_BUFFERS,
-  ATTN_DQ_FIELDS,
   attentionHead,
   FIRST_REAL_DECLS,
   firstRealWGSL,
 } from './attention.wgsl.js';
 
-/** Keys (dK/dV) or queries (dq) per workgroup. */
+/** Keys per workgroup. */
 export const LANE_ROWS = 32;
 
 /** One build of the kernel: lanes per key and queries per workgroup-memory tile. */
@@ -38,10 +38,7 @@ export interface LaneRowsShape {
   qt: number;
 }
 
-/**
- * Workgroup-memory bytes of either kernel at head size dh: two streamed tiles of qt rows (q and dO,
- * or k and v), two per-row arrays (lse and delta, or the key padding), the slot and first-key words.
- */
+/** Workgroup-memory bytes of the kernel at head size dh (q and dO tiles, lse and delta, the slot and first-key words). */
 export function laneRowsBytes(dh: number, s: LaneRowsShape): number {
   return 4 * (2 * s.qt * dh + 2 * s.qt + 1 + 2);
 }
@@ -175,138 +172,6 @@ ${firstRealWGSL('firstSeq', '0u', 'kEnd', 'NT')}
       dk[P.dk_o + o + ${4 * lanes * m}u + c] = dk${m}[c];
       ${dv}[P.dv_o + o + ${4 * lanes * m}u + c] = dv${m}[c];
     }`,
-    )}
-  }
-}
-`;
-}
-
-/**
- * The dq pass with the queries in registers (the dK/dV kernel above with the sides swapped): a
- * query's lanes hold its q and dO rows and its dq accumulator, keys stream through workgroup
- * memory (k and v, `qt` rows at a time); per key the lanes sum q·k and dO·v over
- * subgroupShuffleXor, dS = p·(mu·dP − delta) and dq += scale·dS·k. The key loop starts at the
- * first real key's tile (as attentionDqWGSL) and a query with no real key before it gets dS = 0.
- */
-export function attentionDqKeysWGSL(dh: number, s: LaneRowsShape): string {
-  const { lanes, qt } = s;
-  if (dh % (4 * lanes) !== 0)
-    throw new RangeError(`attention dq keys: dh ${dh} is not a multiple of ${4 * lanes}`);
-  const nt = LANE_ROWS * lanes;
-  const m4 = dh / (4 * lanes);
-  const dh4 = dh / 4;
-  const perThread = (qt * dh4) / nt;
-  if (!Number.isInteger(perThread) || qt % lanes !== 0)
-    throw new RangeError(`attention dq keys: qt ${qt} does not suit dh ${dh} and ${lanes} lanes`);
-  const vec = (buf: string, at: string) =>
-    `vec4<f32>(${buf}[${at}], ${buf}[${at} + 1u], ${buf}[${at} + 2u], ${buf}[${at} + 3u])`;
-  const tileLoads = range(perThread)
-    .map(
-      (u) => `{
-      let x = lid + ${u * nt}u;
-      let jj = x / DH4;
-      let j = j0 + jj;
-      let d = 4u * (x - jj * DH4);
-      if (j < P.L) {
-        let o = (b * P.L + j) * P.stride + h * DH + d;
-        kv[${u}] = ${vec('k', 'P.k_o + o')};
-        vv[${u}] = ${vec('v', 'P.v_o + o')};
-      }
-    }`,
-    )
-    .join('\n    ');
-  const tileStores = range(perThread)
-    .map((u) => `Ks[lid + ${u * nt}u] = kv[${u}]; Vs[lid + ${u * nt}u] = vv[${u}];`)
-    .join('\n    ');
-  return /* wgsl */ `enable subgroups;
-${attentionHead(ATTN_DQ_FIELDS, ATTN_DQ_BUFFERS, dh, true)}
-const QR: u32 = ${LANE_ROWS}u;
-const LANES: u32 = ${lanes}u;
-const NT: u32 = ${nt}u;
-const KT: u32 = ${qt}u;
-const DH4: u32 = ${dh4}u;
-var<workgroup> Ks: array<vec4<f32>, ${qt * dh4}>;
-var<workgroup> Vs: array<vec4<f32>, ${qt * dh4}>;
-var<workgroup> kpadS: array<u32, ${qt}>;
-var<workgroup> sgSlot: atomic<u32>;
-${FIRST_REAL_DECLS}
-
-@compute @workgroup_size(${nt})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sl: u32,
-        @builtin(subgroup_size) sz: u32) {
-  let unit = unit_of(wid, nwg);
-  let tiles = (P.L + QR - 1u) / QR;
-  let bh = unit / tiles;
-  if (bh >= P.B * P.H) { return; }
-  let b = bh / P.H;
-  let h = bh - b * P.H;
-  let r0 = (unit - bh * tiles) * QR;
-  let D = P.H * DH;
-  // A query's lanes: LANES consecutive lanes of one subgroup (the subgroup's slot from a counter).
-  var slot = 0u;
-  if (sl == 0u) { slot = atomicAdd(&sgSlot, 1u); }
-  slot = subgroupBroadcastFirst(slot);
-  let qd = sl % LANES;
-  let base = sl - qd;
-  let i = r0 + slot * (sz / LANES) + sl / LANES;
-  let iv = i < P.L;
-  let ic = min(i, P.L - 1u);
-  let qo = (b * P.L + ic) * P.stride + h * DH;
-  let go = (b * P.L + ic) * D + h * DH;
-  ${perVec(m4, (m) => `let q${m} = ${vec('q', `P.q_o + qo + ${4 * lanes * m}u + 4u * qd`)};`)}
-  ${perVec(m4, (m) => `let g${m} = ${vec('dOut', `P.dOut_o + go + ${4 * lanes * m}u + 4u * qd`)};`)}
-  ${perVec(m4, (m) => `var dq${m} = vec4<f32>(0.0);`)}
-  let lseI = lse[P.lse_o + bh * P.L + ic];
-  let deltaI = delta[P.delta_o + bh * P.L + ic];
-  let jEnd = min(P.L, r0 + QR);
-${firstRealWGSL('firstBefore', '0u', 'r0', 'NT')}
-${firstRealWGSL('firstHere', 'r0', 'jEnd', 'NT')}
-  // The sequence's first real key, as far as this tile's queries can tell (one before r0, else one in the tile).
-  let firstSeq = select(firstHere, firstBefore, firstBefore < r0);
-  for (var j0 = firstBefore / KT * KT; j0 < jEnd; j0 += KT) {
-    var kv = array<vec4<f32>, ${perThread}>();
-    var vv = array<vec4<f32>, ${perThread}>();
-    ${tileLoads}
-    ${tileStores}
-    if (lid < KT) {
-      let j = j0 + lid;
-      kpadS[lid] = select(0u, 1u, j < P.L && ids[P.ids_o + b * P.L + j] == P.pad);
-    }
-    workgroupBarrier();
-    for (var c0 = 0u; c0 < KT; c0 += LANES) {
-      var muOwn = 1.0;
-      let jq = j0 + c0 + qd;
-      if (P.drop_on != 0u && iv && jq <= i) { muOwn = drop_mul((bh * P.L + i) * P.L + jq); }
-      for (var u = 0u; u < LANES; u++) {
-        let jj = c0 + u;
-        let j = j0 + jj;
-        let mu = subgroupShuffle(muOwn, base + u);
-        let at = jj * DH4 + qd;
-        var sc = 0.0;
-        var dp = 0.0;
-        ${perVec(
-          m4,
-          (m) => `sc += dot(q${m}, Ks[at + ${lanes * m}u]);
-        dp += dot(g${m}, Vs[at + ${lanes * m}u]);`,
-        )}
-        for (var w = 1u; w < LANES; w <<= 1u) {
-          sc += subgroupShuffleXor(sc, w);
-          dp += subgroupShuffleXor(dp, w);
-        }
-        let ok = iv && j <= i && (j == i || kpadS[jj] == 0u) && i > firstSeq;
-        let p = exp(P.scale * sc - lseI);
-        let ds = select(0.0, P.scale * p * (mu * dp - deltaI), ok);
-        ${perVec(m4, (m) => `dq${m} += ds * Ks[at + ${lanes * m}u];`)}
-      }
-    }
-    workgroupBarrier();
-  }
-  if (iv) {
-    let o = (b * P.L + i) * P.stride + h * DH + 4u * qd;
-    ${perVec(
-      m4,
-      (m) => `for (var c = 0u; c < 4u; c++) { dq[P.dq_o + o + ${4 * lanes * m}u + c] = dq${m}[c]; }`,
     )}
   }
 }

@@ -23,7 +23,6 @@ export {
   AttentionDeltaProgram,
   AttentionDkvKeysProgram,
   AttentionDkvProgram,
-  AttentionDqKeysProgram,
   AttentionDqProgram,
   AttentionForwardProgram,
   laneRowsShape,

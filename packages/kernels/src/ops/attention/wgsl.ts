@@ -25,7 +25,6 @@ import {
 } from './attention.wgsl.js';
 import {
   attentionDkvKeysWGSL,
-  attentionDqKeysWGSL,
   LANE_ROWS,
   type LaneRowsShape,
   laneRowsBytes,
@@ -140,25 +139,6 @@ export class AttentionDkvKeysProgram implements WgslProgram {
   }
 }
 
-/** dq per query row with the queries in registers, `lanes` subgroup lanes per query (attention-lanes.wgsl.ts). */
-export class AttentionDqKeysProgram implements WgslProgram {
-  readonly key: string;
-  readonly workgroupSize: number;
-  readonly rows = LANE_ROWS;
-  readonly bindings = opBindings(ATTN_DQ_BUFFERS);
-  readonly paramFields = ATTN_DQ_FIELDS;
-  constructor(
-    readonly dh: number,
-    readonly shape: LaneRowsShape,
-  ) {
-    this.workgroupSize = LANE_ROWS * shape.lanes;
-    this.key = `attention/dq/${dh}/lanes${shape.lanes}x${shape.qt}`;
-  }
-  code(): string {
-    return attentionDqKeysWGSL(this.dh, this.shape);
-  }
-}
-
 /** dq per query row. */
 export class AttentionDqProgram extends AttentionProgram {
   readonly key: string;
@@ -229,17 +209,17 @@ function layoutFor(device: GPUDevice, kernel: AttentionKernel, dh: number): Atte
 }
 
 /**
- * The shape of the backward kernels with a row in registers (dK/dV: a key's, dq: a query's) on
- * `device` at head size dh, or undefined where the tiled kernels run instead: layout 'gpu', the 'subgroups' feature with known sizes of at least
+ * The keys-in-registers dK/dV kernel's shape on `device` at head size dh, or undefined where the
+ * tiled kernel runs instead: layout 'gpu', the 'subgroups' feature with known sizes of at least
  * `lanes` and at most the workgroup, dh a multiple of 4·lanes, and its workgroup memory within the
- * limit. $CUTREC_WGSL_ATTN_BWD (benchmarks) picks `tiles`, `keys4` or `keys8`; by default 8 lanes at
+ * limit. $CUTREC_WGSL_DKV (benchmarks) picks `tiles`, `keys4` or `keys8`; by default 8 lanes at
  * dh ≥ 128 (4 would hold 128 floats of k, v, dk, dv each), else 4 (H200 through Vulkan, 2026-12-04:
  * ml20m, dh 128, step 95.7 ms with 4 lanes, 93.7 with 8; beauty-d64, dh 32, 5.73 with 4, 6.02 with 8).
  */
 export function laneRowsShape(device: GPUDevice, dh: number): LaneRowsShape | undefined {
-  const env = typeof process === 'undefined' ? undefined : process.env.CUTREC_WGSL_ATTN_BWD;
+  const env = typeof process === 'undefined' ? undefined : process.env.CUTREC_WGSL_DKV;
   if (env !== undefined && !['', 'tiles', 'keys4', 'keys8'].includes(env))
-    throw new Error(`CUTREC_WGSL_ATTN_BWD must be tiles, keys4 or keys8, got "${env}"`);
+    throw new Error(`CUTREC_WGSL_DKV must be tiles, keys4 or keys8, got "${env}"`);
   if (env === 'tiles' || layoutOf(device) !== 'gpu' || !device.features.has('subgroups')) return undefined;
   const lanes: 4 | 8 = env === 'keys8' ? 8 : env === 'keys4' ? 4 : dh >= 128 && dh % 32 === 0 ? 8 : 4;
   const nt = LANE_ROWS * lanes;
@@ -360,9 +340,7 @@ export function wgslAttentionBackward(device: GPUDevice, a: WgslAttentionBackwar
   const dkvProgram = keys
     ? new AttentionDkvKeysProgram(a.dh, shared, keys)
     : new AttentionDkvProgram(a.dh, shared, layoutFor(device, 'dkv', a.dh));
-  const dqProgram = keys
-    ? new AttentionDqKeysProgram(a.dh, keys)
-    : new AttentionDqProgram(a.dh, layoutFor(device, 'dq', a.dh));
+  const dqProgram = new AttentionDqProgram(a.dh, layoutFor(device, 'dq', a.dh));
   return [
     {
       program: new AttentionDeltaProgram(a.dh),
