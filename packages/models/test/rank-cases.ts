@@ -4,6 +4,7 @@
  * from chunk to chunk, and the near-tie tolerance of float64 against float32 ranks.
  */
 import type { Example } from '@cutrec/data';
+import { seededUniform } from '@cutrec/tensor/testing';
 import { expect } from 'vitest';
 import type { SASRecConfig, TopK } from '../src/index.js';
 import { randomBatch } from './fused-cases.js';
@@ -22,15 +23,7 @@ export const L = 7;
 export const B = 4;
 export const loss = { kind: 'cce-' as const, negatives: 8, impl: 'reference' as const };
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
+const rng = seededUniform;
 
 /** Seen entries per user of chunk k: none, long (up to 45 items, longer than L), short, none, medium, long. */
 const SEEN_PER_CHUNK = [0, 45, 2, 0, 12, 30];

@@ -28,3 +28,14 @@ export function webgpuForTests(): Promise<TestDevice> {
   })();
   return cached;
 }
+
+/** A deterministic xorshift32 generator of uniforms in [0, 1) for random test cases (seed 0 acts as 1). */
+export function seededUniform(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 2 ** 32;
+  };
+}

@@ -5,19 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { nativeAddon } from '../src/cuda/native.js';
 import { firstOutside, firstOutsideJs } from '../src/index.js';
+import { seededUniform } from '../src/testing.js';
 
 const SEED = Number(process.env.CUTREC_SEED ?? Math.floor(Math.random() * 2 ** 31));
 console.log(`range-check seed ${SEED} (replay: CUTREC_SEED=${SEED})`);
-
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
 
 describe('firstOutside', () => {
   it('is the addon pass where the addon is built (CI builds it)', () => {
@@ -25,7 +16,7 @@ describe('firstOutside', () => {
   });
 
   it('agrees with the JavaScript reference on random arrays, planted bad values and odd views', () => {
-    const rand = rng(SEED);
+    const rand = seededUniform(SEED);
     for (const n of [0, 1, 2, 7, 31, 1025, 131_073]) {
       for (let trial = 0; trial < 6; trial++) {
         const lo = trial % 2 ? -1 : 0;
