@@ -9,7 +9,7 @@
  *   CUTREC_BF16_TABLE=1 CUTREC_BF16_ONLY=big CUTREC_BF16_BIG=B32-D64-H2-T300-relu,... (one row each)
  *
  * A spec names B (sequences), L, D, H (heads), C (items), T (steps trained first, by the host's
- * float64 engine), S (seeds), Q (factor on the initial query and key weights), gelu|relu, ce|cce.
+ * float64 engine), LR (its learning rate, default 1e-3), S (seeds), Q (factor on the initial query and key weights), gelu|relu, ce|cce.
  */
 import { syntheticDataset, trainingBatches } from '@cutrec/data';
 import { setupTfjs } from '@cutrec/tensor';
@@ -178,7 +178,7 @@ describe.skipIf(!on)('bf16 storage against fp32, per tensor', () => {
       const loss: LossSpec = spec.includes('cce')
         ? { kind: 'cce-', negatives: 64, impl: 'reference' }
         : { kind: 'ce', impl: 'reference' };
-      const optimizer = { lr: 1e-3, weightDecay: 0.01, clipNorm: 0 };
+      const optimizer = { lr: get('LR', 1e-3), weightDecay: 0.01, clipNorm: 0 };
       const data = syntheticDataset({
         numUsers: 4000,
         numItems: C,

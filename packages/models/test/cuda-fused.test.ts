@@ -6,8 +6,8 @@
  * BF16_VS_TFJS), on the host test's cases plus D 64 and 256; bfloat16 within 0.1 of the host's
  * bf16-storage reference (HostDevice dtype 'bfloat16', GELU); bfloat16 within the contract's 2e-2
  * by the measure of `bf16StepErrors` on the realistic shapes of `bf16Cases` (GELU), where bf16
- * storage alone meets it (fused-host.test.ts, BENCHMARKS.md); the CUDA graph replays (steps 2 and 3 of each case run as a graph); 200 steps on the synthetic data
- * track the tfjs loss curve.
+ * storage alone meets it (fused-host.test.ts, BENCHMARKS.md); the CUDA graph replays (steps 2
+ * and 3 of each case run as a graph); 200 steps on the synthetic data track the tfjs loss curve.
  */
 import { setupTfjs } from '@cutrec/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -88,9 +88,9 @@ describe.skipIf(reason !== undefined)('fused CUDA engine = tfjs engine', () => {
     });
   }
 
-  // The contract's 2e-2 on the shapes where it measures the step (bf16Cases: hundreds to
-  // 800–1,500 rows, pre-norm, D 64 and 128, GELU; the key bias on its key weight's scale, bf16StepErrors):
-  // bf16 storage alone is at 0.008–0.017 there (the host test of the same cases), so what this
+  // The contract's 2e-2 on the shapes where it measures the step (bf16Cases: 800–1,500 rows,
+  // pre-norm, D 64 and 128, GELU; the key bias on its key weight's scale, bf16StepErrors): bf16
+  // storage alone is at 0.008–0.017 there (the host test of the same cases), so what this
   // adds is the kernels' own rounding (bf16 operands of the tensor-core products).
   for (const c of bf16Cases) {
     it(`bfloat16: ${c.name} (within the contract's 2e-2 of the tfjs step, bf16StepErrors)`, async () => {
