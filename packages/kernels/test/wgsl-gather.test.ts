@@ -109,6 +109,15 @@ const CASES: Case[] = [
     // ~2,500 fp32 adds into each element (by either path): n·ε ≈ 1.5e-4 of the largest.
     rel: 5e-4,
   },
+  // More items than one scan tile (2,048 counts): the scan carries across tiles; most items unseen.
+  {
+    name: 'block of 64, K = 600, C = 5,000 (3 scan tiles), 2 groups a chunk',
+    N: 190,
+    C: 5000,
+    D: 4,
+    options: { negatives: 600, share: 'block', blockRows: 64 },
+    budget: 2 * groupBytes(600, 4),
+  },
   {
     name: 'block of 10, all rows ignored',
     N: 45,

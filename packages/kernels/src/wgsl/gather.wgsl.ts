@@ -7,7 +7,7 @@
  *   own `neg_draw` and counts it into hist[item] (an integer atomicAdd; a negative outside the
  *   item chunk, or the sampler's sentinel, counts nowhere, as the tile kernel skips it).
  * - scan: one workgroup turns the counts into starts off[0 … n_items] (exclusive prefix sum, off[n]
- *   the total) and hist into each item's write cursor.
+ *   the total) and hist into each item's write cursor, a tile of 2,048 counts at a time.
  * - scatter: the same draws again; each occurrence writes its index gi·K + k at its item's
  *   cursor (atomicAdd), so order[off[c] … off[c+1]) lists item c's occurrences (in any order).
  * - sum: a workgroup per item sorts its occurrence indices (by rank in workgroup memory for up to
@@ -78,41 +78,73 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 `;
 }
 
+/** Counts per scan thread and tile (the scan walks the items in tiles of GATHER_WG · SCAN_PER). */
+const SCAN_PER = 8;
+
+/**
+ * One workgroup, over tiles of GATHER_WG · SCAN_PER counts: loaded coalesced into workgroup memory
+ * (a thread's SCAN_PER in a row, padded by one against bank conflicts), each thread sums its own,
+ * a Hillis–Steele scan of the thread sums, then each thread writes its exclusive prefixes, plus
+ * the tiles before, back coalesced into off (starts) and hist (cursors); off[n] = the total.
+ */
 function scanWGSL(): string {
+  const tile = GATHER_WG * SCAN_PER;
+  const pad = SCAN_PER + 1;
   return `
+var<workgroup> buf: array<u32, ${GATHER_WG * pad}>;
 var<workgroup> sums: array<u32, ${GATHER_WG}>;
+
+fn padded(e: u32) -> u32 {
+  return (e / ${SCAN_PER}u) * ${pad}u + e % ${SCAN_PER}u;
+}
 
 @compute @workgroup_size(${GATHER_WG})
 fn main(@builtin(local_invocation_index) lid: u32) {
   let n = P.n_items;
-  let per = (n + ${GATHER_WG - 1}u) / ${GATHER_WG}u;
-  let start = min(lid * per, n);
-  let end = min(start + per, n);
-  var s = 0u;
-  for (var i = start; i < end; i = i + 1u) {
-    s = s + hist[i];
-  }
-  sums[lid] = s;
-  workgroupBarrier();
-  // Inclusive scan of the segment sums (Hillis–Steele).
-  for (var w = 1u; w < ${GATHER_WG}u; w = w << 1u) {
-    var v = sums[lid];
-    if (lid >= w) {
-      v = v + sums[lid - w];
+  var carry = 0u;
+  for (var t0 = 0u; t0 < n; t0 = t0 + ${tile}u) {
+    for (var e = lid; e < ${tile}u; e = e + ${GATHER_WG}u) {
+      var v = 0u;
+      if (t0 + e < n) {
+        v = hist[t0 + e];
+      }
+      buf[padded(e)] = v;
     }
     workgroupBarrier();
-    sums[lid] = v;
+    var s = 0u;
+    for (var j = 0u; j < ${SCAN_PER}u; j = j + 1u) {
+      s = s + buf[lid * ${pad}u + j];
+    }
+    sums[lid] = s;
+    workgroupBarrier();
+    for (var w = 1u; w < ${GATHER_WG}u; w = w << 1u) {
+      var v = sums[lid];
+      if (lid >= w) {
+        v = v + sums[lid - w];
+      }
+      workgroupBarrier();
+      sums[lid] = v;
+      workgroupBarrier();
+    }
+    var acc = carry + sums[lid] - s;
+    for (var j = 0u; j < ${SCAN_PER}u; j = j + 1u) {
+      let v = buf[lid * ${pad}u + j];
+      buf[lid * ${pad}u + j] = acc;
+      acc = acc + v;
+    }
+    carry = carry + sums[${GATHER_WG - 1}u];
+    workgroupBarrier();
+    for (var e = lid; e < ${tile}u; e = e + ${GATHER_WG}u) {
+      if (t0 + e < n) {
+        let v = buf[padded(e)];
+        off[t0 + e] = v;
+        hist[t0 + e] = v;
+      }
+    }
     workgroupBarrier();
   }
-  var acc = sums[lid] - s;
-  for (var i = start; i < end; i = i + 1u) {
-    let c = hist[i];
-    off[i] = acc;
-    hist[i] = acc;
-    acc = acc + c;
-  }
-  if (lid == ${GATHER_WG - 1}u) {
-    off[n] = sums[lid];
+  if (lid == 0u) {
+    off[n] = carry;
   }
 }
 `;
@@ -188,7 +220,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   let s0 = off[c];
   if (lid == 0u) {
-    wn = off[c + 1u] - s0;
+    // At most the chunk's occurrences (a bound, so a broken order can never loop for long).
+    wn = min(off[c + 1u] - s0, P.n_groups * P.k);
   }
   let n = workgroupUniformLoad(&wn);
   if (n == 0u) {
