@@ -300,7 +300,7 @@ export async function expectSameSteps<B>(
  * Realistic shapes on which the contract's bf16 bound (2e-2 of the largest magnitude, by
  * {@link bf16StepErrors}) is met by bf16 storage alone (the host's float64 engine with bf16
  * 'act' buffers): GELU, pre-norm, D 64 and 128, 800–1,500 rows, default initialisation — measured
- * 0.008–0.017 over 14 seeds each (BENCHMARKS.md, "bf16 against fp32: what the 2e-2 bound
+ * 0.008–0.017 over 32 seeds each (BENCHMARKS.md, "bf16 against fp32: what the 2e-2 bound
  * measures"). Not here, because bf16 storage alone misses 2e-2 or meets it with no margin: ReLU
  * (0.06–0.23: pre-activations moved across the kink), the few-row `cases` (up to 0.12), D ≤ 48 and
  * post-norm with 4 heads (tails at 0.020–0.025 with random batches), larger attention logits.
