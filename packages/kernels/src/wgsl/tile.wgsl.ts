@@ -17,8 +17,10 @@
  *   the same bits every run. Split row sweeps keep their own slots rather than giving up the
  *   split: splitting happens only where there are too few workgroups (few groups, e.g. 'batch'),
  *   so the extra slots are few, while one workgroup sweeping all of a batch's rows would serialise
- *   the kernel. On the H200 through Vulkan at ml20m the CAS adds were 21.9 ms of which plain stores
- *   would be 12.0 (2,048 × 511 × 256 CAS loops). Elsewhere (negatives 'all' where items are
+ *   the kernel. On the H200 through Vulkan at ml20m (2,048 groups × 511 × 256: 268 M CAS loops)
+ *   grad-items took 22.5 ms by CAS, 13.0 by the gather (11.0 of it grad-items, 1.6 the sums; 8
+ *   chunks of 128 MiB; 12.1 with 256 MiB), and the step 104.0 → 91.3 ms (2026-12-04,
+ *   bench/wgsl-grad-items-bench.mjs, models' webgpu-step.mjs --profile). Elsewhere (negatives 'all' where items are
  *   distinct: plainly, or by CAS when split; layout 'cpu'; a group too large for the budget) it
  *   adds into dItems by CAS atomics where items can repeat (sampled, or split sweeps), else plainly.
  * - Layout 'cpu' (software adapters) where the device has one subgroup size of 4, 8 or 16
