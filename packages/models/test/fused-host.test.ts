@@ -76,7 +76,7 @@ describe('fused engine, bad input', () => {
   it('refuses, before allocating, buffers that would not fit the device, naming the setting to lower', () => {
     class Small extends HostDevice {
       freeBytes(): number {
-        return 160 * 2 ** 20;
+        return 128 * 2 ** 20;
       }
     }
     const cfg = { numItems: 1000, maxLen: 50, hidden: 64, numBlocks: 2, numHeads: 2 };
