@@ -10,9 +10,12 @@
 import { setupTfjs } from '@cutrec/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  allocateStepBuffers,
   bufferSpecs,
   FusedTrainer,
+  fusedBytes,
   HostDevice,
+  paramLayout,
   resolveConfig,
   type SASRecConfig,
   stepBufferBytes,
@@ -46,35 +49,70 @@ function actBuffers(config: SASRecConfig, B: number): number {
 }
 
 describe('fused step buffer plan', () => {
-  it('holds 17 (pre-norm) and 18 (post-norm) R·D activation buffers at 2 blocks, F = D', () => {
-    // pre: per block q, k, v, ctx, mid (+ inp after the first); qkvGrad (3), work1, work2, dRes
-    expect(actBuffers(small('pre', 16), 3)).toBe(17);
-    // post: per block q, k, v, ctx, mid, sum2; the same 6 of scratch
+  it('holds 14 (pre-norm) and 18 (post-norm) R·D activation buffers at 2 blocks, F = D', () => {
+    // pre: per block q, k, v, ctx (+ inp after the first); qkvGrad (2), work1, work2, dRes
+    expect(actBuffers(small('pre', 16), 3)).toBe(14);
+    // post: per block q, k, v, ctx, mid, sum2; qkvGrad (3), work1, work2, dRes
     expect(actBuffers(small('post', 16), 3)).toBe(18);
-    expect(actBuffers(small('pre', 16, 1), 3)).toBe(11);
+    expect(actBuffers(small('pre', 16, 1), 3)).toBe(9);
     expect(actBuffers(small('post', 16, 1), 3)).toBe(12);
   });
 
-  it('F > D widens the buffer of f and dF only (pre-norm work1, post-norm dRes); F < D changes nothing', () => {
-    expect(actBuffers(small('pre', 32), 3)).toBe(18);
+  it('F > D widens the buffers of f and dF (pre-norm work1, post-norm dRes) and pre-norm pre (qkvGrad); F < D changes nothing', () => {
+    // pre-norm: work1 and qkvGrad's part after its first R·D grow by R·(F − D) each
+    expect(actBuffers(small('pre', 32), 3)).toBe(16);
     expect(actBuffers(small('post', 32), 3)).toBe(19);
-    expect(actBuffers(small('pre', 8), 3)).toBe(17);
+    expect(actBuffers(small('pre', 8), 3)).toBe(14);
     expect(actBuffers(small('post', 8), 3)).toBe(18);
-    // F > 3·D: pre [R, F] kept per block
-    expect(actBuffers(small('pre', 64), 3)).toBe(17 + 3 + 2 * 4);
-    // no blocks: the scratch only (the embeddings, the model output, are in work2)
-    expect(actBuffers(small('pre', 16, 0), 3)).toBe(6);
+    // F > 3·D: pre [R, F] kept per block; pre-norm qkvGrad back to 2·R·D
+    expect(actBuffers(small('pre', 64), 3)).toBe(14 + 3 + 2 * 4);
+    expect(actBuffers(small('post', 64), 3)).toBe(18 + 3 + 2 * 4);
+    // no blocks: the scratch only
+    expect(actBuffers(small('pre', 16, 0), 3)).toBe(5);
   });
 
   it('predicts the bytes that allocation asks the device for (float32 and bfloat16)', () => {
     for (const norm of ['pre', 'post'] as const) {
       const cfg = resolveConfig(small(norm, 16));
       const sh = stepShapes(cfg, 3);
-      const act = bufferSpecs(sh, norm).reduce((s, [, n, k]) => s + (k === 'act' ? n : 0), 0);
-      const other = bufferSpecs(sh, norm).reduce((s, [, n, k]) => s + (k === 'act' ? 0 : n), 0);
-      expect(stepBufferBytes(sh, norm, 'float32')).toBe(4 * (act + other));
-      expect(stepBufferBytes(sh, norm, 'bfloat16')).toBe(2 * act + 4 * other);
+      for (const [dtype, bytes] of [
+        ['float32', 4],
+        ['bfloat16', 2],
+      ] as const) {
+        const specs = bufferSpecs(sh, norm, dtype);
+        const act = specs.reduce((s, [, n, k]) => s + (k === 'act' ? n : 0), 0);
+        const other = specs.reduce((s, [, n, k]) => s + (k === 'act' ? 0 : n), 0);
+        expect(stepBufferBytes(sh, norm, dtype)).toBe(bytes * act + 4 * other);
+        // what allocation asks a device of this dtype for
+        let asked = 0;
+        const device = new (class extends HostDevice {
+          override alloc(n: number, kind?: 'act' | 'f32' | 'i32') {
+            asked += n * (kind === 'act' ? bytes : 4);
+            return super.alloc(n);
+          }
+        })({ dtype });
+        allocateStepBuffers(device, sh, norm);
+        expect(asked).toBe(stepBufferBytes(sh, norm, dtype));
+      }
     }
+  });
+
+  it('at the ML-20M shape (B 256 × L 512 = R 131,072, D = F = 256, 2 blocks, 2 heads, C 15,405)', () => {
+    const model: SASRecConfig = { numItems: 15_405, maxLen: 512, hidden: 256, numBlocks: 2, numHeads: 2 };
+    const bytes = (norm: 'pre' | 'post', dtype: 'float32' | 'bfloat16') => {
+      const cfg = resolveConfig({ ...model, norm });
+      const sh = stepShapes(cfg, 256);
+      return [stepBufferBytes(sh, norm, dtype), fusedBytes(paramLayout(cfg), sh, norm, dtype).total];
+    };
+    expect(actBuffers({ ...model, norm: 'pre' }, 256)).toBe(14);
+    expect(actBuffers({ ...model, norm: 'post' }, 256)).toBe(18);
+    // R·D buffers of 128 MiB (float32) or 64 MiB (bfloat16), the 10.5 MiB of float32 row buffers
+    // (statistics, lse, loss terms, ids, delta) and, pre-norm bfloat16, the 16 MiB keep mask
+    expect(bytes('pre', 'float32')).toEqual([1_890_058_244, 2_035_040_260]); // 1802.5 and 1940.8 MiB
+    expect(bytes('pre', 'bfloat16')).toEqual([967_311_364, 1_122_027_524]); // 922.5 and 1070.0 MiB
+    expect(bytes('post', 'float32')).toEqual([2_425_880_580, 2_570_854_404]); // 2313.5 and 2451.8 MiB
+    expect(bytes('post', 'bfloat16')).toEqual([1_217_921_028, 1_372_627_972]); // 1161.5 and 1309.0 MiB
+    expect(bytes('pre', 'float32')[1]! / 2 ** 20).toBeLessThan(2048);
   });
 });
 
@@ -111,8 +149,8 @@ const overlap = (x: Float64Array, y: Float64Array) =>
 /** A host device that records every op call breaking WebGPU's binding rule. */
 class BindingCheck extends HostDevice {
   readonly broken: string[] = [];
-  constructor() {
-    super();
+  constructor(dtype: 'float32' | 'bfloat16' = 'float32') {
+    super({ dtype });
     const self = this as unknown as Record<string, (a: unknown) => void>;
     for (const [op, writes] of Object.entries(WRITES)) {
       const run = self[op]!.bind(this);
@@ -148,13 +186,15 @@ describe("the fused step's aliasing keeps WebGPU's binding rule", () => {
     ['pre-norm, no blocks', small('pre', 16, 0)],
   ];
   for (const [name, cfg] of cases) {
-    it(name, () => {
-      const device = new BindingCheck();
-      const t = new FusedTrainer(cfg, device, { loss: { kind: 'ce' }, batchSize: 3 });
-      const loss = t.trainStep(randomBatch(7, 3, 8, 30));
-      expect(Number.isFinite(loss)).toBe(true);
-      expect(device.broken).toEqual([]);
-    });
+    for (const dtype of ['float32', 'bfloat16'] as const) {
+      it(`${name}, ${dtype}`, () => {
+        const device = new BindingCheck(dtype);
+        const t = new FusedTrainer(cfg, device, { loss: { kind: 'ce' }, batchSize: 3 });
+        const loss = t.trainStep(randomBatch(7, 3, 8, 30));
+        expect(Number.isFinite(loss)).toBe(true);
+        expect(device.broken).toEqual([]);
+      });
+    }
   }
 });
 

@@ -176,7 +176,8 @@ function attentionCoreBackward<B>(c: StepContext<B>, b: number): void {
 
 /**
  * Backward of the q, k, v projections of input h: their gradients, then dH (+)= the gradient of h
- * (the three weight gradients first: h may be the buffer dH is written into, as pre-norm's LN1 again).
+ * (the three weight gradients first: h may be the buffer dH is written into, as pre-norm's LN1
+ * again, which dLn1 overwrites).
  */
 function qkvBackward<B>(c: StepContext<B>, b: number, h: B, dH: B, accumulate: boolean): void {
   const { bufs, sh } = c;
@@ -211,16 +212,16 @@ function feedForward<B>(c: StepContext<B>, b: number, h: B): void {
 
 /**
  * Backward of `feedForward` from dG: parameter gradients, and dH (+)= the gradient of its input
- * h = `ln` (the layer norm `name` of mid, with `mean` and `rstd`), which it writes again from mid
- * twice: into `ffnIn` before W1's GEMM recomputes pre (when the forward's copy was scratch), and
- * into `ffnInAgain` before W1's weight gradient (f, then dF, overwrote the first: one buffer fewer).
- * f is recomputed from pre into dF, which W2's weight gradient reads before its input gradient
- * overwrites it.
+ * h = `ln` (the layer norm `name` of `s`, mid, with `mean` and `rstd`), which it writes again from
+ * mid twice: into `ffnIn` before W1's GEMM recomputes pre (when the forward's copy was scratch;
+ * pre-norm: already there, written with mid again by {@link midAgain}), and into `ffnInAgain`
+ * before W1's weight gradient (f, then dF, overwrote the first: one buffer fewer). f is recomputed
+ * from pre into dF, which W2's weight gradient reads before its input gradient overwrites it.
  */
 function feedForwardBackward<B>(
   c: StepContext<B>,
   b: number,
-  ln: { name: string; mean: B; rstd: B },
+  ln: { name: string; s: B; mean: B; rstd: B; written: boolean },
   dH: B,
   accumulate: boolean,
 ): void {
@@ -228,8 +229,11 @@ function feedForwardBackward<B>(
   const blk = bufs.blocks[b]!;
   const p = `blocks.${b}.ffn.`;
   const { D, F, R } = c.sh;
-  const input = (y: B) => layerNormAgain(c, ln.name, blk.mid, ln.mean, ln.rstd, y);
-  if (!preKept(c.sh)) linear(c, input(bufs.ffnIn), `${p}w1`, `${p}b1`, blk.pre, D, F);
+  const input = (y: B) => layerNormAgain(c, ln.name, ln.s, ln.mean, ln.rstd, y);
+  if (!preKept(c.sh)) {
+    const ffnIn = ln.written ? bufs.ffnIn : input(bufs.ffnIn);
+    linear(c, ffnIn, `${p}w1`, `${p}b1`, blk.pre, D, F);
+  }
   const act = {
     pre: blk.pre,
     n: R * F,
@@ -265,14 +269,14 @@ function layerNormAgain<B>(c: StepContext<B>, name: string, x: B, mean: B, rstd:
   return y;
 }
 
-/** The embeddings into `bufs.emb`: scale·item + position, dropout (site 0), padding rows zero. */
-function embed<B>(c: StepContext<B>): B {
+/** The embeddings into `out` (default `bufs.emb`): scale·item + position, dropout (site 0), padding rows zero. */
+function embed<B>(c: StepContext<B>, out: B = c.bufs.emb): B {
   const { sh, bufs } = c;
   c.ops.embeddingForward({
     ids: bufs.ids,
     table: P(c, 'item_emb'),
     pos: P(c, 'pos_emb'),
-    out: bufs.emb,
+    out,
     R: sh.R,
     L: sh.L,
     D: sh.D,
@@ -280,19 +284,44 @@ function embed<B>(c: StepContext<B>): B {
     padId: sh.C,
     drop: drop(c, 0, c.config.dropout),
   });
-  return bufs.emb;
+  return out;
 }
 
 /**
- * The backward's copy of block b's input: the embeddings (b = 0) or post-norm's previous block
- * output, written again into their scratch (work2); pre-norm blocks after the first keep theirs (`inp`).
+ * Post-norm: the backward's copy of block b's input, the embeddings (b = 0) or the previous block's
+ * output, written again into their scratch (work2).
  */
 function blockInputAgain<B>(c: StepContext<B>, b: number): B {
-  const { bufs } = c;
   if (b === 0) return embed(c);
-  if (c.config.norm === 'pre') return bufs.blocks[b]!.inp;
-  const prev = bufs.blocks[b - 1]!;
+  const prev = c.bufs.blocks[b - 1]!;
   return layerNormAgain(c, `blocks.${b - 1}.ln2`, prev.sum2, prev.mean2, prev.rstd2, prev.out);
+}
+
+/**
+ * Pre-norm: block b's mid = inp + drop(a) again, for its backward (the forward's was scratch):
+ * a = ctx·Wo + bo again into `aAgain` (the forward's GEMM on the same inputs), block 0's input (the
+ * embeddings) again into `midAgain`, then LN2's forward with the forward's residual sum and dropout
+ * (site 2 + 4b, the same stream: the same bits), which writes mid into `midAgain` (block 0: in
+ * place over the embeddings), LN2 of it into `ffnIn` (the feed-forward backward's input) and the
+ * forward's mean and rstd again. Returns mid.
+ */
+function midAgain<B>(c: StepContext<B>, b: number): B {
+  const { bufs, sh } = c;
+  const blk = bufs.blocks[b]!;
+  const p = `blocks.${b}.attn.`;
+  linear(c, blk.ctx, `${p}wo`, `${p}bo`, bufs.aAgain, sh.D, sh.D);
+  const inp = b === 0 ? embed(c, bufs.midAgain) : blk.inp;
+  c.ops.layerNormForward({
+    x: inp,
+    residual: { a: bufs.aAgain, drop: drop(c, 2 + 4 * b, c.config.dropout) },
+    sum: bufs.midAgain,
+    y: bufs.ffnIn,
+    mean: blk.mean2,
+    rstd: blk.rstd2,
+    eps: c.config.layerNormEps,
+    ...lnArgs(c, `blocks.${b}.ln2`),
+  });
+  return bufs.midAgain;
 }
 
 /** The forward pass: embeddings, the blocks, the output hidden [R, D] in `bufs.hidden`. */
@@ -442,11 +471,12 @@ export function backward<B>(c: StepContext<B>): void {
     dX = bufs.dRes;
     for (let b = last; b >= 0; b--) {
       const blk = bufs.blocks[b]!;
-      const ln2 = { name: `blocks.${b}.ln2`, mean: blk.mean2, rstd: blk.rstd2 };
+      const mid = midAgain(c, b);
+      const ln2 = { name: `blocks.${b}.ln2`, s: mid, mean: blk.mean2, rstd: blk.rstd2, written: true };
       feedForwardBackward(c, b, ln2, bufs.dLn2, false);
       ops.layerNormBackward({
         dy: bufs.dLn2,
-        s: blk.mid,
+        s: mid,
         mean: blk.mean2,
         rstd: blk.rstd2,
         dx: bufs.dRes,
@@ -455,12 +485,13 @@ export function backward<B>(c: StepContext<B>): void {
         ...lnGrads(c, `blocks.${b}.ln2`),
       });
       attentionCoreBackward(c, b);
-      const inp = blockInputAgain(c, b);
-      // ln1 into dLn1's buffer (qkvBackward reads it before it writes dLn1)
+      // block 0's input again into its ctx (dead now); LN1 again into dLn1's buffer (qkvBackward
+      // reads it before it writes dLn1)
+      const inp = b === 0 ? embed(c, blk.ctx) : blk.inp;
       qkvBackward(
         c,
         b,
-        layerNormAgain(c, `blocks.${b}.ln1`, inp, blk.mean1, blk.rstd1, blk.ln1),
+        layerNormAgain(c, `blocks.${b}.ln1`, inp, blk.mean1, blk.rstd1, bufs.ln1Again),
         bufs.dLn1,
         false,
       );
@@ -489,7 +520,7 @@ export function backward<B>(c: StepContext<B>): void {
         ...lnGrads(c, `blocks.${b}.ln2`),
       });
       // ln2 is LN1 of mid here; its first copy goes into dRes (read above, written below)
-      const ln2 = { name: `blocks.${b}.ln1`, mean: blk.mean1, rstd: blk.rstd1 };
+      const ln2 = { name: `blocks.${b}.ln1`, s: blk.mid, mean: blk.mean1, rstd: blk.rstd1, written: false };
       feedForwardBackward(c, b, ln2, bufs.dLn2, true);
       ops.layerNormBackward({
         dy: bufs.dLn2,
