@@ -351,6 +351,48 @@ export const bf16Cases: Case[] = [
     clipNorm: 1,
     loss: { kind: 'cce-', negatives: 128, share: 'block', blockRows: 64, impl: 'reference' },
   },
+  {
+    name: 'pre-norm, 2 blocks, 2 heads, D 256, L 33, B 24, 500 items, cce- batch 100',
+    model: {
+      numItems: 500,
+      maxLen: 33,
+      hidden: 256,
+      numBlocks: 2,
+      numHeads: 2,
+      dropout: 0.1,
+      activation: 'gelu',
+    },
+    B: 24,
+    loss: { kind: 'cce-', negatives: 100, share: 'batch', impl: 'reference' },
+  },
+  {
+    name: 'pre-norm, 2 blocks, 2 heads, D 64, L 40, B 24, 300 items, bce 16 negatives',
+    model: {
+      numItems: 300,
+      maxLen: 40,
+      hidden: 64,
+      numBlocks: 2,
+      numHeads: 2,
+      dropout: 0.2,
+      activation: 'gelu',
+    },
+    B: 24,
+    loss: { kind: 'bce', negatives: 16 },
+  },
+  {
+    name: 'pre-norm, 1 block, 2 heads, D 48, L 40, B 30, 300 items, gbce 16 negatives',
+    model: {
+      numItems: 300,
+      maxLen: 40,
+      hidden: 48,
+      numBlocks: 1,
+      numHeads: 2,
+      dropout: 0.2,
+      activation: 'gelu',
+    },
+    B: 30,
+    loss: { kind: 'gbce', negatives: 16, t: 0.75 },
+  },
 ];
 
 /**
