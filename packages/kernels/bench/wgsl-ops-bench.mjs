@@ -16,6 +16,8 @@
 import { writeFileSync } from 'node:fs';
 import { createDevice, deviceInfo } from '@cutrec/tensor';
 import {
+  gemmSplits,
+  gemmTile,
   Runner,
   wgslActivationForward,
   wgslAdamwUpdate,
@@ -25,8 +27,6 @@ import {
   wgslGradNormSquared,
   wgslLayerNormBackward,
   wgslLayerNormForward,
-  gemmSplits,
-  gemmTile,
   wgslMatmul,
 } from '../dist/index.js';
 
@@ -106,169 +106,171 @@ async function main() {
     const gamma = buf(D, 1);
     const beta = buf(D);
     const nParams = C * D + 8 * D * D;
-    const ops = args.gemmSweep ? gemmSweepOps(device, { R, D, x, qkv, dqkv, w3, out, buf }) : [
-      [
-        'gemm fwd x·Wqkv [R,D]·[D,3D]',
-        wgslMatmul(device, { a: x, b: w3, c: qkv, M: R, N: 3 * D, K: D, transA: false, transB: false }),
-        { flops: 2 * R * D * 3 * D },
-      ],
-      [
-        'gemm dX dY·Wᵀ [R,3D]·[3D,D]',
-        wgslMatmul(device, { a: dqkv, b: w3, c: out, M: R, N: D, K: 3 * D, transA: false, transB: true }),
-        { flops: 2 * R * D * 3 * D },
-      ],
-      [
-        'gemm dW Xᵀ·dY [D,R]·[R,3D]',
-        wgslMatmul(device, {
-          a: x,
-          b: dqkv,
-          c: w3,
-          M: D,
-          N: 3 * D,
-          K: R,
-          transA: true,
-          transB: false,
-          accumulate: true,
-        }),
-        { flops: 2 * R * D * 3 * D },
-      ],
-      [
-        'attention fwd (dropout)',
-        wgslAttentionForward(device, {
-          q: { buffer: qkv.buffer, offset: 0 },
-          k: { buffer: qkv.buffer, offset: D },
-          v: { buffer: qkv.buffer, offset: 2 * D },
-          out,
-          lse,
-          ids,
-          B,
-          L,
-          H,
-          dh,
-          stride: 3 * D,
-          padId: C,
-          scale: 1 / Math.sqrt(dh),
-          dropout: drop,
-          step,
-        }),
-        { flops: 2 * B * H * L * L * dh },
-      ],
-      [
-        'attention bwd (dropout)',
-        wgslAttentionBackward(device, {
-          q: { buffer: qkv.buffer, offset: 0 },
-          k: { buffer: qkv.buffer, offset: D },
-          v: { buffer: qkv.buffer, offset: 2 * D },
-          out,
-          dOut,
-          lse,
-          dq: { buffer: dqkv.buffer, offset: 0 },
-          dk: { buffer: dqkv.buffer, offset: D },
-          dv: { buffer: dqkv.buffer, offset: 2 * D },
-          delta,
-          ids,
-          B,
-          L,
-          H,
-          dh,
-          stride: 3 * D,
-          padId: C,
-          scale: 1 / Math.sqrt(dh),
-          dropout: drop,
-          step,
-        }),
-        { flops: 5 * B * H * L * L * dh },
-      ],
-      [
-        'layernorm fwd (+residual, dropout)',
-        wgslLayerNormForward(device, {
-          x,
-          residual: { a: out, dropout: drop },
-          sum: dOut,
-          y: qkv,
-          gamma,
-          beta,
-          mean,
-          rstd,
-          R,
-          D,
-          eps: 1e-8,
-          step,
-        }),
-        { bytes: 4 * R * D * 4 },
-      ],
-      [
-        'layernorm bwd (+skip, residual grad)',
-        wgslLayerNormBackward(device, {
-          dy: x,
-          s: out,
-          gamma,
-          mean,
-          rstd,
-          dx: dOut,
-          dGamma: buf(D),
-          dBeta: buf(D),
-          R,
-          D,
-          dSkip: dOut,
-          residualGrad: { da: qkv, dropout: drop },
-          step,
-        }),
-        { bytes: 6 * R * D * 4 },
-      ],
-      [
-        'activation fwd gelu (dropout)',
-        wgslActivationForward(device, { pre: x, out, n: R * D, kind: 'gelu', dropout: drop, step }),
-        { bytes: 2 * R * D * 4 },
-      ],
-      [
-        'embedding bwd (scatter-add)',
-        wgslEmbeddingBackward(device, {
-          ids,
-          dOut,
-          dTable: buf(C * D),
-          dPos: buf(L * D),
-          R,
-          L,
-          D,
-          scale: Math.sqrt(D),
-          padId: C,
-          V: C,
-          dropout: drop,
-          step,
-        }),
-        { bytes: 3 * R * D * 4 },
-      ],
-      (() => {
-        const p = buf(nParams);
-        const g = buf(nParams);
-        const normSq = buf(1);
-        return [
-          'Σg² + AdamW (flat params)',
+    const ops = args.gemmSweep
+      ? gemmSweepOps(device, { R, D, x, qkv, dqkv, w3, out, buf })
+      : [
           [
-            ...wgslGradNormSquared(device, { g, n: nParams, out: normSq }),
-            ...wgslAdamwUpdate(device, {
-              params: p,
-              grads: g,
-              m: buf(nParams),
-              v: buf(nParams),
-              n: nParams,
-              nDecay: C * D,
-              step,
-              normSq,
-              lr: 1e-3,
-              schedule: { kind: 'constant' },
-              beta1: 0.9,
-              beta2: 0.98,
-              eps: 1e-8,
-              weightDecay: 0,
-              clipNorm: 1,
-            }),
+            'gemm fwd x·Wqkv [R,D]·[D,3D]',
+            wgslMatmul(device, { a: x, b: w3, c: qkv, M: R, N: 3 * D, K: D, transA: false, transB: false }),
+            { flops: 2 * R * D * 3 * D },
           ],
-          { bytes: 8 * nParams * 4 },
+          [
+            'gemm dX dY·Wᵀ [R,3D]·[3D,D]',
+            wgslMatmul(device, { a: dqkv, b: w3, c: out, M: R, N: D, K: 3 * D, transA: false, transB: true }),
+            { flops: 2 * R * D * 3 * D },
+          ],
+          [
+            'gemm dW Xᵀ·dY [D,R]·[R,3D]',
+            wgslMatmul(device, {
+              a: x,
+              b: dqkv,
+              c: w3,
+              M: D,
+              N: 3 * D,
+              K: R,
+              transA: true,
+              transB: false,
+              accumulate: true,
+            }),
+            { flops: 2 * R * D * 3 * D },
+          ],
+          [
+            'attention fwd (dropout)',
+            wgslAttentionForward(device, {
+              q: { buffer: qkv.buffer, offset: 0 },
+              k: { buffer: qkv.buffer, offset: D },
+              v: { buffer: qkv.buffer, offset: 2 * D },
+              out,
+              lse,
+              ids,
+              B,
+              L,
+              H,
+              dh,
+              stride: 3 * D,
+              padId: C,
+              scale: 1 / Math.sqrt(dh),
+              dropout: drop,
+              step,
+            }),
+            { flops: 2 * B * H * L * L * dh },
+          ],
+          [
+            'attention bwd (dropout)',
+            wgslAttentionBackward(device, {
+              q: { buffer: qkv.buffer, offset: 0 },
+              k: { buffer: qkv.buffer, offset: D },
+              v: { buffer: qkv.buffer, offset: 2 * D },
+              out,
+              dOut,
+              lse,
+              dq: { buffer: dqkv.buffer, offset: 0 },
+              dk: { buffer: dqkv.buffer, offset: D },
+              dv: { buffer: dqkv.buffer, offset: 2 * D },
+              delta,
+              ids,
+              B,
+              L,
+              H,
+              dh,
+              stride: 3 * D,
+              padId: C,
+              scale: 1 / Math.sqrt(dh),
+              dropout: drop,
+              step,
+            }),
+            { flops: 5 * B * H * L * L * dh },
+          ],
+          [
+            'layernorm fwd (+residual, dropout)',
+            wgslLayerNormForward(device, {
+              x,
+              residual: { a: out, dropout: drop },
+              sum: dOut,
+              y: qkv,
+              gamma,
+              beta,
+              mean,
+              rstd,
+              R,
+              D,
+              eps: 1e-8,
+              step,
+            }),
+            { bytes: 4 * R * D * 4 },
+          ],
+          [
+            'layernorm bwd (+skip, residual grad)',
+            wgslLayerNormBackward(device, {
+              dy: x,
+              s: out,
+              gamma,
+              mean,
+              rstd,
+              dx: dOut,
+              dGamma: buf(D),
+              dBeta: buf(D),
+              R,
+              D,
+              dSkip: dOut,
+              residualGrad: { da: qkv, dropout: drop },
+              step,
+            }),
+            { bytes: 6 * R * D * 4 },
+          ],
+          [
+            'activation fwd gelu (dropout)',
+            wgslActivationForward(device, { pre: x, out, n: R * D, kind: 'gelu', dropout: drop, step }),
+            { bytes: 2 * R * D * 4 },
+          ],
+          [
+            'embedding bwd (scatter-add)',
+            wgslEmbeddingBackward(device, {
+              ids,
+              dOut,
+              dTable: buf(C * D),
+              dPos: buf(L * D),
+              R,
+              L,
+              D,
+              scale: Math.sqrt(D),
+              padId: C,
+              V: C,
+              dropout: drop,
+              step,
+            }),
+            { bytes: 3 * R * D * 4 },
+          ],
+          (() => {
+            const p = buf(nParams);
+            const g = buf(nParams);
+            const normSq = buf(1);
+            return [
+              'Σg² + AdamW (flat params)',
+              [
+                ...wgslGradNormSquared(device, { g, n: nParams, out: normSq }),
+                ...wgslAdamwUpdate(device, {
+                  params: p,
+                  grads: g,
+                  m: buf(nParams),
+                  v: buf(nParams),
+                  n: nParams,
+                  nDecay: C * D,
+                  step,
+                  normSq,
+                  lr: 1e-3,
+                  schedule: { kind: 'constant' },
+                  beta1: 0.9,
+                  beta2: 0.98,
+                  eps: 1e-8,
+                  weightDecay: 0,
+                  clipNorm: 1,
+                }),
+              ],
+              { bytes: 8 * nParams * 4 },
+            ];
+          })(),
         ];
-      })(),
-    ];
     for (const [op, steps, cost, best] of ops) {
       for (const st of steps) if ('program' in st) await runner.compile(st.program);
       const rec = runner.record(steps, op);
@@ -288,7 +290,9 @@ async function main() {
         ? `${(cost.flops / ms / 1e6).toFixed(1)} GFLOP/s`
         : `${(cost.bytes / ms / 1e6).toFixed(1)} GB/s`;
       rows.push({ shape: name, op, ms, rate, dispatches: steps.length });
-      console.log(`${name.padEnd(11)} ${(best ? '* ' : '') + op.padEnd(40)} ${ms.toFixed(3).padStart(9)} ms  ${rate}`);
+      console.log(
+        `${name.padEnd(11)} ${(best ? '* ' : '') + op.padEnd(40)} ${ms.toFixed(3).padStart(9)} ms  ${rate}`,
+      );
       rec.destroy();
     }
   }
@@ -310,8 +314,14 @@ function gemmSweepOps(device, { R, D, x, qkv, dqkv, w3, out, buf }) {
     ['nn [R,D]·[D,D]', { a: x, b: w3, c: out, M: R, N: D, K: D, transA: false, transB: false }],
     ['nt [R,3D]·[D,3D]ᵀ', { a: dqkv, b: w3, c: out, M: R, N: D, K: 3 * D, transA: false, transB: true }],
     ['nt [R,D]·[D,D]ᵀ', { a: x, b: w3, c: qkv, M: R, N: D, K: D, transA: false, transB: true }],
-    ['tn [D,R]·[R,3D]', { a: x, b: dqkv, c: w3, M: D, N: 3 * D, K: R, transA: true, transB: false, accumulate: true }],
-    ['tn [D,R]·[R,D]', { a: x, b: out, c: w3, M: D, N: D, K: R, transA: true, transB: false, accumulate: true }],
+    [
+      'tn [D,R]·[R,3D]',
+      { a: x, b: dqkv, c: w3, M: D, N: 3 * D, K: R, transA: true, transB: false, accumulate: true },
+    ],
+    [
+      'tn [D,R]·[R,D]',
+      { a: x, b: out, c: w3, M: D, N: D, K: R, transA: true, transB: false, accumulate: true },
+    ],
   ];
   for (const [label, g] of shapes) {
     const flops = 2 * g.M * g.N * g.K;
