@@ -129,7 +129,7 @@ const WRITES: Record<string, string[]> = {
   attentionForward: ['out', 'lse', 'keep'],
   attentionBackward: ['dq', 'dk', 'dv', 'delta', 'keep'],
   lossForward: ['rowLoss', 'lse'],
-  lossBackward: ['dHidden', 'dItems'],
+  lossBackward: ['dHidden', 'dItems', 'scratch'],
   meanLoss: ['dRow'],
 };
 

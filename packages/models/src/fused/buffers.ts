@@ -142,6 +142,12 @@ export interface StepBuffers<B> {
   dOut: B;
   /** The gradient of the residual stream (pre-norm; post-norm: between LN1's backward and the next LN2's). */
   dRes: B;
+  /**
+   * Workspace of the loss backward (its `scratch`). Pre-norm: dRes, dead from the end of the forward
+   * (its last tensor, the last block's mid, was read by the final LN) until the final LN's backward
+   * writes the residual gradient there; post-norm: none.
+   */
+  lossScratch?: B;
   /** The gradient of g before its dropout (pre-norm Q0, post-norm work2). */
   dG: B;
   /**
@@ -337,6 +343,7 @@ export function allocateStepBuffers<B>(
     dHid,
     dOut,
     dRes,
+    ...(pre ? { lossScratch: dRes } : {}),
     dG: pre ? q0 : work2,
     ffnIn: pre ? w1 : dRes,
     ffnInAgain: pre ? q0 : work2,

@@ -192,6 +192,11 @@ export interface EngineOps<B> {
     C: number;
     D: number;
     ignoreIndex: number;
+    /**
+     * A buffer nothing else reads or writes during this call, the device's to use as workspace
+     * (WebGPU: the partial sums of the dItems gather, which otherwise allocates its own).
+     */
+    scratch?: B;
   }): void;
   /** The mean of rowLoss over valid rows (the step's loss, read back later) and dRow = 1/count on them. */
   meanLoss(a: { rowLoss: B; targets: B; N: number; ignoreIndex: number; dRow: B }): void;

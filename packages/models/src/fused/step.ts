@@ -450,6 +450,7 @@ export function backward<B>(c: StepContext<B>): void {
     C: sh.C,
     D: sh.D,
     ignoreIndex: c.ignoreIndex,
+    ...(bufs.lossScratch ? { scratch: bufs.lossScratch } : {}),
   });
   if (bufs.dOut !== bufs.dHid) ops.castToAct(bufs.dHid, bufs.dOut, sh.R * sh.D);
   const last = sh.numBlocks - 1;

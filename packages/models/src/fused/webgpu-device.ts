@@ -284,6 +284,10 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
     this.queue(wgslAttentionBackward(this.device, this.dropped(a)));
   }
 
+  /** The bytes of `b` as a binding (float32 elements). */
+  private binding(b: WebGpuBuf): GPUBufferBinding {
+    return { buffer: b.buffer, offset: b.offset * 4, size: b.n * 4 };
+  }
   private whole(b: WebGpuBuf, what: string): GPUBuffer {
     if (b.offset !== 0) throw new Error(`webgpu device: the loss kernels need ${what} to start at offset 0`);
     return b.buffer;
@@ -365,6 +369,7 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
           dLoss: this.whole(a.dRow, 'dRow'),
           dHidden: this.whole(a.dHidden, 'dHidden'),
           dItems: this.whole(a.dItems, 'dItems'),
+          ...(a.scratch ? { itemsScratch: this.binding(a.scratch) } : {}),
         },
         this.cceOptions(a, loss),
       );
