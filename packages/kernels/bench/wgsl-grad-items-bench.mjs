@@ -17,6 +17,7 @@
 import { createDevice, deviceInfo } from '@cutrec/tensor';
 import {
   Runner,
+  readPassTimestamps,
   resolveOptions,
   setWgslTuning,
   wgslCceBackwardSteps,
@@ -135,27 +136,11 @@ async function timeMode(device, dims, o, bufs, repeats, tuning) {
   for (let r = 0; r < repeats; r++) Runner.of(device).submit(b.steps);
   setWgslTuning(tuning);
   b.release();
-  const resolve = device.createBuffer({
-    size: count * 8,
-    usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
-  });
-  const read = device.createBuffer({
-    size: count * 8,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
-  const enc = device.createCommandEncoder();
-  enc.resolveQuerySet(ts.querySet, 0, 2 * ts.used, resolve, 0);
-  enc.copyBufferToBuffer(resolve, 0, read, 0, 16 * ts.used);
-  device.queue.submit([enc.finish()]);
-  await read.mapAsync(GPUMapMode.READ);
-  const t = new BigUint64Array(read.getMappedRange().slice(0, 16 * ts.used));
-  read.unmap();
   const byKey = new Map();
-  ts.labels.forEach((key, p) => {
-    const family = key.split('/').slice(0, 2).join('/');
-    byKey.set(family, (byKey.get(family) ?? 0) + Number(t[2 * p + 1] - t[2 * p]) / 1e6 / repeats);
-  });
-  for (const x of [resolve, read]) x.destroy();
+  for (const { label, ms } of await readPassTimestamps(device, ts)) {
+    const family = label.split('/').slice(0, 2).join('/');
+    byKey.set(family, (byKey.get(family) ?? 0) + ms / repeats);
+  }
   ts.querySet.destroy();
   return { byKey, dItems, differing };
 }

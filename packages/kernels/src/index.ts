@@ -49,6 +49,7 @@ export {
   paramsStructWGSL,
   Recording,
   Runner,
+  readPassTimestamps,
   type Step,
   setWgslTuning,
   type WgslLayout,

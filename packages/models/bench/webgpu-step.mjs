@@ -19,7 +19,7 @@
  * anchor: source .device/setup.sh && node packages/models/bench/webgpu-step.mjs --configs beauty-d64,ml20m
  */
 import { writeFileSync } from 'node:fs';
-import { setWgslTuning, wgslLayoutOf } from '@cutrec/kernels';
+import { readPassTimestamps, setWgslTuning, wgslLayoutOf } from '@cutrec/kernels';
 import { createDevice, deviceInfo, memoryMeter, setupTfjs } from '@cutrec/tensor';
 import { FusedTrainer, SASRec, Trainer, WebGpuDevice } from '../dist/index.js';
 
@@ -72,30 +72,13 @@ async function profileSteps(device, fused, batches, steps) {
   for (let s = 0; s < steps; s++) fused.enqueueStep(batches[s % batches.length]);
   await fused.takeLossesAsync();
   setWgslTuning({});
-  const resolve = device.createBuffer({
-    size: count * 8,
-    usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
-  });
-  const read = device.createBuffer({
-    size: count * 8,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
-  const enc = device.createCommandEncoder();
-  enc.resolveQuerySet(ts.querySet, 0, 2 * ts.used, resolve, 0);
-  enc.copyBufferToBuffer(resolve, 0, read, 0, 16 * ts.used);
-  device.queue.submit([enc.finish()]);
-  await read.mapAsync(GPUMapMode.READ);
-  const t = new BigUint64Array(read.getMappedRange().slice(0, 16 * ts.used));
-  read.unmap();
   const byKey = new Map();
-  ts.labels.forEach((key, p) => {
-    const ms = Number(t[2 * p + 1] - t[2 * p]) / 1e6;
-    const e = byKey.get(key) ?? { ms: 0, n: 0 };
+  for (const { label, ms } of await readPassTimestamps(device, ts)) {
+    const e = byKey.get(label) ?? { ms: 0, n: 0 };
     e.ms += ms / steps;
     e.n += 1 / steps;
-    byKey.set(key, e);
-  });
-  for (const b of [resolve, read]) b.destroy();
+    byKey.set(label, e);
+  }
   ts.querySet.destroy();
   return [...byKey.entries()].map(([key, e]) => ({ key, ms: e.ms, calls: e.n })).sort((a, b) => b.ms - a.ms);
 }

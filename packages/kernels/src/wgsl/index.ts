@@ -31,6 +31,7 @@ export {
 } from './runner.js';
 export {
   type PassTimestamps,
+  readPassTimestamps,
   setTuning as setWgslTuning,
   tuning as wgslTuning,
   type WgslTuning,

@@ -50,3 +50,36 @@ export function setTuning(t: WgslTuning): WgslTuning {
   current = { ...t };
   return prev;
 }
+
+/**
+ * Benchmarks: the GPU milliseconds of each labelled pass written into `ts` (labels[p] names pair
+ * p), read back once; the caller destroys the query set.
+ */
+export async function readPassTimestamps(
+  device: GPUDevice,
+  ts: PassTimestamps,
+): Promise<{ label: string; ms: number }[]> {
+  if (ts.used === 0) return [];
+  const bytes = 16 * ts.used;
+  const resolve = device.createBuffer({
+    size: bytes,
+    usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+  });
+  const read = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  try {
+    const enc = device.createCommandEncoder();
+    enc.resolveQuerySet(ts.querySet, 0, 2 * ts.used, resolve, 0);
+    enc.copyBufferToBuffer(resolve, 0, read, 0, bytes);
+    device.queue.submit([enc.finish()]);
+    await read.mapAsync(GPUMapMode.READ);
+    const t = new BigUint64Array(read.getMappedRange().slice(0));
+    read.unmap();
+    return Array.from({ length: ts.used }, (_, p) => ({
+      label: ts.labels?.[p] ?? '',
+      ms: Number(t[2 * p + 1]! - t[2 * p]!) / 1e6,
+    }));
+  } finally {
+    resolve.destroy();
+    read.destroy();
+  }
+}
