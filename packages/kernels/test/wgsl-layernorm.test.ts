@@ -122,7 +122,10 @@ describe.skipIf(skipReason !== undefined)('layer norm (WGSL)', () => {
             rowMask: full ? { ids, padId: 0 } : undefined,
           });
           expect(relErr(await gy.read(), y), `y ${label}`).toBeLessThanOrEqual(tol);
-          expect(relErr(await gMean.read(), mean), `mean ${label}`).toBeLessThanOrEqual(tol);
+          // The mean's float32 rounding scales with the row's values, not with the mean itself
+          // (near 0 for two rows of centred values: seed 407144007 gave 1.4e-5 of it at D 1029).
+          const meanErr = absMax(await gMean.read(), mean) / Math.max(1e-30, absMax(x));
+          expect(meanErr, `mean ${label}`).toBeLessThanOrEqual(tol);
           expect(relErr(await gRstd.read(), rstd), `rstd ${label}`).toBeLessThanOrEqual(tol);
           if (full) expect(relErr(await gSum.read(), s), `sum ${label}`).toBeLessThanOrEqual(tol);
 
