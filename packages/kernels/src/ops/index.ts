@@ -32,4 +32,14 @@ export {
 } from './ptr.js';
 export * from './rank/index.js';
 export * from './topk/index.js';
-export { Binder, type Decl, opBindings, sameView, type WgslView } from './wgsl-view.js';
+export {
+  actBytes,
+  actHeaderWGSL,
+  Binder,
+  checkAct,
+  type Decl,
+  opBindings,
+  sameView,
+  type WgslAct,
+  type WgslView,
+} from './wgsl-view.js';

@@ -1,6 +1,7 @@
 /**
  * Arguments of the layer ops' WebGPU launchers (src/ops/<op>/wgsl.ts), the counterpart of
- * ptr.ts: a {@link WgslView} is a buffer and an element offset (4-byte elements: f32, i32, u32),
+ * ptr.ts: a {@link WgslView} is a buffer and an element offset (4-byte elements: f32, i32, u32;
+ * 2-byte elements for f16 activations, see {@link WgslAct}),
  * so a view into a flat buffer (a parameter of the flat parameter buffer) needs no 256-byte
  * alignment: it is bound from the aligned byte offset below it and the kernel adds the rest
  * (`P.<name>_o`). A launcher returns the dispatches it needs (runner.ts `Step`s), submitting
@@ -14,10 +15,53 @@
  */
 import type { BindingKind, ParamField, ParamValues } from '../wgsl/program.js';
 
-/** A storage binding of a layer-op kernel: name, WGSL element type, read-only or read_write. */
+/**
+ * A storage binding of a layer-op kernel: name, WGSL element type, read-only or read_write. An
+ * element type `act_t` (or `act4_t`, its vec4) is an activation in the kernel's storage type
+ * (`alias act_t = f32 | f16`, {@link actHeaderWGSL}); one naming f16 holds 2-byte scalars.
+ */
 export type Decl = readonly [name: string, elem: string, kind: 'read' | 'rw'];
 
-/** Elements [offset, …) of a GPU buffer (4-byte elements). */
+/**
+ * The storage type of a kernel's activations: 'f32', or 'f16' where the device has the
+ * 'shader-f16' feature (values are stored as f16; kernels load them into f32 and round on store).
+ */
+export type WgslAct = 'f32' | 'f16';
+
+/** Bytes of one element of `act`. */
+export function actBytes(act: WgslAct): number {
+  return act === 'f16' ? 2 : 4;
+}
+
+/**
+ * The head of a kernel module whose activations are stored as `act`: the `enable` directives
+ * (f16 first, then `extra`, e.g. ['subgroups']) and `alias act_t = …; alias act4_t = vec4<…>;`. It must open the module
+ * (WGSL wants every `enable` before any declaration).
+ */
+export function actHeaderWGSL(act: WgslAct, extra: readonly string[] = []): string {
+  const enables = [...(act === 'f16' ? ['f16'] : []), ...extra].map((e) => `enable ${e};\n`).join('');
+  return `${enables}alias act_t = ${act};\nalias act4_t = vec4<${act}>;\n`;
+}
+
+/** Throws naming `op` when `act` is 'f16' and `device` lacks 'shader-f16'. */
+export function checkAct(device: GPUDevice, op: string, act: WgslAct): void {
+  if (act === 'f16' && !device.features.has('shader-f16')) {
+    throw new Error(
+      `${op}: act 'f16' needs the WebGPU feature 'shader-f16', which this device lacks; use act 'f32' (or an adapter with shader-f16)`,
+    );
+  }
+}
+
+/** Bytes of one scalar of a binding of element type `elem` when activations are `act`. */
+export function scalarBytes(elem: string, act: WgslAct): number {
+  if (/\bact4?_t\b/.test(elem)) return actBytes(act);
+  return /\bf16\b/.test(elem) ? 2 : 4;
+}
+
+/**
+ * Elements [offset, …) of a GPU buffer. Elements are the binding's scalars: 4 bytes (f32, i32,
+ * u32), or 2 for an f16 binding (an `act` binding of an f16 kernel).
+ */
 export interface WgslView {
   buffer: GPUBuffer;
   /** First element (default 0). */
@@ -45,11 +89,15 @@ export class Binder {
   readonly buffers: GPUBufferBinding[] = [];
   readonly params: Record<string, number> = {};
 
+  /** `act`: the storage type of the decls' `act_t` bindings (their elements are 2 bytes in f16). */
   constructor(
     private readonly device: GPUDevice,
     private readonly op: string,
     private readonly decls: readonly Decl[],
-  ) {}
+    private readonly act: WgslAct = 'f32',
+  ) {
+    checkAct(device, op, act);
+  }
 
   /**
    * Binds `n` elements of `v` as the next binding, which must be `name`; an absent view binds a
@@ -71,22 +119,24 @@ export class Binder {
     if (!(Number.isInteger(off) && off >= 0 && Number.isInteger(n) && n >= 0)) {
       throw new RangeError(`${this.op}: ${name}: offset ${off} and length ${n} must be integers ≥ 0`);
     }
-    const end = (off + n) * 4;
+    const eb = scalarBytes(decl[1], this.act);
+    const end = (off + n) * eb;
     if (end > v.buffer.size) {
       throw new RangeError(
         `${this.op}: ${name} needs elements [${off}, ${off + n}) = ${end} bytes; its buffer has ${v.buffer.size}`,
       );
     }
     const align = this.device.limits.minStorageBufferOffsetAlignment;
-    const start = Math.floor((off * 4) / align) * align;
-    const size = Math.max(4, end - start);
+    const start = Math.floor((off * eb) / align) * align;
+    // Binding sizes are multiples of 4 bytes (an odd count of f16 elements rounds up).
+    const size = Math.max(4, Math.ceil((end - start) / 4) * 4);
     if (size > this.device.limits.maxStorageBufferBindingSize) {
       throw new RangeError(
         `${this.op}: ${name} binds ${size} bytes, over maxStorageBufferBindingSize (${this.device.limits.maxStorageBufferBindingSize})`,
       );
     }
     this.buffers.push({ buffer: v.buffer, offset: start, size: Math.min(size, v.buffer.size - start) });
-    this.params[`${name}_o`] = off - start / 4;
+    this.params[`${name}_o`] = off - start / eb;
     return this;
   }
 

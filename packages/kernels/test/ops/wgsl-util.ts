@@ -5,11 +5,13 @@
  * (`webgpuForTests`); without an adapter the tests skip with the reason (fail under CI=true).
  */
 import { maxRelDiff } from '@cutrec/config/testing';
+import { f16BitsToF32, f32ToF16Bits, packF16 } from '@cutrec/tensor';
 import { webgpuForTests } from '@cutrec/tensor/testing';
 import {
   Runner,
   type Step,
   setWgslTuning,
+  type WgslAct,
   type WgslLayout,
   type WgslView,
   wgslTuning,
@@ -17,7 +19,21 @@ import {
 
 export const { device, skipReason } = await webgpuForTests();
 
+/** The activation storage types to test: f16 too where the device has 'shader-f16' (lavapipe has it). */
+export const ACTS: readonly WgslAct[] = device?.features.has('shader-f16') ? ['f32', 'f16'] : ['f32'];
+
+/** x with every value rounded to the nearest f16 (what an f16 buffer can hold), as float64. */
+export function roundF16(x: ArrayLike<number>): Float64Array {
+  return Float64Array.from(x, (v) => f16BitsToF32(f32ToF16Bits(v)));
+}
+
+/** x rounded as `act` storage rounds it: to f16 for 'f16', to float32 for 'f32'. */
+export function roundAct(x: ArrayLike<number>, act: WgslAct): Float64Array {
+  return act === 'f16' ? roundF16(x) : Float64Array.from(Float32Array.from(x));
+}
+
 const NAN_BITS = 0x7fc00000;
+const NAN_F16 = 0x7e00;
 const live: GPUBuffer[] = [];
 
 /** A storage buffer of n 4-byte elements (plus `pad` poisoned elements before it, as the view's offset). */
@@ -28,12 +44,16 @@ export interface GpuArray {
   readU32(): Promise<Uint32Array>;
 }
 
-/** n elements: `x` (float32, or int32 when `int`), NaN when omitted; `pad` leading NaN elements offset the view. */
+/**
+ * n elements: `x` (float32, or int32 when `int`), NaN when omitted; `pad` leading NaN elements
+ * offset the view. `f16` (or `act: 'f16'`): 2-byte f16 elements (x rounded to nearest), read back as float32.
+ */
 export function gpuArray(
   n: number,
   x?: ArrayLike<number>,
-  opts: { int?: boolean; pad?: number } = {},
+  opts: { int?: boolean; pad?: number; f16?: boolean; act?: WgslAct } = {},
 ): GpuArray {
+  if (opts.f16 || opts.act === 'f16') return gpuArrayF16(n, x, opts.pad ?? 0);
   const gpu = device as GPUDevice;
   const pad = opts.pad ?? 0;
   const total = Math.max(1, pad + n);
@@ -66,6 +86,39 @@ export function gpuArray(
     view: { buffer, offset: pad },
     readU32,
     read: async () => new Float32Array((await readU32()).buffer),
+  };
+}
+
+/** n f16 elements after `pad` NaN ones (the buffer's size rounded up to 4 bytes). */
+function gpuArrayF16(n: number, x: ArrayLike<number> | undefined, pad: number): GpuArray {
+  const gpu = device as GPUDevice;
+  const total = Math.max(2, pad + n + ((pad + n) & 1));
+  const buffer = gpu.createBuffer({
+    size: total * 2,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+  });
+  live.push(buffer);
+  const host = new Uint16Array(total).fill(NAN_F16);
+  if (x) host.set(packF16(x), pad);
+  gpu.queue.writeBuffer(buffer, 0, host);
+  const readBits = async () => {
+    const staging = gpu.createBuffer({
+      size: total * 2,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const enc = gpu.createCommandEncoder();
+    enc.copyBufferToBuffer(buffer, 0, staging, 0, total * 2);
+    gpu.queue.submit([enc.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = new Uint16Array(staging.getMappedRange().slice(pad * 2, (pad + n) * 2));
+    staging.unmap();
+    staging.destroy();
+    return out;
+  };
+  return {
+    view: { buffer, offset: pad },
+    readU32: async () => Uint32Array.from(await readBits()),
+    read: async () => Float32Array.from(await readBits(), f16BitsToF32),
   };
 }
 

@@ -1,12 +1,12 @@
 /**
  * WebGPU launchers of the activation op (activation.wgsl.ts): each returns the dispatch of one
  * call (runner.ts `Step`s). Arguments mean what they mean for the CUDA launchers (cuda.ts); out
- * may be pre, dPre may be dOut or pre (in-place variants); storage is float32.
+ * may be pre, dPre may be dOut or pre (in-place variants); storage is float32, or f16 with `act: 'f16'`.
  */
 import type { BindingKind, WgslProgram } from '../../wgsl/program.js';
 import type { Step } from '../../wgsl/runner.js';
 import { dropoutParams, type WgslDropout } from '../common.wgsl.js';
-import { Binder, checkInt, opBindings, sameView, type WgslView } from '../wgsl-view.js';
+import { Binder, checkInt, opBindings, sameView, type WgslAct, type WgslView } from '../wgsl-view.js';
 import {
   ACTIVATION_BACKWARD_BUFFERS,
   ACTIVATION_BACKWARD_FIELDS,
@@ -25,11 +25,14 @@ export class ActivationForwardProgram implements WgslProgram {
   readonly workgroupSize = ACTIVATION_WORKGROUP;
   readonly bindings: readonly BindingKind[] = opBindings(ACTIVATION_FORWARD_BUFFERS);
   readonly paramFields = ACTIVATION_FORWARD_FIELDS;
-  constructor(readonly alias: ActivationAlias) {
-    this.key = `activation/forward/${alias}`;
+  constructor(
+    readonly alias: ActivationAlias,
+    readonly act: WgslAct = 'f32',
+  ) {
+    this.key = `activation/forward/${alias}/${act}`;
   }
   code(): string {
-    return activationForwardWGSL(this.alias);
+    return activationForwardWGSL(this.alias, this.act);
   }
 }
 
@@ -39,11 +42,14 @@ export class ActivationBackwardProgram implements WgslProgram {
   readonly workgroupSize = ACTIVATION_WORKGROUP;
   readonly bindings: readonly BindingKind[] = opBindings(ACTIVATION_BACKWARD_BUFFERS);
   readonly paramFields = ACTIVATION_BACKWARD_FIELDS;
-  constructor(readonly alias: ActivationAlias) {
-    this.key = `activation/backward/${alias}`;
+  constructor(
+    readonly alias: ActivationAlias,
+    readonly act: WgslAct = 'f32',
+  ) {
+    this.key = `activation/backward/${alias}/${act}`;
   }
   code(): string {
-    return activationBackwardWGSL(this.alias);
+    return activationBackwardWGSL(this.alias, this.act);
   }
 }
 
@@ -53,6 +59,8 @@ interface ActivationCommon {
   dropout?: WgslDropout;
   /** u32 step counter (the dropout stream); needed when dropout is on. */
   step?: WgslView;
+  /** Storage of pre, out, dOut and dPre: 'f32' (default) or 'f16' (needs 'shader-f16'). */
+  act?: WgslAct;
 }
 
 /** Arguments of {@link wgslActivationForward}. */
@@ -85,13 +93,13 @@ export function wgslActivationForward(device: GPUDevice, a: WgslActivationForwar
   const p = check(op, a);
   if (a.n === 0) return [];
   const alias: ActivationAlias = sameView(a.out, a.pre) ? 'pre' : 'none';
-  const b = new Binder(device, op, ACTIVATION_FORWARD_BUFFERS)
+  const b = new Binder(device, op, ACTIVATION_FORWARD_BUFFERS, a.act)
     .view('pre', alias === 'pre' ? undefined : a.pre, a.n)
     .view('out', a.out, a.n)
     .view('step_ctr', a.step, 1);
   return [
     {
-      program: new ActivationForwardProgram(alias),
+      program: new ActivationForwardProgram(alias, a.act),
       params: b.with(p),
       buffers: b.buffers,
       units: Math.ceil(a.n / 4 / ACTIVATION_WORKGROUP),
@@ -105,14 +113,14 @@ export function wgslActivationBackward(device: GPUDevice, a: WgslActivationBackw
   const p = check(op, a);
   if (a.n === 0) return [];
   const alias: ActivationAlias = sameView(a.dPre, a.dOut) ? 'dOut' : sameView(a.dPre, a.pre) ? 'pre' : 'none';
-  const b = new Binder(device, op, ACTIVATION_BACKWARD_BUFFERS)
+  const b = new Binder(device, op, ACTIVATION_BACKWARD_BUFFERS, a.act)
     .view('pre', alias === 'pre' ? undefined : a.pre, a.n)
     .view('dOut', alias === 'dOut' ? undefined : a.dOut, a.n)
     .view('dPre', a.dPre, a.n)
     .view('step_ctr', a.step, 1);
   return [
     {
-      program: new ActivationBackwardProgram(alias),
+      program: new ActivationBackwardProgram(alias, a.act),
       params: b.with(p),
       buffers: b.buffers,
       units: Math.ceil(a.n / 4 / ACTIVATION_WORKGROUP),
