@@ -2,13 +2,25 @@
  * The BCE / gBCE WGSL kernels against the float64 reference on lavapipe (or any adapter): awkward
  * sizes, outputs poisoned with NaN, dItems accumulated into random values, C = 1, K = 1, K = 256
  * (several chunks of 64), all rows ignored, ignoreIndex 0, step 2^32 − 1 read from the device
- * counter, views at unaligned offsets; printed seed (CUTREC_TEST_SEED replays). Tolerance
- * (relErr): 1e-4, as the CUDA test.
+ * counter, views at unaligned offsets; printed seed (CUTREC_TEST_SEED replays). Every case also
+ * runs with f16 storage of hidden and items (where the device has shader-f16): the inputs are f16
+ * values and the reference sees the same values; the outputs stay float32. Tolerance (relErr):
+ * 1e-4, as the CUDA test, for both storages (nothing f32 is rounded to f16).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BceInputs, bceBackward, bceForward, wgslBceBackward, wgslBceForward } from '../src/index.js';
 import { testRng } from './ops/rng.js';
-import { device, freeAll, gpuArray, relErr, run, skipReason, stepCounter } from './ops/wgsl-util.js';
+import {
+  ACTS,
+  device,
+  freeAll,
+  gpuArray,
+  relErr,
+  roundAct,
+  run,
+  skipReason,
+  stepCounter,
+} from './ops/wgsl-util.js';
 
 interface Case {
   N: number;
@@ -37,13 +49,13 @@ const cases: [string, Case][] = [
 
 describe.skipIf(skipReason !== undefined)('bce (WGSL)', () => {
   afterEach(freeAll);
-  for (const [name, c] of cases) {
-    it(name, async () => {
-      const rng = testRng(`wgsl bce ${name}`);
+  for (const [act, name, c] of ACTS.flatMap((act) => cases.map(([name, c]) => [act, name, c] as const))) {
+    it(`${name}, ${act} storage`, async () => {
+      const rng = testRng(`wgsl bce ${name} ${act}`);
       const gpu = device as GPUDevice;
       const { N, C, D, K } = c;
-      const hidden = rng.floats(N * D, 0.4);
-      const items = rng.floats(C * D, 0.4);
+      const hidden = roundAct(rng.floats(N * D, 0.4), act);
+      const items = roundAct(rng.floats(C * D, 0.4), act);
       const ignore = c.extra?.ignoreIndex ?? -1;
       const targets = Int32Array.from({ length: N }, () =>
         rng.uniform() < 0.2 ? ignore : rng.int(0, C - 1),
@@ -67,10 +79,11 @@ describe.skipIf(skipReason !== undefined)('bce (WGSL)', () => {
       const prefill = rng.floats(C * D, 0.1);
       const dev = {
         ...a,
-        hidden: gpuArray(N * D, hidden, { pad: 1 }).view,
-        items: gpuArray(C * D, items, { pad: 2 }).view,
+        hidden: gpuArray(N * D, hidden, { pad: 1, act }).view,
+        items: gpuArray(C * D, items, { pad: 2, act }).view,
         targets: gpuArray(N, a.targets, { int: true }).view,
         step: stepCounter(a.step),
+        act,
       };
       const rowLoss = gpuArray(N, undefined, { pad: 3 });
       const dHidden = gpuArray(N * D, undefined, { pad: 1 });

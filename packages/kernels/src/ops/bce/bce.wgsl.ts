@@ -5,26 +5,28 @@
  * [i, j, step, 0], item = high32(w0 · C); the stream is the step counter) and its score. The
  * forward reduces β·softplus(−pos) + Σ keep·softplus(s_j); the backward keeps each chunk's
  * (item, coefficient) in workgroup memory, then the invocations split D: dHidden_i in registers
- * (D is compile-time), dItems by CAS float adds. Ignored rows: loss 0, dHidden 0.
+ * (D is compile-time), dItems by CAS float adds. Ignored rows: loss 0, dHidden 0. hidden and
+ * items are stored as the kernel's `act_t` (f32, or f16 with 'shader-f16'); rowLoss, dRow, dHidden
+ * and dItems are f32 (as on CUDA, where they stay float32 in bf16 mode).
  */
 import { philoxWGSL } from '@cutrec/sampler';
 import { atomicAddWGSL } from '../../wgsl/common.wgsl.js';
 import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
 import { unitWGSL } from '../common.wgsl.js';
-import { type Decl, offsetFields, storageWGSL } from '../wgsl-view.js';
+import { actHeaderWGSL, type Decl, offsetFields, storageWGSL, type WgslAct } from '../wgsl-view.js';
 
 export const BCE_WORKGROUP = 64;
 
 export const BCE_FORWARD_BUFFERS: readonly Decl[] = [
-  ['hidden', 'f32', 'read'],
-  ['items', 'f32', 'read'],
+  ['hidden', 'act_t', 'read'],
+  ['items', 'act_t', 'read'],
   ['targets', 'i32', 'read'],
   ['rowLoss', 'f32', 'rw'],
   ['step_ctr', 'u32', 'read'],
 ];
 export const BCE_BACKWARD_BUFFERS: readonly Decl[] = [
-  ['hidden', 'f32', 'read'],
-  ['items', 'f32', 'read'],
+  ['hidden', 'act_t', 'read'],
+  ['items', 'act_t', 'read'],
   ['targets', 'i32', 'read'],
   ['dRow', 'f32', 'read'],
   ['dHidden', 'f32', 'rw'],
@@ -79,14 +81,14 @@ fn negative(i: u32, j: u32, y: u32) -> u32 {
 }
 fn dot_row(i: u32, c: u32) -> f32 {
   var s = 0.0;
-  for (var d = 0u; d < D; d++) { s = fma(hidden[P.hidden_o + i * D + d], items[P.items_o + c * D + d], s); }
+  for (var d = 0u; d < D; d++) { s = fma(f32(hidden[P.hidden_o + i * D + d]), f32(items[P.items_o + c * D + d]), s); }
   return s;
 }
 `;
 }
 
-export function bceForwardWGSL(D: number): string {
-  return /* wgsl */ `
+export function bceForwardWGSL(D: number, act: WgslAct = 'f32'): string {
+  return /* wgsl */ `${actHeaderWGSL(act)}
 ${paramsStructWGSL(BCE_FORWARD_FIELDS)}
 ${storageWGSL(BCE_FORWARD_BUFFERS)}
 ${common(D)}
@@ -115,9 +117,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 `;
 }
 
-export function bceBackwardWGSL(D: number): string {
+export function bceBackwardWGSL(D: number, act: WgslAct = 'f32'): string {
   const slots = Math.ceil(D / BCE_WORKGROUP);
-  return /* wgsl */ `
+  return /* wgsl */ `${actHeaderWGSL(act)}
 ${paramsStructWGSL(BCE_BACKWARD_FIELDS)}
 ${storageWGSL(BCE_BACKWARD_BUFFERS)}
 ${common(D)}
@@ -147,8 +149,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var k = 0u; k < ${slots}u; k++) {
     let d = lid + WG * k;
     if (d < D && valid) {
-      acc[k] = cp * items[P.items_o + y * D + d];
-      atomic_add_dItems(P.dItems_o + y * D + d, cp * hidden[P.hidden_o + i * D + d]);
+      acc[k] = cp * f32(items[P.items_o + y * D + d]);
+      atomic_add_dItems(P.dItems_o + y * D + d, cp * f32(hidden[P.hidden_o + i * D + d]));
     }
   }
   for (var j0 = 0u; j0 < P.K; j0 += WG) {
@@ -170,8 +172,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var k = 0u; k < ${slots}u; k++) {
         let d = lid + WG * k;
         if (d < D) {
-          acc[k] += cq * items[P.items_o + nq * D + d];
-          atomic_add_dItems(P.dItems_o + nq * D + d, cq * hidden[P.hidden_o + i * D + d]);
+          acc[k] += cq * f32(items[P.items_o + nq * D + d]);
+          atomic_add_dItems(P.dItems_o + nq * D + d, cq * f32(hidden[P.hidden_o + i * D + d]));
         }
       }
     }

@@ -1,12 +1,13 @@
 /**
  * WebGPU launchers of the BCE loss (bce.wgsl.ts): each returns the dispatch of one call.
  * Arguments mean what they mean for the CUDA launchers (cuda.ts CudaBceInputs); the negatives'
- * stream is the u32 step counter; storage is float32; D is compiled into the pipeline.
+ * stream is the u32 step counter; hidden and items are float32, or f16 with `act: 'f16'` (the
+ * rest is float32); D is compiled into the pipeline.
  */
 import { seedKey } from '@cutrec/sampler';
 import type { BindingKind, WgslProgram } from '../../wgsl/program.js';
 import type { Step } from '../../wgsl/runner.js';
-import { Binder, checkInt, opBindings, type WgslView } from '../wgsl-view.js';
+import { Binder, checkInt, opBindings, type WgslAct, type WgslView } from '../wgsl-view.js';
 import {
   BCE_BACKWARD_BUFFERS,
   BCE_BACKWARD_FIELDS,
@@ -26,11 +27,14 @@ export class BceForwardProgram implements WgslProgram {
   readonly workgroupSize = BCE_WORKGROUP;
   readonly bindings: readonly BindingKind[] = opBindings(BCE_FORWARD_BUFFERS);
   readonly paramFields = BCE_FORWARD_FIELDS;
-  constructor(readonly D: number) {
-    this.key = `bce/forward/${D}`;
+  constructor(
+    readonly D: number,
+    readonly act: WgslAct = 'f32',
+  ) {
+    this.key = `bce/forward/${D}/${act}`;
   }
   code(): string {
-    return bceForwardWGSL(this.D);
+    return bceForwardWGSL(this.D, this.act);
   }
 }
 
@@ -40,11 +44,14 @@ export class BceBackwardProgram implements WgslProgram {
   readonly workgroupSize = BCE_WORKGROUP;
   readonly bindings: readonly BindingKind[] = opBindings(BCE_BACKWARD_BUFFERS);
   readonly paramFields = BCE_BACKWARD_FIELDS;
-  constructor(readonly D: number) {
-    this.key = `bce/backward/${D}`;
+  constructor(
+    readonly D: number,
+    readonly act: WgslAct = 'f32',
+  ) {
+    this.key = `bce/backward/${D}/${act}`;
   }
   code(): string {
-    return bceBackwardWGSL(this.D);
+    return bceBackwardWGSL(this.D, this.act);
   }
 }
 
@@ -66,6 +73,8 @@ export interface WgslBceInputs {
   step: WgslView;
   removeAccidentalHits: boolean;
   ignoreIndex: number;
+  /** Storage of hidden and items: 'f32' (default) or 'f16' (needs 'shader-f16'); the rest is float32. */
+  act?: WgslAct;
 }
 
 function plan(op: string, a: WgslBceInputs) {
@@ -93,13 +102,13 @@ export function wgslBceForward(device: GPUDevice, a: WgslBceInputs & { rowLoss: 
   const op = 'wgslBceForward';
   const p = plan(op, a);
   if (a.N === 0) return [];
-  const b = new Binder(device, op, BCE_FORWARD_BUFFERS)
+  const b = new Binder(device, op, BCE_FORWARD_BUFFERS, a.act)
     .view('hidden', a.hidden, a.N * a.D)
     .view('items', a.items, a.C * a.D)
     .view('targets', a.targets, a.N)
     .view('rowLoss', a.rowLoss, a.N)
     .view('step_ctr', a.step, 1);
-  return [{ program: new BceForwardProgram(a.D), params: b.with(p), buffers: b.buffers, units: a.N }];
+  return [{ program: new BceForwardProgram(a.D, a.act), params: b.with(p), buffers: b.buffers, units: a.N }];
 }
 
 /** The backward's dispatch: dHidden [N, D] written (0 on ignored rows), dItems [C, D] accumulated. */
@@ -110,7 +119,7 @@ export function wgslBceBackward(
   const op = 'wgslBceBackward';
   const p = plan(op, a);
   if (a.N === 0) return [];
-  const b = new Binder(device, op, BCE_BACKWARD_BUFFERS)
+  const b = new Binder(device, op, BCE_BACKWARD_BUFFERS, a.act)
     .view('hidden', a.hidden, a.N * a.D)
     .view('items', a.items, a.C * a.D)
     .view('targets', a.targets, a.N)
@@ -118,5 +127,5 @@ export function wgslBceBackward(
     .view('dHidden', a.dHidden, a.N * a.D)
     .view('dItems', a.dItems, a.C * a.D)
     .view('step_ctr', a.step, 1);
-  return [{ program: new BceBackwardProgram(a.D), params: b.with(p), buffers: b.buffers, units: a.N }];
+  return [{ program: new BceBackwardProgram(a.D, a.act), params: b.with(p), buffers: b.buffers, units: a.N }];
 }
