@@ -4,11 +4,14 @@
  * targets, a strided last-position view ([U, L, D], offset (L − 1)·D), C = 1, U = 0; float
  * inputs where a rank may differ only by the candidates within float32 rounding of the
  * target's score. Ranks poisoned (−1 bits) before the run; printed seed (CUTREC_TEST_SEED replays).
+ * Every case also runs with f16 storage of hidden (where the device has shader-f16; items stay
+ * float32): hidden holds f16 values (integers in [−3, 3] are exact) and the reference sees the same
+ * values, so the same checks hold.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { rankOfTargets, wgslRankOfTargets } from '../src/index.js';
 import { testRng } from './ops/rng.js';
-import { device, freeAll, gpuArray, run, skipReason } from './ops/wgsl-util.js';
+import { ACTS, device, freeAll, gpuArray, roundAct, run, skipReason } from './ops/wgsl-util.js';
 
 describe.skipIf(skipReason !== undefined)('rank (WGSL)', () => {
   afterEach(freeAll);
@@ -19,13 +22,13 @@ describe.skipIf(skipReason !== undefined)('rank (WGSL)', () => {
     { U: 57, C: 203, D: 33, L: 1, integer: true, seen: 40 },
     { U: 40, C: 500, D: 24, L: 2, integer: false, seen: 10 },
   ];
-  for (const c of cases) {
-    it(`U=${c.U} C=${c.C} D=${c.D} L=${c.L} ${c.integer ? 'integer' : 'float'}${c.seen ? ` seen ≤ ${c.seen}` : ''}`, async () => {
-      const rng = testRng(`wgsl rank ${JSON.stringify(c)}`);
+  for (const [act, c] of ACTS.flatMap((act) => cases.map((c) => [act, c] as const))) {
+    it(`U=${c.U} C=${c.C} D=${c.D} L=${c.L} ${c.integer ? 'integer' : 'float'}${c.seen ? ` seen ≤ ${c.seen}` : ''}, ${act} storage`, async () => {
+      const rng = testRng(`wgsl rank ${JSON.stringify(c)} ${act}`);
       const gpu = device as GPUDevice;
       const { U, C, D, L } = c;
       const val = () => (c.integer ? rng.int(-3, 3) : rng.normal());
-      const hidden = Float32Array.from({ length: U * L * D }, val);
+      const hidden = Float32Array.from(roundAct(Float32Array.from({ length: U * L * D }, val), act));
       const items = Float32Array.from({ length: C * D }, val);
       const targets = Int32Array.from({ length: U }, () => rng.int(0, C - 1));
       let seen: { offsets: Int32Array; items: Int32Array } | undefined;
@@ -60,7 +63,7 @@ describe.skipIf(skipReason !== undefined)('rank (WGSL)', () => {
       const ranks = gpuArray(U, new Int32Array(U).fill(-1), { int: true, pad: 1 });
       run(
         wgslRankOfTargets(gpu, {
-          hidden: gpuArray(U * L * D, hidden, { pad: 3 }).view,
+          hidden: gpuArray(U * L * D, hidden, { pad: 3, act }).view,
           rowStride,
           offset,
           items: gpuArray(C * D, items).view,
@@ -78,6 +81,7 @@ describe.skipIf(skipReason !== undefined)('rank (WGSL)', () => {
               }
             : {}),
           ranks: ranks.view,
+          act,
         }),
       );
       const got = new Int32Array((await ranks.readU32()).buffer);

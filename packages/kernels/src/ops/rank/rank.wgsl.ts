@@ -4,15 +4,17 @@
  * are not in the user's sorted seen list (binary search), reading hidden from the strided view.
  * Every score is the same sequential fma chain over d = 0 … D − 1 (one WGSL function), so the
  * target never beats itself and exact ties stay exact, as in rank.cu. No users × C matrix.
+ * hidden is stored as the kernel's `act_t` (f32, or f16 with 'shader-f16'; bf16 `dtype` on CUDA);
+ * items stay float32 (the parameters' master copy, as on CUDA).
  */
 import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
 import { unitWGSL } from '../common.wgsl.js';
-import { type Decl, offsetFields, storageWGSL } from '../wgsl-view.js';
+import { actHeaderWGSL, type Decl, offsetFields, storageWGSL, type WgslAct } from '../wgsl-view.js';
 
 export const RANK_WORKGROUP = 64;
 
 export const RANK_BUFFERS: readonly Decl[] = [
-  ['hidden', 'f32', 'read'],
+  ['hidden', 'act_t', 'read'],
   ['items', 'f32', 'read'],
   ['targets', 'i32', 'read'],
   ['seenOffsets', 'i32', 'read'],
@@ -29,9 +31,9 @@ export const RANK_FIELDS: readonly ParamField[] = [
   ...offsetFields(RANK_BUFFERS),
 ];
 
-export function rankWGSL(): string {
+export function rankWGSL(act: WgslAct = 'f32'): string {
   const WG = RANK_WORKGROUP;
-  return /* wgsl */ `
+  return /* wgsl */ `${actHeaderWGSL(act)}
 ${paramsStructWGSL(RANK_FIELDS)}
 ${storageWGSL(RANK_BUFFERS)}
 ${unitWGSL}
@@ -39,7 +41,7 @@ var<workgroup> counts: array<u32, ${WG}>;
 
 fn score(hb: u32, c: u32) -> f32 {
   var acc = 0.0;
-  for (var d = 0u; d < P.D; d++) { acc = fma(hidden[P.hidden_o + hb + d], items[P.items_o + c * P.D + d], acc); }
+  for (var d = 0u; d < P.D; d++) { acc = fma(f32(hidden[P.hidden_o + hb + d]), items[P.items_o + c * P.D + d], acc); }
   return acc;
 }
 fn is_seen(u: u32, c: u32) -> bool {

@@ -4,21 +4,26 @@
  */
 import type { BindingKind, WgslProgram } from '../../wgsl/program.js';
 import type { Step } from '../../wgsl/runner.js';
-import { Binder, checkInt, opBindings, type WgslView } from '../wgsl-view.js';
+import { Binder, checkInt, opBindings, type WgslAct, type WgslView } from '../wgsl-view.js';
 import { RANK_BUFFERS, RANK_FIELDS, RANK_WORKGROUP, rankWGSL } from './rank.wgsl.js';
 
 /** ranks[u] of targets[u] among all C items, seen items excluded. */
 export class RankProgram implements WgslProgram {
-  readonly key = 'rank';
+  readonly key: string;
   readonly workgroupSize = RANK_WORKGROUP;
   readonly bindings: readonly BindingKind[] = opBindings(RANK_BUFFERS);
   readonly paramFields = RANK_FIELDS;
-  code = rankWGSL;
+  constructor(readonly act: WgslAct = 'f32') {
+    this.key = `rank/${act}`;
+  }
+  code(): string {
+    return rankWGSL(this.act);
+  }
 }
 
 /** Arguments of {@link wgslRankOfTargets}. */
 export interface WgslRankOfTargetsArgs {
-  /** User u's vector is hidden[offset + u·rowStride + d], d < D. */
+  /** User u's vector is hidden[offset + u·rowStride + d], d < D (elements of `act`). */
   hidden: WgslView;
   rowStride: number;
   offset: number;
@@ -33,6 +38,8 @@ export interface WgslRankOfTargetsArgs {
   seen?: { offsets: WgslView; items: WgslView; nnz: number };
   /** int32 [U] out. */
   ranks: WgslView;
+  /** Storage of hidden: 'f32' (default) or 'f16' (needs 'shader-f16'); items stay float32, as on CUDA. */
+  act?: WgslAct;
 }
 
 /** The rank dispatch: a workgroup per user. */
@@ -46,7 +53,7 @@ export function wgslRankOfTargets(device: GPUDevice, a: WgslRankOfTargetsArgs): 
   if (a.C * a.D > 2 ** 32 - 4)
     throw new RangeError(`${op}: C·D = ${a.C * a.D} exceeds the 32-bit element index`);
   if (a.U === 0) return [];
-  const b = new Binder(device, op, RANK_BUFFERS)
+  const b = new Binder(device, op, RANK_BUFFERS, a.act)
     .view('hidden', a.hidden, a.offset + (a.U - 1) * a.rowStride + a.D)
     .view('items', a.items, a.C * a.D)
     .view('targets', a.targets, a.U)
@@ -55,7 +62,7 @@ export function wgslRankOfTargets(device: GPUDevice, a: WgslRankOfTargetsArgs): 
     .view('ranks', a.ranks, a.U);
   return [
     {
-      program: new RankProgram(),
+      program: new RankProgram(a.act),
       params: b.with({
         U: a.U,
         C: a.C,
