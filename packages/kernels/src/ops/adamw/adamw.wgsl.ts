@@ -4,12 +4,15 @@
  * learning-rate schedule evaluated on the device from the step counter (updates completed), and
  * the counter's increment. WGSL has no f64: the schedule is evaluated in f32, and the bias
  * corrections 1 − β^t as −expm1(t·log β) with log β from the host (f64) and a series for small
- * |t·log β|, so they keep f32 relative accuracy at t = 1 where 1 − β is small.
+ * |t·log β|, so they keep f32 relative accuracy at t = 1 where 1 − β is small. With a
+ * `grad_scale` bound (has_scale, the f16 engine's loss scaling: meanLoss's 1/count) every use of
+ * the gradient is s·g: Σ (s·g)², and the update's g. The optional 'act' copy of the parameters is
+ * stored as the kernel's `act_t` (f32, or f16 with 'shader-f16'); everything else is f32.
  */
 import { atomicAddWGSL } from '../../wgsl/common.wgsl.js';
 import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
 import { unitWGSL } from '../common.wgsl.js';
-import { type Decl, offsetFields, storageWGSL } from '../wgsl-view.js';
+import { actHeaderWGSL, type Decl, offsetFields, storageWGSL, type WgslAct } from '../wgsl-view.js';
 
 export const ADAMW_WORKGROUP = 256;
 /** Elements per invocation of the norm (grid-stride beyond). */
@@ -20,22 +23,29 @@ export const ADAMW_MAX_UNITS = 1024;
 export const NORM_BUFFERS: readonly Decl[] = [
   ['g', 'f32', 'read'],
   ['out', 'atomic<u32>', 'rw'],
+  ['grad_scale', 'f32', 'read'],
 ];
-export const NORM_FIELDS: readonly ParamField[] = [['n', 'u32'], ...offsetFields(NORM_BUFFERS)];
+export const NORM_FIELDS: readonly ParamField[] = [
+  ['n', 'u32'],
+  ['has_scale', 'u32'],
+  ...offsetFields(NORM_BUFFERS),
+];
 
 export const UPDATE_BUFFERS: readonly Decl[] = [
   ['params', 'f32', 'rw'],
   ['grads', 'f32', 'read'],
   ['m', 'f32', 'rw'],
   ['v', 'f32', 'rw'],
-  ['act', 'f32', 'rw'],
+  ['act', 'act_t', 'rw'],
   ['norm_sq', 'f32', 'read'],
+  ['grad_scale', 'f32', 'read'],
   ['step_ctr', 'u32', 'read'],
 ];
 export const UPDATE_FIELDS: readonly ParamField[] = [
   ['n', 'u32'],
   ['n_decay', 'u32'],
   ['has_act', 'u32'],
+  ['has_scale', 'u32'],
   ['lr', 'f32'],
   ['min_ratio', 'f32'],
   ['b1', 'f32'],
@@ -67,9 +77,11 @@ var<workgroup> red: array<f32, ${ADAMW_WORKGROUP}>;
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let threads = nwg.x * nwg.y * ${ADAMW_WORKGROUP}u;
+  var gs = 1.0;
+  if (P.has_scale != 0u) { gs = grad_scale[P.grad_scale_o]; }
   var s = 0.0;
   for (var i = unit_of(wid, nwg) * ${ADAMW_WORKGROUP}u + lid; i < P.n; i += threads) {
-    let x = g[P.g_o + i];
+    let x = g[P.g_o + i] * gs;
     s = fma(x, x, s);
   }
   red[lid] = s;
@@ -83,8 +95,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 `;
 }
 
-export function adamwUpdateWGSL(): string {
-  return /* wgsl */ `
+export function adamwUpdateWGSL(act: WgslAct = 'f32'): string {
+  return /* wgsl */ `${actHeaderWGSL(act)}
 ${paramsStructWGSL(UPDATE_FIELDS)}
 ${storageWGSL(UPDATE_BUFFERS)}
 ${unitWGSL}
@@ -115,9 +127,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let inv_bc2 = 1.0 / one_minus_exp(t * P.log_b2);
   var scale = 1.0;
   if (P.clip > 0.0) { scale = min(1.0, P.clip / (sqrt(norm_sq[P.norm_sq_o]) + 1e-12)); }
+  var gs = 1.0;
+  if (P.has_scale != 0u) { gs = grad_scale[P.grad_scale_o]; }
   let threads = nwg.x * nwg.y * ${ADAMW_WORKGROUP}u;
   for (var i = unit_of(wid, nwg) * ${ADAMW_WORKGROUP}u + lid; i < P.n; i += threads) {
-    let g = grads[P.grads_o + i] * scale;
+    let g = (grads[P.grads_o + i] * gs) * scale;
     let mi = fma(P.b1, m[P.m_o + i], P.omb1 * g);
     let vi = fma(P.b2, v[P.v_o + i], P.omb2 * g * g);
     m[P.m_o + i] = mi;
@@ -127,7 +141,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var np = p - lr * update;
     if (i < P.n_decay) { np -= lr_wd * p; }
     params[P.params_o + i] = np;
-    if (P.has_act != 0u) { act[P.act_o + i] = np; }
+    if (P.has_act != 0u) { act[P.act_o + i] = act_t(np); }
   }
 }
 `;

@@ -21,6 +21,7 @@ export {
   GradNormProgram,
   StepIncrementProgram,
   type WgslAdamwUpdateArgs,
+  type WgslGradNormSquaredArgs,
   wgslAdamwUpdate,
   wgslGradNormSquared,
   wgslStepIncrement,

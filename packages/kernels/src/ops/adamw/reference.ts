@@ -7,13 +7,19 @@ import { checkSchedule, type LrSchedule, learningRate } from './schedule.js';
 /** A caller-provided numeric array the reference writes (Float64Array, Float32Array, number[]). */
 type Writable = { [index: number]: number; readonly length: number };
 
-/** Σ g[i]² over the first `n` elements (default: all), float64. */
-export function gradNormSquared(g: ArrayLike<number>, n: number = g.length): number {
+/**
+ * Σ (s·g[i])² over the first `n` elements (default: all), float64; s = `gradScale` (default 1:
+ * the f16 engine's loss scaling passes meanLoss's 1/count).
+ */
+export function gradNormSquared(g: ArrayLike<number>, n: number = g.length, gradScale = 1): number {
   if (!Number.isInteger(n) || n < 0 || n > g.length) {
     throw new RangeError(`gradNormSquared: n must be an integer in [0, ${g.length}], got ${n}`);
   }
   let s = 0;
-  for (let i = 0; i < n; i++) s += g[i]! * g[i]!;
+  for (let i = 0; i < n; i++) {
+    const x = gradScale * g[i]!;
+    s += x * x;
+  }
   return s;
 }
 
@@ -41,8 +47,10 @@ export interface AdamwUpdateArgs {
   weightDecay: number;
   /** Clip the global gradient norm to this (0: no clipping). */
   clipNorm: number;
-  /** Σ g² over the whole gradient (see {@link gradNormSquared}); needed when clipNorm > 0. */
+  /** Σ (s·g)² over the whole gradient (see {@link gradNormSquared}); needed when clipNorm > 0. */
   normSq?: number;
+  /** The gradient's scale s (default 1): every use of the gradient is s·grads[i] (meanLoss's gradScale). */
+  gradScale?: number;
 }
 
 /** What {@link adamwUpdate} used: the learning rate of this step and the gradient scale. */
@@ -68,7 +76,7 @@ export function checkAdamwArgs(
 
 /**
  * One AdamW update: lr_t = learningRate(lr, schedule, step); scale = clipNorm > 0 ?
- * min(1, clipNorm / (√normSq + 1e-12)) : 1; g = grad·scale; m = β1·m + (1 − β1)·g;
+ * min(1, clipNorm / (√normSq + 1e-12)) : 1; g = gradScale·grad·scale; m = β1·m + (1 − β1)·g;
  * v = β2·v + (1 − β2)·g²; update = (m / (1 − β1^t)) / (√(v / (1 − β2^t)) + eps);
  * p = p − lr_t·update − (i < nDecay ? lr_t·weightDecay·p_old : 0), with t = step + 1.
  */
@@ -92,8 +100,9 @@ export function adamwUpdate(a: AdamwUpdateArgs): AdamwStepInfo {
   const t = a.step + 1;
   const bc1 = 1 - b1 ** t;
   const bc2 = 1 - b2 ** t;
+  const gs = a.gradScale ?? 1;
   for (let i = 0; i < n; i++) {
-    const g = grads[i]! * scale;
+    const g = gs * grads[i]! * scale;
     const mi = b1 * m[i]! + (1 - b1) * g;
     const vi = b2 * v[i]! + (1 - b2) * g * g;
     m[i] = mi;
