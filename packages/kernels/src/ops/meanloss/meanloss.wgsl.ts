@@ -2,7 +2,9 @@
  * WGSL of the mean loss (reference.ts is the oracle; meanloss.cu the CUDA twin): one workgroup
  * of 256 sums the valid rows' losses (compensated f32 sums: WGSL has no f64, the CUDA kernel sums
  * in double) and counts them, writes the mean into out[step % ring] (the host reads the ring
- * back every few steps) and dValues = 1/count on valid rows, 0 elsewhere.
+ * back every few steps) and dValues = 1/count on valid rows, 0 elsewhere. With a `gradScale`
+ * output bound (has_scale: the f16 engine's loss scaling, which back-propagates the sum) dValues
+ * is 1 on valid rows and gradScale[0] = 1/count (0 when no row is valid); the mean is the same.
  */
 import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
 import { type Decl, offsetFields, storageWGSL } from '../wgsl-view.js';
@@ -14,12 +16,14 @@ export const MEANLOSS_BUFFERS: readonly Decl[] = [
   ['targets', 'i32', 'read'],
   ['out', 'f32', 'rw'],
   ['dValues', 'f32', 'rw'],
+  ['gradScale', 'f32', 'rw'],
   ['step_ctr', 'u32', 'read'],
 ];
 export const MEANLOSS_FIELDS: readonly ParamField[] = [
   ['N', 'u32'],
   ['ignore', 'i32'],
   ['ring', 'u32'],
+  ['has_scale', 'u32'],
   ...offsetFields(MEANLOSS_BUFFERS),
 ];
 
@@ -66,9 +70,12 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   if (lid == 0u) {
     let sum = sums[0].x + sums[0].y;
     out[P.out_o + step_ctr[P.step_ctr_o] % P.ring] = sum * inv;
+    if (P.has_scale != 0u) { gradScale[P.gradScale_o] = inv; }
   }
+  // The rows' gradient: 1/count, or 1 (the sum's) when the scale 1/count goes to gradScale.
+  let d = select(inv, 1.0, P.has_scale != 0u);
   for (var i = lid; i < P.N; i += ${WG}u) {
-    dValues[P.dValues_o + i] = select(inv, 0.0, targets[P.targets_o + i] == P.ignore);
+    dValues[P.dValues_o + i] = select(d, 0.0, targets[P.targets_o + i] == P.ignore);
   }
 }
 `;
