@@ -1,0 +1,54 @@
+/**
+ * WebGPU launcher of the cast op (cast.wgsl.ts): returns the dispatch of one call. The engine's
+ * `castToAct(src, dst, n)` on WebGPU: dst (act) = src (float32) rounded to act, the CUDA
+ * launcher's cudaCastToBf16 for f16 storage.
+ */
+import type { BindingKind, WgslProgram } from '../../wgsl/program.js';
+import type { Step } from '../../wgsl/runner.js';
+import { Binder, checkInt, opBindings, type WgslAct, type WgslView } from '../wgsl-view.js';
+import { CAST_BUFFERS, CAST_FIELDS, CAST_PER_THREAD, CAST_WORKGROUP, castWGSL } from './cast.wgsl.js';
+
+/** dst (act_t) [n] = src (float32) [n], rounded to nearest even for f16. */
+export class CastProgram implements WgslProgram {
+  readonly key: string;
+  readonly workgroupSize = CAST_WORKGROUP;
+  readonly bindings: readonly BindingKind[] = opBindings(CAST_BUFFERS);
+  readonly paramFields = CAST_FIELDS;
+  constructor(readonly act: WgslAct = 'f32') {
+    this.key = `cast/${act}`;
+  }
+  code(): string {
+    return castWGSL(this.act);
+  }
+}
+
+/** Arguments of {@link wgslCastToAct}. */
+export interface WgslCastToActArgs {
+  /** float32 [n]. */
+  src: WgslView;
+  /** [n] out, of `act` (elements of act: 2 bytes for f16); must not overlap src. */
+  dst: WgslView;
+  n: number;
+  /** Storage of dst: 'f32' (default: a copy) or 'f16' (needs 'shader-f16'; round to nearest even, as packF16). */
+  act?: WgslAct;
+}
+
+/** dst = act(src) over n elements: the cast's dispatch (none for n = 0). */
+export function wgslCastToAct(device: GPUDevice, a: WgslCastToActArgs): Step[] {
+  const op = 'wgslCastToAct';
+  checkInt(op, 'n', a.n, 0, 2 ** 32 - 4);
+  const act = a.act ?? 'f32';
+  if (act !== 'f32' && act !== 'f16') {
+    throw new RangeError(`${op}: act must be 'f32' or 'f16', got ${JSON.stringify(act)}`);
+  }
+  const b = new Binder(device, op, CAST_BUFFERS, act).view('src', a.src, a.n).view('dst', a.dst, a.n);
+  if (a.n === 0) return [];
+  return [
+    {
+      program: new CastProgram(act),
+      params: b.with({ n: a.n }),
+      buffers: b.buffers,
+      units: Math.ceil(a.n / CAST_PER_THREAD / CAST_WORKGROUP),
+    },
+  ];
+}
