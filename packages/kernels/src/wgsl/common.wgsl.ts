@@ -5,21 +5,35 @@
  */
 import { paramsWGSL } from './program.js';
 
+/** A storage binding of a CCE- kernel: name, read-only or read_write, WGSL element type. */
+export type CceDecl = readonly [name: string, kind: 'read' | 'rw', elem: string];
+
+/** The bindings the CCE- kernels store as activations (`act_t`: f32, or f16 with 'shader-f16'). */
+export const ACT_BINDINGS: ReadonlySet<string> = new Set(['hidden', 'items']);
+
+/**
+ * `decls` with hidden and items ({@link ACT_BINDINGS}) as `act_t` (the kernels load them into
+ * f32); every other binding (lse, loss, dHidden, dItems, scratch) keeps its f32/i32/u32 type.
+ */
+export function actDecls(decls: readonly CceDecl[]): [string, 'read' | 'rw', string][] {
+  return decls.map(([n, k, t]) => [n, k, ACT_BINDINGS.has(n) ? 'act_t' : t]);
+}
+
 /** Stands for −∞ in the online state; kernels skip masked logits instead of adding −∞. */
 export const NEG_SENTINEL = '-3.0e38';
 
 /**
  * `fn ld_<name>(row: u32, d: u32) -> vec4<f32>`: elements row + d … row + d + 3 of the scalar
- * array `arr`, each zero past the row's D (P.dim) and never read out of bounds (the 'cpu'
- * kernels' loads of a row where D % 4 ≠ 0).
+ * array `arr` (f32, or `act_t` converted to f32), each zero past the row's D (P.dim) and never
+ * read out of bounds (the 'cpu' kernels' loads of a row where D % 4 ≠ 0).
  */
 export function scalarRowLoadWGSL(name: string, arr: string): string {
   return `fn ld_${name}(row: u32, d: u32) -> vec4<f32> {
   let e = P.dim - 1u;
-  return vec4<f32>(select(0.0, ${arr}[row + min(d, e)], d < P.dim),
-                   select(0.0, ${arr}[row + min(d + 1u, e)], d + 1u < P.dim),
-                   select(0.0, ${arr}[row + min(d + 2u, e)], d + 2u < P.dim),
-                   select(0.0, ${arr}[row + min(d + 3u, e)], d + 3u < P.dim));
+  return vec4<f32>(select(0.0, f32(${arr}[row + min(d, e)]), d < P.dim),
+                   select(0.0, f32(${arr}[row + min(d + 1u, e)]), d + 1u < P.dim),
+                   select(0.0, f32(${arr}[row + min(d + 2u, e)]), d + 2u < P.dim),
+                   select(0.0, f32(${arr}[row + min(d + 3u, e)]), d + 3u < P.dim));
 }`;
 }
 

@@ -3,11 +3,13 @@
  * backend's own buffers. Forward: the negatives' online log-sum-exp (row or tile kernels, one
  * pass per item chunk), then the target kernel that adds the positive logit and writes lse and
  * loss. Backward: clear dHidden and dItems, the target's gradient term, then the negatives'
- * terms recomputed from lse. No buffer grows with K.
+ * terms recomputed from lse. No buffer grows with K. The step launchers (what the fused engine
+ * records) take `act`: hidden and items stored as f16 ('shader-f16'), every output still f32.
  */
 import { type SamplerSpec, seedKey } from '@cutrec/sampler';
 import { allocTensor, tensorBuffer, webgpuBackend } from '@cutrec/tensor';
 import type * as tf from '@tensorflow/tfjs';
+import { actBytes, checkAct, type WgslAct } from '../ops/wgsl-view.js';
 import type { CceForwardResult, CceGradients, CceImplementation, ResolvedCceOptions } from '../options.js';
 import {
   GATHER_SCRATCH_BYTES,
@@ -56,6 +58,8 @@ interface Call {
   removeHits: boolean;
   /** Backward: the dItems gather's budget and scratch (planGather), where it gathers. */
   gather?: { budget: number; scratch: GatherScratch };
+  /** Storage of hidden and items (the kernels' `act_t`); everything else is f32/i32. */
+  act: WgslAct;
 }
 
 /** Shapes of a call: N rows of hidden [N, D] against C items [C, D]. */
@@ -65,13 +69,23 @@ export interface CceShape {
   D: number;
 }
 
-function prepare(device: GPUDevice, shape: CceShape, targets: GPUBuffer, o: ResolvedCceOptions): Call {
+function prepare(
+  device: GPUDevice,
+  shape: CceShape,
+  targets: GPUBuffer,
+  o: ResolvedCceOptions,
+  act: WgslAct = 'f32',
+): Call {
   const { N, C, D } = shape;
+  checkAct(device, 'cceLoss (wgsl)', act);
   const all = o.negatives === 'all';
   const K = all ? C : (o.negatives as number);
   const maxBytes = maxBindingBytes(device);
-  const rowChunks = chunkRows(N, D * 4, maxBytes, 'hidden');
-  const itemChunks = chunkRows(C, D * 4, maxBytes, 'items');
+  // Rows of 4 bytes a column bound the chunks (dHidden, dItems are f32 in any act); f16 hidden
+  // and items rows are 2·D bytes, so their chunks start at multiples of 128 rows (256-byte offsets).
+  const align = act === 'f16' ? 128 : 64;
+  const rowChunks = chunkRows(N, D * 4, maxBytes, 'hidden', align);
+  const itemChunks = chunkRows(C, D * 4, maxBytes, 'items', align);
   if (!Number.isInteger(o.step) || o.step < 0 || o.step > 0xffffffff) {
     throw new RangeError(`cceLoss (wgsl): options.step must be an integer in [0, 2^32), got ${o.step}`);
   }
@@ -111,6 +125,7 @@ function prepare(device: GPUDevice, shape: CceShape, targets: GPUBuffer, o: Reso
     tile,
     rowSubgroup: tile ? 0 : rowSubgroup(device),
     groupRows,
+    act,
     removeHits: !all && o.removeAccidentalHits,
     base: {
       dim: D,
@@ -129,6 +144,22 @@ function prepare(device: GPUDevice, shape: CceShape, targets: GPUBuffer, o: Reso
 /** A binding of rows [chunk) of a buffer whose rows are `rowBytes` wide. */
 function rows(buffer: GPUBuffer, c: Chunk, rowBytes: number): GPUBufferBinding {
   return { buffer, offset: c.base * rowBytes, size: c.count * rowBytes };
+}
+
+/**
+ * Rows [chunk) of hidden or items (`what`), stored as the call's act: D·2 bytes a row in f16, the
+ * binding's size rounded up to 4 bytes (WebGPU's rule) within the buffer.
+ */
+function actRows(call: Call, buffer: GPUBuffer, c: Chunk, what: string): GPUBufferBinding {
+  const rb = call.D * actBytes(call.act);
+  const offset = c.base * rb;
+  const size = Math.min(Math.ceil((c.count * rb) / 4) * 4, buffer.size - offset);
+  if (size < c.count * rb || size % 4 !== 0) {
+    throw new RangeError(
+      `cceLoss (wgsl): ${what} needs bytes [${offset}, ${offset + c.count * rb}) as ${call.act}, bound in multiples of 4; its buffer has ${buffer.size}`,
+    );
+  }
+  return { buffer, offset, size };
 }
 
 function chunkParams(call: Call, rc: Chunk, ic: Chunk, first: boolean): Params {
@@ -165,13 +196,12 @@ function forwardSteps(call: Call, bufs: CceForwardBuffers): Step[] {
   const { hidden: hB, items: iB, targets: tB } = bufs;
   const steps: Step[] = [...(call.negBufs?.steps ?? [])];
   if (call.N === 0) return steps;
-  const rb = D * 4;
   for (const rc of call.rowChunks) {
     const geo = call.tile ? tileGeometry(rc, call.groupRows, call.tile.tr) : undefined;
     call.itemChunks.forEach((ic, ii) => {
       const buffers = [
-        rows(hB, rc, rb),
-        rows(iB, ic, rb),
+        actRows(call, hB, rc, 'hidden'),
+        actRows(call, iB, ic, 'items'),
         rows(tB, rc, 4),
         rows(bufs.lse, rc, 4),
         rows(bufs.loss, rc, 4),
@@ -185,8 +215,9 @@ function forwardSteps(call: Call, bufs: CceForwardBuffers): Step[] {
           backward: false,
           vec4: D % 4 === 0,
           subgroup: call.rowSubgroup,
+          act: call.act,
         });
-        const v4 = D % 4 === 0 ? [rows(hB, rc, rb), rows(iB, ic, rb)] : [];
+        const v4 = D % 4 === 0 ? [actRows(call, hB, rc, 'hidden'), actRows(call, iB, ic, 'items')] : [];
         steps.push({ program, params, buffers: [...buffers, ...v4], units: rc.count });
       } else {
         const program = new TileProgram({
@@ -195,6 +226,7 @@ function forwardSteps(call: Call, bufs: CceForwardBuffers): Step[] {
           removeHits: call.removeHits,
           ...call.tile,
           atomicItems: false,
+          act: call.act,
         });
         steps.push({
           program,
@@ -205,15 +237,20 @@ function forwardSteps(call: Call, bufs: CceForwardBuffers): Step[] {
       }
     });
   }
-  const target = new TargetProgram({ all: call.all, backward: false, cpu: targetCpu(call.device) });
+  const target = new TargetProgram({
+    all: call.all,
+    backward: false,
+    cpu: targetCpu(call.device),
+    act: call.act,
+  });
   for (const rc of call.rowChunks) {
     call.itemChunks.forEach((ic, ii) => {
       steps.push({
         program: target,
         params: chunkParams(call, rc, ic, ii === 0),
         buffers: [
-          rows(hB, rc, rb),
-          rows(iB, ic, rb),
+          actRows(call, hB, rc, 'hidden'),
+          actRows(call, iB, ic, 'items'),
           rows(tB, rc, 4),
           rows(bufs.lse, rc, 4),
           rows(bufs.loss, rc, 4),
@@ -283,10 +320,15 @@ function backwardSteps(call: Call, bufs: CceBackwardBuffers, accumulateItems: bo
   if (call.N > 0) {
     const { hidden: hB, items: iB, targets: tB, lse: lB, dLoss: gB } = bufs;
     const rb = D * 4;
-    const target = new TargetProgram({ all: call.all, backward: true, cpu: targetCpu(call.device) });
+    const target = new TargetProgram({
+      all: call.all,
+      backward: true,
+      cpu: targetCpu(call.device),
+      act: call.act,
+    });
     const common = (rc: Chunk, ic: Chunk) => [
-      rows(hB, rc, rb),
-      rows(iB, ic, rb),
+      actRows(call, hB, rc, 'hidden'),
+      actRows(call, iB, ic, 'items'),
       rows(tB, rc, 4),
       rows(lB, rc, 4),
       rows(gB, rc, 4),
@@ -312,6 +354,7 @@ function backwardSteps(call: Call, bufs: CceBackwardBuffers, accumulateItems: bo
               backward: true,
               vec4: D % 4 === 0,
               subgroup: call.rowSubgroup,
+              act: call.act,
             }),
             params,
             buffers: [
@@ -319,7 +362,7 @@ function backwardSteps(call: Call, bufs: CceBackwardBuffers, accumulateItems: bo
               rows(bufs.dHidden, rc, rb),
               rows(bufs.dItems, ic, rb),
               ...samplerBindings(call),
-              ...(D % 4 === 0 ? [rows(hB, rc, rb), rows(iB, ic, rb)] : []),
+              ...(D % 4 === 0 ? [actRows(call, hB, rc, 'hidden'), actRows(call, iB, ic, 'items')] : []),
             ],
             units: rc.count,
           });
@@ -356,7 +399,7 @@ function tileBackwardSteps(
   const nKtiles = Math.ceil(k / t.tk);
   const params = chunkParams(call, rc, ic, false);
   const tileParams = { ...params, g0: geo.g0, tiles_per_group: geo.tilesPerGroup, n_dchunks: nd };
-  const tileCfg = { neg: call.neg, removeHits: call.removeHits, ...t };
+  const tileCfg = { neg: call.neg, removeHits: call.removeHits, ...t, act: call.act };
   const steps: Step[] = [
     {
       program: new TileProgram({ kernel: 'grad-hidden', ...tileCfg, atomicItems: false }),
@@ -479,6 +522,16 @@ function backward(
 
 const tfjsDevice = (): GPUDevice => (webgpuBackend() as unknown as { device: GPUDevice }).device;
 
+/** Options of the step launchers ({@link wgslCceForwardSteps}, {@link wgslCceBackwardSteps}). */
+export interface WgslCceStepOptions {
+  /**
+   * Storage of hidden [N, D] and items [C, D]: 'f32' (default), or 'f16' (needs 'shader-f16'; 2-byte
+   * elements, read into f32). Everything the steps write stays f32: lse, loss, dHidden, dItems,
+   * and the gather's scratch (itemsScratch).
+   */
+  act?: WgslAct;
+}
+
 /**
  * The forward's steps on raw buffers (what a fused engine records): lse and loss [N] of hidden
  * [N, D] against items [C, D], every buffer bound from offset 0. `release` frees the sampler
@@ -489,22 +542,25 @@ export function wgslCceForwardSteps(
   shape: CceShape,
   bufs: CceForwardBuffers,
   o: ResolvedCceOptions,
+  opts: WgslCceStepOptions = {},
 ): { steps: Step[]; release(): void } {
-  const call = prepare(device, shape, bufs.targets, o);
+  const call = prepare(device, shape, bufs.targets, o, opts.act);
   return { steps: forwardSteps(call, bufs), release: () => call.negBufs?.release() };
 }
 
 /**
  * The backward's steps on raw buffers: dHidden written, dItems accumulated (EngineOps.lossBackward),
- * from the upstream gradient dLoss [N]. `release` as for {@link wgslCceForwardSteps}.
+ * from the upstream gradient dLoss [N] (dHidden, dItems f32 in any `opts.act`). `release` as for
+ * {@link wgslCceForwardSteps}.
  */
 export function wgslCceBackwardSteps(
   device: GPUDevice,
   shape: CceShape,
   bufs: CceBackwardBuffers,
   o: ResolvedCceOptions,
+  opts: WgslCceStepOptions = {},
 ): { steps: Step[]; release(): void } {
-  const call = prepare(device, shape, bufs.targets, o);
+  const call = prepare(device, shape, bufs.targets, o, opts.act);
   return { steps: backwardSteps(call, bufs, true), release: () => releaseCall(call) };
 }
 

@@ -6,6 +6,7 @@ export {
   type CceBackwardBuffers,
   type CceForwardBuffers,
   type CceShape,
+  type WgslCceStepOptions,
   wgslCceBackwardSteps,
   wgslCceForwardSteps,
   wgslImplementation,

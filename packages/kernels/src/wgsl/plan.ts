@@ -12,12 +12,22 @@ export interface Chunk {
   count: number;
 }
 
-/** Cuts `total` rows of `rowBytes` each into chunks that fit `maxBytes`; throws naming `what` when 64 rows do not fit. */
-export function chunkRows(total: number, rowBytes: number, maxBytes: number, what: string): Chunk[] {
-  const per = Math.floor(maxBytes / rowBytes / 64) * 64;
-  if (per < 64) {
+/**
+ * Cuts `total` rows of `rowBytes` each into chunks that fit `maxBytes`, each starting at a
+ * multiple of `align` rows (64; 128 where a binding has 2-byte f16 elements, so that its byte
+ * offsets stay multiples of 256 for any D); throws naming `what` when `align` rows do not fit.
+ */
+export function chunkRows(
+  total: number,
+  rowBytes: number,
+  maxBytes: number,
+  what: string,
+  align = 64,
+): Chunk[] {
+  const per = Math.floor(maxBytes / rowBytes / align) * align;
+  if (per < align) {
     throw new RangeError(
-      `cceLoss (wgsl): ${what} rows of ${rowBytes} bytes are too wide: 64 of them must fit one storage binding of ${maxBytes} bytes (maxStorageBufferBindingSize), so D ≤ ${Math.floor(maxBytes / 256)}`,
+      `cceLoss (wgsl): ${what} rows of ${rowBytes} bytes are too wide: ${align} of them must fit one storage binding of ${maxBytes} bytes (maxStorageBufferBindingSize), so D ≤ ${Math.floor(maxBytes / (4 * align))}`,
     );
   }
   const out: Chunk[] = [];

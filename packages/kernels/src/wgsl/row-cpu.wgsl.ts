@@ -14,8 +14,10 @@
  *   add g_t·w_t to their dHidden columns in registers and g_t·h to dItems by CAS atomics; dHidden
  *   is added to once per S negatives (the row is this workgroup's alone).
  * Same work (one row per workgroup), draws and masking as row.wgsl.ts; sums in another order.
+ * hidden and items are `act_t` (f32, or f16), loaded into f32; the outputs are f32.
  */
-import { atomicAddWGSL, NEG_SENTINEL, preludeWGSL, scalarRowLoadWGSL } from './common.wgsl.js';
+import { actHeaderWGSL } from '../ops/wgsl-view.js';
+import { actDecls, atomicAddWGSL, NEG_SENTINEL, preludeWGSL, scalarRowLoadWGSL } from './common.wgsl.js';
 import { CPU_SUBGROUP_SIZES } from './layout.js';
 import { negativesWGSL, negBindingCount } from './negatives.js';
 import { BACKWARD_ROW_BINDINGS, bindingsWGSL, FORWARD_ROW_BINDINGS } from './program.js';
@@ -28,7 +30,7 @@ function loadsWGSL(vec4: boolean): string {
   const one = (name: string, arr: string) =>
     vec4
       ? `fn ld_${name}(row: u32, d: u32) -> vec4<f32> {
-  return select(vec4<f32>(0.0), ${arr}4[(row + min(d, P.dim - 4u)) / 4u], d < P.dim);
+  return select(vec4<f32>(0.0), vec4<f32>(${arr}4[(row + min(d, P.dim - 4u)) / 4u]), d < P.dim);
 }`
       : scalarRowLoadWGSL(name, arr);
   return `${one('h', 'hidden')}
@@ -167,15 +169,14 @@ fn add_item_row(at: u32, v: vec4<f32>) {
 export function rowCpuWGSL(c: RowShaderConfig, S: number): string {
   if (!CPU_SUBGROUP_SIZES.includes(S))
     throw new RangeError(`rowCpuWGSL: subgroup size ${S} is not one of ${CPU_SUBGROUP_SIZES.join(', ')}`);
-  const own = c.backward ? BACKWARD_ROW_BINDINGS : FORWARD_ROW_BINDINGS;
+  const own = actDecls(c.backward ? BACKWARD_ROW_BINDINGS : FORWARD_ROW_BINDINGS);
   const nb = own.length + 1;
   const v4 = nb + negBindingCount(c.neg);
   const vec4Decls = c.vec4
-    ? `@group(0) @binding(${v4}) var<storage, read> hidden4: array<vec4<f32>>;
-@group(0) @binding(${v4 + 1}) var<storage, read> items4: array<vec4<f32>>;`
+    ? `@group(0) @binding(${v4}) var<storage, read> hidden4: array<act4_t>;
+@group(0) @binding(${v4 + 1}) var<storage, read> items4: array<act4_t>;`
     : '';
-  return `enable subgroups;
-${preludeWGSL()}
+  return `${actHeaderWGSL(c.act ?? 'f32', ['subgroups'])}${preludeWGSL()}
 ${bindingsWGSL(own)}
 ${negativesWGSL(c.neg, nb)}
 ${vec4Decls}

@@ -18,7 +18,7 @@ export class RowProgram implements WgslProgram {
    */
   constructor(private readonly cfg: RowShaderConfig) {
     const cpu = cfg.subgroup ? `/cpu/sg${cfg.subgroup}` : '';
-    this.key = `row/${cfg.backward ? 'bwd' : 'fwd'}/${cfg.neg.kind}/${cfg.neg.logQ ? 'logq' : 'nologq'}/${cfg.removeHits ? 'hits' : 'nohits'}/${cfg.vec4 ? 'vec4' : 'scalar'}${cpu}`;
+    this.key = `row/${cfg.backward ? 'bwd' : 'fwd'}/${cfg.neg.kind}/${cfg.neg.logQ ? 'logq' : 'nologq'}/${cfg.removeHits ? 'hits' : 'nohits'}/${cfg.vec4 ? 'vec4' : 'scalar'}/${cfg.act ?? 'f32'}${cpu}`;
     this.workgroupSize = cfg.subgroup || ROW_WG;
     const own: BindingKind[] = cfg.backward
       ? ['uniform', 'read', 'read', 'read', 'read', 'read', 'rw', 'rw']

@@ -7,8 +7,11 @@
  * - grad: 64 negatives at a time, thread t computes g_j = dLoss·exp(s_j − lse) into workgroup
  *   memory; then the threads split D (coalesced) and add Σ_j g_j·w_j into dHidden (the row is this
  *   workgroup's alone) and g_j·h into dItems by CAS atomics.
+ * hidden and items are stored as `act_t` (f32, or f16 with `act: 'f16'`) and loaded into f32;
+ * everything the kernels write (lse, loss, dHidden, dItems) is f32.
  */
-import { atomicAddWGSL, preludeWGSL } from './common.wgsl.js';
+import { actHeaderWGSL, type WgslAct } from '../ops/wgsl-view.js';
+import { actDecls, atomicAddWGSL, preludeWGSL } from './common.wgsl.js';
 import { type NegConfig, negativesWGSL, negBindingCount } from './negatives.js';
 import { BACKWARD_ROW_BINDINGS, bindingsWGSL, FORWARD_ROW_BINDINGS } from './program.js';
 
@@ -20,6 +23,8 @@ export interface RowShaderConfig {
   vec4: boolean;
   /** Layout 'cpu' with subgroups of this size (row-cpu.wgsl.ts); 0 or absent: the workgroup-memory kernel below. */
   subgroup?: number;
+  /** Storage of hidden and items (default 'f32'; 'f16' needs 'shader-f16'). */
+  act?: WgslAct;
 }
 
 export const ROW_WG = 64;
@@ -29,10 +34,10 @@ function drawAndDot(c: RowShaderConfig): string {
   const dot = c.vec4
     ? `let q4 = P.dim / 4u;
   for (var q = 0u; q < q4; q = q + 1u) {
-    acc = acc + dot(hidden4[r * q4 + q], items4[li * q4 + q]);
+    acc = acc + dot(vec4<f32>(hidden4[r * q4 + q]), vec4<f32>(items4[li * q4 + q]));
   }`
     : `for (var d = 0u; d < P.dim; d = d + 1u) {
-    acc = acc + hidden[r * P.dim + d] * items[li * P.dim + d];
+    acc = acc + f32(hidden[r * P.dim + d]) * f32(items[li * P.dim + d]);
   }`;
   return `
 // The logit of negative j of row r less its correction; ok = false when masked or in another chunk.
@@ -57,14 +62,14 @@ fn neg_logit(r: u32, y: i32, j: u32) -> NegLogit {
 
 /** The row kernel's WGSL. */
 export function rowWGSL(c: RowShaderConfig): string {
-  const common = bindingsWGSL(c.backward ? BACKWARD_ROW_BINDINGS : FORWARD_ROW_BINDINGS);
+  const common = bindingsWGSL(actDecls(c.backward ? BACKWARD_ROW_BINDINGS : FORWARD_ROW_BINDINGS));
   const nb = c.backward ? 8 : 6;
   const v4 = nb + negBindingCount(c.neg);
   const vec4Decls = c.vec4
-    ? `@group(0) @binding(${v4}) var<storage, read> hidden4: array<vec4<f32>>;
-@group(0) @binding(${v4 + 1}) var<storage, read> items4: array<vec4<f32>>;`
+    ? `@group(0) @binding(${v4}) var<storage, read> hidden4: array<act4_t>;
+@group(0) @binding(${v4 + 1}) var<storage, read> items4: array<act4_t>;`
     : '';
-  const pre = `${preludeWGSL()}
+  const pre = `${actHeaderWGSL(c.act ?? 'f32')}${preludeWGSL()}
 ${common}
 ${negativesWGSL(c.neg, nb)}
 ${vec4Decls}
@@ -139,13 +144,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     sh_g[lid] = g;
     workgroupBarrier();
     for (var d = lid; d < P.dim; d = d + ${ROW_WG}u) {
-      let hd = hidden[r * P.dim + d];
+      let hd = f32(hidden[r * P.dim + d]);
       var acc = 0.0;
       for (var t = 0u; t < ${ROW_WG}u; t = t + 1u) {
         let gt = sh_g[t];
         if (gt != 0.0) {
           let at = sh_item[t] * P.dim + d;
-          acc = acc + gt * items[at];
+          acc = acc + gt * f32(items[at]);
           atomic_add_d_items(at, gt * hd);
         }
       }

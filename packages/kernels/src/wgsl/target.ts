@@ -10,7 +10,7 @@ export class TargetProgram implements WgslProgram {
 
   /** Bindings after params — forward: hidden, items, targets, lse, loss; backward: hidden, items, targets, lse, dLoss, dHidden, dItems. */
   constructor(private readonly cfg: TargetShaderConfig) {
-    this.key = `target/${cfg.backward ? 'bwd' : 'fwd'}/${cfg.all ? 'all' : 'sampled'}${cfg.cpu ? '/cpu' : ''}`;
+    this.key = `target/${cfg.backward ? 'bwd' : 'fwd'}/${cfg.all ? 'all' : 'sampled'}${cfg.cpu ? '/cpu' : ''}/${cfg.act ?? 'f32'}`;
     this.bindings = cfg.backward
       ? ['uniform', 'read', 'read', 'read', 'read', 'read', 'rw', 'rw']
       : ['uniform', 'read', 'read', 'read', 'rw', 'rw'];

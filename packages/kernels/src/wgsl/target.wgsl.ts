@@ -6,8 +6,11 @@
  * Layout 'cpu' (software adapters, `cpu`): the same per row, a row per invocation, 64 rows a
  * workgroup, no workgroup memory or barrier (the 64-thread tree reduction's 7 barriers a row are
  * 7 switches of every SIMD fiber on llvmpipe: 3–5 ms per call at the README's shape, N = 1,088).
+ * hidden and items are `act_t` (f32, or f16 with `act: 'f16'`), loaded into f32; lse, loss,
+ * dHidden and dItems are f32.
  */
-import { atomicAddWGSL, preludeWGSL } from './common.wgsl.js';
+import { actHeaderWGSL, type WgslAct } from '../ops/wgsl-view.js';
+import { actDecls, atomicAddWGSL, preludeWGSL } from './common.wgsl.js';
 import { BACKWARD_ROW_BINDINGS, bindingsWGSL, FORWARD_ROW_BINDINGS } from './program.js';
 
 export interface TargetShaderConfig {
@@ -16,6 +19,8 @@ export interface TargetShaderConfig {
   backward: boolean;
   /** Layout 'cpu': a row per invocation ({@link TARGET_CPU_ROWS} a workgroup). */
   cpu?: boolean;
+  /** Storage of hidden and items (default 'f32'; 'f16' needs 'shader-f16'). */
+  act?: WgslAct;
 }
 
 const WG = 64;
@@ -31,7 +36,7 @@ fn target_dot(r: u32, ly: u32, in_chunk: bool, lid: u32) -> f32 {
   var acc = 0.0;
   if (in_chunk) {
     for (var d = lid; d < P.dim; d = d + ${WG}u) {
-      acc = acc + hidden[r * P.dim + d] * items[ly * P.dim + d];
+      acc = acc + f32(hidden[r * P.dim + d]) * f32(items[ly * P.dim + d]);
     }
   }
   red[lid] = acc;
@@ -75,8 +80,8 @@ export function targetWGSL(c: TargetShaderConfig): string {
   if (c.cpu) return targetCpuWGSL(c);
   if (!c.backward) {
     const lse = finishLse(c);
-    return `${preludeWGSL()}
-${bindingsWGSL(FORWARD_ROW_BINDINGS)}
+    return `${actHeaderWGSL(c.act ?? 'f32')}${preludeWGSL()}
+${bindingsWGSL(actDecls(FORWARD_ROW_BINDINGS))}
 ${posWGSL()}
 ${head()}
   if (lid != 0u) {
@@ -97,8 +102,8 @@ ${head()}
 `;
   }
   const g = targetGrad(c);
-  return `${preludeWGSL()}
-${bindingsWGSL(BACKWARD_ROW_BINDINGS)}
+  return `${actHeaderWGSL(c.act ?? 'f32')}${preludeWGSL()}
+${bindingsWGSL(actDecls(BACKWARD_ROW_BINDINGS))}
 ${atomicAddWGSL('d_items')}
 ${posWGSL()}
 ${head()}
@@ -111,8 +116,8 @@ ${head()}
     return;
   }
   for (var d = lid; d < P.dim; d = d + ${WG}u) {
-    d_hidden[r * P.dim + d] = d_hidden[r * P.dim + d] + g * items[ly * P.dim + d];
-    atomic_add_d_items(ly * P.dim + d, g * hidden[r * P.dim + d]);
+    d_hidden[r * P.dim + d] = d_hidden[r * P.dim + d] + g * f32(items[ly * P.dim + d]);
+    atomic_add_d_items(ly * P.dim + d, g * f32(hidden[r * P.dim + d]));
   }
 }
 `;
@@ -139,13 +144,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var pos = 0.0;
   if (in_chunk) {
     for (var d = 0u; d < P.dim; d = d + 1u) {
-      pos = pos + hidden[r * P.dim + d] * items[ly * P.dim + d];
+      pos = pos + f32(hidden[r * P.dim + d]) * f32(items[ly * P.dim + d]);
     }
   }
 `;
   if (!c.backward) {
-    return `${preludeWGSL()}
-${bindingsWGSL(FORWARD_ROW_BINDINGS)}
+    return `${actHeaderWGSL(c.act ?? 'f32')}${preludeWGSL()}
+${bindingsWGSL(actDecls(FORWARD_ROW_BINDINGS))}
 ${head}
   if (in_chunk) {
     let st = vec2<f32>(lse[r], loss[r]);
@@ -160,8 +165,8 @@ ${head}
 }
 `;
   }
-  return `${preludeWGSL()}
-${bindingsWGSL(BACKWARD_ROW_BINDINGS)}
+  return `${actHeaderWGSL(c.act ?? 'f32')}${preludeWGSL()}
+${bindingsWGSL(actDecls(BACKWARD_ROW_BINDINGS))}
 ${atomicAddWGSL('d_items')}
 ${head}
   if (!in_chunk) {
@@ -173,8 +178,8 @@ ${head}
     return;
   }
   for (var d = 0u; d < P.dim; d = d + 1u) {
-    d_hidden[r * P.dim + d] = d_hidden[r * P.dim + d] + g * items[ly * P.dim + d];
-    atomic_add_d_items(ly * P.dim + d, g * hidden[r * P.dim + d]);
+    d_hidden[r * P.dim + d] = d_hidden[r * P.dim + d] + g * f32(items[ly * P.dim + d]);
+    atomic_add_d_items(ly * P.dim + d, g * f32(hidden[r * P.dim + d]));
   }
 }
 `;

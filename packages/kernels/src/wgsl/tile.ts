@@ -24,7 +24,7 @@ export class TileProgram implements WgslProgram {
   constructor(private readonly cfg: TileShaderConfig) {
     const neg = cfg.neg ? `${cfg.neg.kind}/${cfg.neg.logQ ? 'logq' : 'nologq'}` : 'all';
     const cpu = cfg.subgroup ? `/cpu/sg${cfg.subgroup}${cfg.vec4 ? '/vec4' : ''}` : '';
-    this.key = `tile/${cfg.kernel}/${neg}/${cfg.removeHits ? 'hits' : 'nohits'}/tr${cfg.tr}/tk${cfg.tk}/dc${cfg.dc}/${cfg.scratch ? 'scratch' : cfg.atomicItems ? 'atomic' : 'plain'}${cpu}`;
+    this.key = `tile/${cfg.kernel}/${neg}/${cfg.removeHits ? 'hits' : 'nohits'}/tr${cfg.tr}/tk${cfg.tk}/dc${cfg.dc}/${cfg.scratch ? 'scratch' : cfg.atomicItems ? 'atomic' : 'plain'}/${cfg.act ?? 'f32'}${cpu}`;
     this.workgroupSize = cfg.subgroup ? tileCpuLanes(cfg) : TILE_WG;
     const own = tileOwnBindings(cfg).map(([, k]) => k);
     const sampler = cfg.neg ? negBindingCount(cfg.neg) : 0;

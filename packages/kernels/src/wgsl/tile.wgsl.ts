@@ -34,8 +34,12 @@
  *   instead: no faster), so there is no reduction before them, nor the gather (on lavapipe in
  *   layout 'gpu' it only adds its sum pass: ~17–19 ms at N 4,096, C 2,000, D 64, K 127, grad-items
  *   itself unchanged). Elsewhere: the kernels above.
+ * hidden and items are stored as `act_t` (f32, or f16 with `act: 'f16'`: vec4 loads then read
+ * `array<act4_t>`) and converted to f32 on load; the workgroup-memory tiles, lse, loss, dHidden,
+ * dItems and the gather's partial sums are f32.
  */
-import { atomicAddWGSL, NEG_SENTINEL, preludeWGSL, scalarRowLoadWGSL } from './common.wgsl.js';
+import { actHeaderWGSL, type WgslAct } from '../ops/wgsl-view.js';
+import { actDecls, atomicAddWGSL, NEG_SENTINEL, preludeWGSL, scalarRowLoadWGSL } from './common.wgsl.js';
 import { CPU_SUBGROUP_SIZES } from './layout.js';
 import { type NegConfig, negativesWGSL } from './negatives.js';
 import { bindingsWGSL } from './program.js';
@@ -64,6 +68,8 @@ export interface TileShaderConfig {
   subgroup?: number;
   /** The subgroup kernel: hidden, items (and dHidden) read as vec4 (D a multiple of 4). */
   vec4?: boolean;
+  /** Storage of hidden and items (default 'f32'; 'f16' needs 'shader-f16'). */
+  act?: WgslAct;
 }
 
 export const TILE_WG = 256;
@@ -98,16 +104,16 @@ export function tileOwnBindings(c: TileShaderConfig): [string, 'read' | 'rw', st
     ['items', 'read', 'f32'],
     ['targets', 'read', 'i32'],
   ];
-  if (c.kernel === 'lse') return [...base, ['lse', 'rw', 'f32'], ['loss', 'rw', 'f32']];
+  if (c.kernel === 'lse') return actDecls([...base, ['lse', 'rw', 'f32'], ['loss', 'rw', 'f32']]);
   const dItems: [string, 'read' | 'rw', string] = c.scratch
     ? ['part', 'rw', 'f32']
     : ['d_items', 'rw', c.atomicItems ? 'atomic<u32>' : 'f32'];
-  return [
+  return actDecls([
     ...base,
     ['lse', 'read', 'f32'],
     ['dloss', 'read', 'f32'],
     c.kernel === 'grad-hidden' ? ['d_hidden', 'rw', 'f32'] : dItems,
-  ];
+  ]);
 }
 
 function sizes(c: TileShaderConfig) {
@@ -193,7 +199,7 @@ fn tile_logits(tile: Tile, lid: u32, tx: u32, ty: u32) -> array<f32, ${RM * CM}>
       let k = e % TD;
       var v = 0.0;
       if (r < tile.nr && d0 + k < P.dim) {
-        v = hidden[(tile.r0 + r) * P.dim + d0 + k];
+        v = f32(hidden[(tile.r0 + r) * P.dim + d0 + k]);
       }
       hs[k * (TR + 1u) + r] = v;
     }
@@ -202,7 +208,7 @@ fn tile_logits(tile: Tile, lid: u32, tx: u32, ty: u32) -> array<f32, ${RM * CM}>
       let k = e % TD;
       var v = 0.0;
       if (s_ok[c] != 0u && d0 + k < P.dim) {
-        v = items[s_item[c] * P.dim + d0 + k];
+        v = f32(items[s_item[c] * P.dim + d0 + k]);
       }
       ws[k * (TK + 1u) + c] = v;
     }
@@ -354,7 +360,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let d = d_base + e % ${c.dc}u;
         var v = 0.0;
         if (s_ok[c0 + cc] != 0u && d < P.dim) {
-          v = items[s_item[c0 + cc] * P.dim + d];
+          v = f32(items[s_item[c0 + cc] * P.dim + d]);
         }
         hs[e] = v;
       }
@@ -425,7 +431,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let d = d_base + e % ${c.dc}u;
         var v = 0.0;
         if (r0 + rr < tile.nr && d < P.dim) {
-          v = hidden[(tile.r0 + r0 + rr) * P.dim + d];
+          v = f32(hidden[(tile.r0 + r0 + rr) * P.dim + d]);
         }
         hs[e] = v;
       }
@@ -531,7 +537,7 @@ export function tileWGSL(c: TileShaderConfig): string {
   const neg = c.neg ? negativesWGSL(c.neg, own.length + 1) : '';
   const body =
     c.kernel === 'lse' ? lseWGSL(c) : c.kernel === 'grad-hidden' ? gradHiddenWGSL(c) : gradItemsWGSL(c);
-  return `${preludeWGSL()}
+  return `${actHeaderWGSL(c.act ?? 'f32')}${preludeWGSL()}
 ${bindingsWGSL(own)}
 ${neg}
 ${body}`;
@@ -550,10 +556,17 @@ export function tileCpuLanes(c: TileShaderConfig): number {
   return c.kernel === 'grad-items' ? c.tk : c.tr;
 }
 
-/** Bindings of the 'cpu' tile kernel: as {@link tileOwnBindings}, hidden, items, dHidden as vec4 where `vec4`. */
+/**
+ * Bindings of the 'cpu' tile kernel: as {@link tileOwnBindings}, with `vec4` hidden and items as
+ * `act4_t` and dHidden as `vec4<f32>`.
+ */
 function tileCpuBindings(c: TileShaderConfig): [string, 'read' | 'rw', string][] {
-  const v4 = new Set(c.vec4 ? ['hidden', 'items', 'd_hidden'] : []);
-  return tileOwnBindings(c).map(([n, k, t]) => [n, k, v4.has(n) ? 'vec4<f32>' : t]);
+  if (!c.vec4) return tileOwnBindings(c);
+  return tileOwnBindings(c).map(([n, k, t]) => [
+    n,
+    k,
+    t === 'act_t' ? 'act4_t' : n === 'd_hidden' ? 'vec4<f32>' : t,
+  ]);
 }
 
 /** ld_h / ld_w: 4 consecutive values of a row (start `row`, its first element) from d, zero past D. */
@@ -561,7 +574,7 @@ function cpuLoadsWGSL(c: TileShaderConfig): string {
   const one = (arr: string) =>
     c.vec4
       ? `fn ld_${arr[0]}(row: u32, d: u32) -> vec4<f32> {
-  return ${arr}[(row + min(d, P.dim - 4u)) / 4u];
+  return vec4<f32>(${arr}[(row + min(d, P.dim - 4u)) / 4u]);
 }`
       : scalarRowLoadWGSL(arr[0]!, arr);
   return `${one('hidden')}
@@ -825,8 +838,7 @@ export function tileCpuWGSL(c: TileShaderConfig): string {
       : c.kernel === 'grad-hidden'
         ? cpuGradHiddenWGSL(c, S)
         : cpuGradItemsWGSL(c, S);
-  return `enable subgroups;
-${preludeWGSL()}
+  return `${actHeaderWGSL(c.act ?? 'f32', ['subgroups'])}${preludeWGSL()}
 ${bindingsWGSL(own)}
 ${neg}
 ${cpuCommonWGSL(c)}
