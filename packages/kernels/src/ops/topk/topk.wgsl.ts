@@ -6,15 +6,35 @@
  * each element's rank in the union — a binary search in the running list plus a count over the
  * tile — so the merge is exact and needs no sort. Order: higher score first, ties to the lower id.
  * Seen items are skipped by a binary search in the user's sorted CSR list; −∞ scores never enter.
+ * User u's vector is hidden[offset + u·rowStride + d] (a strided view: the last position of
+ * [U, L, D]), stored as the kernel's `act_t` (f32, or f16 with 'shader-f16'; bf16 `dtype` on CUDA);
+ * items, ids and scores are f32 / i32 whatever the storage, as on CUDA.
  */
 
 import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
+import { actHeaderWGSL, type Decl, offsetFields, storageWGSL, type WgslAct } from '../wgsl-view.js';
 
-/** The kernel's uniform Params (binding 0): users U, items C, whether a seen list is bound. */
+/** The kernel's storage bindings 1…6 (views: each has its `<name>_o` element offset). */
+export const TOPK_BUFFERS: readonly Decl[] = [
+  ['hidden', 'act_t', 'read'],
+  ['table', 'f32', 'read'],
+  ['seenOffsets', 'i32', 'read'],
+  ['seenItems', 'i32', 'read'],
+  ['outIds', 'i32', 'rw'],
+  ['outScores', 'f32', 'rw'],
+];
+
+/**
+ * The kernel's uniform Params (binding 0): users U, items C, whether a seen list is bound, the
+ * hidden view's row stride and offset (elements), and the bindings' element offsets.
+ */
 export const TOPK_PARAM_FIELDS: readonly ParamField[] = [
   ['users', 'u32'],
   ['items', 'u32'],
   ['hasSeen', 'u32'],
+  ['rowStride', 'u32'],
+  ['offset', 'u32'],
+  ...offsetFields(TOPK_BUFFERS),
 ];
 
 /** Compile-time sizes of one pipeline. */
@@ -25,6 +45,8 @@ export interface TopKShaderParams {
   dim: number;
   /** Threads per workgroup = items per tile. */
   workgroupSize: number;
+  /** Storage of hidden (default 'f32'). */
+  act?: WgslAct;
 }
 
 /** Bytes of workgroup memory the shader declares for these sizes. */
@@ -35,14 +57,10 @@ export function topKWorkgroupBytes(p: TopKShaderParams): number {
 /** The WGSL source of the top-k kernel for `p`. */
 export function topKWGSL(p: TopKShaderParams): string {
   const { k: K, dim: D, workgroupSize: WG } = p;
-  return /* wgsl */ `
+  // hidden: user u at offset + u·rowStride; table [C, D]; seenOffsets [U + 1]; outIds, outScores [U, K].
+  return /* wgsl */ `${actHeaderWGSL(p.act ?? 'f32')}
 ${paramsStructWGSL(TOPK_PARAM_FIELDS)}
-@group(0) @binding(1) var<storage, read> hidden: array<f32>;     // [U, D]
-@group(0) @binding(2) var<storage, read> table: array<f32>;      // [C, D]
-@group(0) @binding(3) var<storage, read> seenOffsets: array<i32>; // [U + 1]
-@group(0) @binding(4) var<storage, read> seenItems: array<i32>;
-@group(0) @binding(5) var<storage, read_write> outIds: array<i32>;    // [U, K]
-@group(0) @binding(6) var<storage, read_write> outScores: array<f32>; // [U, K]
+${storageWGSL(TOPK_BUFFERS)}
 
 const K: u32 = ${K}u;
 const D: u32 = ${D}u;
@@ -64,12 +82,12 @@ fn better(sa: f32, ia: u32, sb: f32, ib: u32) -> bool {
 }
 
 fn isSeen(u: u32, c: u32) -> bool {
-  var lo = seenOffsets[u];
-  var hi = seenOffsets[u + 1u];
+  var lo = seenOffsets[P.seenOffsets_o + u];
+  var hi = seenOffsets[P.seenOffsets_o + u + 1u];
   let ci = i32(c);
   while (lo < hi) {
     let mid = (lo + hi) / 2;
-    let v = seenItems[mid];
+    let v = seenItems[P.seenItems_o + u32(mid)];
     if (v == ci) { return true; }
     if (v < ci) { lo = mid + 1; } else { hi = mid; }
   }
@@ -104,7 +122,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let U = P.users;
   let C = P.items;
   for (var u = wid.x; u < U; u = u + nwg.x) {
-    for (var d = lid; d < D; d = d + WG) { hv[d] = hidden[u * D + d]; }
+    for (var d = lid; d < D; d = d + WG) { hv[d] = f32(hidden[P.hidden_o + P.offset + u * P.rowStride + d]); }
     for (var i = lid; i < K; i = i + WG) { topS[i] = negInf; topI[i] = NONE; }
     if (lid == 0u) { atomicStore(&anyFlag, 0u); }
     workgroupBarrier();
@@ -114,7 +132,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       var s = negInf;
       if (c < C) {
         var acc = 0.0;
-        let base = c * D;
+        let base = P.table_o + c * D;
         for (var d = 0u; d < D; d = d + 1u) { acc = acc + hv[d] * table[base + d]; }
         s = acc;
         cand = s > negInf && better(s, c, topS[K - 1u], topI[K - 1u]);
@@ -146,8 +164,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     for (var i = lid; i < K; i = i + WG) {
       let id = topI[i];
-      outIds[u * K + i] = select(i32(id), -1, id == NONE);
-      outScores[u * K + i] = topS[i];
+      outIds[P.outIds_o + u * K + i] = select(i32(id), -1, id == NONE);
+      outScores[P.outScores_o + u * K + i] = topS[i];
     }
     workgroupBarrier();
   }
