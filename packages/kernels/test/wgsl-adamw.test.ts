@@ -171,6 +171,22 @@ describe.skipIf(skipReason !== undefined)('adamw (WGSL)', () => {
         1 / count,
       );
       const label = `n=${n} count=${count} clip=${clipNorm}`;
+      // The reference agrees with itself the same way (float64: to rounding).
+      const host = (g: ArrayLike<number>, gradScale?: number) => {
+        const st = { params: Float64Array.from(params), m: Float64Array.from(m), v: Float64Array.from(v) };
+        const normSq = gradNormSquared(g, n, gradScale);
+        adamwUpdate({ ...c, ...st, grads: g, n, nDecay: n >> 1, step: 4, normSq, gradScale });
+        return { normSq, ...st };
+      };
+      const hp = host(grads);
+      const hs = host(
+        Float64Array.from(grads, (x) => x * count),
+        1 / count,
+      );
+      expect(relErr([hs.normSq], [hp.normSq]), `host normSq ${label}`).toBeLessThanOrEqual(1e-12);
+      expect(relErr(hs.params, hp.params), `host params ${label}`).toBeLessThanOrEqual(1e-12);
+      expect(relErr(hs.v, hp.v), `host v ${label}`).toBeLessThanOrEqual(1e-12);
+      expect(relErr(plain.params, hp.params), `params vs host ${label}`).toBeLessThanOrEqual(1e-5);
       expect(relErr(summed.norm, plain.norm), `normSq ${label}`).toBeLessThanOrEqual(1e-5);
       expect(relErr(summed.params, plain.params), `params ${label}`).toBeLessThanOrEqual(1e-5);
       expect(relErr(summed.m, plain.m), `m ${label}`).toBeLessThanOrEqual(1e-5);
