@@ -1,9 +1,10 @@
 /**
  * Which engine trains a run, and building or restoring it: the fused engine on CUDA where a GPU,
  * the driver and our kernels are usable and the loss is one it runs, else the tfjs engine on the
- * chosen tfjs backend. `--engine fused` without CUDA runs the fused engine on WebGPU (float32), and
- * so does `--engine auto` once tfjs's backend turns out to be WebGPU ({@link onBackend}: measured
- * 5.8–6.8× faster than the tfjs engine per epoch of the README's `cutrec train` on lavapipe, side by side; 12.7 ms per step on an
+ * chosen tfjs backend. `--engine fused` without CUDA runs the fused engine on WebGPU (float32),
+ * `--precision f16` runs it there in half precision on adapters with 'shader-f16' (even where CUDA
+ * is usable), and so does `--engine auto` (float32) once tfjs's backend turns out to be WebGPU
+ * ({@link onBackend}: measured 5.8–6.8× faster than the tfjs engine per epoch of the README's `cutrec train` on lavapipe, side by side; 12.7 ms per step on an
  * H200 through Vulkan against the tfjs step's 228 ms in an earlier run; packages/models/BENCHMARKS.md). Both are @cutrec/models `TrainingEngine`s.
  */
 
@@ -21,6 +22,7 @@ import {
   type SASRecConfig,
   Trainer,
   type TrainingEngine,
+  tfjsDevice,
 } from '@cutrec/models';
 import { cudaDevices } from '@cutrec/tensor';
 import type { TrainConfig } from './config/schema.js';
@@ -28,7 +30,8 @@ import type { TrainConfig } from './config/schema.js';
 /** The engine a run uses, with its precision and why (for `cutrec info` and the start event). */
 export interface EngineChoice {
   engine: 'fused' | 'tfjs';
-  precision: 'fp32' | 'bf16' | null;
+  /** 'bf16' is CUDA's half precision, 'f16' WebGPU's; null for tfjs. */
+  precision: 'fp32' | 'bf16' | 'f16' | null;
   /** Where the fused engine runs (absent for tfjs). */
   device?: 'cuda' | 'webgpu';
   /** Why 'auto' did not pick the fused engine. */
@@ -52,6 +55,19 @@ export function fusedUnavailable(config: Pick<TrainConfig, 'loss'>): string | un
 export function chooseEngine(
   config: Pick<TrainConfig, 'engine' | 'precision' | 'loss'> & Partial<Pick<TrainConfig, 'backend'>>,
 ): EngineChoice {
+  if (config.precision === 'f16' && config.engine !== 'tfjs') {
+    // f16 is the WebGPU engine's half precision (CUDA's is bf16): the fused engine on WebGPU, even
+    // where CUDA is usable. Whether the adapter has 'shader-f16' is known once tfjs is on it
+    // ({@link onBackend}).
+    const lossWhy = lossUnsupported(config);
+    if (lossWhy)
+      throw new Error(`--${config.engine === 'fused' ? 'engine fused' : 'precision f16'}: ${lossWhy}`);
+    if (config.backend === 'cpu')
+      throw new Error(
+        '--precision f16 runs the fused engine on WebGPU, which --backend cpu rules out: use --backend webgpu or auto, or --precision fp32',
+      );
+    return { engine: 'fused', precision: 'f16', device: 'webgpu' };
+  }
   const why = config.engine === 'tfjs' ? undefined : fusedUnavailable(config);
   if (config.engine === 'fused' && why) {
     // No CUDA: the fused engine on WebGPU (the backend must be able to be WebGPU; fp32 only).
@@ -59,7 +75,10 @@ export function chooseEngine(
     if (lossWhy) throw new Error(`--engine fused: ${lossWhy}`);
     if (config.backend === 'cpu')
       throw new Error(`--engine fused: ${why}; and --backend cpu rules out WebGPU`);
-    if (config.precision === 'bf16') throw new Error(`--engine fused --precision bf16 needs CUDA: ${why}`);
+    if (config.precision === 'bf16')
+      throw new Error(
+        `--engine fused --precision bf16 needs CUDA: ${why} (on WebGPU use --precision f16 or fp32)`,
+      );
     return { engine: 'fused', precision: 'fp32', device: 'webgpu' };
   }
   if (config.engine === 'tfjs' || why)
@@ -76,19 +95,34 @@ export function chooseEngine(
 }
 
 /**
- * `--engine auto` once the tfjs backend is set up: where `chooseEngine` left the tfjs engine only
- * for want of CUDA and tfjs runs on WebGPU, the fused engine on that device (fp32); a loss the
- * fused engine does not run, an explicit `--impl`, `--precision bf16`, or an adapter whose limits
- * the fused kernels exceed keep tfjs (the last with its reason).
+ * The choice once the tfjs backend is set up (`gpu`: tfjs's WebGPU device, if any).
+ * `--precision f16` (the fused engine on WebGPU, from `chooseEngine`) needs tfjs on a WebGPU device
+ * with 'shader-f16', else throws naming the flag and the feature. `--engine auto`: where
+ * `chooseEngine` left the tfjs engine only for want of CUDA and tfjs runs on WebGPU, the fused
+ * engine on that device (fp32; 'auto' precision is fp32 there too); a loss the fused engine does
+ * not run, an explicit `--impl`, `--precision bf16`, or an adapter whose limits the fused kernels
+ * exceed keep tfjs (the last with its reason).
  */
 export function onBackend(
   config: Pick<TrainConfig, 'engine' | 'precision' | 'loss'>,
   choice: EngineChoice,
   backend: 'webgpu' | 'cpu',
+  gpu: GPUDevice | undefined = tfjsDevice(),
 ): EngineChoice {
+  if (choice.precision === 'f16') {
+    if (backend !== 'webgpu' || !gpu)
+      throw new Error(
+        `--precision f16 runs the fused engine on WebGPU, and tfjs is ${backend === 'webgpu' ? 'not on a WebGPU device' : 'on the CPU'} here: use --precision fp32`,
+      );
+    if (!gpu.features.has('shader-f16'))
+      throw new Error(
+        "--precision f16 needs the WebGPU adapter's 'shader-f16' feature, which this one lacks: use --precision fp32",
+      );
+    return choice;
+  }
   if (config.engine !== 'auto' || choice.engine === 'fused' || backend !== 'webgpu') return choice;
   if (lossUnsupported(config) || config.loss.impl !== 'auto' || config.precision === 'bf16') return choice;
-  const why = fusedWebGpuUnavailableReason();
+  const why = fusedWebGpuUnavailableReason(gpu);
   if (why) return { ...choice, reason: `${choice.reason ?? 'no CUDA'}; on WebGPU: ${why}` };
   return { engine: 'fused', precision: 'fp32', device: 'webgpu' };
 }
@@ -97,7 +131,7 @@ export function onBackend(
 function withFusedDevice<T>(choice: EngineChoice, f: <B>(device: FusedDevice<B>) => T): T {
   const { device } = createFusedDevice({
     device: choice.device ?? 'cuda',
-    precision: choice.precision === 'bf16' ? 'bf16' : 'fp32',
+    precision: choice.precision ?? 'fp32',
   });
   return f(device);
 }

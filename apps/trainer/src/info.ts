@@ -16,8 +16,18 @@ export interface InfoReport {
   node: string;
   platform: string;
   backends: { name: 'webgpu' | 'cpu' | 'cuda'; usable: boolean; reason?: string }[];
-  /** Training engines: the fused step (on CUDA with cuBLASLt or our own GEMMs, or on WebGPU) and tfjs. */
-  engines: { name: 'fused' | 'tfjs'; usable: boolean; reason?: string; gemm?: string }[];
+  /**
+   * Training engines: the fused step (on CUDA with cuBLASLt or our own GEMMs, or on WebGPU) and
+   * tfjs; `precisions`: the fused engine's `--precision` values usable here (bf16 on CUDA sm_80+,
+   * f16 on a WebGPU adapter with 'shader-f16').
+   */
+  engines: {
+    name: 'fused' | 'tfjs';
+    usable: boolean;
+    reason?: string;
+    gemm?: string;
+    precisions?: ('fp32' | 'bf16' | 'f16')[];
+  }[];
   webgpu: DeviceInfo | null;
   cuda: CudaDeviceInfo[];
 }
@@ -46,19 +56,22 @@ export async function collectInfo(version: string): Promise<InfoReport> {
       { name: 'cpu', usable: true },
       cudaReason ? { name: 'cuda', usable: false, reason: cudaReason } : { name: 'cuda', usable: true },
     ],
-    engines: [fusedEngine(webgpu !== null), { name: 'tfjs', usable: true }],
+    engines: [fusedEngine(webgpu), { name: 'tfjs', usable: true }],
     webgpu,
     cuda,
   };
 }
 
-function fusedEngine(webgpu: boolean): InfoReport['engines'][number] {
+function fusedEngine(webgpu: DeviceInfo | null): InfoReport['engines'][number] {
   const reason = fusedCudaUnavailableReason();
+  // f16 is the fused engine on WebGPU (even where CUDA is usable), on adapters with 'shader-f16'.
+  const f16 = webgpu?.features.includes('shader-f16') ? (['f16'] as const) : [];
   if (reason && webgpu) {
     return {
       name: 'fused',
       usable: true,
-      gemm: `WGSL kernels on WebGPU, fp32 (--engine auto and fused pick it here). CUDA: ${reason}`,
+      gemm: `WGSL kernels on WebGPU, fp32${f16.length ? ', or f16 with --precision f16 (shader-f16)' : ' (no shader-f16: no --precision f16)'} (--engine auto and fused pick it here). CUDA: ${reason}`,
+      precisions: ['fp32', ...f16],
     };
   }
   if (reason) return { name: 'fused', usable: false, reason };
@@ -66,7 +79,8 @@ function fusedEngine(webgpu: boolean): InfoReport['engines'][number] {
   const gemm = lt
     ? `cuBLASLt ${lt.version} (${lt.path})`
     : `our own tiled GEMM kernels (cuBLASLt not found: ${cublasLtUnavailableReason() ?? 'unknown'})`;
-  return { name: 'fused', usable: true, gemm };
+  const bf16 = (cudaDevices()[0]?.major ?? 0) >= 8 ? (['bf16'] as const) : [];
+  return { name: 'fused', usable: true, gemm, precisions: ['fp32', ...bf16, ...f16] };
 }
 
 function mib(bytes: number | undefined): string {
@@ -86,6 +100,10 @@ export function formatInfo(r: InfoReport): string {
   for (const e of r.engines) {
     out.push(`  ${e.name.padEnd(7)} ${e.usable ? 'usable' : 'not usable'}${e.reason ? `: ${e.reason}` : ''}`);
     if (e.gemm) out.push(`          GEMMs: ${e.gemm}`);
+    if (e.precisions)
+      out.push(
+        `          --precision: ${e.precisions.join(', ')}${e.precisions.includes('f16') ? ' (f16: on WebGPU)' : ''}`,
+      );
   }
   if (r.webgpu) {
     const w = r.webgpu;

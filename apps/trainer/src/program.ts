@@ -168,11 +168,10 @@ function addTrainOptions(cmd: Command): Command {
         ).choices(['auto', 'fused', 'tfjs']),
       )
       .addOption(
-        new Option('--precision <p>', 'fused engine: bf16 or fp32 (default auto: bf16 on sm_80+)').choices([
-          'auto',
-          'fp32',
-          'bf16',
-        ]),
+        new Option(
+          '--precision <p>',
+          "fused engine: fp32, bf16 (CUDA, sm_80+) or f16 (the fused engine on WebGPU, adapters with 'shader-f16'); default auto: fp32",
+        ).choices(['auto', 'fp32', 'bf16', 'f16']),
       )
   );
 }

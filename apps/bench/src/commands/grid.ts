@@ -148,7 +148,7 @@ async function gridSpec(o: GridCliOptions, recipe: Recipe, g: GridEngine) {
 async function setUp(o: GridCliOptions) {
   const req: GridEngineRequest = {
     engine: one('--engine', o.engine, ['auto', 'fused', 'tfjs'] as const),
-    precision: one('--precision', o.precision, ['auto', 'fp32', 'bf16'] as const),
+    precision: one('--precision', o.precision, ['auto', 'fp32', 'bf16', 'f16'] as const),
     fusedDevice: one('--fused-device', o.fusedDevice, ['auto', 'cuda', 'webgpu', 'host'] as const),
     backend: one('--backend', o.backend, ['auto', 'webgpu', 'cpu'] as const),
   };
@@ -156,7 +156,10 @@ async function setUp(o: GridCliOptions) {
   const first = req.engine === 'tfjs' ? {} : fusedKindFirst(req);
   const here = first.device === 'cuda' || first.device === 'host' ? 'cpu' : req.backend;
   const setup = await benchSetup(here);
-  return { setup, g: chooseGridEngine(req, setup.device !== null) };
+  return {
+    setup,
+    g: chooseGridEngine(req, setup.device !== null, setup.device?.features.has('shader-f16') ?? false),
+  };
 }
 
 /** Registers `cutrec-bench grid` and the hidden `grid-cell`. */
@@ -191,7 +194,11 @@ export function registerGrid(program: Command): void {
       'auto (the fused engine on CUDA or WebGPU where usable, else tfjs), fused or tfjs',
       'auto',
     )
-    .option('--precision <p>', 'fp32, bf16 (fused engine on CUDA) or auto (fp32)', 'auto')
+    .option(
+      '--precision <p>',
+      "fp32, bf16 (fused engine on CUDA), f16 (fused engine on WebGPU, adapters with 'shader-f16') or auto (fp32)",
+      'auto',
+    )
     .option(
       '--fused-device <kind>',
       'the fused engine’s device: auto (CUDA, else WebGPU), cuda, webgpu, or host (float64 references; tiny tests only)',

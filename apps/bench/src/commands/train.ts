@@ -6,7 +6,7 @@ import { fusedMarkdown, trainMarkdown } from '../report/markdown.js';
 import { benchSetup, outputDir, writeResult } from '../setup.js';
 import { stepConfigByName } from '../shapes.js';
 import { lossSpec, runTrainBench, TRAIN_LOSSES, type TrainLossName } from '../train/bench.js';
-import { type FusedTrainResult, runFusedTrainBench } from '../train/fused.js';
+import { type FusedPrecision, type FusedTrainResult, runFusedTrainBench } from '../train/fused.js';
 
 interface TrainCliOptions {
   items: string;
@@ -72,7 +72,11 @@ export function registerTrain(program: Command): void {
       '--config <name>',
       'a named configuration (beauty-d64, ml20m, beauty: sets items, hidden, batch, max-len, negatives)',
     )
-    .option('--precision <list>', 'fused engine precisions: fp32 and/or bf16 (bf16: CUDA only)', 'fp32,bf16')
+    .option(
+      '--precision <list>',
+      "fused engine precisions: fp32, bf16 (CUDA only) and/or f16 (always on WebGPU, adapters with 'shader-f16')",
+      'fp32,bf16',
+    )
     .option('--profile', 'fused engine on CUDA: also time every op of a few eager steps with CUDA events')
     .option('--json', 'print the results as JSON on stdout (no progress output)')
     .option(
@@ -87,8 +91,8 @@ export function registerTrain(program: Command): void {
       }
       const precisions = o.precision.split(',').map((s) => s.trim());
       for (const p of precisions) {
-        if (p !== 'fp32' && p !== 'bf16')
-          throw new RangeError(`--precision must be a list of fp32, bf16; got ${JSON.stringify(p)}`);
+        if (p !== 'fp32' && p !== 'bf16' && p !== 'f16')
+          throw new RangeError(`--precision must be a list of fp32, bf16, f16; got ${JSON.stringify(p)}`);
       }
       if (o.config) {
         const c = stepConfigByName(o.config);
@@ -101,11 +105,10 @@ export function registerTrain(program: Command): void {
         });
       }
       // The fused engine runs where the trainer's would: CUDA where usable (tfjs then needs only
-      // its CPU backend), else WebGPU on tfjs's WebGPU device.
+      // its CPU backend), else WebGPU on tfjs's WebGPU device; f16 rows always on WebGPU.
       const fusedKind = engines.includes('fused') ? fusedDeviceKind().device : undefined;
-      const setup = await benchSetup(
-        (engines.includes('tfjs') || fusedKind === 'webgpu' ? o.backend : 'cpu') as 'auto',
-      );
+      const fusedWebGpu = fusedKind === 'webgpu' || (fusedKind !== undefined && precisions.includes('f16'));
+      const setup = await benchSetup((engines.includes('tfjs') || fusedWebGpu ? o.backend : 'cpu') as 'auto');
       const losses = o.losses.split(',').map((s) => s.trim()) as TrainLossName[];
       for (const l of losses) {
         if (!TRAIN_LOSSES.includes(l))
@@ -147,7 +150,7 @@ export function registerTrain(program: Command): void {
               impl: 'auto',
             }),
           })),
-          precisions: precisions as ('fp32' | 'bf16')[],
+          precisions: precisions as FusedPrecision[],
           profile: Boolean(o.profile),
           warmup: q ? 1 : int('--warmup', o.warmup, 0),
           steps: q ? 3 : int('--steps', o.steps),

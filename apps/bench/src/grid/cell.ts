@@ -49,7 +49,8 @@ export interface CellSpec {
   engine: 'fused' | 'tfjs';
   /** The fused engine's device (host: the float64 references, for tests). */
   device: 'cuda' | 'webgpu' | 'host';
-  precision: 'fp32' | 'bf16';
+  /** bf16 on CUDA, f16 on WebGPU. */
+  precision: 'fp32' | 'bf16' | 'f16';
   /** Remove each user's history from the candidates in evaluation. */
   removeSeen: boolean;
   seed: number;
@@ -70,7 +71,7 @@ export interface CellResult {
   maxLen: number;
   engine?: 'fused' | 'tfjs';
   device?: CellDevice;
-  precision?: 'fp32' | 'bf16';
+  precision?: 'fp32' | 'bf16' | 'f16';
   /** Trained to its end (early stop, the epoch or step cap); false when the deadline cut it or it failed. */
   complete?: boolean;
   stoppedBy?: StopReason;

@@ -63,7 +63,8 @@ export interface CellEngineOptions {
   engine: 'fused' | 'tfjs';
   /** The fused engine's device. */
   device: 'cuda' | 'webgpu' | 'host';
-  precision: 'fp32' | 'bf16';
+  /** bf16 on CUDA, f16 on WebGPU (an adapter with 'shader-f16'). */
+  precision: 'fp32' | 'bf16' | 'f16';
   model: SASRecConfig;
   loss: LossSpec;
   optimizer: AdamWConfig;

@@ -25,7 +25,7 @@ export interface GridSpec {
   /** Whose memory the budget is checked against (e.g. the naive sampled loss, to show which cells it could not train). */
   budgetImpl: BudgetImpl;
   /** The fused engine's precision (for `budgetImpl: 'fused'`); default fp32. */
-  precision?: 'fp32' | 'bf16';
+  precision?: 'fp32' | 'bf16' | 'f16';
   budgetBytes: number;
 }
 
@@ -83,7 +83,7 @@ export function fusedStepBytes(spec: GridSpec, batchSize: number, maxLen: number
     numBlocks: spec.numBlocks,
     numHeads: spec.numHeads,
   });
-  const dtype = spec.precision === 'bf16' ? 'bfloat16' : 'float32';
+  const dtype = spec.precision === 'bf16' ? 'bfloat16' : spec.precision === 'f16' ? 'float16' : 'float32';
   return fusedBytes(paramLayout(config), stepShapes(config, batchSize), config.norm, dtype).total;
 }
 

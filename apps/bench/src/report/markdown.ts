@@ -332,7 +332,9 @@ export function fusedMarkdown(
 ): string {
   const f = (x: number | null, d = 2) => (x === null ? '' : num(x, d));
   const mib = (x: number | null) => (x === null ? 'n/a' : num(x / MiB, 1));
-  const devices = [...new Set(rows.map((x) => (x.device === 'cuda' ? 'CUDA' : 'WebGPU')))].join(', ');
+  const deviceOf = (x: { device: string }) => (x.device === 'cuda' ? 'CUDA' : 'WebGPU');
+  const kinds = [...new Set(rows.map(deviceOf))];
+  const devices = kinds.join(', ');
   return `## fused engine (${devices || 'CUDA'}), ${config}\n\n${markdownTable(
     [
       'precision',
@@ -347,7 +349,7 @@ export function fusedMarkdown(
     ],
     ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
     rows.map((x) => [
-      x.precision,
+      kinds.length > 1 ? `${x.precision} (${deviceOf(x)})` : x.precision,
       x.loss,
       f(x.stepMs, 3),
       f(x.stepSpreadMs, 3),

@@ -1,7 +1,8 @@
 /**
  * `cutrec-bench train --engine fused`: the fused SASRec step on the device the trainer picks (CUDA,
  * one CUDA graph per step, where usable; else WebGPU, one command submission per step), per
- * precision and loss: the median wall-clock time of a step waited for alone, the mean time of
+ * precision and loss (bf16 on CUDA; f16 always on WebGPU, adapters with 'shader-f16', as
+ * `cutrec train --precision f16`): the median wall-clock time of a step waited for alone, the mean time of
  * steps queued back to back (what a training loop sees), the device memory the engine holds, and
  * the loss of the last timed step (the same seed and batches give the same loss on every engine).
  */
@@ -13,16 +14,21 @@ import {
   fusedDeviceKind,
   type LossSpec,
   type SASRecConfig,
+  tfjsDevice,
 } from '@cutrec/models';
 import { cudaMemoryMeter, memoryMeter } from '@cutrec/tensor';
 import { summarize } from '../stats.js';
 import { type StepBatch, syntheticBatch } from './step.js';
 
+/** The fused engine's precisions: bf16 on CUDA, f16 on WebGPU. */
+export type FusedPrecision = 'fp32' | 'bf16' | 'f16';
+
 /** One fused-engine row. */
 export interface FusedTrainResult {
   engine: 'fused';
   device: FusedDeviceKind;
-  precision: 'fp32' | 'bf16';
+  /** bf16: CUDA's half precision; f16: WebGPU's. */
+  precision: FusedPrecision;
   loss: string;
   spec: LossSpec;
   /** Median ms of one step, launched and waited for. */
@@ -46,11 +52,11 @@ export interface FusedBenchOptions {
   model: SASRecConfig;
   batchSize: number;
   losses: readonly { name: string; spec: LossSpec }[];
-  precisions: readonly ('fp32' | 'bf16')[];
+  precisions: readonly FusedPrecision[];
   warmup: number;
   steps: number;
   seed: number;
-  /** Where to run: 'auto' (default) is the trainer's choice, CUDA where usable, else WebGPU. */
+  /** Where to run: 'auto' (default) is the trainer's choice, CUDA where usable, else WebGPU (f16 rows: always WebGPU). */
   device?: FusedDeviceKind | 'auto';
   /** The WebGPU device (default: tfjs's, when tfjs is on WebGPU). */
   gpu?: GPUDevice;
@@ -59,14 +65,34 @@ export interface FusedBenchOptions {
   onProgress?: (done: number, total: number, label: string) => void;
 }
 
-/** The device kind `o.device` resolves to here. */
-function kindOf(o: FusedBenchOptions): FusedDeviceKind {
+/**
+ * The device kind `o.device` resolves to here for `precision`: f16 is the WebGPU engine's half
+ * precision, so its rows run on WebGPU even where CUDA is usable (as `cutrec train` does).
+ */
+function kindOf(o: FusedBenchOptions, precision: FusedPrecision): FusedDeviceKind {
+  if (precision === 'f16') return 'webgpu';
   return !o.device || o.device === 'auto' ? fusedDeviceKind().device : o.device;
 }
 
-function trainerOn(o: FusedBenchOptions, precision: 'fp32' | 'bf16', spec: LossSpec, profile = false) {
+/** Why `precision` cannot run on `kind` here, or undefined when it can. */
+function unusable(
+  o: FusedBenchOptions,
+  kind: FusedDeviceKind,
+  precision: FusedPrecision,
+): string | undefined {
+  if (precision === 'bf16' && kind !== 'cuda')
+    return 'bf16 needs CUDA (the fused engine on WebGPU is fp32 or f16)';
+  if (precision !== 'f16') return undefined;
+  const gpu = o.gpu ?? tfjsDevice();
+  if (!gpu) return 'f16 runs the fused engine on WebGPU, and tfjs is not on a WebGPU device (--backend cpu?)';
+  if (!gpu.features.has('shader-f16'))
+    return "f16 needs the WebGPU adapter's 'shader-f16' feature, which this one lacks";
+  return undefined;
+}
+
+function trainerOn(o: FusedBenchOptions, precision: FusedPrecision, spec: LossSpec, profile = false) {
   const { device } = createFusedDevice({
-    device: kindOf(o),
+    device: kindOf(o, precision),
     precision,
     ...(o.gpu ? { gpu: o.gpu } : {}),
     ...(profile ? { profile } : {}),
@@ -87,7 +113,7 @@ function trainerOn(o: FusedBenchOptions, precision: 'fp32' | 'bf16', spec: LossS
 /** Device ms per step of each op over `steps` eager steps (after two warm-up steps; CUDA only). */
 function profileSteps(
   o: FusedBenchOptions,
-  precision: 'fp32' | 'bf16',
+  precision: FusedPrecision,
   spec: LossSpec,
   batches: StepBatch[],
   steps = 5,
@@ -107,7 +133,7 @@ function profileSteps(
 async function measure(
   o: FusedBenchOptions,
   kind: FusedDeviceKind,
-  precision: 'fp32' | 'bf16',
+  precision: FusedPrecision,
   name: string,
   spec: LossSpec,
   batches: StepBatch[],
@@ -153,7 +179,7 @@ async function measure(
 async function one(
   o: FusedBenchOptions,
   kind: FusedDeviceKind,
-  precision: 'fp32' | 'bf16',
+  precision: FusedPrecision,
   name: string,
   spec: LossSpec,
   batches: StepBatch[],
@@ -169,8 +195,9 @@ export async function runFusedTrainBench(o: FusedBenchOptions): Promise<FusedTra
   const batches = Array.from({ length: 4 }, (_, i) => syntheticBatch(o.batchSize, L, C, o.seed + i));
   const out: FusedTrainResult[] = [];
   const total = o.precisions.length * o.losses.length;
-  const kind = kindOf(o);
   for (const precision of o.precisions) {
+    const kind = kindOf(o, precision);
+    const why = unusable(o, kind, precision);
     for (const { name, spec } of o.losses) {
       o.onProgress?.(out.length, total, `fused ${kind} ${precision} ${name}`);
       const skipped = (why: string): FusedTrainResult => ({
@@ -187,8 +214,8 @@ export async function runFusedTrainBench(o: FusedBenchOptions): Promise<FusedTra
         graphNodes: null,
         skipped: why,
       });
-      if (kind === 'webgpu' && precision !== 'fp32') {
-        out.push(skipped('bf16 needs CUDA (the fused engine on WebGPU is fp32)'));
+      if (why) {
+        out.push(skipped(why));
         continue;
       }
       try {

@@ -163,7 +163,7 @@ export const evalSchema = z.strictObject({
 
 export const BACKENDS = ['auto', 'webgpu', 'cpu'] as const;
 export const ENGINES = ['auto', 'fused', 'tfjs'] as const;
-export const PRECISIONS = ['auto', 'fp32', 'bf16'] as const;
+export const PRECISIONS = ['auto', 'fp32', 'bf16', 'f16'] as const;
 
 /**
  * Rules between fields. A message names another field as `{path}`; the error shows it as the
@@ -203,9 +203,14 @@ const configFields = z.strictObject({
   train: trainSchema.default(trainSchema.parse({})),
   eval: evalSchema.default(evalSchema.parse({})),
   backend: z.enum(BACKENDS).default('auto'),
-  /** Training step: 'fused' (our CUDA step, one graph per step), 'tfjs' (autograd over tfjs ops), 'auto' (fused where it can run). */
+  /** Training step: 'fused' (our CUDA step, one graph per step, or our WGSL step on WebGPU), 'tfjs' (autograd over tfjs ops), 'auto' (fused where it can run). */
   engine: z.enum(ENGINES).default('auto'),
-  /** Fused engine: bf16 activations and matmul inputs with fp32 master weights, or fp32 throughout ('auto': bf16 on sm_80+). */
+  /**
+   * Fused engine: 'fp32' throughout; 'bf16' (CUDA, sm_80+) or 'f16' (WebGPU, adapters with
+   * 'shader-f16'; it picks the fused engine on WebGPU even where CUDA is usable): half-precision
+   * activations and matmul inputs with fp32 master weights and Adam moments. 'auto' is fp32 on both
+   * for now.
+   */
   precision: z.enum(PRECISIONS).default('auto'),
 });
 

@@ -43,7 +43,8 @@ export type TrainEvent =
       backend: string;
       device: string | null;
       engine: 'fused' | 'tfjs';
-      precision: 'fp32' | 'bf16' | null;
+      /** The fused engine's precision ('bf16' on CUDA, 'f16' on WebGPU); null for tfjs. */
+      precision: 'fp32' | 'bf16' | 'f16' | null;
       /** Why --engine auto did not pick the fused engine. */
       engineReason?: string;
       dataset: { name: string; users: number; items: number; interactions: number };

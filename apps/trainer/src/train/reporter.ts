@@ -75,7 +75,7 @@ export class Reporter {
       case 'start': {
         const d = e.dataset;
         this.line(
-          `${e.resumed ? 'resuming' : 'training'} SASRec on ${d.name} (${d.users} users, ${d.items} items, ${d.interactions} interactions) — backend ${e.backend}${e.device ? ` (${e.device})` : ''}`,
+          `${e.resumed ? 'resuming' : 'training'} SASRec on ${d.name} (${d.users} users, ${d.items} items, ${d.interactions} interactions) — backend ${e.backend}${e.device ? ` (${e.device})` : ''}, ${e.engine} engine${e.precision ? ` ${e.precision}` : ''}`,
         );
         this.line(`run folder: ${e.runDir}`);
         this.line(`popularity baseline (valid): ${metricLine(e.popularity.valid, this.keys)}`);
