@@ -1,8 +1,11 @@
 /**
  * Embedding WGSL kernels against the float64 reference on lavapipe (or any adapter): random
  * inputs of awkward sizes (printed seed; CUTREC_TEST_SEED replays), outputs poisoned with NaN,
- * dropout on and off, padding rows, views at unaligned element offsets. Tolerances (relErr):
- * out 1e-5; dTable (CAS adds onto random starting values) and dPos 1e-5.
+ * dropout on and off, padding rows, views at unaligned element offsets, f32 and (where the device
+ * has shader-f16) f16 storage of out and dOut (table, pos, dTable, dPos stay float32). Tolerances
+ * (relErr): out 1e-5; dTable (CAS adds onto random starting values) and dPos 1e-5. With f16, out is
+ * f32 math rounded once to f16 (half an ulp, ≤ 2^-11 = 4.9e-4 of the value): 1e-3; dOut holds f16
+ * values that the reference sees too and dTable, dPos are float32 sums, so 1e-5 still holds.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -12,7 +15,17 @@ import {
   wgslEmbeddingForward,
 } from '../src/index.js';
 import { testRng } from './ops/rng.js';
-import { device, freeAll, gpuArray, relErr, run, skipReason, stepCounter } from './ops/wgsl-util.js';
+import {
+  ACTS,
+  device,
+  freeAll,
+  gpuArray,
+  relErr,
+  roundAct,
+  run,
+  skipReason,
+  stepCounter,
+} from './ops/wgsl-util.js';
 
 describe.skipIf(skipReason !== undefined)('embedding (WGSL)', () => {
   afterEach(freeAll);
@@ -23,9 +36,10 @@ describe.skipIf(skipReason !== undefined)('embedding (WGSL)', () => {
     { R: 50, L: 10, D: 64, pad: 3 },
     { R: 300, L: 60, D: 20 },
   ];
-  for (const rate of [0, 0.3]) {
-    it(`dropout ${rate}: forward and scatter-add backward match the reference`, async () => {
-      const rng = testRng(`wgsl embedding ${rate}`);
+  for (const [rate, act] of [0, 0.3].flatMap((r) => ACTS.map((t) => [r, t] as const))) {
+    it(`dropout ${rate}, ${act} storage: forward and scatter-add backward match the reference`, async () => {
+      const rng = testRng(`wgsl embedding ${rate}${act === 'f16' ? ' f16' : ''}`);
+      const tol = act === 'f16' ? 1e-3 : 1e-5;
       const gpu = device as GPUDevice;
       for (const { R, L, D, pad = 0 } of cases) {
         const V = 11;
@@ -43,7 +57,7 @@ describe.skipIf(skipReason !== undefined)('embedding (WGSL)', () => {
         const gIds = gpuArray(R, ids, { int: true, pad });
         const gTable = gpuArray(V * D, table, { pad });
         const gPos = gpuArray(L * D, pos);
-        const out = gpuArray(R * D, undefined, { pad });
+        const out = gpuArray(R * D, undefined, { pad, act });
         run(
           wgslEmbeddingForward(gpu, {
             ids: gIds.view,
@@ -58,16 +72,17 @@ describe.skipIf(skipReason !== undefined)('embedding (WGSL)', () => {
             V,
             dropout,
             step,
+            act,
           }),
         );
         const want = new Float64Array(R * D);
         embeddingForward({ ids, table, pos, out: want, R, L, D, scale, padId, dropout: spec });
-        expect(relErr(await out.read(), want), `out ${label}`).toBeLessThanOrEqual(1e-5);
+        expect(relErr(await out.read(), want), `out ${label}`).toBeLessThanOrEqual(tol);
 
-        const dOut = rng.floats(R * D);
+        const dOut = roundAct(rng.floats(R * D), act);
         const dTable0 = rng.floats(V * D);
         const dPos0 = rng.floats(L * D);
-        const gdOut = gpuArray(R * D, dOut, { pad });
+        const gdOut = gpuArray(R * D, dOut, { pad, act });
         const gdTable = gpuArray(V * D, dTable0, { pad: 2 * pad });
         const gdPos = gpuArray(L * D, dPos0, { pad });
         run(
@@ -84,6 +99,7 @@ describe.skipIf(skipReason !== undefined)('embedding (WGSL)', () => {
             V,
             dropout,
             step,
+            act,
           }),
         );
         const wantT = Float64Array.from(dTable0);

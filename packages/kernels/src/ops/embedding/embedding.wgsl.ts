@@ -7,11 +7,15 @@
  * - backward, table: the same layout, dTable[id, d] += scale · dOut · mul by compare-and-swap
  *   float adds (WGSL has no float atomics; the loss adds into the same buffer the same way);
  * - backward, positions: deterministic, one invocation per (t, d) summing its B rows in order.
+ *
+ * out and dOut are stored as the kernel's `act_t` (f32, or f16 with 'shader-f16'; as the CUDA
+ * kernels' `dtype`); table, pos and the gradient accumulators dTable and dPos are f32. The
+ * arithmetic is f32, out rounded to act_t on store.
  */
 import { atomicAddWGSL } from '../../wgsl/common.wgsl.js';
 import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
 import { dropoutCoreWGSL, dropoutFields, dropoutSiteWGSL, unitWGSL } from '../common.wgsl.js';
-import { type Decl, offsetFields, storageWGSL } from '../wgsl-view.js';
+import { actHeaderWGSL, type Decl, offsetFields, storageWGSL, type WgslAct } from '../wgsl-view.js';
 
 export const EMBEDDING_WORKGROUP = 256;
 
@@ -27,18 +31,18 @@ export const EMBEDDING_FORWARD_BUFFERS: readonly Decl[] = [
   ['ids', 'i32', 'read'],
   ['table', 'f32', 'read'],
   ['pos', 'f32', 'read'],
-  ['out', 'f32', 'rw'],
+  ['out', 'act_t', 'rw'],
   ['step_ctr', 'u32', 'read'],
 ];
 export const EMBEDDING_TABLE_GRAD_BUFFERS: readonly Decl[] = [
   ['ids', 'i32', 'read'],
-  ['dOut', 'f32', 'read'],
+  ['dOut', 'act_t', 'read'],
   ['dTable', 'atomic<u32>', 'rw'],
   ['step_ctr', 'u32', 'read'],
 ];
 export const EMBEDDING_POS_GRAD_BUFFERS: readonly Decl[] = [
   ['ids', 'i32', 'read'],
-  ['dOut', 'f32', 'read'],
+  ['dOut', 'act_t', 'read'],
   ['dPos', 'f32', 'rw'],
   ['step_ctr', 'u32', 'read'],
 ];
@@ -59,7 +63,7 @@ export const EMBEDDING_POS_GRAD_FIELDS: readonly ParamField[] = [
   ...dropoutFields('drop'),
 ];
 
-const head = (fields: readonly ParamField[], decls: readonly Decl[]) => `
+const head = (fields: readonly ParamField[], decls: readonly Decl[], act: WgslAct) => `${actHeaderWGSL(act)}
 ${paramsStructWGSL(fields)}
 ${storageWGSL(decls)}
 ${dropoutCoreWGSL}
@@ -67,8 +71,8 @@ ${dropoutSiteWGSL('drop')}
 ${unitWGSL}
 `;
 
-export function embeddingForwardWGSL(): string {
-  return /* wgsl */ `${head(EMBEDDING_FORWARD_FIELDS, EMBEDDING_FORWARD_BUFFERS)}
+export function embeddingForwardWGSL(act: WgslAct = 'f32'): string {
+  return /* wgsl */ `${head(EMBEDDING_FORWARD_FIELDS, EMBEDDING_FORWARD_BUFFERS, act)}
 @compute @workgroup_size(${EMBEDDING_WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -86,14 +90,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (id != P.pad) {
       o = (table[P.table_o + u32(id) * P.D + d] * P.scale + pos[P.pos_o + (r % P.L) * P.D + d]) * m[j];
     }
-    out[P.out_o + e] = o;
+    out[P.out_o + e] = act_t(o);
   }
 }
 `;
 }
 
-export function embeddingTableGradWGSL(): string {
-  return /* wgsl */ `${head(EMBEDDING_TABLE_GRAD_FIELDS, EMBEDDING_TABLE_GRAD_BUFFERS)}
+export function embeddingTableGradWGSL(act: WgslAct = 'f32'): string {
+  return /* wgsl */ `${head(EMBEDDING_TABLE_GRAD_FIELDS, EMBEDDING_TABLE_GRAD_BUFFERS, act)}
 ${atomicAddWGSL('dTable')}
 @compute @workgroup_size(${EMBEDDING_WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -109,14 +113,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let id = ids[P.ids_o + r];
     if (id == P.pad || m[j] == 0.0) { continue; }
     let d = e - r * P.D;
-    atomic_add_dTable(P.dTable_o + u32(id) * P.D + d, P.scale * (dOut[P.dOut_o + e] * m[j]));
+    atomic_add_dTable(P.dTable_o + u32(id) * P.D + d, P.scale * (f32(dOut[P.dOut_o + e]) * m[j]));
   }
 }
 `;
 }
 
-export function embeddingPosGradWGSL(): string {
-  return /* wgsl */ `${head(EMBEDDING_POS_GRAD_FIELDS, EMBEDDING_POS_GRAD_BUFFERS)}
+export function embeddingPosGradWGSL(act: WgslAct = 'f32'): string {
+  return /* wgsl */ `${head(EMBEDDING_POS_GRAD_FIELDS, EMBEDDING_POS_GRAD_BUFFERS, act)}
 @compute @workgroup_size(${EMBEDDING_WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -128,7 +132,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var r = t; r < P.R; r += P.L) {
     if (ids[P.ids_o + r] == P.pad) { continue; }
     let e = r * P.D + d;
-    acc += dOut[P.dOut_o + e] * drop_mul(e);
+    acc += f32(dOut[P.dOut_o + e]) * drop_mul(e);
   }
   dPos[P.dPos_o + i] += acc;
 }

@@ -1,12 +1,14 @@
 /**
  * WebGPU launchers of the embedding op (embedding.wgsl.ts): each returns the dispatches of one
  * call (runner.ts `Step`s) for the caller to record or submit; nothing is submitted here.
- * Arguments mean what they mean for the CUDA launchers (cuda.ts); storage is float32.
+ * Arguments mean what they mean for the CUDA launchers (cuda.ts); storage is float32, and with
+ * `act: 'f16'` out and dOut (the CUDA launchers' `dtype`) are f16 while table, pos, dTable and dPos
+ * stay float32.
  */
 import type { BindingKind, WgslProgram } from '../../wgsl/program.js';
 import type { Step } from '../../wgsl/runner.js';
 import { dropoutParams, type WgslDropout } from '../common.wgsl.js';
-import { Binder, checkInt, opBindings, type WgslView } from '../wgsl-view.js';
+import { Binder, checkInt, opBindings, type WgslAct, type WgslView } from '../wgsl-view.js';
 import {
   EMBEDDING_FORWARD_BUFFERS,
   EMBEDDING_FORWARD_FIELDS,
@@ -22,29 +24,47 @@ import {
 
 /** out = (table[ids]·scale + pos[t]) · drop · [id ≠ pad]. Bindings: ids, table, pos, out, step. */
 export class EmbeddingForwardProgram implements WgslProgram {
-  readonly key = 'embedding/forward';
+  readonly key: string;
   readonly workgroupSize = EMBEDDING_WORKGROUP;
   readonly bindings: readonly BindingKind[] = opBindings(EMBEDDING_FORWARD_BUFFERS);
   readonly paramFields = EMBEDDING_FORWARD_FIELDS;
-  code = embeddingForwardWGSL;
+  /** `act`: storage of out. */
+  constructor(readonly act: WgslAct = 'f32') {
+    this.key = `embedding/forward/${act}`;
+  }
+  code(): string {
+    return embeddingForwardWGSL(this.act);
+  }
 }
 
 /** dTable[ids] += scale · dOut · drop (CAS float adds). Bindings: ids, dOut, dTable, step. */
 export class EmbeddingTableGradProgram implements WgslProgram {
-  readonly key = 'embedding/table-grad';
+  readonly key: string;
   readonly workgroupSize = EMBEDDING_WORKGROUP;
   readonly bindings: readonly BindingKind[] = opBindings(EMBEDDING_TABLE_GRAD_BUFFERS);
   readonly paramFields = EMBEDDING_TABLE_GRAD_FIELDS;
-  code = embeddingTableGradWGSL;
+  /** `act`: storage of dOut. */
+  constructor(readonly act: WgslAct = 'f32') {
+    this.key = `embedding/table-grad/${act}`;
+  }
+  code(): string {
+    return embeddingTableGradWGSL(this.act);
+  }
 }
 
 /** dPos[t] += Σ_b dOut · drop over the rows of position t (deterministic). Bindings: ids, dOut, dPos, step. */
 export class EmbeddingPosGradProgram implements WgslProgram {
-  readonly key = 'embedding/pos-grad';
+  readonly key: string;
   readonly workgroupSize = EMBEDDING_WORKGROUP;
   readonly bindings: readonly BindingKind[] = opBindings(EMBEDDING_POS_GRAD_BUFFERS);
   readonly paramFields = EMBEDDING_POS_GRAD_FIELDS;
-  code = embeddingPosGradWGSL;
+  /** `act`: storage of dOut. */
+  constructor(readonly act: WgslAct = 'f32') {
+    this.key = `embedding/pos-grad/${act}`;
+  }
+  code(): string {
+    return embeddingPosGradWGSL(this.act);
+  }
 }
 
 /** Shapes and options shared by the forward and the backward. */
@@ -59,9 +79,11 @@ interface EmbeddingShape {
   dropout?: WgslDropout;
   /** u32 step counter (the dropout stream); needed when dropout is on. */
   step?: WgslView;
+  /** Storage of out (forward) and dOut (backward): 'f32' (default) or 'f16' (needs 'shader-f16'); table, pos, dTable, dPos are float32. */
+  act?: WgslAct;
 }
 
-/** Arguments of {@link wgslEmbeddingForward} (as cuda.ts CudaEmbeddingForwardArgs, float32). */
+/** Arguments of {@link wgslEmbeddingForward} (as cuda.ts CudaEmbeddingForwardArgs; `act` for its `dtype`). */
 export interface WgslEmbeddingForwardArgs extends EmbeddingShape {
   /** [R] int32 ids (in [0, V) or padId). */
   ids: WgslView;
@@ -69,18 +91,18 @@ export interface WgslEmbeddingForwardArgs extends EmbeddingShape {
   table: WgslView;
   /** [L, D] float32. */
   pos: WgslView;
-  /** [R, D] out. */
+  /** [R, D] out (`act`). */
   out: WgslView;
 }
 
 /** Arguments of {@link wgslEmbeddingBackward}. */
 export interface WgslEmbeddingBackwardArgs extends EmbeddingShape {
   ids: WgslView;
-  /** [R, D]. */
+  /** [R, D] (`act`). */
   dOut: WgslView;
-  /** [V, D], accumulates. */
+  /** [V, D] float32, accumulates. */
   dTable: WgslView;
-  /** [L, D], accumulates. */
+  /** [L, D] float32, accumulates. */
   dPos: WgslView;
 }
 
@@ -103,7 +125,7 @@ export function wgslEmbeddingForward(device: GPUDevice, a: WgslEmbeddingForwardA
   const op = 'wgslEmbeddingForward';
   const drop = check(op, a);
   if (a.R === 0) return [];
-  const b = new Binder(device, op, EMBEDDING_FORWARD_BUFFERS)
+  const b = new Binder(device, op, EMBEDDING_FORWARD_BUFFERS, a.act)
     .view('ids', a.ids, a.R)
     .view('table', a.table, (a.V ?? 1) * a.D)
     .view('pos', a.pos, a.L * a.D)
@@ -111,7 +133,7 @@ export function wgslEmbeddingForward(device: GPUDevice, a: WgslEmbeddingForwardA
     .view('step_ctr', a.step, 1);
   return [
     {
-      program: new EmbeddingForwardProgram(),
+      program: new EmbeddingForwardProgram(a.act),
       params: b.with({ ...shapeParams(a), ...drop }),
       buffers: b.buffers,
       units: Math.ceil((a.R * a.D) / 4 / EMBEDDING_WORKGROUP),
@@ -125,25 +147,25 @@ export function wgslEmbeddingBackward(device: GPUDevice, a: WgslEmbeddingBackwar
   const drop = check(op, a);
   if (a.R === 0) return [];
   const params = { ...shapeParams(a), ...drop };
-  const t = new Binder(device, op, EMBEDDING_TABLE_GRAD_BUFFERS)
+  const t = new Binder(device, op, EMBEDDING_TABLE_GRAD_BUFFERS, a.act)
     .view('ids', a.ids, a.R)
     .view('dOut', a.dOut, a.R * a.D)
     .view('dTable', a.dTable, (a.V ?? 1) * a.D)
     .view('step_ctr', a.step, 1);
-  const p = new Binder(device, op, EMBEDDING_POS_GRAD_BUFFERS)
+  const p = new Binder(device, op, EMBEDDING_POS_GRAD_BUFFERS, a.act)
     .view('ids', a.ids, a.R)
     .view('dOut', a.dOut, a.R * a.D)
     .view('dPos', a.dPos, a.L * a.D)
     .view('step_ctr', a.step, 1);
   return [
     {
-      program: new EmbeddingTableGradProgram(),
+      program: new EmbeddingTableGradProgram(a.act),
       params: t.with(params),
       buffers: t.buffers,
       units: Math.ceil((a.R * a.D) / 4 / EMBEDDING_WORKGROUP),
     },
     {
-      program: new EmbeddingPosGradProgram(),
+      program: new EmbeddingPosGradProgram(a.act),
       params: p.with(params),
       buffers: p.buffers,
       units: Math.ceil((a.L * a.D) / EMBEDDING_WORKGROUP),
