@@ -7,11 +7,14 @@
  * hundreds of times per chunk, past the sum kernel's workgroup-memory sort), all rows ignored,
  * the in-batch sampler with no valid target (every draw the sentinel), small scratch budgets
  * (many chunks of groups), split row sweeps, chunked bindings, a caller's NaN-poisoned scratch.
- * dItems is accumulated onto random values; dHidden is NaN-poisoned. And determinism: the gather
- * gives the same dItems bits run after run (the CAS path does not promise that).
- * Printed seed (CUTREC_TEST_SEED replays). Tolerance: max |got − ref| ≤ 1e-4 · max(max |ref|, 1e-3)
- * (expectGradClose; NaN anywhere fails) for dHidden and dItems (5e-4 for dItems where ~2,500
- * terms add into each element).
+ * dItems is accumulated onto random values; dHidden is NaN-poisoned. Every case runs for each
+ * activation storage (ACTS): with act 'f16' hidden and items are f16 buffers of the inputs rounded
+ * to f16 and the reference runs on those rounded values (dHidden, dItems, the scratch stay f32).
+ * And determinism: the gather gives the same dItems bits run after run (the CAS path does not
+ * promise that). Printed seed (CUTREC_TEST_SEED replays). Tolerance, f32 and f16 alike (the
+ * kernels compute in f32 from exactly the values the reference sees): max |got − ref| ≤
+ * 1e-4 · max(max |ref|, 1e-3) (expectGradClose; NaN anywhere fails) for dHidden and dItems (5e-4
+ * for dItems where ~2,500 terms add into each element).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -20,13 +23,14 @@ import {
   referenceForward,
   resolveOptions,
   setWgslTuning,
+  type WgslAct,
   type WgslTuning,
   wgslCceBackwardSteps,
 } from '../src/index.js';
 import { GATHER_SORT_CAP } from '../src/wgsl/gather.wgsl.js';
 import { expectGradClose, randomInputs, skewedTable } from './contract.js';
 import { testRng } from './ops/rng.js';
-import { device, freeAll, gpuArray, run, skipReason } from './ops/wgsl-util.js';
+import { ACTS, device, freeAll, gpuArray, roundAct, run, skipReason } from './ops/wgsl-util.js';
 
 interface Case {
   name: string;
@@ -39,8 +43,11 @@ interface Case {
   ignoredFraction?: number;
   /** Pass the scratch as the caller's buffer (NaN-filled). */
   callerScratch?: boolean;
-  /** Bytes per storage binding (forces row and item chunks). */
-  maxBindingBytes?: number;
+  /**
+   * Rows per storage binding (forces row and item chunks): bindings of that many rows of D f32,
+   * at least 128 with act 'f16' (whose chunks start at multiples of 128 rows).
+   */
+  chunkRows?: number;
   /** The gradients' tolerance floor (expectGradClose; default 1e-3). */
   floor?: number;
   /** dItems' relative tolerance (default 1e-4). */
@@ -156,20 +163,35 @@ const CASES: Case[] = [
     ignoredFraction: 1,
   },
   {
-    name: 'chunked bindings (64 rows), block of 10',
-    N: 150,
-    C: 140,
+    name: 'chunked bindings (64 rows; 128 in f16), block of 10',
+    N: 300,
+    C: 280,
     D: 19,
     options: { negatives: 33, share: 'block', blockRows: 10 },
-    maxBindingBytes: 64 * 19 * 4 + 100,
+    chunkRows: 64,
   },
 ];
 
 type Inputs = ReturnType<typeof randomInputs>;
 
-/** Runs forward (reference lse) and the WGSL backward steps; returns dHidden, dItems − dItems0, the reference's, and the programs run. */
-async function backward(c: Case, x: Inputs, seed: number, dItems0: Float32Array, u: Float32Array) {
+/**
+ * Runs forward (reference lse) and the WGSL backward steps with hidden and items stored as `act`
+ * (x's values rounded to it first); returns dHidden, dItems − dItems0, the reference's, and the programs run.
+ */
+async function backward(
+  c: Case,
+  x0: Inputs,
+  seed: number,
+  dItems0: Float32Array,
+  u: Float32Array,
+  act: WgslAct = 'f32',
+) {
   const gpu = device as GPUDevice;
+  const x = {
+    ...x0,
+    hidden: Float32Array.from(roundAct(x0.hidden, act)),
+    items: Float32Array.from(roundAct(x0.items, act)),
+  };
   const full = { seed, step: 17, ...c.options };
   const ro = resolveOptions({ ...full, impl: 'reference', checkInputs: false }, x, 'cpu');
   const o = resolveOptions({ ...full, impl: 'wgsl', checkInputs: false }, x, 'webgpu');
@@ -184,8 +206,8 @@ async function backward(c: Case, x: Inputs, seed: number, dItems0: Float32Array,
     gpu,
     { N, C, D },
     {
-      hidden: gpuArray(N * D, x.hidden).view.buffer,
-      items: gpuArray(C * D, x.items).view.buffer,
+      hidden: gpuArray(N * D, x.hidden, { act }).view.buffer,
+      items: gpuArray(C * D, x.items, { act }).view.buffer,
       targets: gpuArray(N, x.targets, { int: true }).view.buffer,
       lse: gpuArray(
         N,
@@ -197,6 +219,7 @@ async function backward(c: Case, x: Inputs, seed: number, dItems0: Float32Array,
       ...(scratch ? { itemsScratch: { buffer: scratch.view.buffer, offset: 256, size: c.budget } } : {}),
     },
     o,
+    { act },
   );
   const keys = b.steps.flatMap((s) => ('program' in s ? [s.program.key] : []));
   run(b.steps);
@@ -221,40 +244,58 @@ function withTuning(t: WgslTuning) {
   });
 }
 
-// Each case by the gather and, as the baseline it replaces, by the CAS adds (tuning.gradItems).
+// Each case by the gather and, as the baseline it replaces, by the CAS adds (tuning.gradItems),
+// for each activation storage.
 for (const mode of ['gather', 'cas'] as const) {
-  describe.skipIf(skipReason !== undefined)(`grad-items by ${mode} (layout 'gpu' forced)`, () => {
-    afterEach(freeAll);
-    for (const c of CASES) {
-      describe(c.name, () => {
-        withTuning({
-          layout: 'gpu',
-          poison: true,
-          gradItems: mode,
-          ...(c.budget ? { gatherScratchBytes: c.budget } : {}),
-          ...(c.maxBindingBytes ? { maxBindingBytes: c.maxBindingBytes } : {}),
-        });
-        it('matches the float64 reference', async () => {
-          const rng = testRng(`wgsl gather ${mode} ${c.name}`);
-          const x = randomInputs(rng.int(0, 2 ** 30), c.N, c.C, c.D, {
-            ignoredFraction: c.ignoredFraction ?? 0.2,
+  for (const act of ACTS) {
+    describe.skipIf(skipReason !== undefined)(
+      `grad-items by ${mode} (layout 'gpu' forced), act ${act}`,
+      () => {
+        afterEach(freeAll);
+        for (const c of CASES) {
+          describe(c.name, () => {
+            const chunk = c.chunkRows && Math.max(c.chunkRows, act === 'f16' ? 128 : 64);
+            withTuning({
+              layout: 'gpu',
+              poison: true,
+              gradItems: mode,
+              ...(c.budget ? { gatherScratchBytes: c.budget } : {}),
+              ...(chunk ? { maxBindingBytes: chunk * c.D * 4 + 100 } : {}),
+            });
+            it('matches the float64 reference', async () => {
+              const rng = testRng(`wgsl gather ${mode} ${c.name} ${act}`);
+              const x = randomInputs(rng.int(0, 2 ** 30), c.N, c.C, c.D, {
+                ignoredFraction: c.ignoredFraction ?? 0.2,
+              });
+              const r = await backward(
+                c,
+                x,
+                rng.int(0, 2 ** 30),
+                rng.floats(c.C * c.D),
+                rng.floats(c.N),
+                act,
+              );
+              const keys = r.keys.join(' ');
+              expect(
+                r.keys.filter((k) => k.startsWith('tile/')).every((k) => k.includes(`/${act}`)),
+                keys,
+              ).toBe(true);
+              expect(
+                r.keys.some((k) => k.startsWith('gather/sum')),
+                keys,
+              ).toBe(mode === 'gather');
+              expect(
+                r.keys.some((k) => k.includes('grad-items') && k.includes('/atomic')),
+                keys,
+              ).toBe(mode === 'cas');
+              expectGradClose(r.dHidden, r.ref.dHidden, 1e-4, 'dHidden', c.floor);
+              expectGradClose(r.dW, r.ref.dItems, c.rel ?? 1e-4, 'dItems accumulated', c.floor);
+            });
           });
-          const r = await backward(c, x, rng.int(0, 2 ** 30), rng.floats(c.C * c.D), rng.floats(c.N));
-          const keys = r.keys.join(' ');
-          expect(
-            r.keys.some((k) => k.startsWith('gather/sum')),
-            keys,
-          ).toBe(mode === 'gather');
-          expect(
-            r.keys.some((k) => k.includes('grad-items') && k.includes('/atomic')),
-            keys,
-          ).toBe(mode === 'cas');
-          expectGradClose(r.dHidden, r.ref.dHidden, 1e-4, 'dHidden', c.floor);
-          expectGradClose(r.dW, r.ref.dItems, c.rel ?? 1e-4, 'dItems accumulated', c.floor);
-        });
-      });
-    }
-  });
+        }
+      },
+    );
+  }
 }
 
 describe.skipIf(skipReason !== undefined)('dItems gather: determinism', () => {
