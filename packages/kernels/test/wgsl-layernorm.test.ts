@@ -4,9 +4,20 @@
  * and more rows than one column chunk, outputs poisoned with NaN; variants: plain; residual with
  * dropout, sum, row mask, skip gradient and residual gradient; the same with dx written in place
  * over dSkip, sum in place over x, and views at unaligned element offsets; each in both kernel
- * layouts (a workgroup per row, and an invocation per row as on a software adapter). Tolerances (relErr):
- * 1e-5 (dGamma, dBeta: CAS adds onto random starting values); D = 1 compares dx on the scale of
- * rstd·|dy·γ| (its exact value is 0 + dSkip, see cuda-layernorm.test.ts).
+ * layouts (a workgroup per row, and an invocation per row as on a software adapter); and each with
+ * f16 activation storage where the device has shader-f16 (x, a, sum, y, dy, s, dx, dSkip, da f16;
+ * gamma, beta, mean, rstd, dGamma, dBeta float32). Tolerances (relErr): 1e-5 (dGamma, dBeta: CAS
+ * adds onto random starting values); D = 1 compares dx on the scale of rstd·|dy·γ| (its exact
+ * value is 0 + dSkip, see cuda-layernorm.test.ts).
+ *
+ * f16: the inputs are f16 values and the float64 reference runs on them, storing its sum rounded to
+ * f16 (as the kernel normalises its stored sum). y, dx and da are f32 math rounded once to f16
+ * (half an ulp, ≤ 2^-11 = 4.9e-4 of the value); the sum may also land one ulp (≤ 2^-10 = 9.8e-4)
+ * away where the f32 and the float64 sums round to different sides of an f16 midpoint (about one
+ * element in 10^4): 2e-3 for all of them. That one-ulp difference would move the row's statistics
+ * and y, so with a stored sum they are checked against the reference recomputed from the kernel's
+ * own sum; mean, rstd, dGamma and dBeta are float32 results of inputs both sides see exactly, so
+ * the float32 bound 1e-5 holds for them.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -17,11 +28,14 @@ import {
 } from '../src/index.js';
 import { testRng } from './ops/rng.js';
 import {
+  ACTS,
   device,
   freeAll,
   gpuArray,
   LAYOUTS,
   relErr,
+  roundAct,
+  roundF16,
   run,
   skipReason,
   stepCounter,
@@ -51,21 +65,23 @@ describe.skipIf(skipReason !== undefined)('layer norm (WGSL)', () => {
     [2, 1029],
     [9000, 12], // more rows than 128 column chunks of 64: longer chunks
   ];
-  for (const [variant, layout] of (['plain', 'full', 'inplace'] as Variant[]).flatMap((v) =>
-    LAYOUTS.map((l) => [v, l] as const),
+  for (const [variant, layout, act] of (['plain', 'full', 'inplace'] as Variant[]).flatMap((v) =>
+    LAYOUTS.flatMap((l) => ACTS.map((t) => [v, l, t] as const)),
   )) {
-    it(`${variant}, ${layout} layout: forward and backward match the reference`, () =>
+    it(`${variant}, ${layout} layout, ${act} storage: forward and backward match the reference`, () =>
       withLayout(layout, async () => {
-        const rng = testRng(`wgsl layernorm ${variant} ${layout}`);
+        const rng = testRng(`wgsl layernorm ${variant} ${layout}${act === 'f16' ? ' f16' : ''}`);
         const gpu = device as GPUDevice;
-        const tol = 1e-5;
+        const tolF = 1e-5; // float32 outputs
+        const tol = act === 'f16' ? 2e-3 : tolF; // act outputs
+        const f16 = act === 'f16';
         const eps = 1e-6;
         for (const [R, D] of sizes) {
           const full = variant !== 'plain';
           const pad = variant === 'inplace' ? 3 : 0;
           const label = `R=${R} D=${D} ${variant}`;
-          const x = rng.floats(R * D, 2);
-          const a = rng.floats(R * D);
+          const x = roundAct(rng.floats(R * D, 2), act);
+          const a = roundAct(rng.floats(R * D), act);
           const gamma = rng.floats(D);
           const beta = rng.floats(D);
           const ids = Int32Array.from({ length: R }, () => (rng.uniform() < 0.2 ? 0 : 1));
@@ -80,10 +96,10 @@ describe.skipIf(skipReason !== undefined)('layer norm (WGSL)', () => {
           const gBeta = gpuArray(D, beta, { pad: 2 * pad });
 
           // ---- forward ----
-          const gx = gpuArray(R * D, x, { pad });
-          const ga = gpuArray(R * D, a, { pad });
-          const gSum = variant === 'inplace' ? gx : gpuArray(R * D, undefined, { pad });
-          const gy = gpuArray(R * D, undefined, { pad });
+          const gx = gpuArray(R * D, x, { pad, act });
+          const ga = gpuArray(R * D, a, { pad, act });
+          const gSum = variant === 'inplace' ? gx : gpuArray(R * D, undefined, { pad, act });
+          const gy = gpuArray(R * D, undefined, { pad, act });
           const gMean = gpuArray(R, undefined, { pad });
           const gRstd = gpuArray(R, undefined, { pad });
           run(
@@ -101,6 +117,7 @@ describe.skipIf(skipReason !== undefined)('layer norm (WGSL)', () => {
               eps,
               rowMask: full ? { ids: gIds.view, padId: 0 } : undefined,
               step,
+              act,
             }),
           );
           const y = new Float64Array(R * D);
@@ -111,6 +128,7 @@ describe.skipIf(skipReason !== undefined)('layer norm (WGSL)', () => {
             x,
             residual: full ? { a, dropout: spec } : undefined,
             sum: s,
+            storeSum: f16 && full ? (v) => roundF16([v])[0] as number : undefined,
             y,
             gamma,
             beta,
@@ -121,29 +139,47 @@ describe.skipIf(skipReason !== undefined)('layer norm (WGSL)', () => {
             eps,
             rowMask: full ? { ids, padId: 0 } : undefined,
           });
-          expect(relErr(await gy.read(), y), `y ${label}`).toBeLessThanOrEqual(tol);
+          if (full) expect(relErr(await gSum.read(), s), `sum ${label}`).toBeLessThanOrEqual(tol);
+          // f16 with a stored sum: y and the statistics are of the kernel's own (f16) sum, which may
+          // be an ulp from the reference's here and there (header comment).
+          let [yW, meanW, rstdW] = [y, mean, rstd];
+          if (f16 && full) {
+            [yW, meanW, rstdW] = [new Float64Array(R * D), new Float64Array(R), new Float64Array(R)];
+            layerNormForward({
+              x: await gSum.read(),
+              y: yW,
+              gamma,
+              beta,
+              mean: meanW,
+              rstd: rstdW,
+              R,
+              D,
+              eps,
+              rowMask: { ids, padId: 0 },
+            });
+          }
+          expect(relErr(await gy.read(), yW), `y ${label}`).toBeLessThanOrEqual(tol);
           // The mean's float32 rounding scales with the row's values, not with the mean itself
           // (near 0 for two rows of centred values: seed 407144007 gave 1.4e-5 of it at D 1029).
-          const meanErr = absMax(await gMean.read(), mean) / Math.max(1e-30, absMax(x));
-          expect(meanErr, `mean ${label}`).toBeLessThanOrEqual(tol);
-          expect(relErr(await gRstd.read(), rstd), `rstd ${label}`).toBeLessThanOrEqual(tol);
-          if (full) expect(relErr(await gSum.read(), s), `sum ${label}`).toBeLessThanOrEqual(tol);
+          const meanErr = absMax(await gMean.read(), meanW) / Math.max(1e-30, absMax(x));
+          expect(meanErr, `mean ${label}`).toBeLessThanOrEqual(tolF);
+          expect(relErr(await gRstd.read(), rstdW), `rstd ${label}`).toBeLessThanOrEqual(tolF);
 
           // ---- backward (from the reference's statistics as float32) ----
-          const sIn = Float32Array.from(s);
+          const sIn = roundAct(s, act); // as stored (already f16 values with f16)
           const mean32 = Float32Array.from(mean);
           const rstd32 = Float32Array.from(rstd);
-          const dy = rng.floats(R * D);
-          const dSkip = rng.floats(R * D);
+          const dy = roundAct(rng.floats(R * D), act);
+          const dSkip = roundAct(rng.floats(R * D), act);
           const dGamma0 = rng.floats(D);
           const dBeta0 = rng.floats(D);
-          const gdy = gpuArray(R * D, dy, { pad });
-          const gs = gpuArray(R * D, sIn, { pad });
+          const gdy = gpuArray(R * D, dy, { pad, act });
+          const gs = gpuArray(R * D, sIn, { pad, act });
           const gm = gpuArray(R, mean32, { pad });
           const gr = gpuArray(R, rstd32);
-          const gSkip = gpuArray(R * D, dSkip, { pad });
-          const gdx = variant === 'inplace' ? gSkip : gpuArray(R * D, undefined, { pad });
-          const gda = gpuArray(R * D, undefined, { pad });
+          const gSkip = gpuArray(R * D, dSkip, { pad, act });
+          const gdx = variant === 'inplace' ? gSkip : gpuArray(R * D, undefined, { pad, act });
+          const gda = gpuArray(R * D, undefined, { pad, act });
           const gdG = gpuArray(D, dGamma0, { pad });
           const gdB = gpuArray(D, dBeta0);
           run(
@@ -162,6 +198,7 @@ describe.skipIf(skipReason !== undefined)('layer norm (WGSL)', () => {
               residualGrad: full ? { da: gda.view, dropout } : undefined,
               rowMask: full ? { ids: gIds.view, padId: 0 } : undefined,
               step,
+              act,
             }),
           );
           const dx = new Float64Array(R * D);
@@ -187,8 +224,8 @@ describe.skipIf(skipReason !== undefined)('layer norm (WGSL)', () => {
             D === 1 ? absMax(got, want) / (1000 * Math.max(1e-30, absMax(dy))) : relErr(got, want);
           expect(dxTol(await gdx.read(), dx), `dx ${label}`).toBeLessThanOrEqual(tol);
           if (full) expect(dxTol(await gda.read(), da), `da ${label}`).toBeLessThanOrEqual(tol);
-          expect(relErr(await gdG.read(), dGamma), `dGamma ${label}`).toBeLessThanOrEqual(tol);
-          expect(relErr(await gdB.read(), dBeta), `dBeta ${label}`).toBeLessThanOrEqual(tol);
+          expect(relErr(await gdG.read(), dGamma), `dGamma ${label}`).toBeLessThanOrEqual(tolF);
+          expect(relErr(await gdB.read(), dBeta), `dBeta ${label}`).toBeLessThanOrEqual(tolF);
           freeAll();
         }
       }));

@@ -7,6 +7,10 @@
  * gives each slot 4 consecutive elements (one Philox call for their dropout multipliers, as the CUDA kernel's
  * vector path), W = 1 one element. Every invocation reads and writes only its own elements of a
  * row, so in-place use (sum = x, dx = dSkip: variants that read/write the one binding) is safe.
+ * x, a, sum, y, dy, s, dx, dSkip and da are stored as the kernel's `act_t` (f32, or f16 with
+ * 'shader-f16'; as the CUDA kernels' `dtype`); gamma, beta, mean, rstd, dGamma and dBeta are f32.
+ * The arithmetic is f32, rounded to act_t on store; a stored sum is rounded before the statistics
+ * (as layernorm.cu), so y, mean and rstd are of the s the backward reads.
  *
  * - forward: s = x (+ a · mul(e)), mean and rstd of s, y = (s − mean)·rstd·gamma + beta (0 on
  *   masked rows), optional sum = s;
@@ -27,7 +31,7 @@ import {
   dropoutSiteWGSL,
   unitWGSL,
 } from '../common.wgsl.js';
-import { type Decl, offsetFields, storageWGSL } from '../wgsl-view.js';
+import { actHeaderWGSL, type Decl, offsetFields, storageWGSL, type WgslAct } from '../wgsl-view.js';
 
 /** Invocations per row (layout 'gpu'). */
 export const LN_WORKGROUP = 64;
@@ -45,10 +49,10 @@ export function lnRowUnits(R: number, layout: WgslLayout): number {
 /** Forward bindings; in place (sum = x), x is read_write and takes the sum (`sum` is unbound). */
 export function lnForwardBuffers(inPlace: boolean): Decl[] {
   return [
-    ['x', 'f32', inPlace ? 'rw' : 'read'],
-    ['a', 'f32', 'read'],
-    ['sum', 'f32', inPlace ? 'read' : 'rw'],
-    ['y', 'f32', 'rw'],
+    ['x', 'act_t', inPlace ? 'rw' : 'read'],
+    ['a', 'act_t', 'read'],
+    ['sum', 'act_t', inPlace ? 'read' : 'rw'],
+    ['y', 'act_t', 'rw'],
     ['gamma', 'f32', 'read'],
     ['beta', 'f32', 'read'],
     ['mean', 'f32', 'rw'],
@@ -59,20 +63,20 @@ export function lnForwardBuffers(inPlace: boolean): Decl[] {
 }
 /** Backward (rows) bindings; in place (dx = dSkip), dSkip is read from dx (`dSkip` is unbound). */
 export const LN_BACKWARD_BUFFERS: readonly Decl[] = [
-  ['dy', 'f32', 'read'],
-  ['s', 'f32', 'read'],
+  ['dy', 'act_t', 'read'],
+  ['s', 'act_t', 'read'],
   ['gamma', 'f32', 'read'],
   ['mean', 'f32', 'read'],
   ['rstd', 'f32', 'read'],
-  ['dx', 'f32', 'rw'],
-  ['dSkip', 'f32', 'read'],
-  ['da', 'f32', 'rw'],
+  ['dx', 'act_t', 'rw'],
+  ['dSkip', 'act_t', 'read'],
+  ['da', 'act_t', 'rw'],
   ['ids', 'i32', 'read'],
   ['step_ctr', 'u32', 'read'],
 ];
 export const LN_COLUMNS_BUFFERS: readonly Decl[] = [
-  ['dy', 'f32', 'read'],
-  ['s', 'f32', 'read'],
+  ['dy', 'act_t', 'read'],
+  ['s', 'act_t', 'read'],
   ['mean', 'f32', 'read'],
   ['rstd', 'f32', 'read'],
   ['ids', 'i32', 'read'],
@@ -148,7 +152,25 @@ fn wg_sum(v: f32, lid: u32) -> f32 {
 }`;
 }
 
-function common(D: number, layout: WgslLayout): string {
+/**
+ * `round_act(v)`: v rounded to act_t, as f32 (the value a store of v holds). Not f32(act_t(v)):
+ * compilers fold that conversion pair back to v (Mesa's NIR does, lavapipe included, and
+ * forwards a store to a later load the same way), so f16 rounds by integer ops: to nearest even
+ * at 10 fraction bits, the subnormals' 2^-24 steps below 2^-14, ±inf from 65520 up.
+ */
+export function roundActWGSL(act: WgslAct): string {
+  if (act === 'f32') return 'fn round_act(v: f32) -> f32 { return v; }';
+  return /* wgsl */ `fn round_act(v: f32) -> f32 {
+  let u = bitcast<u32>(v);
+  let m = u & 0x7fffffffu;
+  if (m > 0x7f800000u) { return v; }
+  if (m >= 0x477ff000u) { return bitcast<f32>((u & 0x80000000u) | 0x7f800000u); }
+  if (m < 0x38800000u) { return round(v * 16777216.0) * 5.9604644775390625e-8; }
+  return bitcast<f32>((u + 0xfffu + ((u >> 13u) & 1u)) & 0xffffe000u);
+}`;
+}
+
+function common(D: number, layout: WgslLayout, act: WgslAct): string {
   const { W, slots } = lnLayout(D, layout);
   return /* wgsl */ `
 ${dropoutCoreWGSL}
@@ -159,6 +181,7 @@ const W: u32 = ${W}u;
 const SLOTS: u32 = ${slots}u;
 const WG: u32 = ${layout === 'cpu' ? 1 : LN_WORKGROUP}u;
 ${rowSumWGSL(layout)}
+${roundActWGSL(act)}
 
 // Dropout multipliers of the W elements from flat index e (e % 4 == 0 when W == 4).
 fn muls(e: u32) -> vec4<f32> {
@@ -168,12 +191,17 @@ fn muls(e: u32) -> vec4<f32> {
 `;
 }
 
-export function layerNormForwardWGSL(D: number, inPlace: boolean, layout: WgslLayout = 'gpu'): string {
+export function layerNormForwardWGSL(
+  D: number,
+  inPlace: boolean,
+  layout: WgslLayout = 'gpu',
+  act: WgslAct = 'f32',
+): string {
   const { W, slots } = lnLayout(D, layout);
-  return /* wgsl */ `
+  return /* wgsl */ `${actHeaderWGSL(act)}
 ${paramsStructWGSL(LN_FORWARD_FIELDS)}
 ${storageWGSL(lnForwardBuffers(inPlace))}
-${common(D, layout)}
+${common(D, layout, act)}
 ${rowEntry(layout)}
   if (row >= P.R) { return; }
   let base = row * D;
@@ -185,8 +213,10 @@ ${rowEntry(layout)}
     var m = vec4<f32>(1.0);
     if (P.has_a != 0u) { m = muls(base + d0); }
     for (var j = 0u; j < W; j++) {
-      var s = x[P.x_o + base + d0 + j];
-      if (P.has_a != 0u) { s += a[P.a_o + base + d0 + j] * m[j]; }
+      var s = f32(x[P.x_o + base + d0 + j]);
+      if (P.has_a != 0u) { s += f32(a[P.a_o + base + d0 + j]) * m[j]; }
+      // A stored sum is normalised as stored (a layer norm recomputed from it is the same).
+      if (P.has_sum != 0u) { s = round_act(s); }
       v[k * W + j] = s;
       acc += s;
     }
@@ -213,22 +243,27 @@ ${rowEntry(layout)}
     for (var j = 0u; j < W; j++) {
       let d = d0 + j;
       let s = v[k * W + j];
-      if (P.has_sum != 0u) { ${inPlace ? 'x[P.x_o' : 'sum[P.sum_o'} + base + d] = s; }
+      if (P.has_sum != 0u) { ${inPlace ? 'x[P.x_o' : 'sum[P.sum_o'} + base + d] = act_t(s); }
       var o = 0.0;
       if (!masked) { o = (s - mu) * rs * gamma[P.gamma_o + d] + beta[P.beta_o + d]; }
-      y[P.y_o + base + d] = o;
+      y[P.y_o + base + d] = act_t(o);
     }
   }
 }
 `;
 }
 
-export function layerNormBackwardWGSL(D: number, inPlace: boolean, layout: WgslLayout = 'gpu'): string {
+export function layerNormBackwardWGSL(
+  D: number,
+  inPlace: boolean,
+  layout: WgslLayout = 'gpu',
+  act: WgslAct = 'f32',
+): string {
   const n = lnLayout(D, layout).slots * lnLayout(D, layout).W;
-  return /* wgsl */ `
+  return /* wgsl */ `${actHeaderWGSL(act)}
 ${paramsStructWGSL(LN_BACKWARD_FIELDS)}
 ${storageWGSL(LN_BACKWARD_BUFFERS)}
-${common(D, layout)}
+${common(D, layout, act)}
 ${rowEntry(layout)}
   if (row >= P.R) { return; }
   let base = row * D;
@@ -244,8 +279,8 @@ ${rowEntry(layout)}
     if (d0 >= D || masked) { break; }
     for (var j = 0u; j < W; j++) {
       let d = d0 + j;
-      let h = (s[P.s_o + base + d] - mu) * rs;
-      let g = dy[P.dy_o + base + d] * gamma[P.gamma_o + d];
+      let h = (f32(s[P.s_o + base + d]) - mu) * rs;
+      let g = f32(dy[P.dy_o + base + d]) * gamma[P.gamma_o + d];
       xh[k * W + j] = h;
       gx[k * W + j] = g;
       s1 += g;
@@ -263,17 +298,17 @@ ${rowEntry(layout)}
       let e = base + d0 + j;
       var o = 0.0;
       if (!masked) { o = rs * (gx[k * W + j] - m1 - xh[k * W + j] * m2); }
-      if (P.has_skip != 0u) { o += ${inPlace ? 'dx[P.dx_o' : 'dSkip[P.dSkip_o'} + e]; }
-      if (P.has_da != 0u) { da[P.da_o + e] = o * m[j]; }
-      dx[P.dx_o + e] = o;
+      if (P.has_skip != 0u) { o += f32(${inPlace ? 'dx[P.dx_o' : 'dSkip[P.dSkip_o'} + e]); }
+      if (P.has_da != 0u) { da[P.da_o + e] = act_t(o * m[j]); }
+      dx[P.dx_o + e] = act_t(o);
     }
   }
 }
 `;
 }
 
-export function layerNormColumnsWGSL(): string {
-  return /* wgsl */ `
+export function layerNormColumnsWGSL(act: WgslAct = 'f32'): string {
+  return /* wgsl */ `${actHeaderWGSL(act)}
 ${paramsStructWGSL(LN_COLUMNS_FIELDS)}
 ${storageWGSL(LN_COLUMNS_BUFFERS)}
 ${unitWGSL}
@@ -293,8 +328,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let r1 = min(P.R, r0 + P.chunk_rows);
     for (var r = r0 + lid / ${COLSUM_COLS}u; r < r1; r = r + ${COLSUM_LANES}u) {
       if (P.has_mask != 0u && ids[P.ids_o + r] == P.pad) { continue; }
-      let g = dy[P.dy_o + r * P.D + d];
-      p[0] += g * (s[P.s_o + r * P.D + d] - mean[P.mean_o + r]) * rstd[P.rstd_o + r];
+      let g = f32(dy[P.dy_o + r * P.D + d]);
+      p[0] += g * (f32(s[P.s_o + r * P.D + d]) - mean[P.mean_o + r]) * rstd[P.rstd_o + r];
       p[1] += g;
     }
   }

@@ -1,7 +1,9 @@
 /**
  * WebGPU launchers of the layer norm op (layernorm.wgsl.ts): each returns the dispatches of one
  * call (runner.ts `Step`s) for the caller to record or submit. Arguments mean what they mean for
- * the CUDA launchers (cuda.ts; EngineOps.layerNormForward/Backward); storage is float32.
+ * the CUDA launchers (cuda.ts; EngineOps.layerNormForward/Backward); storage is float32, and with
+ * `act: 'f16'` the activations (x, residual a, sum, y, dy, s, dx, dSkip, da: those of the CUDA
+ * launchers' `dtype`) are f16 while gamma, beta, mean, rstd, dGamma and dBeta stay float32.
  */
 import { layoutOf, type WgslLayout } from '../../wgsl/layout.js';
 import type { BindingKind, WgslProgram } from '../../wgsl/program.js';
@@ -13,7 +15,7 @@ import {
   dropoutParams,
   type WgslDropout,
 } from '../common.wgsl.js';
-import { Binder, checkInt, opBindings, sameView, type WgslView } from '../wgsl-view.js';
+import { Binder, checkInt, opBindings, sameView, type WgslAct, type WgslView } from '../wgsl-view.js';
 import {
   LN_BACKWARD_BUFFERS,
   LN_BACKWARD_FIELDS,
@@ -37,18 +39,19 @@ export class LayerNormForwardProgram implements WgslProgram {
   readonly workgroupSize: number;
   readonly bindings: readonly BindingKind[];
   readonly paramFields = LN_FORWARD_FIELDS;
-  /** `inPlace`: sum is x (x is read_write and takes s). */
+  /** `inPlace`: sum is x (x is read_write and takes s). `act`: storage of x, a, sum and y. */
   constructor(
     readonly D: number,
     readonly inPlace: boolean,
     readonly layout: WgslLayout = 'gpu',
+    readonly act: WgslAct = 'f32',
   ) {
-    this.key = `layernorm/forward/${D}${inPlace ? '/inplace' : ''}/${layout}`;
+    this.key = `layernorm/forward/${D}${inPlace ? '/inplace' : ''}/${layout}/${act}`;
     this.workgroupSize = lnWorkgroupSize(layout);
     this.bindings = opBindings(lnForwardBuffers(inPlace));
   }
   code(): string {
-    return layerNormForwardWGSL(this.D, this.inPlace, this.layout);
+    return layerNormForwardWGSL(this.D, this.inPlace, this.layout, this.act);
   }
 }
 
@@ -58,27 +61,34 @@ export class LayerNormBackwardProgram implements WgslProgram {
   readonly workgroupSize: number;
   readonly bindings: readonly BindingKind[] = opBindings(LN_BACKWARD_BUFFERS);
   readonly paramFields = LN_BACKWARD_FIELDS;
-  /** `inPlace`: dx is dSkip (dSkip is read from dx). */
+  /** `inPlace`: dx is dSkip (dSkip is read from dx). `act`: storage of dy, s, dx, dSkip and da. */
   constructor(
     readonly D: number,
     readonly inPlace: boolean,
     readonly layout: WgslLayout = 'gpu',
+    readonly act: WgslAct = 'f32',
   ) {
-    this.key = `layernorm/backward/${D}${inPlace ? '/inplace' : ''}/${layout}`;
+    this.key = `layernorm/backward/${D}${inPlace ? '/inplace' : ''}/${layout}/${act}`;
     this.workgroupSize = lnWorkgroupSize(layout);
   }
   code(): string {
-    return layerNormBackwardWGSL(this.D, this.inPlace, this.layout);
+    return layerNormBackwardWGSL(this.D, this.inPlace, this.layout, this.act);
   }
 }
 
 /** dGamma += Σ dy·xhat, dBeta += Σ dy (the column-sum lanes: CAS adds of chunk sums). */
 export class LayerNormColumnsProgram implements WgslProgram {
-  readonly key = 'layernorm/columns';
+  readonly key: string;
   readonly workgroupSize = COLSUM_WORKGROUP;
   readonly bindings: readonly BindingKind[] = opBindings(LN_COLUMNS_BUFFERS);
   readonly paramFields = LN_COLUMNS_FIELDS;
-  code = layerNormColumnsWGSL;
+  /** `act`: storage of dy and s. */
+  constructor(readonly act: WgslAct = 'f32') {
+    this.key = `layernorm/columns/${act}`;
+  }
+  code(): string {
+    return layerNormColumnsWGSL(this.act);
+  }
 }
 
 /** A padding row mask: [R] int32 ids; rows with ids[r] = padId are masked. */
@@ -109,6 +119,8 @@ export interface WgslLayerNormForwardArgs {
   rowMask?: WgslRowMask;
   /** u32 step counter (the dropout stream); needed when the residual has dropout. */
   step?: WgslView;
+  /** Storage of x, residual a, sum and y: 'f32' (default) or 'f16' (needs 'shader-f16'); gamma, beta, mean, rstd are float32. */
+  act?: WgslAct;
 }
 
 /** Arguments of {@link wgslLayerNormBackward}. */
@@ -133,6 +145,8 @@ export interface WgslLayerNormBackwardArgs {
   residualGrad?: { da: WgslView; dropout?: WgslDropout };
   rowMask?: WgslRowMask;
   step?: WgslView;
+  /** Storage of dy, s, dx, dSkip and da: 'f32' (default) or 'f16' (needs 'shader-f16'); gamma, mean, rstd, dGamma, dBeta are float32. */
+  act?: WgslAct;
 }
 
 function checkDims(op: string, R: number, D: number, eps = 1): void {
@@ -157,7 +171,7 @@ export function wgslLayerNormForward(device: GPUDevice, a: WgslLayerNormForwardA
   if (R === 0) return [];
   const n = R * D;
   const inPlace = sameView(a.sum, a.x);
-  const b = new Binder(device, op, lnForwardBuffers(inPlace))
+  const b = new Binder(device, op, lnForwardBuffers(inPlace), a.act)
     .view('x', a.x, n)
     .view('a', a.residual?.a, n)
     .view('sum', inPlace ? undefined : a.sum, n)
@@ -171,7 +185,7 @@ export function wgslLayerNormForward(device: GPUDevice, a: WgslLayerNormForwardA
   const layout = layoutOf(device);
   return [
     {
-      program: new LayerNormForwardProgram(D, inPlace, layout),
+      program: new LayerNormForwardProgram(D, inPlace, layout, a.act),
       params: b.with({
         R,
         eps: a.eps,
@@ -203,7 +217,7 @@ export function wgslLayerNormBackward(device: GPUDevice, a: WgslLayerNormBackwar
     has_da: a.residualGrad ? 1 : 0,
   };
   const inPlace = sameView(a.dSkip, a.dx);
-  const rows = new Binder(device, op, LN_BACKWARD_BUFFERS)
+  const rows = new Binder(device, op, LN_BACKWARD_BUFFERS, a.act)
     .view('dy', a.dy, n)
     .view('s', a.s, n)
     .view('gamma', a.gamma, D)
@@ -214,7 +228,7 @@ export function wgslLayerNormBackward(device: GPUDevice, a: WgslLayerNormBackwar
     .view('da', a.residualGrad?.da, n)
     .view('ids', a.rowMask?.ids, R)
     .view('step_ctr', a.step, 1);
-  const cols = new Binder(device, op, LN_COLUMNS_BUFFERS)
+  const cols = new Binder(device, op, LN_COLUMNS_BUFFERS, a.act)
     .view('dy', a.dy, n)
     .view('s', a.s, n)
     .view('mean', a.mean, R)
@@ -228,13 +242,13 @@ export function wgslLayerNormBackward(device: GPUDevice, a: WgslLayerNormBackwar
   // Columns first: they read dy and s only, so the rows may then write dx over dSkip (or anything but dy and s).
   return [
     {
-      program: new LayerNormColumnsProgram(),
+      program: new LayerNormColumnsProgram(a.act),
       params: cols.with({ ...flags, D, col_blocks: colBlocks, chunk_rows: chunkRows }),
       buffers: cols.buffers,
       units: colBlocks * Math.ceil(R / chunkRows),
     },
     {
-      program: new LayerNormBackwardProgram(D, inPlace, layout),
+      program: new LayerNormBackwardProgram(D, inPlace, layout, a.act),
       params: rows.with({ ...flags, ...drop }),
       buffers: rows.buffers,
       units: lnRowUnits(R, layout),
