@@ -10,6 +10,16 @@
  * the kernels skip: prefixes of 0, most of L, L − 1 (only the last token real) and L (all padding),
  * an interior run of padding, L not a multiple of any tile (and L % 4 = 0 once, the four-key dropout
  * draws). Tolerances (relErr): 1e-4 (fp32 softmax against float64), as the CUDA test.
+ *
+ * f16 storage (act 'f16', where the device has shader-f16; every case, layout and dK/dV kernel
+ * again): q, k, v, dOut are rounded to f16 before the reference sees them, and the backward's out
+ * is the reference's out rounded to f16 (what the f16 forward stores), so the reference and the
+ * kernels work on the same numbers and differ by f32 arithmetic plus the final f16 rounding of
+ * out, dq, dk, dv: half an f16 ulp, 2^-11 = 4.9e-4 of an element, at most that of the largest.
+ * Those are compared at 2e-3 of the largest magnitude (4× the rounding: the f32 sums' 1e-4 and
+ * the lanes kernel's exact dS = 0 for a query with no real key before it, where the reference's
+ * dS = p·(mu·dO·v − dO·round16(out)) is f16 rounding noise, stay well inside). lse and delta stay
+ * float32, computed from the same f16 values as the reference's: 1e-4 as in f32.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -21,11 +31,13 @@ import {
 } from '../src/index.js';
 import { testRng } from './ops/rng.js';
 import {
+  ACTS,
   device,
   freeAll,
   gpuArray,
   LAYOUTS,
   relErr,
+  roundAct,
   run,
   skipReason,
   stepCounter,
@@ -115,18 +127,23 @@ function makeIds(c: Case, padId: number, rng: ReturnType<typeof testRng>): Int32
 describe.skipIf(skipReason !== undefined)('attention (WGSL)', () => {
   afterEach(freeAll);
   // The 16 KiB case is about the tile plan, which the 'cpu' layout does not use.
-  for (const [c, layout, dkvKernel] of cases.flatMap((c) =>
-    LAYOUTS.filter((l) => l === 'gpu' || !c.limit).flatMap((l) =>
-      (l === 'gpu' ? (c.dkv ?? DKV_KERNELS) : (['tiles'] as const)).map((k) => [c, l, k] as const),
+  for (const [act, c, layout, dkvKernel] of ACTS.flatMap((act) =>
+    cases.flatMap((c) =>
+      LAYOUTS.filter((l) => l === 'gpu' || !c.limit).flatMap((l) =>
+        (l === 'gpu' ? (c.dkv ?? DKV_KERNELS) : (['tiles'] as const)).map((k) => [act, c, l, k] as const),
+      ),
     ),
   )) {
-    it(`${label(c)}, ${layout} layout${layout === 'gpu' ? `, dkv ${dkvKernel}` : ''}: forward and backward match the reference`, () =>
+    it(`${label(c)}, ${layout} layout${layout === 'gpu' ? `, dkv ${dkvKernel}` : ''}, ${act} storage: forward and backward match the reference`, () =>
       withDkvKernel(dkvKernel, () =>
         withLayout(layout, async () => {
-          const rng = testRng(`wgsl attention ${label(c)} ${layout}`);
+          const rng = testRng(`wgsl attention ${label(c)} ${layout}${act === 'f32' ? '' : ` ${act}`}`);
           const gpu = device as GPUDevice;
           const launch = c.limit ? limited(gpu, c.limit) : gpu;
+          /** Tolerance of the f32 outputs (lse, delta) and of the act-stored ones (out, dq, dk, dv). */
           const tol = 1e-4;
+          const tolAct = act === 'f16' ? 2e-3 : tol;
+          const rounded = (x: ArrayLike<number>) => Float32Array.from(roundAct(x, act));
           const { B, L, H, dh } = c;
           const D = H * dh;
           const R = B * L;
@@ -136,7 +153,7 @@ describe.skipIf(skipReason !== undefined)('attention (WGSL)', () => {
           const ids = makeIds(c, padId, rng);
           const n = R * stride;
           const fill = () => {
-            const a = rng.floats(n);
+            const a = rounded(rng.floats(n));
             if (!shared)
               for (let r = 0; r < R; r++) for (let x = D; x < stride; x++) a[r * stride + x] = Number.NaN;
             return a;
@@ -146,21 +163,21 @@ describe.skipIf(skipReason !== undefined)('attention (WGSL)', () => {
           let v: Float32Array;
           let qkv: { buffer: GPUBuffer; offset: number }[];
           if (shared) {
-            const all = rng.floats(n);
+            const all = rounded(rng.floats(n));
             const shifted = (o: number) =>
               Float32Array.from({ length: n }, (_, t) => (t + o < n ? all[t + o]! : 0));
             q = shifted(0);
             k = shifted(D);
             v = shifted(2 * D);
-            const buf = gpuArray(n, all).view.buffer;
+            const buf = gpuArray(n, all, { act }).view.buffer;
             qkv = [0, D, 2 * D].map((offset) => ({ buffer: buf, offset }));
           } else {
             q = fill();
             k = fill();
             v = fill();
-            qkv = [q, k, v].map((x) => ({ buffer: gpuArray(n, x).view.buffer, offset: 0 }));
+            qkv = [q, k, v].map((x) => ({ buffer: gpuArray(n, x, { act }).view.buffer, offset: 0 }));
           }
-          const dOut = rng.floats(R * D);
+          const dOut = rounded(rng.floats(R * D));
           const scale = 1 / Math.sqrt(dh);
           const seed = rng.int(0, 2 ** 30);
           const stream = rng.int(0, 1000);
@@ -171,7 +188,8 @@ describe.skipIf(skipReason !== undefined)('attention (WGSL)', () => {
           const out = new Float64Array(R * D);
           const lse = new Float64Array(B * H * L);
           attentionForward({ ...shape, ids, dropout: spec, q, k, v, out, lse });
-          const out32 = Float32Array.from(out);
+          // The backward's out is what the forward stores: float32, or f16.
+          const out32 = rounded(out);
           const lse32 = Float32Array.from(lse);
           const dq = new Float64Array(n);
           const dk = new Float64Array(n);
@@ -198,26 +216,27 @@ describe.skipIf(skipReason !== undefined)('attention (WGSL)', () => {
             ids: gpuArray(R, ids, { int: true }).view,
             dropout: { seed, site: 4, rate },
             step: stepCounter(stream),
+            act,
             q: qkv[0]!,
             k: qkv[1]!,
             v: qkv[2]!,
           };
-          const gOut = gpuArray(R * D);
+          const gOut = gpuArray(R * D, undefined, { act });
           const gLse = gpuArray(B * H * L, undefined, { pad: 1 });
           run(wgslAttentionForward(launch, { ...common, out: gOut.view, lse: gLse.view }));
-          expect(relErr(await gOut.read(), out), `out ${label(c)}`).toBeLessThanOrEqual(tol);
+          expect(relErr(await gOut.read(), out), `out ${label(c)}`).toBeLessThanOrEqual(tolAct);
           expect(relErr(await gLse.read(), lse), `lse ${label(c)}`).toBeLessThanOrEqual(tol);
 
           const gDelta = gpuArray(B * H * L);
-          const dBuf = shared ? gpuArray(n) : undefined;
-          const dViews = shared
-            ? [0, D, 2 * D].map((offset) => ({ buffer: dBuf!.view.buffer, offset }))
-            : [0, 1, 2].map(() => ({ buffer: gpuArray(n).view.buffer, offset: 0 }));
+          // dq, dk, dv: each a whole poisoned buffer (one shared by the three), read back whole.
+          const dBuf = shared ? gpuArray(n, undefined, { act }) : undefined;
+          const dArrays = [0, 1, 2].map(() => dBuf ?? gpuArray(n, undefined, { act }));
+          const dViews = dArrays.map((g, i) => ({ buffer: g.view.buffer, offset: shared ? i * D : 0 }));
           run(
             wgslAttentionBackward(launch, {
               ...common,
-              out: gpuArray(R * D, out32).view,
-              dOut: gpuArray(R * D, dOut).view,
+              out: gpuArray(R * D, out32, { act }).view,
+              dOut: gpuArray(R * D, dOut, { act }).view,
               lse: gpuArray(B * H * L, lse32).view,
               dq: dViews[0]!,
               dk: dViews[1]!,
@@ -226,19 +245,6 @@ describe.skipIf(skipReason !== undefined)('attention (WGSL)', () => {
             }),
           );
           expect(relErr(await gDelta.read(), delta), `delta ${label(c)}`).toBeLessThanOrEqual(tol);
-          const readAll = async (buffer: GPUBuffer) => {
-            const staging = gpu.createBuffer({
-              size: n * 4,
-              usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-            });
-            const enc = gpu.createCommandEncoder();
-            enc.copyBufferToBuffer(buffer, 0, staging, 0, n * 4);
-            gpu.queue.submit([enc.finish()]);
-            await staging.mapAsync(GPUMapMode.READ);
-            const a = new Float32Array(staging.getMappedRange().slice(0));
-            staging.destroy();
-            return a;
-          };
           const heads = (a: ArrayLike<number>, o: number) =>
             Float64Array.from({ length: R * D }, (_, t) => a[Math.floor(t / D) * stride + o + (t % D)]!);
           for (const [i, name, want] of [
@@ -246,7 +252,7 @@ describe.skipIf(skipReason !== undefined)('attention (WGSL)', () => {
             [1, 'dk', dk],
             [2, 'dv', dv],
           ] as const) {
-            const all = await readAll(dViews[i]!.buffer);
+            const all = await dArrays[i]!.read();
             const o = dViews[i]!.offset;
             // dq and dk are exactly 0 where every query has one allowed key (L = 1): a GPU compiler's
             // fused multiply-adds leave float noise there, compared on the scale of dv (1 % of its largest).
@@ -261,7 +267,7 @@ describe.skipIf(skipReason !== undefined)('attention (WGSL)', () => {
             expect(
               Number.isNaN(err) ? Number.POSITIVE_INFINITY : err,
               `${name} ${label(c)}`,
-            ).toBeLessThanOrEqual(tol);
+            ).toBeLessThanOrEqual(tolAct);
             if (!shared && stride > D) {
               let written = 0;
               for (let r = 0; r < R; r++)

@@ -13,7 +13,7 @@
  * for dq (queries in registers, keys streamed) ran 13.0 ms against the tiled dq's 12.0 and was
  * dropped: dq's tile (32 × 16) already fits, and it does 3 products per pair where dK/dV does 4.
  *
- * Same arguments, bindings and results as attentionDkvWGSL (reference.ts is the contract), with
+ * Same arguments, bindings (q, k, v, dOut, dk, dv stored as act_t) and results as attentionDkvWGSL (reference.ts is the contract), with
  * two differences in how the numbers are formed: the head-size sums run in a different order (so
  * results differ by rounding), and a query with no real key before it (i ≤ the sequence's first
  * real key) gets dS = 0 exactly, the exact gradient of a softmax over its one allowed key; the
@@ -21,6 +21,7 @@
  * The dropout multiplier of (query i, key j) is drawn once per key: lane qd draws it for query
  * q0 + qd and the key's lanes pass it round by subgroupShuffle.
  */
+import type { WgslAct } from '../wgsl-view.js';
 import {
   ATTN_DKV_BUFFERS,
   ATTN_DKV_FIELDS,
@@ -48,7 +49,12 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 /** WGSL lines `f(m)` for each of the lane's vec4s of the head. */
 const perVec = (m4: number, f: (m: number) => string) => range(m4).map(f).join('\n    ');
 
-export function attentionDkvKeysWGSL(dh: number, shared: boolean, s: LaneRowsShape): string {
+export function attentionDkvKeysWGSL(
+  dh: number,
+  shared: boolean,
+  s: LaneRowsShape,
+  act: WgslAct = 'f32',
+): string {
   const { lanes, qt } = s;
   if (dh % (4 * lanes) !== 0)
     throw new RangeError(`attention dkv keys: dh ${dh} is not a multiple of ${4 * lanes}`);
@@ -60,7 +66,7 @@ export function attentionDkvKeysWGSL(dh: number, shared: boolean, s: LaneRowsSha
     throw new RangeError(`attention dkv keys: qt ${qt} does not suit dh ${dh} and ${lanes} lanes`);
   const dv = shared ? 'dk' : 'dv';
   const vec = (buf: string, at: string) =>
-    `vec4<f32>(${buf}[${at}], ${buf}[${at} + 1u], ${buf}[${at} + 2u], ${buf}[${at} + 3u])`;
+    `vec4<f32>(f32(${buf}[${at}]), f32(${buf}[${at} + 1u]), f32(${buf}[${at} + 2u]), f32(${buf}[${at} + 3u]))`;
   const tileLoads = range(perThread)
     .map(
       (u) => `{
@@ -78,8 +84,7 @@ export function attentionDkvKeysWGSL(dh: number, shared: boolean, s: LaneRowsSha
   const tileStores = range(perThread)
     .map((u) => `Qs[lid + ${u * nt}u] = qv[${u}]; Gs[lid + ${u * nt}u] = gv[${u}];`)
     .join('\n    ');
-  return /* wgsl */ `enable subgroups;
-${attentionHead(ATTN_DKV_FIELDS, ATTN_DKV_BUFFERS, dh, true)}
+  return /* wgsl */ `${attentionHead(ATTN_DKV_FIELDS, ATTN_DKV_BUFFERS, dh, true, act, undefined, ['subgroups'])}
 const KR: u32 = ${LANE_ROWS}u;
 const LANES: u32 = ${lanes}u;
 const NT: u32 = ${nt}u;
@@ -169,8 +174,8 @@ ${firstRealWGSL('firstSeq', '0u', 'kEnd', 'NT')}
     ${perVec(
       m4,
       (m) => `for (var c = 0u; c < 4u; c++) {
-      dk[P.dk_o + o + ${4 * lanes * m}u + c] = dk${m}[c];
-      ${dv}[P.dv_o + o + ${4 * lanes * m}u + c] = dv${m}[c];
+      dk[P.dk_o + o + ${4 * lanes * m}u + c] = act_t(dk${m}[c]);
+      ${dv}[P.dv_o + o + ${4 * lanes * m}u + c] = act_t(dv${m}[c]);
     }`,
     )}
   }

@@ -15,9 +15,12 @@
  * the key is padding (and the tile loop after the diagonal tile when every key of the workgroup
  * is). The skipped keys and queries are exactly those the loops `continue`d past, so the numbers
  * are those of the full loops (firstRealWGSL in attention.wgsl.ts).
+ *
+ * q, k, v, out, dOut, dq, dk, dv are stored as the kernels' `act_t` (f32, or f16 with
+ * 'shader-f16'); rows in private and workgroup memory are f32, as is every sum.
  */
 import type { ParamField } from '../../wgsl/program.js';
-import type { Decl } from '../wgsl-view.js';
+import type { Decl, WgslAct } from '../wgsl-view.js';
 import {
   ATTN_DKV_BUFFERS,
   ATTN_DKV_FIELDS,
@@ -40,8 +43,14 @@ function rowsTile(dh: number): number {
   return Math.max(1, Math.min(32, Math.floor((WG_BYTES - 8) / (4 * (2 * dh + 2)))));
 }
 
-function rowsHead(f: readonly ParamField[], decls: readonly Decl[], dh: number, drop: boolean): string {
-  return `${attentionHead(f, decls, dh, drop)}
+function rowsHead(
+  f: readonly ParamField[],
+  decls: readonly Decl[],
+  dh: number,
+  drop: boolean,
+  act: WgslAct,
+): string {
+  return `${attentionHead(f, decls, dh, drop, act)}
 const RW: u32 = ${ATTN_ROWS}u;
 const T: u32 = ${rowsTile(dh)}u;
 `;
@@ -65,8 +74,8 @@ const KV_TILE = /* wgsl */ `    for (var x = lid; x < T * DH; x += RW) {
       var vx = 0.0;
       if (j < P.L) {
         let o = (b * P.L + j) * P.stride + h * DH + x % DH;
-        kx = k[P.k_o + o];
-        vx = v[P.v_o + o];
+        kx = f32(k[P.k_o + o]);
+        vx = f32(v[P.v_o + o]);
       }
       Ks[x] = kx;
       Vs[x] = vx;
@@ -83,9 +92,9 @@ const KV_TILE = /* wgsl */ `    for (var x = lid; x < T * DH; x += RW) {
 const KEY_START = /* wgsl */ `${firstRealWGSL('firstReal', '0u', 'jEnd', 'RW')}
   let jLo = min(i, firstReal);`;
 
-export function attentionForwardRowsWGSL(dh: number): string {
+export function attentionForwardRowsWGSL(dh: number, act: WgslAct = 'f32'): string {
   const T = rowsTile(dh);
-  return /* wgsl */ `${rowsHead(ATTN_FORWARD_FIELDS, ATTN_FORWARD_BUFFERS, dh, true)}
+  return /* wgsl */ `${rowsHead(ATTN_FORWARD_FIELDS, ATTN_FORWARD_BUFFERS, dh, true, act)}
 var<workgroup> Ks: array<f32, ${T * dh}>;
 var<workgroup> Vs: array<f32, ${T * dh}>;
 var<workgroup> kpad: array<u32, ${T}>;
@@ -102,7 +111,7 @@ ${TILE_OF}
   var acc: array<f32, ${dh}>;
   if (live) {
     let qo = P.q_o + (b * P.L + i) * P.stride + h * DH;
-    for (var d = 0u; d < DH; d++) { qv[d] = q[qo + d]; }
+    for (var d = 0u; d < DH; d++) { qv[d] = f32(q[qo + d]); }
   }
   var m = -3.0e38;
   var l = 0.0;
@@ -134,16 +143,16 @@ ${KV_TILE}
     lse[P.lse_o + row] = m + log(l);
     let oo = P.out_o + (b * P.L + i) * D + h * DH;
     let inv = 1.0 / l;
-    for (var d = 0u; d < DH; d++) { out[oo + d] = acc[d] * inv; }
+    for (var d = 0u; d < DH; d++) { out[oo + d] = act_t(acc[d] * inv); }
   }
 }
 `;
 }
 
-export function attentionDkvRowsWGSL(dh: number, shared: boolean): string {
+export function attentionDkvRowsWGSL(dh: number, shared: boolean, act: WgslAct = 'f32'): string {
   const T = rowsTile(dh);
   const dv = shared ? 'dk' : 'dv';
-  return /* wgsl */ `${rowsHead(ATTN_DKV_FIELDS, ATTN_DKV_BUFFERS, dh, true)}
+  return /* wgsl */ `${rowsHead(ATTN_DKV_FIELDS, ATTN_DKV_BUFFERS, dh, true, act)}
 var<workgroup> Qs: array<f32, ${T * dh}>;
 var<workgroup> Gs: array<f32, ${T * dh}>;
 var<workgroup> lseS: array<f32, ${T}>;
@@ -164,8 +173,8 @@ ${TILE_OF}
   if (live) {
     let o = (b * P.L + j) * P.stride + h * DH;
     for (var d = 0u; d < DH; d++) {
-      kv[d] = k[P.k_o + o + d];
-      vv[d] = v[P.v_o + o + d];
+      kv[d] = f32(k[P.k_o + o + d]);
+      vv[d] = f32(v[P.v_o + o + d]);
     }
     padded = ids[P.ids_o + b * P.L + j] == P.pad;
   }
@@ -180,8 +189,8 @@ ${firstRealWGSL('firstReal', 'r0', 'kEnd', 'RW')}
       var qx = 0.0;
       var gx = 0.0;
       if (i < P.L) {
-        qx = q[P.q_o + (b * P.L + i) * P.stride + h * DH + x % DH];
-        gx = dOut[P.dOut_o + (b * P.L + i) * D + h * DH + x % DH];
+        qx = f32(q[P.q_o + (b * P.L + i) * P.stride + h * DH + x % DH]);
+        gx = f32(dOut[P.dOut_o + (b * P.L + i) * D + h * DH + x % DH]);
       }
       Qs[x] = qx;
       Gs[x] = gx;
@@ -223,17 +232,17 @@ ${firstRealWGSL('firstReal', 'r0', 'kEnd', 'RW')}
   if (live) {
     let o = (b * P.L + j) * P.stride + h * DH;
     for (var d = 0u; d < DH; d++) {
-      dk[P.dk_o + o + d] = dk_[d];
-      ${dv}[P.dv_o + o + d] = dv_[d];
+      dk[P.dk_o + o + d] = act_t(dk_[d]);
+      ${dv}[P.dv_o + o + d] = act_t(dv_[d]);
     }
   }
 }
 `;
 }
 
-export function attentionDqRowsWGSL(dh: number): string {
+export function attentionDqRowsWGSL(dh: number, act: WgslAct = 'f32'): string {
   const T = rowsTile(dh);
-  return /* wgsl */ `${rowsHead(ATTN_DQ_FIELDS, ATTN_DQ_BUFFERS, dh, true)}
+  return /* wgsl */ `${rowsHead(ATTN_DQ_FIELDS, ATTN_DQ_BUFFERS, dh, true, act)}
 var<workgroup> Ks: array<f32, ${T * dh}>;
 var<workgroup> Vs: array<f32, ${T * dh}>;
 var<workgroup> kpad: array<u32, ${T}>;
@@ -255,8 +264,8 @@ ${TILE_OF}
     let qo = (b * P.L + i) * P.stride + h * DH;
     let go = (b * P.L + i) * D + h * DH;
     for (var d = 0u; d < DH; d++) {
-      qv[d] = q[P.q_o + qo + d];
-      gv[d] = dOut[P.dOut_o + go + d];
+      qv[d] = f32(q[P.q_o + qo + d]);
+      gv[d] = f32(dOut[P.dOut_o + go + d]);
     }
     lse_i = lse[P.lse_o + row];
     delta_i = delta[P.delta_o + row];
@@ -287,7 +296,7 @@ ${KV_TILE}
   }
   if (live) {
     let qo = (b * P.L + i) * P.stride + h * DH;
-    for (var d = 0u; d < DH; d++) { dq[P.dq_o + qo + d] = dq_[d]; }
+    for (var d = 0u; d < DH; d++) { dq[P.dq_o + qo + d] = act_t(dq_[d]); }
   }
 }
 `;

@@ -24,7 +24,7 @@
  */
 import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
 import { dropoutCoreWGSL, dropoutFields, dropoutSiteWGSL, unitWGSL } from '../common.wgsl.js';
-import { type Decl, offsetFields, storageWGSL } from '../wgsl-view.js';
+import { actHeaderWGSL, type Decl, offsetFields, storageWGSL, type WgslAct } from '../wgsl-view.js';
 import type { AttentionTiling } from './tiles.js';
 
 const SHAPE: ParamField[] = [
@@ -37,41 +37,41 @@ const SHAPE: ParamField[] = [
 ];
 
 export const ATTN_FORWARD_BUFFERS: readonly Decl[] = [
-  ['q', 'f32', 'read'],
-  ['k', 'f32', 'read'],
-  ['v', 'f32', 'read'],
+  ['q', 'act_t', 'read'],
+  ['k', 'act_t', 'read'],
+  ['v', 'act_t', 'read'],
   ['ids', 'i32', 'read'],
-  ['out', 'f32', 'rw'],
+  ['out', 'act_t', 'rw'],
   ['lse', 'f32', 'rw'],
   ['step_ctr', 'u32', 'read'],
 ];
 export const ATTN_DELTA_BUFFERS: readonly Decl[] = [
-  ['out', 'f32', 'read'],
-  ['dOut', 'f32', 'read'],
+  ['out', 'act_t', 'read'],
+  ['dOut', 'act_t', 'read'],
   ['delta', 'f32', 'rw'],
 ];
 /** dK/dV pass; with `shared`, dv is written through the dk binding (dk and dv in one buffer). */
 export const ATTN_DKV_BUFFERS: readonly Decl[] = [
-  ['q', 'f32', 'read'],
-  ['k', 'f32', 'read'],
-  ['v', 'f32', 'read'],
+  ['q', 'act_t', 'read'],
+  ['k', 'act_t', 'read'],
+  ['v', 'act_t', 'read'],
   ['ids', 'i32', 'read'],
-  ['dOut', 'f32', 'read'],
+  ['dOut', 'act_t', 'read'],
   ['lse', 'f32', 'read'],
   ['delta', 'f32', 'read'],
-  ['dk', 'f32', 'rw'],
-  ['dv', 'f32', 'rw'],
+  ['dk', 'act_t', 'rw'],
+  ['dv', 'act_t', 'rw'],
   ['step_ctr', 'u32', 'read'],
 ];
 export const ATTN_DQ_BUFFERS: readonly Decl[] = [
-  ['q', 'f32', 'read'],
-  ['k', 'f32', 'read'],
-  ['v', 'f32', 'read'],
+  ['q', 'act_t', 'read'],
+  ['k', 'act_t', 'read'],
+  ['v', 'act_t', 'read'],
   ['ids', 'i32', 'read'],
-  ['dOut', 'f32', 'read'],
+  ['dOut', 'act_t', 'read'],
   ['lse', 'f32', 'read'],
   ['delta', 'f32', 'read'],
-  ['dq', 'f32', 'rw'],
+  ['dq', 'act_t', 'rw'],
   ['step_ctr', 'u32', 'read'],
 ];
 
@@ -87,13 +87,19 @@ export const ATTN_DQ_FIELDS = fields(ATTN_DQ_BUFFERS, true);
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-/** Params, bindings, dropout and the tile constants of one kernel (without `t`: no tile constants). */
+/**
+ * The head of one kernel's module: the `enable`s and act_t alias (actHeaderWGSL: `act` storage,
+ * `enables` such as ['subgroups']), params, bindings, dropout and the tile constants (without `t`:
+ * no tile constants).
+ */
 export function attentionHead(
   f: readonly ParamField[],
   decls: readonly Decl[],
   dh: number,
   drop: boolean,
+  act: WgslAct,
   t?: AttentionTiling,
+  enables: readonly string[] = [],
 ): string {
   const tile = t
     ? `const ROWS: u32 = ${t.rows}u;
@@ -108,7 +114,7 @@ const OX: u32 = ${t.ox}u;
 const OY: u32 = ${t.oy}u;
 const NEG: f32 = -3.0e38;`
     : '';
-  return `${paramsStructWGSL(f)}
+  return `${actHeaderWGSL(act, enables)}${paramsStructWGSL(f)}
 ${storageWGSL(decls)}
 ${drop ? `${dropoutCoreWGSL}\n${dropoutSiteWGSL('drop')}` : ''}
 ${unitWGSL}
@@ -191,7 +197,7 @@ function loadRows(
         let rr = x / PD;
         let d = x - rr * PD;
         let g = ${first} + rr;
-        if (x < ${count}u && g < P.L && d < DH) { lv[${k}] = ${src}[${offset} + (b * P.L + g) * ${rowStride} + h * DH + d]; }
+        if (x < ${count}u && g < P.L && d < DH) { lv[${k}] = f32(${src}[${offset} + (b * P.L + g) * ${rowStride} + h * DH + d]); }
       }`,
   );
   const stores = range(u).map((k) => `if (${at(k)} < ${count}u) { ${dst}[${at(k)}] = lv[${k}]; }`);
@@ -323,10 +329,10 @@ ${perElement}
  */
 const KEY_START = /* wgsl */ `  let jStart = firstReal / COLS * COLS;`;
 
-export function attentionForwardWGSL(dh: number, t: AttentionTiling): string {
+export function attentionForwardWGSL(dh: number, t: AttentionTiling, act: WgslAct = 'f32'): string {
   const S = t.rm * t.rn;
   const O = t.om * t.od;
-  return /* wgsl */ `${attentionHead(ATTN_FORWARD_FIELDS, ATTN_FORWARD_BUFFERS, dh, true, t)}
+  return /* wgsl */ `${attentionHead(ATTN_FORWARD_FIELDS, ATTN_FORWARD_BUFFERS, dh, true, act, t)}
 var<workgroup> Qs: array<f32, ${t.rowsP * t.pd}>;
 var<workgroup> KVs: array<f32, ${t.cols * t.pd}>;
 var<workgroup> Ss: array<f32, ${t.rowsP * t.cols}>;
@@ -408,14 +414,14 @@ ${range(t.rn)
     t,
     (e, r, d) => `{
     let i = r0 + ${r};
-    if (${r} < ROWS && i < P.L && ${d} < DH) { out[P.out_o + (b * P.L + i) * D + h * DH + ${d}] = acc[${e}] * (1.0 / lS[${r}]); }
+    if (${r} < ROWS && i < P.L && ${d} < DH) { out[P.out_o + (b * P.L + i) * D + h * DH + ${d}] = act_t(acc[${e}] * (1.0 / lS[${r}])); }
   }`,
   )}
 }
 `;
 }
-export function attentionDeltaWGSL(dh: number): string {
-  return /* wgsl */ `${attentionHead(ATTN_DELTA_FIELDS, ATTN_DELTA_BUFFERS, dh, false)}
+export function attentionDeltaWGSL(dh: number, act: WgslAct = 'f32'): string {
+  return /* wgsl */ `${attentionHead(ATTN_DELTA_FIELDS, ATTN_DELTA_BUFFERS, dh, false, act)}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -427,15 +433,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let h = bh - b * P.H;
   let o = (b * P.L + i) * P.H * DH + h * DH;
   var s = 0.0;
-  for (var d = 0u; d < DH; d++) { s += dOut[P.dOut_o + o + d] * out[P.out_o + o + d]; }
+  for (var d = 0u; d < DH; d++) { s += f32(dOut[P.dOut_o + o + d]) * f32(out[P.out_o + o + d]); }
   delta[P.delta_o + row] = s;
 }
 `;
 }
 
-export function attentionDqWGSL(dh: number, t: AttentionTiling): string {
+export function attentionDqWGSL(dh: number, t: AttentionTiling, act: WgslAct = 'f32'): string {
   const S = t.rm * t.rn;
-  return /* wgsl */ `${attentionHead(ATTN_DQ_FIELDS, ATTN_DQ_BUFFERS, dh, true, t)}
+  return /* wgsl */ `${attentionHead(ATTN_DQ_FIELDS, ATTN_DQ_BUFFERS, dh, true, act, t)}
 var<workgroup> Qs: array<f32, ${t.rowsP * t.pd}>;
 var<workgroup> Gs: array<f32, ${t.rowsP * t.pd}>;
 var<workgroup> KVs: array<f32, ${t.cols * t.pd}>;
@@ -500,18 +506,23 @@ ${eachScore(
     t,
     (e, r, d) => `{
     let i = r0 + ${r};
-    if (${r} < ROWS && i < P.L && ${d} < DH) { dq[P.dq_o + (b * P.L + i) * P.stride + h * DH + ${d}] = acc[${e}]; }
+    if (${r} < ROWS && i < P.L && ${d} < DH) { dq[P.dq_o + (b * P.L + i) * P.stride + h * DH + ${d}] = act_t(acc[${e}]); }
   }`,
   )}
 }
 `;
 }
 
-export function attentionDkvWGSL(dh: number, shared: boolean, t: AttentionTiling): string {
+export function attentionDkvWGSL(
+  dh: number,
+  shared: boolean,
+  t: AttentionTiling,
+  act: WgslAct = 'f32',
+): string {
   const S = t.rm * t.rn;
   const O = t.om * t.od;
   const dv = shared ? 'dk' : 'dv';
-  return /* wgsl */ `${attentionHead(ATTN_DKV_FIELDS, ATTN_DKV_BUFFERS, dh, true, t)}
+  return /* wgsl */ `${attentionHead(ATTN_DKV_FIELDS, ATTN_DKV_BUFFERS, dh, true, act, t)}
 var<workgroup> Ks: array<f32, ${t.rowsP * t.pd}>;
 var<workgroup> Vs: array<f32, ${t.rowsP * t.pd}>;
 var<workgroup> Qs: array<f32, ${t.cols * t.pd}>;
@@ -597,8 +608,8 @@ ${eachScore(
     let j = r0 + ${r};
     if (${r} < ROWS && j < P.L && ${d} < DH) {
       let o = (b * P.L + j) * P.stride + h * DH + ${d};
-      dk[P.dk_o + o] = ak[${e}];
-      ${dv}[P.dv_o + o] = av[${e}];
+      dk[P.dk_o + o] = act_t(ak[${e}]);
+      ${dv}[P.dv_o + o] = act_t(av[${e}]);
     }
   }`,
   )}

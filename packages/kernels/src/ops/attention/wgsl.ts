@@ -2,13 +2,15 @@
  * WebGPU launchers of the attention op (attention.wgsl.ts): each returns the dispatches of one
  * call (runner.ts `Step`s). Arguments mean what they mean for the CUDA launchers (cuda.ts;
  * EngineOps.attentionForward/Backward): q, k, v may be views of one [R, 3·D] buffer (stride), and
- * so may dq, dk, dv (dk and dv are then written through one binding). Storage is float32.
+ * so may dq, dk, dv (dk and dv are then written through one binding). Storage is float32, or with
+ * `act: 'f16'` (devices with 'shader-f16') f16 for q, k, v, out, dOut, dq, dk, dv (offsets and
+ * strides in f16 elements); lse and delta are float32 either way, and the arithmetic is f32.
  */
 import { layoutOf } from '../../wgsl/layout.js';
 import type { BindingKind, WgslProgram } from '../../wgsl/program.js';
 import type { Step } from '../../wgsl/runner.js';
 import { dropoutParams, type WgslDropout } from '../common.wgsl.js';
-import { Binder, checkInt, opBindings, type WgslView } from '../wgsl-view.js';
+import { Binder, checkInt, opBindings, type WgslAct, type WgslView } from '../wgsl-view.js';
 import {
   ATTN_DELTA_BUFFERS,
   ATTN_DELTA_FIELDS,
@@ -53,7 +55,10 @@ abstract class AttentionProgram implements WgslProgram {
   readonly workgroupSize: number;
   abstract readonly bindings: readonly BindingKind[];
   abstract code(): string;
-  constructor(readonly layout: AttentionLayout) {
+  constructor(
+    readonly layout: AttentionLayout,
+    readonly act: WgslAct,
+  ) {
     this.workgroupSize = layout === 'rows' ? ATTN_ROWS : layout.nt;
   }
   /** Rows (queries, or keys in dK/dV) a workgroup owns. */
@@ -74,13 +79,16 @@ export class AttentionForwardProgram extends AttentionProgram {
   constructor(
     readonly dh: number,
     layout: AttentionLayout,
+    act: WgslAct = 'f32',
   ) {
-    super(layout);
-    this.key = `attention/forward/${dh}/${this.layoutKey}`;
+    super(layout, act);
+    this.key = `attention/forward/${dh}/${this.layoutKey}/${act}`;
   }
   code(): string {
     const t = this.layout;
-    return t === 'rows' ? attentionForwardRowsWGSL(this.dh) : attentionForwardWGSL(this.dh, t);
+    return t === 'rows'
+      ? attentionForwardRowsWGSL(this.dh, this.act)
+      : attentionForwardWGSL(this.dh, t, this.act);
   }
 }
 
@@ -90,11 +98,14 @@ export class AttentionDeltaProgram implements WgslProgram {
   readonly workgroupSize = 64;
   readonly bindings = opBindings(ATTN_DELTA_BUFFERS);
   readonly paramFields = ATTN_DELTA_FIELDS;
-  constructor(readonly dh: number) {
-    this.key = `attention/delta/${dh}`;
+  constructor(
+    readonly dh: number,
+    readonly act: WgslAct = 'f32',
+  ) {
+    this.key = `attention/delta/${dh}/${act}`;
   }
   code(): string {
-    return attentionDeltaWGSL(this.dh);
+    return attentionDeltaWGSL(this.dh, this.act);
   }
 }
 
@@ -107,15 +118,16 @@ export class AttentionDkvProgram extends AttentionProgram {
     readonly dh: number,
     readonly shared: boolean,
     layout: AttentionLayout,
+    act: WgslAct = 'f32',
   ) {
-    super(layout);
-    this.key = `attention/dkv/${dh}${shared ? '/shared' : ''}/${this.layoutKey}`;
+    super(layout, act);
+    this.key = `attention/dkv/${dh}${shared ? '/shared' : ''}/${this.layoutKey}/${act}`;
   }
   code(): string {
     const t = this.layout;
     return t === 'rows'
-      ? attentionDkvRowsWGSL(this.dh, this.shared)
-      : attentionDkvWGSL(this.dh, this.shared, t);
+      ? attentionDkvRowsWGSL(this.dh, this.shared, this.act)
+      : attentionDkvWGSL(this.dh, this.shared, t, this.act);
   }
 }
 
@@ -130,12 +142,13 @@ export class AttentionDkvKeysProgram implements WgslProgram {
     readonly dh: number,
     readonly shared: boolean,
     readonly shape: LaneRowsShape,
+    readonly act: WgslAct = 'f32',
   ) {
     this.workgroupSize = LANE_ROWS * shape.lanes;
-    this.key = `attention/dkv/${dh}${shared ? '/shared' : ''}/lanes${shape.lanes}x${shape.qt}`;
+    this.key = `attention/dkv/${dh}${shared ? '/shared' : ''}/lanes${shape.lanes}x${shape.qt}/${act}`;
   }
   code(): string {
-    return attentionDkvKeysWGSL(this.dh, this.shared, this.shape);
+    return attentionDkvKeysWGSL(this.dh, this.shared, this.shape, this.act);
   }
 }
 
@@ -147,13 +160,14 @@ export class AttentionDqProgram extends AttentionProgram {
   constructor(
     readonly dh: number,
     layout: AttentionLayout,
+    act: WgslAct = 'f32',
   ) {
-    super(layout);
-    this.key = `attention/dq/${dh}/${this.layoutKey}`;
+    super(layout, act);
+    this.key = `attention/dq/${dh}/${this.layoutKey}/${act}`;
   }
   code(): string {
     const t = this.layout;
-    return t === 'rows' ? attentionDqRowsWGSL(this.dh) : attentionDqWGSL(this.dh, t);
+    return t === 'rows' ? attentionDqRowsWGSL(this.dh, this.act) : attentionDqWGSL(this.dh, t, this.act);
   }
 }
 
@@ -172,6 +186,11 @@ export interface WgslAttentionShape {
   dropout?: WgslDropout;
   /** u32 step counter (the dropout stream); needed when dropout is on. */
   step?: WgslView;
+  /**
+   * Storage of q, k, v, out, dOut, dq, dk, dv: 'f32' (default) or 'f16' (needs 'shader-f16'; their
+   * offsets and `stride` are then in f16 elements). ids, lse and delta keep their types.
+   */
+  act?: WgslAct;
 }
 
 /** Arguments of {@link wgslAttentionForward}. */
@@ -272,7 +291,7 @@ export function wgslAttentionForward(device: GPUDevice, a: WgslAttentionForwardA
   const op = 'wgslAttentionForward';
   const p = plan(op, a);
   if (p.R === 0) return [];
-  const b = new Binder(device, op, ATTN_FORWARD_BUFFERS)
+  const b = new Binder(device, op, ATTN_FORWARD_BUFFERS, a.act)
     .view('q', a.q, p.span)
     .view('k', a.k, p.span)
     .view('v', a.v, p.span)
@@ -280,7 +299,7 @@ export function wgslAttentionForward(device: GPUDevice, a: WgslAttentionForwardA
     .view('out', a.out, p.R * a.H * a.dh)
     .view('lse', a.lse, a.B * a.H * a.L)
     .view('step_ctr', a.step, 1);
-  const program = new AttentionForwardProgram(a.dh, layoutFor(device, 'forward', a.dh));
+  const program = new AttentionForwardProgram(a.dh, layoutFor(device, 'forward', a.dh), a.act);
   return [
     {
       program,
@@ -298,12 +317,12 @@ export function wgslAttentionBackward(device: GPUDevice, a: WgslAttentionBackwar
   if (p.R === 0) return [];
   const D = a.H * a.dh;
   const nRow = a.B * a.H * a.L;
-  const delta = new Binder(device, op, ATTN_DELTA_BUFFERS)
+  const delta = new Binder(device, op, ATTN_DELTA_BUFFERS, a.act)
     .view('out', a.out, p.R * D)
     .view('dOut', a.dOut, p.R * D)
     .view('delta', a.delta, nRow);
   const shared = a.dk.buffer === a.dv.buffer;
-  const dkv = new Binder(device, op, ATTN_DKV_BUFFERS)
+  const dkv = new Binder(device, op, ATTN_DKV_BUFFERS, a.act)
     .view('q', a.q, p.span)
     .view('k', a.k, p.span)
     .view('v', a.v, p.span)
@@ -326,7 +345,7 @@ export function wgslAttentionBackward(device: GPUDevice, a: WgslAttentionBackwar
     dkv.view('dk', a.dk, p.span).view('dv', a.dv, p.span);
   }
   dkv.view('step_ctr', a.step, 1);
-  const dq = new Binder(device, op, ATTN_DQ_BUFFERS)
+  const dq = new Binder(device, op, ATTN_DQ_BUFFERS, a.act)
     .view('q', a.q, p.span)
     .view('k', a.k, p.span)
     .view('v', a.v, p.span)
@@ -338,12 +357,12 @@ export function wgslAttentionBackward(device: GPUDevice, a: WgslAttentionBackwar
     .view('step_ctr', a.step, 1);
   const keys = laneRowsShape(device, a.dh);
   const dkvProgram = keys
-    ? new AttentionDkvKeysProgram(a.dh, shared, keys)
-    : new AttentionDkvProgram(a.dh, shared, layoutFor(device, 'dkv', a.dh));
-  const dqProgram = new AttentionDqProgram(a.dh, layoutFor(device, 'dq', a.dh));
+    ? new AttentionDkvKeysProgram(a.dh, shared, keys, a.act)
+    : new AttentionDkvProgram(a.dh, shared, layoutFor(device, 'dkv', a.dh), a.act);
+  const dqProgram = new AttentionDqProgram(a.dh, layoutFor(device, 'dq', a.dh), a.act);
   return [
     {
-      program: new AttentionDeltaProgram(a.dh),
+      program: new AttentionDeltaProgram(a.dh, a.act),
       params: delta.with(p.params),
       buffers: delta.buffers,
       units: Math.ceil(nRow / 64),
