@@ -35,12 +35,19 @@
  *   rows 1.2× faster than 8, 32 slower). Both end in the same epilogue (`store`, or `store4`).
  * - bias gradient, db[n] += Σ_r dy[r, n]: an invocation per (column, chunk of ≥ 256 rows, at most
  *   128 chunks), the chunk's sum CAS-added (one chunk, R ≤ 256, is deterministic).
+ *
+ * Storage: a, b, bias, dy and c are the module's `act_t` (f32, or f16 with 'shader-f16';
+ * wgsl-view.ts actHeaderWGSL), except that c is f32 where the variant's `cF32` (a split-K GEMM's
+ * partial sums `part`, and the caller's f32 output: the fp32 weight gradients); db stays f32.
+ * Loads convert to f32 (vec4<f32>(x4[i]) for the 8-byte vec4<f16> loads, which need the same
+ * 4-element alignment as vec4<f32>), workgroup-memory tiles, broadcasts and accumulators are f32,
+ * and the epilogue rounds to c's type once.
  */
 import { atomicAddWGSL } from '../../wgsl/common.wgsl.js';
 import { CPU_SUBGROUP_SIZES } from '../../wgsl/layout.js';
 import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
 import { COLSUM_COLS, COLSUM_LANES, COLSUM_WORKGROUP, colLanesMeetWGSL, unitWGSL } from '../common.wgsl.js';
-import { type Decl, offsetFields, storageWGSL } from '../wgsl-view.js';
+import { actHeaderWGSL, type Decl, offsetFields, storageWGSL, type WgslAct } from '../wgsl-view.js';
 
 export const GEMM_TILE = 64;
 export const GEMM_TILE_K = 16;
@@ -55,17 +62,28 @@ export const GEMM_CPU_SUBGROUPS = CPU_SUBGROUP_SIZES;
 export interface GemmVariant {
   transA: boolean;
   transB: boolean;
-  /** 16-byte loads of a and b (see {@link gemmVec4Ok}). */
+  /** 16-byte loads of a and b (see {@link gemmVec4Ok}); 8-byte vec4<f16> loads with act 'f16'. */
   vec4: boolean;
+  /**
+   * c is stored as f32 whatever the kernel's act_t (a split-K GEMM's f32 partial sums, or the
+   * caller's f32 output under act 'f16'); default false: c is act_t, as a, b and bias are.
+   */
+  cF32?: boolean;
 }
 
-export function gemmBuffers(vec4: boolean): Decl[] {
-  const t = vec4 ? 'vec4<f32>' : 'f32';
+/** WGSL storage types of c: scalar and vec4 (f32 where `cF32`, else the kernel's act_t). */
+function cTypes(cF32: boolean | undefined): [scalar: string, vec: string] {
+  return cF32 ? ['f32', 'vec4<f32>'] : ['act_t', 'act4_t'];
+}
+
+/** Bindings of the 'gpu' GEMMs: a, b (act_t, act4_t where `vec4`), c (act_t or f32, {@link GemmVariant.cF32}), bias (act_t). */
+export function gemmBuffers(vec4: boolean, cF32 = false): Decl[] {
+  const t = vec4 ? 'act4_t' : 'act_t';
   return [
     ['a', t, 'read'],
     ['b', t, 'read'],
-    ['c', 'f32', 'rw'],
-    ['bias', 'f32', 'read'],
+    ['c', cTypes(cF32)[0], 'rw'],
+    ['bias', 'act_t', 'read'],
   ];
 }
 
@@ -82,12 +100,15 @@ export const GEMM_FIELDS: readonly ParamField[] = [
   ...offsetFields(gemmBuffers(false)),
 ];
 
-/** The split-K sum: c = (accumulate ? c : 0) + Σ_s part[s] + bias. */
-export const SPLITK_SUM_BUFFERS: readonly Decl[] = [
-  ['part', 'f32', 'read'],
-  ['c', 'f32', 'rw'],
-  ['bias', 'f32', 'read'],
-];
+/** The split-K sum: c = (accumulate ? c : 0) + Σ_s part[s] + bias; part f32, c act_t (f32 where `cF32`), bias act_t. */
+export function splitKSumBuffers(cF32 = false): Decl[] {
+  return [
+    ['part', 'f32', 'read'],
+    ['c', cTypes(cF32)[0], 'rw'],
+    ['bias', 'act_t', 'read'],
+  ];
+}
+export const SPLITK_SUM_BUFFERS: readonly Decl[] = splitKSumBuffers();
 export const SPLITK_SUM_FIELDS: readonly ParamField[] = [
   ['M', 'u32'],
   ['N', 'u32'],
@@ -99,7 +120,7 @@ export const SPLITK_SUM_FIELDS: readonly ParamField[] = [
 export const SPLITK_SUM_WORKGROUP = 256;
 
 export const BIAS_GRAD_BUFFERS: readonly Decl[] = [
-  ['dy', 'f32', 'read'],
+  ['dy', 'act_t', 'read'],
   ['db', 'atomic<u32>', 'rw'],
 ];
 export const BIAS_GRAD_FIELDS: readonly ParamField[] = [
@@ -110,20 +131,25 @@ export const BIAS_GRAD_FIELDS: readonly ParamField[] = [
   ...offsetFields(BIAS_GRAD_BUFFERS),
 ];
 
-/** The epilogue of both GEMMs: c[base + m·N + n … n+3] = v (+ bias) (+ c), within M and N. */
-const STORE_WGSL = /* wgsl */ `
+/**
+ * The epilogue of both GEMMs: c[base + m·N + n … n+3] = v (+ bias) (+ c), within M and N, in f32,
+ * rounded to c's storage type (`cF32`: f32, else act_t) on store.
+ */
+function storeWGSL(cF32: boolean | undefined): string {
+  return /* wgsl */ `
 fn store(base: u32, m: u32, n: u32, v: vec4<f32>) {
   if (m >= P.M) { return; }
   for (var j = 0u; j < 4u; j++) {
     if (n + j >= P.N) { return; }
     var o = v[j];
-    if (P.has_bias != 0u) { o += bias[P.bias_o + n + j]; }
+    if (P.has_bias != 0u) { o += f32(bias[P.bias_o + n + j]); }
     let at = base + m * P.N + n + j;
-    if (P.accumulate != 0u) { o += c[at]; }
-    c[at] = o;
+    if (P.accumulate != 0u) { o += f32(c[at]); }
+    c[at] = ${cTypes(cF32)[0]}(o);
   }
 }
 `;
+}
 
 /**
  * Both GEMMs' work unit: `split` (the K range) and the output tile's corner (m0, n0) for tiles of
@@ -166,7 +192,7 @@ function loader(
     let gi = i0 + i;
     let gk = k0 + k;
     var v = 0.0;
-    if (gi < ${extent} && gk < P.K) { v = ${name}[P.${name}_o + gi * ${ld} + gk]; }
+    if (gi < ${extent} && gk < P.K) { v = f32(${name}[P.${name}_o + gi * ${ld} + gk]); }
     ${dst}[k * ${T}u + i] = v;
   }`
       : `
@@ -177,7 +203,7 @@ function loader(
     let gi = i0 + i;
     let gk = k0 + k;
     var v = 0.0;
-    if (gi < ${extent} && gk < P.K) { v = ${name}[P.${name}_o + gk * ${ld} + gi]; }
+    if (gi < ${extent} && gk < P.K) { v = f32(${name}[P.${name}_o + gk * ${ld} + gi]); }
     ${dst}[k * ${T}u + i] = v;
   }`;
   }
@@ -190,7 +216,7 @@ function loader(
     let gi = i0 + i;
     let gk = k0 + k4;
     var v = vec4<f32>(0.0);
-    if (gi < ${extent} && gk < P.K) { v = ${name}[(P.${name}_o + gi * ${ld} + gk) / 4u]; }
+    if (gi < ${extent} && gk < P.K) { v = vec4<f32>(${name}[(P.${name}_o + gi * ${ld} + gk) / 4u]); }
     ${dst}[k4 * ${T}u + i] = v.x;
     ${dst}[(k4 + 1u) * ${T}u + i] = v.y;
     ${dst}[(k4 + 2u) * ${T}u + i] = v.z;
@@ -203,7 +229,7 @@ function loader(
     let gi = i0 + i4;
     let gk = k0 + k;
     var v = vec4<f32>(0.0);
-    if (gi < ${extent} && gk < P.K) { v = ${name}[(P.${name}_o + gk * ${ld} + gi) / 4u]; }
+    if (gi < ${extent} && gk < P.K) { v = vec4<f32>(${name}[(P.${name}_o + gk * ${ld} + gi) / 4u]); }
     ${dst}[k * ${T}u + i4] = v.x;
     ${dst}[k * ${T}u + i4 + 1u] = v.y;
     ${dst}[k * ${T}u + i4 + 2u] = v.z;
@@ -211,7 +237,7 @@ function loader(
   }`;
 }
 
-export function gemmWGSL(v: GemmVariant): string {
+export function gemmWGSL(v: GemmVariant, act: WgslAct = 'f32'): string {
   const T = GEMM_TILE;
   const TK = GEMM_TILE_K;
   // a: op(a) is [M, K]; stored [M, K] (contiguous k) or, transposed, [K, M] (contiguous m).
@@ -222,9 +248,9 @@ export function gemmWGSL(v: GemmVariant): string {
   const loadB = v.transB
     ? loader('b', 'Bs', true, 'P.K', 'P.N', v.vec4)
     : loader('b', 'Bs', false, 'P.N', 'P.N', v.vec4);
-  return /* wgsl */ `
+  return /* wgsl */ `${actHeaderWGSL(act)}
 ${paramsStructWGSL(GEMM_FIELDS)}
-${storageWGSL(gemmBuffers(v.vec4))}
+${storageWGSL(gemmBuffers(v.vec4, v.cF32))}
 ${unitWGSL}
 var<workgroup> As: array<f32, ${T * TK}>;
 var<workgroup> Bs: array<f32, ${T * TK}>;
@@ -262,7 +288,7 @@ ${gemmTileWGSL(T)}
   let base = P.c_o + split * P.M * P.N;
   for (var i = 0u; i < 4u; i++) { store(base, m0 + ty * 4u + i, n0 + tx * 4u, acc[i]); }
 }
-${STORE_WGSL}`;
+${storeWGSL(v.cF32)}`;
 }
 
 /** The 128 × 128 GEMM's output tile and the K steps (rows of its workgroup-memory tiles) it is built for. */
@@ -338,7 +364,7 @@ function loader128(
       let gi = ${gi};
       let gk = ${gk};
       ${reg(q)} = ${zero};
-      if (gi < ${extent} && gk < P.K) { ${reg(q)} = ${x}[${at}]; }
+      if (gi < ${extent} && gk < P.K) { ${reg(q)} = ${vec4 ? 'vec4<f32>' : 'f32'}(${x}[${at}]); }
     }`,
     )
     .join('\n    ');
@@ -391,7 +417,7 @@ function outer128(tk: number): string {
  * K 131,072) GEMMs: per k an invocation does 16 multiply-adds for 8 scalar workgroup-memory loads,
  * where this kernel does 64 for 4 vector loads and hides the global loads behind the products.
  */
-export function gemm128WGSL(v: Gemm128Variant): string {
+export function gemm128WGSL(v: Gemm128Variant, act: WgslAct = 'f32'): string {
   const T = GEMM128_TILE;
   const TK = v.tileK;
   if (!GEMM128_TILE_KS.includes(TK)) throw new RangeError(`gemm128WGSL: tileK ${TK} is not 8 or 16`);
@@ -405,9 +431,9 @@ export function gemm128WGSL(v: Gemm128Variant): string {
     : loader128('b', 'n0', false, 'P.N', 'P.N', v.vec4, TK);
   const accs = [0, 1, 2, 3, 4, 5, 6, 7].flatMap((i) => [acc128(i, 0), acc128(i, 1)]);
   const rows = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => `${i < 4 ? '' : '64u + '}ty * 4u + ${i & 3}u`);
-  return /* wgsl */ `
+  return /* wgsl */ `${actHeaderWGSL(act)}
 ${paramsStructWGSL(GEMM_FIELDS)}
-${storageWGSL(gemmBuffers(v.vec4))}
+${storageWGSL(gemmBuffers(v.vec4, v.cF32))}
 ${unitWGSL}
 var<workgroup> As: array<vec4<f32>, ${2 * TK * (T / 4)}>;
 var<workgroup> Bs: array<vec4<f32>, ${2 * TK * (T / 4)}>;
@@ -456,7 +482,7 @@ ${gemmTileWGSL(T)}
   let base = P.c_o + split * P.M * P.N;
   ${rows.map((r, i) => `store(base, m0 + ${r}, n0 + tx * 4u, ${acc128(i, 0)}); store(base, m0 + ${r}, n0 + 64u + tx * 4u, ${acc128(i, 1)});`).join('\n  ')}
 }
-${STORE_WGSL}`;
+${storeWGSL(v.cF32)}`;
 }
 
 /**
@@ -472,21 +498,25 @@ export interface GemmCpuVariant extends GemmVariant {
   vec4C?: boolean;
 }
 
-/** Bindings of the 'cpu' GEMM: f32, or vec4 where the variant reads (writes) that operand by vec4. */
+/**
+ * Bindings of the 'cpu' GEMM: act_t (c: f32 where `cF32`), or their vec4 where the variant reads
+ * (writes) that operand by vec4.
+ */
 export function gemmCpuBuffers(v: GemmCpuVariant): Decl[] {
-  const t = (vec4: boolean | undefined) => (vec4 ? 'vec4<f32>' : 'f32');
+  const t = (vec4: boolean | undefined) => (vec4 ? 'act4_t' : 'act_t');
   const sg = v.subgroup > 0;
+  const c4 = sg && v.vec4C;
   return [
     ['a', t(sg && v.vec4A), 'read'],
     ['b', t(v.vec4), 'read'],
-    ['c', t(sg && v.vec4C), 'rw'],
-    ['bias', t(sg && v.vec4C), 'read'],
+    ['c', cTypes(v.cF32)[c4 ? 1 : 0], 'rw'],
+    ['bias', t(c4), 'read'],
   ];
 }
 
 /** The GEMM for a software adapter (see the header): the subgroup kernel, or the kernel without. */
-export function gemmCpuWGSL(v: GemmCpuVariant): string {
-  return v.subgroup > 0 ? gemmCpuSubgroupWGSL(v) : gemmCpuPlainWGSL(v);
+export function gemmCpuWGSL(v: GemmCpuVariant, act: WgslAct = 'f32'): string {
+  return v.subgroup > 0 ? gemmCpuSubgroupWGSL(v, act) : gemmCpuPlainWGSL(v, act);
 }
 
 /**
@@ -494,21 +524,22 @@ export function gemmCpuWGSL(v: GemmCpuVariant): string {
  * b's offset multiples of 4). Measured on lavapipe: reading a transposed b as vec4 along k (a
  * 4 × 4 block turned into column vectors) was 1.7× slower than four scalar loads.
  */
-function gemmCpuPlainWGSL(v: GemmCpuVariant): string {
+function gemmCpuPlainWGSL(v: GemmCpuVariant, act: WgslAct): string {
   const R = GEMM_CPU_ROWS;
   const rows = Array.from({ length: R }, (_, i) => i);
-  const aAt = (i: number) => (v.transA ? `a[P.a_o + k * P.M + r${i}]` : `a[P.a_o + r${i} * P.K + k]`);
+  const aAt = (i: number) =>
+    v.transA ? `f32(a[P.a_o + k * P.M + r${i}])` : `f32(a[P.a_o + r${i} * P.K + k])`;
   const col = (j: number) => `min(n + ${j}u, P.N - 1u)`;
   const loadB = v.vec4
-    ? 'b[(P.b_o + k * P.N + n) / 4u]'
+    ? 'vec4<f32>(b[(P.b_o + k * P.N + n) / 4u])'
     : v.transB
-      ? `vec4<f32>(${[0, 1, 2, 3].map((j) => `b[P.b_o + ${col(j)} * P.K + k]`).join(', ')})`
-      : `vec4<f32>(${[0, 1, 2, 3].map((j) => `b[P.b_o + k * P.N + ${col(j)}]`).join(', ')})`;
+      ? `vec4<f32>(${[0, 1, 2, 3].map((j) => `f32(b[P.b_o + ${col(j)} * P.K + k])`).join(', ')})`
+      : `vec4<f32>(${[0, 1, 2, 3].map((j) => `f32(b[P.b_o + k * P.N + ${col(j)}])`).join(', ')})`;
   const loop = `for (var k = 0u; k < P.K; k++) {
       let bv = ${loadB};
       ${rows.map((i) => `c${i} += ${aAt(i)} * bv;`).join('\n      ')}
     }`;
-  return /* wgsl */ `
+  return /* wgsl */ `${actHeaderWGSL(act)}
 ${paramsStructWGSL(GEMM_FIELDS)}
 ${storageWGSL(gemmCpuBuffers(v))}
 ${unitWGSL}
@@ -530,20 +561,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   ${rows.map((i) => `store(P.c_o, m0 + ${i}u, n, c${i});`).join('\n  ')}
 }
-${STORE_WGSL}`;
+${storeWGSL(v.cF32)}`;
 }
 
 /** The subgroup kernel's epilogue by vec4: c[m, n … n+3] = v (+ bias) (+ c); N a multiple of 4. */
-const STORE4_WGSL = /* wgsl */ `
+function store4WGSL(cF32: boolean | undefined): string {
+  return /* wgsl */ `
 fn store4(m: u32, n: u32, v: vec4<f32>) {
   if (m >= P.M || n >= P.N) { return; }
   var o = v;
-  if (P.has_bias != 0u) { o += bias[(P.bias_o + n) / 4u]; }
+  if (P.has_bias != 0u) { o += vec4<f32>(bias[(P.bias_o + n) / 4u]); }
   let at = (P.c_o + m * P.N + n) / 4u;
-  if (P.accumulate != 0u) { o += c[at]; }
-  c[at] = o;
+  if (P.accumulate != 0u) { o += vec4<f32>(c[at]); }
+  c[at] = ${cTypes(cF32)[1]}(o);
 }
 `;
+}
 
 /**
  * The 'cpu' GEMM with subgroups of S lanes (see the header). A workgroup of 16 lanes computes 16
@@ -554,7 +587,7 @@ fn store4(m: u32, n: u32, v: vec4<f32>) {
  * k. The last, partial block clamps its indices and zeroes the values past K; every lane runs the
  * whole loop (columns past N are clamped, not branched around, so the loop stays uniform).
  */
-function gemmCpuSubgroupWGSL(v: GemmCpuVariant): string {
+function gemmCpuSubgroupWGSL(v: GemmCpuVariant, act: WgslAct): string {
   const S = v.subgroup;
   if (!GEMM_CPU_SUBGROUPS.includes(S))
     throw new RangeError(`gemmCpuWGSL: subgroup size ${S} is not one of ${GEMM_CPU_SUBGROUPS.join(', ')}`);
@@ -577,12 +610,12 @@ function gemmCpuSubgroupWGSL(v: GemmCpuVariant): string {
       const r0 = g * S;
       if (v.vec4A && !v.transA) {
         // lane s: row r0 + s, k … k+3 (K a multiple of 4: no tail).
-        out.push(`let a${g} = a[(P.a_o + min(m0 + ${r0}u + sid, P.M - 1u) * P.K + k) / 4u];`);
+        out.push(`let a${g} = vec4<f32>(a[(P.a_o + min(m0 + ${r0}u + sid, P.M - 1u) * P.K + k) / 4u]);`);
         for (const i of lanes) aAt[r0 + i] = (kk) => `s${g}_${i}[${kk}]`;
       } else if (v.vec4A) {
         // lane s: k + s / Q, rows r0 + 4 (s % Q) … + 3 (M a multiple of 4: a quad is all in or all out).
         const kq = `(k + sid / ${Q}u)`;
-        let ld = `a[(P.a_o + ${kc(kq)} * P.M + min(m0 + ${r0}u + 4u * (sid % ${Q}u), P.M - 4u)) / 4u]`;
+        let ld = `vec4<f32>(a[(P.a_o + ${kc(kq)} * P.M + min(m0 + ${r0}u + 4u * (sid % ${Q}u), P.M - 4u)) / 4u])`;
         if (tail) ld = `select(vec4<f32>(0.0), ${ld}, ${kq} < P.K)`;
         out.push(`let a${g} = ${ld};`);
         for (const i of lanes) aAt[r0 + i] = (kk) => `s${g}_${kk * Q + (i >> 2)}[${i & 3}]`;
@@ -591,8 +624,8 @@ function gemmCpuSubgroupWGSL(v: GemmCpuVariant): string {
         out.push(`let ra${g} = min(m0 + ${r0}u + sid, P.M - 1u);`);
         const one = (kk: number) => {
           const e = v.transA
-            ? `a[P.a_o + ${kc(kx(kk))} * P.M + ra${g}]`
-            : `a[P.a_o + ra${g} * P.K + ${kc(kx(kk))}]`;
+            ? `f32(a[P.a_o + ${kc(kx(kk))} * P.M + ra${g}])`
+            : `f32(a[P.a_o + ra${g} * P.K + ${kc(kx(kk))}])`;
           return tail ? `select(0.0, ${e}, ${kx(kk)} < P.K)` : e;
         };
         out.push(`let a${g} = vec4<f32>(${four.map(one).join(', ')});`);
@@ -603,7 +636,7 @@ function gemmCpuSubgroupWGSL(v: GemmCpuVariant): string {
     // b at k + kk of the lane's 4 columns: b_<kk>.
     if (b4k) {
       // transposed: one vec4 along k per column (K a multiple of 4: no tail).
-      out.push(...four.map((j) => `let bt${j} = b[(P.b_o + q${j} * P.K + k) / 4u];`));
+      out.push(...four.map((j) => `let bt${j} = vec4<f32>(b[(P.b_o + q${j} * P.K + k) / 4u]);`));
       out.push(
         ...four.map((kk) => `let b_${kk} = vec4<f32>(bt0[${kk}], bt1[${kk}], bt2[${kk}], bt3[${kk}]);`),
       );
@@ -611,8 +644,8 @@ function gemmCpuSubgroupWGSL(v: GemmCpuVariant): string {
       for (const kk of four) {
         const at = kc(kx(kk));
         let e = b4n
-          ? `b[(P.b_o + ${at} * P.N + q) / 4u]`
-          : `vec4<f32>(${four.map((j) => (v.transB ? `b[P.b_o + q${j} * P.K + ${at}]` : `b[P.b_o + ${at} * P.N + q${j}]`)).join(', ')})`;
+          ? `vec4<f32>(b[(P.b_o + ${at} * P.N + q) / 4u])`
+          : `vec4<f32>(${four.map((j) => (v.transB ? `f32(b[P.b_o + q${j} * P.K + ${at}])` : `f32(b[P.b_o + ${at} * P.N + q${j}])`)).join(', ')})`;
         if (tail) e = `select(vec4<f32>(0.0), ${e}, ${kx(kk)} < P.K)`;
         out.push(`let b_${kk} = ${e};`);
       }
@@ -624,7 +657,7 @@ function gemmCpuSubgroupWGSL(v: GemmCpuVariant): string {
   const cols = b4n
     ? 'let q = min(n, P.N - 4u);'
     : four.map((j) => `let q${j} = min(n + ${j}u, P.N - 1u);`).join(' ');
-  return /* wgsl */ `enable subgroups;
+  return /* wgsl */ `${actHeaderWGSL(act, ['subgroups'])}
 ${paramsStructWGSL(GEMM_FIELDS)}
 ${storageWGSL(gemmCpuBuffers(v))}
 ${unitWGSL}
@@ -653,14 +686,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   ${rows.map((i) => (v.vec4C ? `store4(m0 + ${i}u, n, c${i});` : `store(P.c_o, m0 + ${i}u, n, c${i});`)).join('\n  ')}
 }
-${v.vec4C ? STORE4_WGSL : STORE_WGSL}`;
+${v.vec4C ? store4WGSL(v.cF32) : storeWGSL(v.cF32)}`;
 }
 
-/** c = (accumulate ? c : 0) + Σ_s part[s·M·N + i] + bias: an invocation per element of c. */
-export function splitKSumWGSL(): string {
-  return /* wgsl */ `
+/**
+ * c = (accumulate ? c : 0) + Σ_s part[s·M·N + i] + bias: an invocation per element of c; part is
+ * f32, bias act_t, c act_t (f32 where `cF32`), summed in f32.
+ */
+export function splitKSumWGSL(act: WgslAct = 'f32', cF32 = false): string {
+  return /* wgsl */ `${actHeaderWGSL(act)}
 ${paramsStructWGSL(SPLITK_SUM_FIELDS)}
-${storageWGSL(SPLITK_SUM_BUFFERS)}
+${storageWGSL(splitKSumBuffers(cF32))}
 ${unitWGSL}
 @compute @workgroup_size(${SPLITK_SUM_WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -670,16 +706,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (i >= mn) { return; }
   var o = 0.0;
   for (var s = 0u; s < P.splits; s++) { o += part[P.part_o + s * mn + i]; }
-  if (P.has_bias != 0u) { o += bias[P.bias_o + i % P.N]; }
-  if (P.accumulate != 0u) { o += c[P.c_o + i]; }
-  c[P.c_o + i] = o;
+  if (P.has_bias != 0u) { o += f32(bias[P.bias_o + i % P.N]); }
+  if (P.accumulate != 0u) { o += f32(c[P.c_o + i]); }
+  c[P.c_o + i] = ${cTypes(cF32)[0]}(o);
 }
 `;
 }
 
-/** db[n] += Σ_r dy[r, n], by chunks of rows (ops/common.wgsl.ts: the column-sum lanes). */
-export function biasGradWGSL(): string {
-  return /* wgsl */ `
+/** db[n] += Σ_r dy[r, n], by chunks of rows (ops/common.wgsl.ts: the column-sum lanes); dy act_t, db f32. */
+export function biasGradWGSL(act: WgslAct = 'f32'): string {
+  return /* wgsl */ `${actHeaderWGSL(act)}
 ${paramsStructWGSL(BIAS_GRAD_FIELDS)}
 ${storageWGSL(BIAS_GRAD_BUFFERS)}
 ${unitWGSL}
@@ -696,7 +732,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var s: array<f32, 1>;
   if (live) {
     let r1 = min(P.R, r0 + P.chunk_rows);
-    for (var r = r0 + lid / ${COLSUM_COLS}u; r < r1; r = r + ${COLSUM_LANES}u) { s[0] += dy[P.dy_o + r * P.N + n]; }
+    for (var r = r0 + lid / ${COLSUM_COLS}u; r < r1; r = r + ${COLSUM_LANES}u) { s[0] += f32(dy[P.dy_o + r * P.N + n]); }
   }
   let t = col_lanes_meet(lid, s);
   if (live && lid < ${COLSUM_COLS}u) { atomic_add_db(P.db_o + n, t[0]); }

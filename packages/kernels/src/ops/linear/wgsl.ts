@@ -1,13 +1,15 @@
 /**
  * WebGPU launchers of the linear op (linear.wgsl.ts): each returns the dispatch of one call
  * (runner.ts `Step`s). Arguments mean what they mean for the CUDA launchers (cuda.ts
- * CudaMatmulArgs / CudaBiasGradArgs; EngineOps.matmul / biasGrad); storage is float32.
+ * CudaMatmulArgs / CudaBiasGradArgs; EngineOps.matmul / biasGrad). Storage is float32, or with
+ * `act: 'f16'` (a device with 'shader-f16') f16 for a, b, bias, c (unless `cF32`) and dy; the
+ * arithmetic is f32 either way (split-K partial sums and db stay f32).
  */
 import { cpuSubgroupSize, layoutOf, type WgslLayout } from '../../wgsl/layout.js';
 import type { BindingKind, WgslProgram } from '../../wgsl/program.js';
 import type { Step } from '../../wgsl/runner.js';
 import { COLSUM_COLS, COLSUM_WORKGROUP, colSumRows } from '../common.wgsl.js';
-import { Binder, checkInt, opBindings, type WgslView } from '../wgsl-view.js';
+import { Binder, checkInt, type Decl, opBindings, type WgslAct, type WgslView } from '../wgsl-view.js';
 import {
   BIAS_GRAD_BUFFERS,
   BIAS_GRAD_FIELDS,
@@ -31,9 +33,9 @@ import {
   gemmCpuBuffers,
   gemmCpuWGSL,
   gemmWGSL,
-  SPLITK_SUM_BUFFERS,
   SPLITK_SUM_FIELDS,
   SPLITK_SUM_WORKGROUP,
+  splitKSumBuffers,
   splitKSumWGSL,
 } from './linear.wgsl.js';
 
@@ -44,53 +46,81 @@ function is128(v: GemmVariant | GemmCpuVariant | Gemm128Variant): v is Gemm128Va
 
 /**
  * c = (accumulate ? c : 0) + op(a)·op(b) + bias: 64 × 64 or, for a {@link Gemm128Variant}, 128 × 128
- * tiles ('gpu'; key suffix `/t128k<TK>`), 16 × 64 ('cpu').
+ * tiles ('gpu'; key suffix `/t128k<TK>`), 16 × 64 ('cpu'). Activations (a, b, bias, and c unless
+ * the variant's `cF32`) are stored as `act`; the key ends in `/<act>` (and `/c32` for an f32 c
+ * under act 'f16').
  */
 export class GemmProgram implements WgslProgram {
   readonly key: string;
   readonly workgroupSize: number;
   readonly bindings: readonly BindingKind[];
   readonly paramFields = GEMM_FIELDS;
+  readonly variant: GemmVariant | GemmCpuVariant | Gemm128Variant;
+  /** The storage bindings (their element types), for a {@link Binder}. */
+  readonly decls: readonly Decl[];
   /** `variant`: a {@link GemmCpuVariant} for layout 'cpu' (a plain GemmVariant: the kernel without subgroups). */
   constructor(
-    readonly variant: GemmVariant | GemmCpuVariant | Gemm128Variant,
+    variant: GemmVariant | GemmCpuVariant | Gemm128Variant,
     readonly layout: WgslLayout = 'gpu',
+    readonly act: WgslAct = 'f32',
   ) {
     if (layout === 'cpu' && is128(variant))
       throw new RangeError('GemmProgram: the 128 × 128 kernel is for layout gpu');
+    // With f32 activations an f32 c is the same kernel.
+    this.variant = { ...variant, cF32: act === 'f16' && variant.cF32 === true };
     const sg = layout === 'cpu' && 'subgroup' in variant && variant.subgroup > 0 ? variant : undefined;
     const t128 = is128(variant) ? `/t128k${variant.tileK}` : '';
-    this.key = `linear/gemm/${variant.transA ? 't' : 'n'}${variant.transB ? 't' : 'n'}${variant.vec4 ? '/vec4' : ''}/${layout}${sg ? `/sg${sg.subgroup}${sg.vec4A ? '/a4' : ''}${sg.vec4C ? '/c4' : ''}` : ''}${t128}`;
+    const c32 = this.variant.cF32 ? '/c32' : '';
+    this.key = `linear/gemm/${variant.transA ? 't' : 'n'}${variant.transB ? 't' : 'n'}${variant.vec4 ? '/vec4' : ''}/${layout}${sg ? `/sg${sg.subgroup}${sg.vec4A ? '/a4' : ''}${sg.vec4C ? '/c4' : ''}` : ''}${t128}/${act}${c32}`;
     this.workgroupSize = layout === 'cpu' ? GEMM_CPU_LANES : GEMM_WORKGROUP;
-    this.bindings = opBindings(
-      layout === 'cpu' ? gemmCpuBuffers(this.cpuVariant()) : gemmBuffers(variant.vec4),
-    );
+    this.decls =
+      layout === 'cpu' ? gemmCpuBuffers(this.cpuVariant()) : gemmBuffers(variant.vec4, this.variant.cF32);
+    this.bindings = opBindings(this.decls);
   }
   private cpuVariant(): GemmCpuVariant {
     return 'subgroup' in this.variant ? this.variant : { ...this.variant, subgroup: 0 };
   }
   code(): string {
-    if (this.layout === 'cpu') return gemmCpuWGSL(this.cpuVariant());
-    return is128(this.variant) ? gemm128WGSL(this.variant) : gemmWGSL(this.variant);
+    if (this.layout === 'cpu') return gemmCpuWGSL(this.cpuVariant(), this.act);
+    return is128(this.variant) ? gemm128WGSL(this.variant, this.act) : gemmWGSL(this.variant, this.act);
   }
 }
 
-/** db[n] += Σ_r dy[r, n]. */
+/** db[n] += Σ_r dy[r, n]; dy stored as `act`, db f32. */
 export class BiasGradProgram implements WgslProgram {
-  readonly key = 'linear/bias-grad';
+  readonly key: string;
   readonly workgroupSize = COLSUM_WORKGROUP;
   readonly bindings: readonly BindingKind[] = opBindings(BIAS_GRAD_BUFFERS);
   readonly paramFields = BIAS_GRAD_FIELDS;
-  code = biasGradWGSL;
+  constructor(readonly act: WgslAct = 'f32') {
+    this.key = `linear/bias-grad/${act}`;
+  }
+  code(): string {
+    return biasGradWGSL(this.act);
+  }
 }
 
-/** c = (accumulate ? c : 0) + Σ_s part[s] + bias: the second pass of a split-K GEMM. */
+/**
+ * c = (accumulate ? c : 0) + Σ_s part[s] + bias: the second pass of a split-K GEMM; part f32, bias
+ * `act`, c `act` (f32 where `cF32`).
+ */
 export class SplitKSumProgram implements WgslProgram {
-  readonly key = 'linear/splitk-sum';
+  readonly key: string;
   readonly workgroupSize = SPLITK_SUM_WORKGROUP;
-  readonly bindings: readonly BindingKind[] = opBindings(SPLITK_SUM_BUFFERS);
+  readonly bindings: readonly BindingKind[];
   readonly paramFields = SPLITK_SUM_FIELDS;
-  code = splitKSumWGSL;
+  readonly cF32: boolean;
+  constructor(
+    readonly act: WgslAct = 'f32',
+    cF32 = false,
+  ) {
+    this.cF32 = act === 'f16' && cF32;
+    this.key = `linear/splitk-sum/${act}${this.cF32 ? '/c32' : ''}`;
+    this.bindings = opBindings(splitKSumBuffers(this.cF32));
+  }
+  code(): string {
+    return splitKSumWGSL(this.act, this.cF32);
+  }
 }
 
 /** Arguments of {@link wgslMatmul}. */
@@ -125,6 +155,18 @@ export interface WgslMatmulArgs {
    * long K over few output tiles (a weight gradient), which would otherwise keep a GPU idle.
    */
   splitK?: { part: WgslView; splits: number };
+  /**
+   * Storage of the activations a, b, bias and (unless `cF32`) c: 'f32' (default) or 'f16' (needs
+   * 'shader-f16'); the products and sums are f32 either way, c rounded to its type on store. Views
+   * of these bindings count f16 elements. splitK's part is always f32.
+   */
+  act?: WgslAct;
+  /**
+   * c is float32 whatever `act` (the engine's `out: 'f32'`: fp32 weight gradients accumulated into
+   * the flat f32 gradient buffer); with accumulate the previous c is read as f32. Default false
+   * (c is `act`); no effect with act 'f32'.
+   */
+  cF32?: boolean;
 }
 
 /** The 'gpu' GEMM's output tile for an M × N output: 128 where both are at least 128 (else 64). */
@@ -146,10 +188,12 @@ export function gemmSplits(M: number, N: number, K: number, tile: 64 | 128 = gem
 export interface WgslBiasGradArgs {
   /** [R, N]. */
   dy: WgslView;
-  /** [N], accumulates. */
+  /** [N] float32, accumulates. */
   db: WgslView;
   R: number;
   N: number;
+  /** Storage of dy: 'f32' (default) or 'f16' (needs 'shader-f16'); db is f32 either way. */
+  act?: WgslAct;
 }
 
 /** Whether the vec4 variant can load a and b: K > 0 and every leading dimension and view offset a multiple of 4. */
@@ -235,7 +279,6 @@ export function wgslMatmul(device: GPUDevice, a: WgslMatmulArgs): Step[] {
   const cpu = layout === 'cpu';
   const cpuVariant = cpu ? gemmCpuVariant(device, a) : undefined;
   const variant = cpuVariant ?? gemmGpuVariant(a);
-  const vec4 = variant.vec4;
   const tile = cpu ? 0 : is128(variant) ? GEMM128_TILE : GEMM_TILE;
   const tileK = is128(variant) ? variant.tileK : GEMM_TILE_K;
   const tilesN = Math.ceil(a.N / (cpu ? GEMM_CPU_COLS : tile));
@@ -245,13 +288,17 @@ export function wgslMatmul(device: GPUDevice, a: WgslMatmulArgs): Step[] {
   // Split K: ranges of kChunk (a multiple of the K tile) into the slices of part, bias and c after.
   const kChunk = split ? Math.ceil(Math.ceil(a.K / split.splits) / tileK) * tileK : a.K;
   const splits = split ? Math.ceil(a.K / kChunk) : 1;
-  const b = new Binder(device, op, cpuVariant ? gemmCpuBuffers(cpuVariant) : gemmBuffers(vec4))
+  const act = a.act ?? 'f32';
+  const cF32 = act === 'f16' && a.cF32 === true;
+  const gemmCF32 = split !== undefined || cF32; // the GEMM's own c: part (f32) when split
+  const program = new GemmProgram({ ...variant, cF32: gemmCF32 }, layout, act);
+  const b = new Binder(device, op, program.decls, act)
     .view('a', a.a, a.M * a.K)
     .view('b', a.b, a.K * a.N)
     .view('c', split ? split.part : a.c, splits * a.M * a.N)
     .view('bias', split ? undefined : (a.bias ?? undefined), a.N);
   const gemm: Step = {
-    program: new GemmProgram(variant, layout),
+    program,
     params: b.with({
       M: a.M,
       N: a.N,
@@ -266,14 +313,15 @@ export function wgslMatmul(device: GPUDevice, a: WgslMatmulArgs): Step[] {
     units: tiles * splits,
   };
   if (!split) return [gemm];
-  const sum = new Binder(device, op, SPLITK_SUM_BUFFERS)
+  const sumProgram = new SplitKSumProgram(act, cF32);
+  const sum = new Binder(device, op, splitKSumBuffers(sumProgram.cF32), act)
     .view('part', split.part, splits * a.M * a.N)
     .view('c', a.c, a.M * a.N)
     .view('bias', a.bias ?? undefined, a.N);
   return [
     gemm,
     {
-      program: new SplitKSumProgram(),
+      program: sumProgram,
       params: sum.with({
         M: a.M,
         N: a.N,
@@ -295,12 +343,13 @@ export function wgslBiasGrad(device: GPUDevice, a: WgslBiasGradArgs): Step[] {
   if (a.R * a.N > 2 ** 32 - 4)
     throw new RangeError(`${op}: R·N = ${a.R * a.N} exceeds the 32-bit element index`);
   if (a.R === 0 || a.N === 0) return [];
-  const b = new Binder(device, op, BIAS_GRAD_BUFFERS).view('dy', a.dy, a.R * a.N).view('db', a.db, a.N);
+  const act = a.act ?? 'f32';
+  const b = new Binder(device, op, BIAS_GRAD_BUFFERS, act).view('dy', a.dy, a.R * a.N).view('db', a.db, a.N);
   const colBlocks = Math.ceil(a.N / COLSUM_COLS);
   const chunkRows = colSumRows(a.R);
   return [
     {
-      program: new BiasGradProgram(),
+      program: new BiasGradProgram(act),
       params: b.with({ R: a.R, N: a.N, col_blocks: colBlocks, chunk_rows: chunkRows }),
       buffers: b.buffers,
       units: colBlocks * Math.ceil(a.R / chunkRows),
