@@ -31,6 +31,7 @@ import {
   attentionHead,
   FIRST_REAL_DECLS,
   firstRealWGSL,
+  oneKeyWGSL,
 } from './attention.wgsl.js';
 
 /** Rows owned by a workgroup (one per invocation). */
@@ -182,7 +183,7 @@ ${TILE_OF}
   let iHi = select(P.L, j + 1u, padded);
   let kEnd = min(P.L, r0 + RW);
 ${firstRealWGSL('firstReal', 'r0', 'kEnd', 'RW')}
-  let iEnd = select(kEnd, P.L, firstReal < kEnd);
+  let iEnd = select(kEnd, P.L, firstReal < kEnd);${oneKeyWGSL(act, 'kEnd', 'RW')}
   for (var i0 = r0; i0 < iEnd; i0 += T) {
     for (var x = lid; x < T * DH; x += RW) {
       let i = i0 + x / DH;
@@ -219,7 +220,7 @@ ${firstRealWGSL('firstReal', 'r0', 'kEnd', 'RW')}
           dp += Gs[ii * DH + d] * (mu * vv[d]);
         }
         let p = exp(P.scale * s - lseS[ii]);
-        let ds = p * (dp - deltaS[ii]);
+        let ds = ${act === 'f16' ? 'select(0.0, p * (dp - deltaS[ii]), i > firstSeq)' : 'p * (dp - deltaS[ii])'};
         let pm = p * mu;
         for (var d = 0u; d < DH; d++) {
           dv_[d] += pm * Gs[ii * DH + d];
@@ -288,7 +289,7 @@ ${KV_TILE}
           dp += gv[d] * (mu * Vs[jj * DH + d]);
         }
         let p = exp(P.scale * s - lse_i);
-        let ds = p * (dp - delta_i);
+        let ds = ${act === 'f16' ? 'select(0.0, p * (dp - delta_i), i > firstReal)' : 'p * (dp - delta_i)'};
         for (var d = 0u; d < DH; d++) { dq_[d] += P.scale * ds * Ks[jj * DH + d]; }
       }
     }

@@ -21,6 +21,11 @@
  *   sequence's first real key (or of the tile's first query, if earlier), and the dK/dV pass of a
  *   tile of padding keys visits only the diagonal's query tiles; the skipped tiles are masked
  *   throughout, so the numbers are those of the full loops (firstRealWGSL says why).
+ * - storage: q, k, v, out, dOut, dq, dk, dv are `act_t` (f32, or f16 with 'shader-f16',
+ *   actHeaderWGSL); lse, delta, workgroup tiles and every sum are f32. With f16 the forward's out
+ *   is rounded, so delta = dO·round(out) no longer cancels dP for a query with one allowed key;
+ *   the f16 backward kernels then set dS = 0 for such queries (i ≤ the sequence's first real key,
+ *   {@link oneKeyWGSL}), the exact value that the f32 kernels reach by forming dP in delta's order.
  */
 import { type ParamField, paramsStructWGSL } from '../../wgsl/program.js';
 import { dropoutCoreWGSL, dropoutFields, dropoutSiteWGSL, unitWGSL } from '../common.wgsl.js';
@@ -171,6 +176,21 @@ export const firstRealWGSL = (name: string, lo: string, hi: string, nt: string) 
   workgroupBarrier();
   if (lid == 0u) { firstRealS = atomicLoad(&firstRealA); }
   let ${name} = workgroupUniformLoad(&firstRealS);`;
+
+/**
+ * The f16 kernels' `firstSeq` (first real key of sequence b in [0, hi), else hi; firstRealWGSL, so
+ * in uniform control flow) and the condition under which query `i` has one allowed key, its own
+ * (every key before it padding), so that its dS is exactly 0 (with {@link andManyKeys}): f32 storage reaches that zero from
+ * dP = delta bit for bit; f16 rounding of out leaves noise there (the reference's dS is that noise,
+ * ~2^-11 of p·|dO|·|v|), which Adam would turn into ±lr moves of the q and k weights where their
+ * true gradient is 0. The f32 kernels are left as they were (empty WGSL, no condition).
+ */
+export const oneKeyWGSL = (act: WgslAct, hi: string, nt: string) =>
+  act === 'f16'
+    ? `\n  // Queries i ≤ firstSeq have one allowed key: dS = 0 (past ${hi}, a query attends no key of this tile unless one is real).${firstRealWGSL('firstSeq', '0u', hi, nt)}`
+    : '';
+/** ` && <query i has more than its own key>` for f16 (see {@link oneKeyWGSL}); nothing for f32. */
+export const andManyKeys = (act: WgslAct, i: string) => (act === 'f16' ? ` && ${i} > firstSeq` : '');
 
 /** Loads a thread issues before storing them (so they are in flight together; a loop of load-then-store waits on each). */
 const LOAD_BATCH = 8;
@@ -470,7 +490,13 @@ ${loadRows(t, 'Gs', 'ROWSP', 'dOut', 'P.dOut_o', 'D', 'r0')}
   }
   var acc = array<f32, ${t.om * t.od}>();
   let jEnd = min(P.L, r0 + ROWS);
-${firstRealWGSL('firstReal', '0u', 'r0', 'NT')}
+${
+  act === 'f16'
+    ? `${firstRealWGSL('firstSeq', '0u', 'jEnd', 'NT')}
+  // Queries i ≤ firstSeq have one allowed key: dS = 0 (oneKeyWGSL). firstReal: the first real key of [0, r0), else r0.
+  let firstReal = min(firstSeq, r0);`
+    : firstRealWGSL('firstReal', '0u', 'r0', 'NT')
+}
 ${KEY_START}
   for (var j0 = jStart; j0 < jEnd; j0 += COLS) {
 ${loadRows(t, 'KVs', 'COLS', 'v', 'P.v_o', 'P.stride', 'j0')}
@@ -495,7 +521,7 @@ ${eachScore(
       let r = ty + ${a}u * TY;
       let p = exp(P.scale * s[${e}] - lseS[r]);
       let ds = p * (dp[${e}] - deltaS[r]);
-      Ds[r * COLS + tx * RN + ${c}u] = select(0.0, P.scale * ds, (okm & ${1 << e}u) != 0u);
+      Ds[r * COLS + tx * RN + ${c}u] = select(0.0, P.scale * ds, (okm & ${1 << e}u) != 0u${andManyKeys(act, 'r0 + r')});
     }`,
 )}
     workgroupBarrier();
@@ -549,7 +575,7 @@ ${loadRows(t, 'Vs', 'ROWSP', 'v', 'P.v_o', 'P.stride', 'r0')}
   // Keys all padding (firstReal = kEnd): each is attended by its own query only, so stop at kEnd.
   let kEnd = min(P.L, r0 + ROWS);
 ${firstRealWGSL('firstReal', 'r0', 'kEnd', 'NT')}
-  let iEnd = select(kEnd, P.L, firstReal < kEnd);
+  let iEnd = select(kEnd, P.L, firstReal < kEnd);${oneKeyWGSL(act, 'kEnd', 'NT')}
   for (var i0 = r0; i0 < iEnd; i0 += COLS) {
 ${loadRows(t, 'Qs', 'COLS', 'q', 'P.q_o', 'P.stride', 'i0')}
 ${loadRows(t, 'Gs', 'COLS', 'dOut', 'P.dOut_o', 'D', 'i0')}
@@ -592,7 +618,7 @@ ${eachScore(
       let p = exp(P.scale * s[${e}] - lseS[cc]);
       let ds = p * (dp[${e}] - deltaS[cc]);
       Ps[r * COLS + cc] = select(0.0, p * mu[${e}], ok);
-      Ds[r * COLS + cc] = select(0.0, P.scale * ds, ok);
+      Ds[r * COLS + cc] = select(0.0, P.scale * ds, ok${andManyKeys(act, 'i0 + cc')});
     }`,
 )}
     workgroupBarrier();
