@@ -5,7 +5,8 @@
  * rounding (ties to even, subnormals and the tie below the smallest, overflow past 65504 and the
  * largest value that still rounds to it, ±∞, NaN, −0). f16 (where the device has shader-f16):
  * the bits equal @cutrec/tensor's packF16 (round to nearest even) exactly; f32: the bits are
- * copied exactly. Printed seed (CUTREC_TEST_SEED replays).
+ * copied exactly. f16 within one buffer (src and dst disjoint ranges of it, dst at odd and even
+ * halves): the same bits, and the halves beside dst's range kept. Printed seed (CUTREC_TEST_SEED replays).
  */
 import { packF16 } from '@cutrec/tensor';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -83,6 +84,57 @@ describe.skipIf(skipReason !== undefined)('cast f32 → act (WGSL)', () => {
       }
     });
   }
+
+  it.skipIf(!ACTS.includes('f16'))(
+    'f16 within one buffer: bit-exact, the neighbouring halves kept',
+    async () => {
+      const rng = testRng('wgsl cast one buffer');
+      const gpu = device as GPUDevice;
+      for (const [n, s, d] of [
+        [1, 0, 3],
+        [5, 2, 15],
+        [1031, 1, 2 * 1031 + 5],
+        [1031, 600, 1],
+        [4099, 70, 2 * 4200],
+      ] as const) {
+        const words = Math.max(s + n, Math.ceil((d + n) / 2)) + 3;
+        const src = Float32Array.from({ length: n }, () => rng.normal() * 2 ** rng.int(-20, 12));
+        const buf = gpuArray(words); // NaN words: halves 0x7fc0 (odd) and 0x0000 (even)
+        gpu.queue.writeBuffer(buf.view.buffer, s * 4, src);
+        const before = new Uint16Array((await buf.readU32()).buffer.slice(0));
+        run(
+          wgslCastToAct(gpu, {
+            src: { buffer: buf.view.buffer, offset: s },
+            dst: { buffer: buf.view.buffer, offset: d },
+            n,
+            act: 'f16',
+          }),
+        );
+        const after = new Uint16Array((await buf.readU32()).buffer.slice(0));
+        const want = packF16(src);
+        const bad: string[] = [];
+        for (let h = 0; h < after.length && bad.length < 5; h++) {
+          const inDst = h >= d && h < d + n;
+          const inSrc = h >= 2 * s && h < 2 * (s + n);
+          const w = inDst ? want[h - d]! : before[h]!;
+          if (!inSrc && after[h] !== w)
+            bad.push(`half ${h}: 0x${after[h]!.toString(16)}, want 0x${w.toString(16)}`);
+          if (inSrc && after[h] !== before[h]) bad.push(`src half ${h} changed`);
+        }
+        expect(bad, `n=${n} src word ${s} dst half ${d}`).toEqual([]);
+        freeAll();
+      }
+      const b = gpuArray(8);
+      expect(() =>
+        wgslCastToAct(gpu, {
+          src: { buffer: b.view.buffer, offset: 0 },
+          dst: { buffer: b.view.buffer, offset: 5 },
+          n: 3,
+          act: 'f16',
+        }),
+      ).toThrow(/share a word/);
+    },
+  );
 
   it('n = 0 dispatches nothing; a view past its buffer throws naming it', () => {
     const gpu = device as GPUDevice;
