@@ -6,7 +6,7 @@
  * tfjs engine's step when `--tfjs` is given. Prints a table; `--out f.json` writes the rows.
  *
  *   node bench/webgpu-step.mjs [--configs beauty-d64,ml20m,synthetic,readme] [--share block|row|batch (default: the config's, else block)] [--steps 30] [--warmup 20] [--quick]
- *                              [--tfjs] [--tfjs-backend cpu|webgpu] [--profile]
+ *                              [--tfjs] [--tfjs-backend cpu|webgpu] [--profile] [--precision fp32,f16]
  *
  * Before timing, 3 steps are awaited (pipelines built, the step recorded) and `--warmup` more are
  * queued and awaited together: a GPU's first second of work after idling runs at lower clocks
@@ -46,6 +46,7 @@ function parseArgs(argv) {
     tfjs: false,
     tfjsBackend: 'cpu',
     profile: false,
+    precisions: ['fp32'],
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -58,6 +59,7 @@ function parseArgs(argv) {
     else if (k === '--tfjs') a.tfjs = true;
     else if (k === '--tfjs-backend') a.tfjsBackend = v();
     else if (k === '--profile') a.profile = true;
+    else if (k === '--precision') a.precisions = v().split(',');
     else if (k === '--out') a.out = v();
     else throw new Error(`unknown argument ${k} (see the header of this file)`);
   }
@@ -131,49 +133,57 @@ async function main() {
     const model = new SASRec(cfg);
     // The engine's device buffers (parameters, moments, activations, the kernels' scratch) through the meter.
     const meter = memoryMeter();
-    const base = meter.read().current;
-    meter.resetPeak();
-    const fused = new FusedTrainer(model, new WebGpuDevice(device), {
-      loss,
-      optimizer: { lr: 1e-3 },
-      batchSize: c.B,
-    });
-    const batches = Array.from({ length: 4 }, (_, i) => batch(17 + i, c.B, c.L, c.C));
-    const t0 = performance.now();
-    for (let s = 0; s < 3; s++) await fused.trainStepAsync(batches[s % 4]); // builds pipelines, records the step
-    for (let s = 0; s < args.warmup; s++) await fused.enqueueStepAsync(batches[s % 4]);
-    await fused.takeLossesAsync();
-    const warm = performance.now() - t0;
-    const t1 = performance.now();
-    for (let s = 0; s < args.steps; s++) fused.enqueueStep(batches[s % 4]);
-    const losses = await fused.takeLossesAsync();
-    const ms = (performance.now() - t1) / args.steps;
-    const row = {
-      config: name,
-      engine: 'fused',
-      device: 'webgpu',
-      share,
-      stepMs: ms,
-      warmupMs: warm,
-      lossValue: losses.at(-1),
-      peakBytes: meter.read().peak - base,
-    };
-    rows.push(row);
-    console.log(
-      `${name.padEnd(11)} fused webgpu cce- ${share}: ${ms.toFixed(2)} ms/step · ${(row.peakBytes / 2 ** 20).toFixed(0)} MiB (warm-up ${(warm / 1000).toFixed(1)} s; PyTorch eager ${c.torchMs ?? '-'} ms), loss ${row.lossValue?.toFixed(4)}`,
-    );
-    if (args.profile && device.features.has('timestamp-query')) {
-      const prof = await profileSteps(device, fused, batches, 3);
-      const total = prof.reduce((a, p) => a + p.ms, 0);
-      row.profile = prof;
-      console.log(`  kernels (layout ${wgslLayoutOf(device)}), GPU ms per step: ${total.toFixed(2)} in all`);
-      for (const p of prof) {
+    for (const precision of args.precisions) {
+      if (precision !== 'fp32' && precision !== 'f16')
+        throw new Error(`--precision: fp32 or f16, got ${precision}`);
+      const base = meter.read().current;
+      meter.resetPeak();
+      const dtype = precision === 'f16' ? 'float16' : 'float32';
+      const fused = new FusedTrainer(model, new WebGpuDevice(device, { dtype }), {
+        loss,
+        optimizer: { lr: 1e-3 },
+        batchSize: c.B,
+      });
+      const batches = Array.from({ length: 4 }, (_, i) => batch(17 + i, c.B, c.L, c.C));
+      const t0 = performance.now();
+      for (let s = 0; s < 3; s++) await fused.trainStepAsync(batches[s % 4]); // builds pipelines, records the step
+      for (let s = 0; s < args.warmup; s++) await fused.enqueueStepAsync(batches[s % 4]);
+      await fused.takeLossesAsync();
+      const warm = performance.now() - t0;
+      const t1 = performance.now();
+      for (let s = 0; s < args.steps; s++) fused.enqueueStep(batches[s % 4]);
+      const losses = await fused.takeLossesAsync();
+      const ms = (performance.now() - t1) / args.steps;
+      const row = {
+        config: name,
+        engine: 'fused',
+        device: 'webgpu',
+        precision,
+        share,
+        stepMs: ms,
+        warmupMs: warm,
+        lossValue: losses.at(-1),
+        peakBytes: meter.read().peak - base,
+      };
+      rows.push(row);
+      console.log(
+        `${name.padEnd(11)} fused webgpu ${precision} cce- ${share}: ${ms.toFixed(2)} ms/step · ${(row.peakBytes / 2 ** 20).toFixed(0)} MiB (warm-up ${(warm / 1000).toFixed(1)} s; PyTorch eager ${c.torchMs ?? '-'} ms), loss ${row.lossValue?.toFixed(4)}`,
+      );
+      if (args.profile && device.features.has('timestamp-query')) {
+        const prof = await profileSteps(device, fused, batches, 3);
+        const total = prof.reduce((a, p) => a + p.ms, 0);
+        row.profile = prof;
         console.log(
-          `  ${p.key.padEnd(44)} ${p.ms.toFixed(2).padStart(9)} ms  ${p.calls.toFixed(0).padStart(4)} calls`,
+          `  kernels (layout ${wgslLayoutOf(device)}), GPU ms per step: ${total.toFixed(2)} in all`,
         );
+        for (const p of prof) {
+          console.log(
+            `  ${p.key.padEnd(44)} ${p.ms.toFixed(2).padStart(9)} ms  ${p.calls.toFixed(0).padStart(4)} calls`,
+          );
+        }
       }
+      fused.dispose();
     }
-    fused.dispose();
     if (args.tfjs) {
       const tfjs = new Trainer(model, { loss, optimizer: { lr: 1e-3 } });
       await tfjs.trainStepAsync(batches[0]);

@@ -71,13 +71,14 @@ describe('fused step buffer plan', () => {
     expect(actBuffers(small('pre', 16, 0), 3)).toBe(5);
   });
 
-  it('predicts the bytes that allocation asks the device for (float32 and bfloat16)', () => {
+  it('predicts the bytes that allocation asks the device for (float32, bfloat16 and float16)', () => {
     for (const norm of ['pre', 'post'] as const) {
       const cfg = resolveConfig(small(norm, 16));
       const sh = stepShapes(cfg, 3);
       for (const [dtype, bytes] of [
         ['float32', 4],
         ['bfloat16', 2],
+        ['float16', 2],
       ] as const) {
         const specs = bufferSpecs(sh, norm, dtype);
         const act = specs.reduce((s, [, n, k]) => s + (k === 'act' ? n : 0), 0);
@@ -99,7 +100,7 @@ describe('fused step buffer plan', () => {
 
   it('at the ML-20M shape (B 256 × L 512 = R 131,072, D = F = 256, 2 blocks, 2 heads, C 15,405)', () => {
     const model: SASRecConfig = { numItems: 15_405, maxLen: 512, hidden: 256, numBlocks: 2, numHeads: 2 };
-    const bytes = (norm: 'pre' | 'post', dtype: 'float32' | 'bfloat16') => {
+    const bytes = (norm: 'pre' | 'post', dtype: 'float32' | 'bfloat16' | 'float16') => {
       const cfg = resolveConfig({ ...model, norm });
       const sh = stepShapes(cfg, 256);
       return [stepBufferBytes(sh, norm, dtype), fusedBytes(paramLayout(cfg), sh, norm, dtype).total];
@@ -112,6 +113,13 @@ describe('fused step buffer plan', () => {
     expect(bytes('pre', 'bfloat16')).toEqual([967_311_364, 1_122_027_524]); // 922.5 and 1070.0 MiB
     expect(bytes('post', 'float32')).toEqual([2_425_880_580, 2_570_854_404]); // 2313.5 and 2451.8 MiB
     expect(bytes('post', 'bfloat16')).toEqual([1_217_921_028, 1_372_627_972]); // 1161.5 and 1309.0 MiB
+    // float16 (WebGPU): bfloat16's buffers without the keep mask (the WGSL attention draws its
+    // dropout), plus the 4-byte gradient scale
+    expect(bytes('pre', 'float16')).toEqual([
+      967_311_364 - 16 * 2 ** 20 + 4,
+      1_122_027_524 - 16 * 2 ** 20 + 4,
+    ]);
+    expect(bytes('post', 'float16')).toEqual([1_217_921_028 + 4, 1_372_627_972 + 4]);
     expect(bytes('pre', 'float32')[1]! / 2 ** 20).toBeLessThan(2048);
   });
 });
@@ -130,7 +138,7 @@ const WRITES: Record<string, string[]> = {
   attentionBackward: ['dq', 'dk', 'dv', 'delta', 'keep'],
   lossForward: ['rowLoss', 'lse'],
   lossBackward: ['dHidden', 'dItems', 'scratch'],
-  meanLoss: ['dRow'],
+  meanLoss: ['dRow', 'gradScale'],
 };
 
 function views(a: unknown, path = ''): [string, Float64Array][] {
@@ -149,7 +157,7 @@ const overlap = (x: Float64Array, y: Float64Array) =>
 /** A host device that records every op call breaking WebGPU's binding rule. */
 class BindingCheck extends HostDevice {
   readonly broken: string[] = [];
-  constructor(dtype: 'float32' | 'bfloat16' = 'float32') {
+  constructor(dtype: 'float32' | 'bfloat16' | 'float16' = 'float32') {
     super({ dtype });
     const self = this as unknown as Record<string, (a: unknown) => void>;
     for (const [op, writes] of Object.entries(WRITES)) {
@@ -186,7 +194,7 @@ describe("the fused step's aliasing keeps WebGPU's binding rule", () => {
     ['pre-norm, no blocks', small('pre', 16, 0)],
   ];
   for (const [name, cfg] of cases) {
-    for (const dtype of ['float32', 'bfloat16'] as const) {
+    for (const dtype of ['float32', 'bfloat16', 'float16'] as const) {
       it(`${name}, ${dtype}`, () => {
         const device = new BindingCheck(dtype);
         const t = new FusedTrainer(cfg, device, { loss: { kind: 'ce' }, batchSize: 3 });

@@ -6,6 +6,10 @@
  * losses agree (steps 2 and 3 replay the recorded step); 200 synthetic steps track the tfjs loss
  * curve; evaluation ranks (full catalog, seen items removed) equal the host references'; no
  * WebGPU validation error; a training state taken on WebGPU resumes on the host references. Skipped with the reason where there is no WebGPU adapter (failed under CI=true).
+ * With f16 storage (dtype 'float16', adapters with shader-f16; lavapipe has it): the few-row cases
+ * within the half-precision wiring bound BF16_VS_TFJS of tfjs and within 2e-2 of the host's
+ * f16-storage reference, the realistic bf16Cases within the contract's 2e-2 of tfjs, and 200
+ * synthetic steps tracking the tfjs loss curve.
  */
 
 import { Runner } from '@cutrec/kernels';
@@ -21,9 +25,22 @@ import {
   WebGpuDevice,
   webGpuUnsupported,
 } from '../src/index.js';
-import { cases, expectSameSteps, randomBatch } from './fused-cases.js';
+import {
+  BF16_VS_TFJS,
+  bf16Cases,
+  cases,
+  expectBf16Step,
+  expectSameFusedSteps,
+  expectSameSteps,
+  randomBatch,
+} from './fused-cases.js';
 
 const { device, skipReason } = await webgpuForTests();
+/** The storages to test: float16 too where the adapter has shader-f16. */
+const DTYPES = device?.features.has('shader-f16')
+  ? (['float32', 'float16'] as const)
+  : (['float32'] as const);
+const f16Skip = !device?.features.has('shader-f16');
 
 beforeAll(async () => {
   await setupTfjs({ backend: 'cpu' });
@@ -52,41 +69,43 @@ describe.skipIf(skipReason !== undefined)('fused engine on WebGPU = tfjs engine'
     expect(webGpuUnsupported(device as GPUDevice)).toBeUndefined();
   });
 
-  it('200 synthetic steps track the tfjs loss curve (dropout, cce- row), replaying the recorded step', async () => {
-    const gpu = device as GPUDevice;
-    gpu.pushErrorScope('validation');
-    const cfg = { numItems: 60, maxLen: 10, hidden: 32, numBlocks: 2, numHeads: 2, dropout: 0.2, seed: 3 };
-    const loss = { kind: 'cce-' as const, negatives: 16, impl: 'reference' as const };
-    const optimizer = { lr: 3e-3 };
-    const a = new SASRec(cfg);
-    const b = new SASRec(cfg);
-    const tfjs = new Trainer(a, { loss, optimizer });
-    const dev = new WebGpuDevice(gpu);
-    const fused = new FusedTrainer(b, dev, { loss, optimizer, batchSize: 8 });
-    const want: number[] = [];
-    const got: number[] = [];
-    for (let s = 0; s < 200; s++) {
-      // A learnable stream: item t+1 = (item t · 7 + 3) mod C.
-      const batch = randomBatch(1000 + s, 8, cfg.maxLen, cfg.numItems);
-      for (let i = 0; i < batch.inputs.length; i++) {
-        if (batch.targets[i]! >= 0) batch.targets[i] = (batch.inputs[i]! * 7 + 3) % cfg.numItems;
+  for (const dtype of DTYPES) {
+    it(`200 synthetic steps track the tfjs loss curve (dropout, cce- row, ${dtype}), replaying the recorded step`, async () => {
+      const gpu = device as GPUDevice;
+      gpu.pushErrorScope('validation');
+      const cfg = { numItems: 60, maxLen: 10, hidden: 32, numBlocks: 2, numHeads: 2, dropout: 0.2, seed: 3 };
+      const loss = { kind: 'cce-' as const, negatives: 16, impl: 'reference' as const };
+      const optimizer = { lr: 3e-3 };
+      const a = new SASRec(cfg);
+      const b = new SASRec(cfg);
+      const tfjs = new Trainer(a, { loss, optimizer });
+      const dev = new WebGpuDevice(gpu, { dtype });
+      const fused = new FusedTrainer(b, dev, { loss, optimizer, batchSize: 8 });
+      const want: number[] = [];
+      const got: number[] = [];
+      for (let s = 0; s < 200; s++) {
+        // A learnable stream: item t+1 = (item t · 7 + 3) mod C.
+        const batch = randomBatch(1000 + s, 8, cfg.maxLen, cfg.numItems);
+        for (let i = 0; i < batch.inputs.length; i++) {
+          if (batch.targets[i]! >= 0) batch.targets[i] = (batch.inputs[i]! * 7 + 3) % cfg.numItems;
+        }
+        want.push(await tfjs.trainStepAsync(batch));
+        fused.enqueueStep(batch);
+        if (s % 20 === 19) got.push(...(await fused.takeLossesAsync()));
       }
-      want.push(await tfjs.trainStepAsync(batch));
-      fused.enqueueStep(batch);
-      if (s % 20 === 19) got.push(...(await fused.takeLossesAsync()));
-    }
-    expect(dev.replaying, 'the step is replayed from its recording').toBe(true);
-    const avg = (x: number[], i: number) => x.slice(i, i + 20).reduce((p, q) => p + q, 0) / 20;
-    for (let i = 0; i < 200; i += 20)
-      expect(Math.abs(avg(got, i) - avg(want, i))).toBeLessThan(0.02 * avg(want, i) + 1e-3);
-    expect(avg(got, 180)).toBeLessThan(0.7 * avg(got, 0));
-    fused.dispose();
-    tfjs.dispose();
-    a.dispose();
-    b.dispose();
-    const err = await gpu.popErrorScope();
-    expect(err?.message, 'no WebGPU validation error').toBeUndefined();
-  });
+      expect(dev.replaying, 'the step is replayed from its recording').toBe(true);
+      const avg = (x: number[], i: number) => x.slice(i, i + 20).reduce((p, q) => p + q, 0) / 20;
+      for (let i = 0; i < 200; i += 20)
+        expect(Math.abs(avg(got, i) - avg(want, i))).toBeLessThan(0.02 * avg(want, i) + 1e-3);
+      expect(avg(got, 180)).toBeLessThan(0.7 * avg(got, 0));
+      fused.dispose();
+      tfjs.dispose();
+      a.dispose();
+      b.dispose();
+      const err = await gpu.popErrorScope();
+      expect(err?.message, 'no WebGPU validation error').toBeUndefined();
+    });
+  }
 
   it('evaluation ranks on WebGPU equal the host references (chunks of B users, seen lists)', async () => {
     const gpu = device as GPUDevice;
@@ -147,4 +166,30 @@ describe.skipIf(skipReason !== undefined)('fused engine on WebGPU = tfjs engine'
     onHost.dispose();
     model.dispose();
   });
+});
+
+describe.skipIf(skipReason !== undefined || f16Skip)('fused engine on WebGPU with f16 storage', () => {
+  const f16 = () => new WebGpuDevice(device as GPUDevice, { dtype: 'float16' });
+  for (const c of cases) {
+    it(`${c.name}: within BF16_VS_TFJS of tfjs and 2e-2 of the host's f16 reference`, async () => {
+      const gpu = device as GPUDevice;
+      gpu.pushErrorScope('validation');
+      await expectSameSteps(c, 'fused-webgpu f16', f16, BF16_VS_TFJS);
+      await expectSameFusedSteps(
+        c,
+        'webgpu f16 = host f16',
+        () => new HostDevice({ dtype: 'float16' }),
+        f16,
+        2e-2,
+        2e-2,
+      );
+      const err = await gpu.popErrorScope();
+      expect(err?.message, 'no WebGPU validation error').toBeUndefined();
+    });
+  }
+  for (const c of bf16Cases) {
+    it(`contract: ${c.name}`, async () => {
+      await expectBf16Step(c, 'webgpu f16 contract', f16);
+    });
+  }
 });

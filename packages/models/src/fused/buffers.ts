@@ -4,7 +4,7 @@
  */
 import { attentionKeepWords } from '@cutrec/kernels';
 import type { ResolvedSASRecConfig } from '../config.js';
-import type { BufferKind, EngineOps } from './ops.js';
+import type { ActDtype, BufferKind, EngineOps } from './ops.js';
 
 /** Every size a step uses, from the model config and the batch size. */
 export interface StepShapes {
@@ -178,6 +178,11 @@ export interface StepBuffers<B> {
   delta: B;
   normSq: B;
   /**
+   * float16 storage: the float32 scalar 1/count that meanLoss writes, by which the optimizer scales
+   * the gradients of the summed loss (absent otherwise: the gradients are the mean's).
+   */
+  gradScale?: B;
+  /**
    * The attention's dropout keep mask (uint32 words, `attentionKeepWords`; read only by CUDA's bf16
    * tensor-core kernels, written at the start of each attention call). Pre-norm: its own buffer,
    * allocated only for bfloat16 storage (dq fills work1 during the attention's backward). Post-norm:
@@ -207,7 +212,7 @@ export interface StepBuffers<B> {
 export function bufferSpecs(
   sh: StepShapes,
   norm: 'pre' | 'post',
-  dtype: 'float32' | 'bfloat16' = 'float32',
+  dtype: ActDtype = 'float32',
 ): [string, number, BufferKind][] {
   const { R, D, F, B, H, L } = sh;
   const rd = R * D;
@@ -249,6 +254,7 @@ export function bufferSpecs(
     ['dRes', pre ? rd : rf, 'act'],
     ['delta', rows, 'f32'],
     ['normSq', 1, 'f32'],
+    ['gradScale', dtype === 'float16' ? 1 : 0, 'f32'],
     ['keep', pre && dtype === 'bfloat16' && sh.numBlocks > 0 ? attentionKeepWords(B, H, L) : 0, 'f32'],
   );
   return specs;
@@ -263,7 +269,7 @@ export function preKept(sh: StepShapes): boolean {
 }
 
 /** Bytes of the step buffers of `bufferSpecs`. */
-export function stepBufferBytes(sh: StepShapes, norm: 'pre' | 'post', dtype: 'float32' | 'bfloat16'): number {
+export function stepBufferBytes(sh: StepShapes, norm: 'pre' | 'post', dtype: ActDtype): number {
   const act = dtype === 'float32' ? 4 : 2;
   return bufferSpecs(sh, norm, dtype).reduce((s, [, n, kind]) => s + n * (kind === 'act' ? act : 4), 0);
 }
@@ -360,6 +366,7 @@ export function allocateStepBuffers<B>(
     dv: pre ? q1 : ops.view(qkvGrad, 2 * rd, rd),
     delta: get('delta'),
     normSq: get('normSq'),
+    ...(bufs.has('gradScale') ? { gradScale: get('gradScale') } : {}),
     ...(pre ? (bufs.has('keep') ? { keep: get('keep') } : {}) : keepOverWork1(ops, sh, w1)),
   };
 }

@@ -1,6 +1,7 @@
 /**
  * Which device the fused engine runs on, and building it: CUDA where the driver, a GPU and our
- * kernels are usable, else WebGPU (float32) on a given `GPUDevice` or tfjs's. The one mechanism
+ * kernels are usable, else WebGPU (float32, or float16 storage with 'shader-f16') on a given
+ * `GPUDevice` or tfjs's. The one mechanism
  * `cutrec train` and `cutrec-bench train --engine fused` share.
  */
 import { tfjsDevice } from '../device.js';
@@ -27,8 +28,8 @@ export function fusedWebGpuUnavailableReason(gpu: GPUDevice | undefined = tfjsDe
 export interface CreateFusedDeviceOptions {
   /** Where to run; 'auto' (default) is {@link fusedDeviceKind}'s choice. */
   device?: FusedDeviceKind | 'auto';
-  /** 'fp32' (default) or 'bf16' (CUDA only). */
-  precision?: 'fp32' | 'bf16';
+  /** 'fp32' (default), 'bf16' (CUDA only) or 'f16' (WebGPU with 'shader-f16' only). */
+  precision?: 'fp32' | 'bf16' | 'f16';
   /** The WebGPU device (default: tfjs's WebGPU device, when tfjs is on WebGPU). */
   gpu?: GPUDevice;
   /** CUDA: time every op with events (see {@link CudaDevice.profile}). */
@@ -37,7 +38,8 @@ export interface CreateFusedDeviceOptions {
 
 /**
  * A fresh fused-engine device (a {@link CudaDevice} or a {@link WebGpuDevice}) and which it is;
- * throws, naming the option, for bf16 on WebGPU or WebGPU without a device.
+ * throws, naming the option, for bf16 on WebGPU, f16 on CUDA or on an adapter without
+ * 'shader-f16', or WebGPU without a device.
  */
 export function createFusedDevice(options: CreateFusedDeviceOptions = {}): {
   kind: FusedDeviceKind;
@@ -46,17 +48,26 @@ export function createFusedDevice(options: CreateFusedDeviceOptions = {}): {
   const kind = !options.device || options.device === 'auto' ? fusedDeviceKind().device : options.device;
   const precision = options.precision ?? 'fp32';
   if (kind === 'webgpu') {
-    if (precision !== 'fp32')
+    if (precision === 'bf16')
       throw new RangeError(
-        `the fused engine on WebGPU is fp32 only, got precision ${precision} (bf16 needs CUDA)`,
+        'the fused engine on WebGPU has no bf16: use precision fp32, or f16 where the adapter has shader-f16 (bf16 needs CUDA)',
       );
     const gpu = options.gpu ?? tfjsDevice();
     if (!gpu)
       throw new Error(
         'the fused engine on WebGPU needs a GPUDevice: pass options.gpu, or set tfjs up on the WebGPU backend (no adapter?)',
       );
-    return { kind, device: new WebGpuDevice(gpu) as FusedDevice<unknown> };
+    if (precision === 'f16' && !gpu.features.has('shader-f16'))
+      throw new RangeError(
+        "precision f16 needs the WebGPU adapter's 'shader-f16' feature, which this one lacks: use fp32",
+      );
+    const dtype = precision === 'f16' ? 'float16' : 'float32';
+    return { kind, device: new WebGpuDevice(gpu, { dtype }) as FusedDevice<unknown> };
   }
+  if (precision === 'f16')
+    throw new RangeError(
+      "the fused engine on CUDA has no f16: use precision bf16 or fp32 (f16 is the WebGPU engine's half precision)",
+    );
   return {
     kind,
     device: new CudaDevice({

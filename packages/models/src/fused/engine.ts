@@ -26,7 +26,7 @@ import {
 } from './eval-scratch.js';
 import { evaluateFused } from './evaluate.js';
 import { type ParamLayout, packFlat, paramLayout, unpackFlat } from './layout.js';
-import type { EngineOps, StepLoss, StepOptimizer } from './ops.js';
+import type { ActDtype, EngineOps, StepLoss, StepOptimizer } from './ops.js';
 import { forward, type StepContext, trainStep } from './step.js';
 
 /** A device the fused step runs on: its ops plus transfers, step recording and the loss read-back. */
@@ -155,13 +155,13 @@ export function fusedBytes(
   layout: ParamLayout,
   sh: StepShapes,
   norm: 'pre' | 'post',
-  dtype: 'float32' | 'bfloat16',
+  dtype: ActDtype,
 ): {
   params: number;
   activations: number;
   total: number;
 } {
-  const params = layout.total * 4 * 4 + (dtype === 'bfloat16' ? layout.total * 2 : 0);
+  const params = layout.total * 4 * 4 + (dtype === 'float32' ? 0 : layout.total * 2);
   const activations = stepBufferBytes(sh, norm, dtype);
   return { params, activations, total: params + activations + FIXED_BYTES };
 }
@@ -185,6 +185,12 @@ function checkFits<B>(
         ? `lower --batch-size to ${fitB} or less (or --max-len / --hidden)`
         : `the parameters, Adam state and workspaces alone (${((need.params + FIXED_BYTES) / GiB).toFixed(2)} GiB) do not fit: lower --hidden, or free device memory`),
   );
+}
+
+/** g·s in place (float16 storage: the device holds the summed loss's gradients, s = 1/count). */
+function scaled(g: Float32Array, s: number): Float32Array {
+  for (let i = 0; i < g.length; i++) g[i] = g[i]! * s;
+  return g;
 }
 
 let nextRankId = 0;
@@ -670,7 +676,9 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
 
   /** The gradients of the last step by name (before clipping). */
   gradients(): Record<string, Float32Array> {
-    return unpackFlat(this.layout, this.device.download(this.ctx.grads, this.layout.total));
+    const g = this.device.download(this.ctx.grads, this.layout.total);
+    const s = this.ctx.bufs.gradScale;
+    return unpackFlat(this.layout, s ? scaled(g, this.device.download(s, 1)[0]!) : g);
   }
 
   /** {@link parameters} for devices whose read-backs are asynchronous (WebGPU). */
@@ -686,11 +694,11 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
   /** {@link gradients} for devices whose read-backs are asynchronous (WebGPU). */
   async gradientsAsync(): Promise<Record<string, Float32Array>> {
     const d = this.device;
-    const n = this.layout.total;
-    return unpackFlat(
-      this.layout,
-      d.downloadAsync ? await d.downloadAsync(this.ctx.grads, n) : d.download(this.ctx.grads, n),
-    );
+    const read = async (b: B, n: number) =>
+      d.downloadAsync ? await d.downloadAsync(b, n) : d.download(b, n);
+    const g = await read(this.ctx.grads, this.layout.total);
+    const s = this.ctx.bufs.gradScale;
+    return unpackFlat(this.layout, s ? scaled(g, (await read(s, 1))[0]!) : g);
   }
 
   /** Adam's first and second moments by name. */

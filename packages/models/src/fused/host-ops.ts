@@ -5,6 +5,8 @@
  * `dtype: 'bfloat16'` the 'act' buffers hold what bf16 storage holds — every value an op writes
  * into one is rounded to the nearest bf16 — while the arithmetic stays float64: the reference the
  * bf16 device engines are held to, with their storage's rounding and none of their own.
+ * `dtype: 'float16'` rounds them to f16 the same way, for the WebGPU f16 engine (whose step
+ * back-propagates the summed loss: meanLoss's `gradScale`).
  */
 import {
   activationBackward,
@@ -29,20 +31,20 @@ import {
   resolveOptions,
   topKReference,
 } from '@cutrec/kernels';
-import { packBf16, unpackBf16 } from '@cutrec/tensor';
-import type { Drop, EngineOps, StepLoss } from './ops.js';
+import { packBf16, packF16, unpackBf16, unpackF16 } from '@cutrec/tensor';
+import type { ActDtype, Drop, EngineOps, StepLoss } from './ops.js';
 
 type H = Float64Array;
 
 /** Options of {@link HostOps} (and HostDevice). */
 export interface HostOpsOptions {
-  /** Storage of 'act' buffers: float32 (default; kept in float64) or bfloat16 (values rounded on write). */
-  dtype?: 'float32' | 'bfloat16';
+  /** Storage of 'act' buffers: float32 (default; kept in float64), bfloat16 or float16 (values rounded on write). */
+  dtype?: ActDtype;
 }
 
-/** EngineOps on host Float64Arrays (float64 arithmetic; 'act' values rounded to bf16 in bfloat16). */
+/** EngineOps on host Float64Arrays (float64 arithmetic; 'act' values rounded to bf16 or f16 in those dtypes). */
 export class HostOps implements EngineOps<H> {
-  readonly dtype: 'float32' | 'bfloat16';
+  readonly dtype: ActDtype;
   /** Steps completed: the stream of dropout masks and negatives. */
   step = 0;
   /** The mean loss of the last `meanLoss`. */
@@ -55,13 +57,15 @@ export class HostOps implements EngineOps<H> {
     this.dtype = options.dtype ?? 'float32';
   }
 
-  /** bfloat16: the first n elements of each 'act' output (n: all of it) rounded as bf16 storage rounds them. */
+  /** bfloat16, float16: the first n elements of each 'act' output (n: all of it) rounded as that storage rounds them. */
   private stored(n: number | undefined, ...outs: (H | undefined)[]): void {
     if (this.dtype === 'float32') return;
+    const round =
+      this.dtype === 'bfloat16' ? (x: H) => unpackBf16(packBf16(x)) : (x: H) => unpackF16(packF16(x));
     for (const b of outs) {
       if (!b) continue;
       const x = n === undefined ? b : b.subarray(0, n);
-      x.set(unpackBf16(packBf16(x)));
+      x.set(round(x));
     }
   }
 
@@ -212,6 +216,7 @@ export class HostOps implements EngineOps<H> {
       N: a.N,
       ignoreIndex: a.ignoreIndex,
       dValues: a.dRow,
+      ...(a.gradScale ? { gradScale: a.gradScale } : {}),
     });
   }
   rankTargets(a: Parameters<EngineOps<H>['rankTargets']>[0]): void {
@@ -238,7 +243,7 @@ export class HostOps implements EngineOps<H> {
     a.outScores.set(r.scores);
   }
   gradNormSquared(a: Parameters<EngineOps<H>['gradNormSquared']>[0]): void {
-    a.out[0] = gradNormSquared(a.g, a.n);
+    a.out[0] = gradNormSquared(a.g, a.n, a.gradScale ? a.gradScale[0]! : 1);
   }
   adamwUpdate(a: Parameters<EngineOps<H>['adamwUpdate']>[0]): void {
     const { opt } = a;
@@ -258,6 +263,7 @@ export class HostOps implements EngineOps<H> {
       weightDecay: opt.weightDecay,
       clipNorm: opt.clipNorm,
       normSq: a.normSq[0]!,
+      ...(a.gradScale ? { gradScale: a.gradScale[0]! } : {}),
     });
     if (a.paramsAct) {
       a.paramsAct.set(a.params.subarray(0, a.n));

@@ -40,10 +40,17 @@ export interface StepOptimizer {
   clipNorm: number;
 }
 
+/** Storage of the fused step's 'act' buffers: float32, bfloat16 (CUDA) or float16 (WebGPU with shader-f16). */
+export type ActDtype = 'float32' | 'bfloat16' | 'float16';
+
 /** One device's implementation of the step's ops over buffers of type B. */
 export interface EngineOps<B> {
-  /** Storage type of 'act' buffers. */
-  readonly dtype: 'float32' | 'bfloat16';
+  /**
+   * Storage type of 'act' buffers. With 'float16' the step back-propagates the sum of the row
+   * losses (f16 gradients of a mean over 10^5 rows would underflow) and the optimizer unscales
+   * ({@link StepBuffers.gradScale}).
+   */
+  readonly dtype: ActDtype;
   alloc(n: number, kind: BufferKind): B;
   /** Elements [offset, offset + n) of `b`. */
   view(b: B, offset: number, n: number): B;
@@ -198,8 +205,11 @@ export interface EngineOps<B> {
      */
     scratch?: B;
   }): void;
-  /** The mean of rowLoss over valid rows (the step's loss, read back later) and dRow = 1/count on them. */
-  meanLoss(a: { rowLoss: B; targets: B; N: number; ignoreIndex: number; dRow: B }): void;
+  /**
+   * The mean of rowLoss over valid rows (the step's loss, read back later) and dRow = 1/count on
+   * them; with `gradScale` (float32 [1]) dRow = 1 there (the sum's gradient) and gradScale = 1/count.
+   */
+  meanLoss(a: { rowLoss: B; targets: B; N: number; ignoreIndex: number; dRow: B; gradScale?: B }): void;
 
   /**
    * Ranks [U] (int32) of targets among all C items for the hidden rows at offset + u·rowStride:
@@ -240,8 +250,8 @@ export interface EngineOps<B> {
     outScores: B;
   }): void;
 
-  /** Σ g² into the device scalar `out`. */
-  gradNormSquared(a: { g: B; n: number; out: B }): void;
+  /** Σ (s·g)² into the device scalar `out` (s: the device scalar `gradScale`, else 1). */
+  gradNormSquared(a: { g: B; n: number; out: B; gradScale?: B }): void;
   /** AdamW over the flat buffers at the current step; also refreshes `paramsAct` (the 'act' copy) when given. */
   adamwUpdate(a: {
     params: B;
@@ -253,6 +263,8 @@ export interface EngineOps<B> {
     opt: StepOptimizer;
     normSq: B;
     paramsAct?: B;
+    /** The gradient is s·grads (s: this device scalar, meanLoss's gradScale). */
+    gradScale?: B;
   }): void;
   /** The step counter += 1 (on the device for CUDA). */
   stepIncrement(): void;

@@ -427,6 +427,7 @@ export function lossForward<B>(c: StepContext<B>): void {
     N: sh.R,
     ignoreIndex: c.ignoreIndex,
     dRow: bufs.dRow,
+    ...(bufs.gradScale ? { gradScale: bufs.gradScale } : {}),
   });
 }
 
@@ -554,7 +555,9 @@ export function backward<B>(c: StepContext<B>): void {
 /** The optimizer: global gradient norm (when clipping), AdamW over the flat buffers, step + 1. */
 export function update<B>(c: StepContext<B>): void {
   const { ops, bufs, layout } = c;
-  if (c.optimizer.clipNorm > 0) ops.gradNormSquared({ g: c.grads, n: layout.total, out: bufs.normSq });
+  const scale = bufs.gradScale ? { gradScale: bufs.gradScale } : {};
+  if (c.optimizer.clipNorm > 0)
+    ops.gradNormSquared({ g: c.grads, n: layout.total, out: bufs.normSq, ...scale });
   ops.adamwUpdate({
     params: c.params,
     grads: c.grads,
@@ -565,6 +568,7 @@ export function update<B>(c: StepContext<B>): void {
     opt: c.optimizer,
     normSq: bufs.normSq,
     ...(c.weights !== c.params ? { paramsAct: c.weights } : {}),
+    ...scale,
   });
   ops.stepIncrement();
 }

@@ -3,7 +3,8 @@
  * whose dispatches are collected while the step is written and submitted as one command buffer
  * (one `Recording`); the step counter lives in a device u32 (dropout masks, BCE negatives and the
  * learning-rate schedule read it there; `stepIncrement` advances it on the device), and losses land
- * in a device ring read back asynchronously. float32 only (no shader-f16 path yet).
+ * in a device ring read back asynchronously. Storage is float32, or float16 for the 'act' buffers
+ * (`dtype: 'float16'`, where the adapter has 'shader-f16': every kernel gets `act: 'f16'`).
  *
  * Read-backs are asynchronous in WebGPU: `download`/`lossOf` throw, and the engine uses
  * `downloadAsync`/`lossOfAsync` (FusedTrainer's `trainStepAsync`, `takeLossesAsync`, `parametersAsync`,
@@ -21,6 +22,7 @@ import {
   Runner,
   resolveOptions,
   type Step,
+  type WgslAct,
   type WgslDropout,
   type WgslLayout,
   type WgslView,
@@ -32,6 +34,7 @@ import {
   wgslBceBackward,
   wgslBceForward,
   wgslBiasGrad,
+  wgslCastToAct,
   wgslCceBackwardSteps,
   wgslCceForwardSteps,
   wgslEmbeddingBackward,
@@ -45,11 +48,11 @@ import {
   wgslRankOfTargets,
   wgslStepIncrement,
 } from '@cutrec/kernels';
-import { memoryMeter, waitQuietly } from '@cutrec/tensor';
+import { memoryMeter, unpackF16, waitQuietly } from '@cutrec/tensor';
 import type { FusedDevice, PendingRead } from './engine.js';
 import type { BufferKind, Drop, EngineOps, StepLoss } from './ops.js';
 
-/** A WebGPU buffer of the fused engine: elements [offset, offset + n) (4-byte elements). */
+/** A WebGPU buffer of the fused engine: elements [offset, offset + n) (4-byte elements; 2-byte for 'act' in float16). */
 export interface WebGpuBuf extends WgslView {
   buffer: GPUBuffer;
   offset: number;
@@ -76,6 +79,11 @@ export interface WebGpuDeviceOptions {
    * is the CPU's other threads: spinning there took a core from the step, 1.5–1.7× slower).
    */
   quietWaits?: boolean;
+  /**
+   * Storage of the 'act' buffers (activations, their gradients, the parameters' act copy):
+   * 'float32' (default) or 'float16' (needs the adapter's 'shader-f16' feature).
+   */
+  dtype?: 'float32' | 'float16';
 }
 
 /**
@@ -104,7 +112,9 @@ interface RecordedStep {
 /** The fused step's ops on a WebGPU device. */
 export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
   readonly name = 'webgpu';
-  readonly dtype = 'float32' as const;
+  readonly dtype: 'float32' | 'float16';
+  /** The kernels' storage of 'act' bindings. */
+  private readonly act: WgslAct;
   readonly lossRing: number;
   seed = 0;
   private readonly owned: GPUBuffer[] = [];
@@ -134,6 +144,13 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
   ) {
     const why = webGpuUnsupported(device);
     if (why) throw new RangeError(why);
+    this.dtype = options.dtype ?? 'float32';
+    if (this.dtype === 'float16' && !device.features.has('shader-f16')) {
+      throw new RangeError(
+        "webgpu device: dtype 'float16' needs the adapter's 'shader-f16' feature, which this one lacks; use fp32",
+      );
+    }
+    this.act = this.dtype === 'float16' ? 'f16' : 'f32';
     this.lossRing = options.lossRing ?? 64;
     this.useRecording = (options.record ?? true) && process.env.CUTREC_WEBGPU_RECORD !== '0';
     this.runner = Runner.of(device);
@@ -177,8 +194,12 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
     for (const r of this.releases.splice(0)) r();
   }
 
+  /** Bytes of one element of a `kind` buffer. */
+  private elt(kind: BufferKind): number {
+    return kind === 'act' && this.act === 'f16' ? 2 : 4;
+  }
   alloc(n: number, kind: BufferKind): WebGpuBuf {
-    return { buffer: this.make(n * 4, `cutrec-fused-${kind}`), offset: 0, n, kind };
+    return { buffer: this.make(n * this.elt(kind), `cutrec-fused-${kind}`), offset: 0, n, kind };
   }
   view(b: WebGpuBuf, offset: number, n: number): WebGpuBuf {
     if (offset + n > b.n) {
@@ -189,13 +210,29 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
     return { ...b, offset: b.offset + offset, n };
   }
   alias(b: WebGpuBuf, n: number, kind: BufferKind): WebGpuBuf {
-    if (n > b.n) throw new RangeError(`webgpu device: alias of ${n} elements over ${b.n}`);
-    return { ...b, n, kind };
+    const [from, to] = [this.elt(b.kind), this.elt(kind)];
+    if (n * to > b.n * from)
+      throw new RangeError(`webgpu device: alias of ${n * to} bytes over ${b.n * from}`);
+    if ((b.offset * from) % to !== 0)
+      throw new RangeError(`webgpu device: alias at byte ${b.offset * from} of ${to}-byte elements`);
+    return { ...b, offset: (b.offset * from) / to, n, kind };
+  }
+  /** Byte range [offset, offset + size) of elements [b.offset, b.offset + n) of `b`. */
+  private bytes(b: WebGpuBuf, n: number): { offset: number; size: number } {
+    const e = this.elt(b.kind);
+    return { offset: b.offset * e, size: n * e };
   }
   zero(b: WebGpuBuf, n: number): void {
-    if (n > 0) this.pending.push({ clear: b.buffer, offset: b.offset * 4, size: n * 4 });
+    const r = this.bytes(b, n);
+    if (r.offset % 4 || r.size % 4)
+      throw new RangeError(`webgpu device: zero of bytes [${r.offset}, +${r.size}) is not 4-byte aligned`);
+    if (n > 0) this.pending.push({ clear: b.buffer, ...r });
   }
   castToAct(src: WebGpuBuf, dst: WebGpuBuf, n: number): void {
+    if (this.act === 'f16') {
+      this.queue(wgslCastToAct(this.device, { src, dst, n, act: this.act }));
+      return;
+    }
     if (src.buffer === dst.buffer && src.offset === dst.offset) return;
     if (n > 0) {
       this.pending.push({
@@ -222,10 +259,12 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
   }
 
   embeddingForward(a: Args<'embeddingForward'>): void {
-    this.queue(wgslEmbeddingForward(this.device, { ...this.dropped(a), V: a.table.n / a.D }));
+    this.queue(wgslEmbeddingForward(this.device, { ...this.dropped(a), V: a.table.n / a.D, act: this.act }));
   }
   embeddingBackward(a: Args<'embeddingBackward'>): void {
-    this.queue(wgslEmbeddingBackward(this.device, { ...this.dropped(a), V: a.dTable.n / a.D }));
+    this.queue(
+      wgslEmbeddingBackward(this.device, { ...this.dropped(a), V: a.dTable.n / a.D, act: this.act }),
+    );
   }
   layerNormForward(a: Args<'layerNormForward'>): void {
     const { residual, ...rest } = a;
@@ -235,6 +274,7 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
         ...rest,
         ...(residual ? { residual: { a: residual.a, ...(d ? { dropout: d } : {}) } } : {}),
         step: this.step,
+        act: this.act,
       }),
     );
   }
@@ -246,16 +286,23 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
         ...rest,
         ...(residualGrad ? { residualGrad: { da: residualGrad.da, ...(d ? { dropout: d } : {}) } } : {}),
         step: this.step,
+        act: this.act,
       }),
     );
   }
   matmul(a: Args<'matmul'>): void {
-    const { out: _out, ...rest } = a;
+    const { out, ...rest } = a;
     // A long K over few output tiles (the weight gradients: K = the batch's rows) is split on a GPU.
     const splits = this.layout === 'gpu' ? gemmSplits(a.M, a.N, a.K) : 1;
     const splitK = splits > 1 ? { part: this.splitScratch(splits * a.M * a.N), splits } : undefined;
     this.queue(
-      wgslMatmul(this.device, { ...rest, accumulate: a.accumulate ?? false, ...(splitK ? { splitK } : {}) }),
+      wgslMatmul(this.device, {
+        ...rest,
+        accumulate: a.accumulate ?? false,
+        ...(splitK ? { splitK } : {}),
+        act: this.act,
+        cF32: out === 'f32',
+      }),
     );
   }
 
@@ -269,24 +316,25 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
     return { buffer: this.splitPart.buffer, offset: 0 };
   }
   biasGrad(a: Args<'biasGrad'>): void {
-    this.queue(wgslBiasGrad(this.device, a));
+    this.queue(wgslBiasGrad(this.device, { ...a, act: this.act }));
   }
   activationForward(a: Args<'activationForward'>): void {
-    this.queue(wgslActivationForward(this.device, this.dropped(a)));
+    this.queue(wgslActivationForward(this.device, { ...this.dropped(a), act: this.act }));
   }
   activationBackward(a: Args<'activationBackward'>): void {
-    this.queue(wgslActivationBackward(this.device, this.dropped(a)));
+    this.queue(wgslActivationBackward(this.device, { ...this.dropped(a), act: this.act }));
   }
   attentionForward({ keep: _, ...a }: Args<'attentionForward'>): void {
-    this.queue(wgslAttentionForward(this.device, this.dropped(a)));
+    this.queue(wgslAttentionForward(this.device, { ...this.dropped(a), act: this.act }));
   }
   attentionBackward({ keep: _, ...a }: Args<'attentionBackward'>): void {
-    this.queue(wgslAttentionBackward(this.device, this.dropped(a)));
+    this.queue(wgslAttentionBackward(this.device, { ...this.dropped(a), act: this.act }));
   }
 
-  /** The bytes of `b` as a binding (float32 elements). */
+  /** The bytes of `b` as a binding (its size rounded up to 4 bytes). */
   private binding(b: WebGpuBuf): GPUBufferBinding {
-    return { buffer: b.buffer, offset: b.offset * 4, size: b.n * 4 };
+    const r = this.bytes(b, b.n);
+    return { buffer: b.buffer, offset: r.offset, size: Math.ceil(r.size / 4) * 4 };
   }
   private whole(b: WebGpuBuf, what: string): GPUBuffer {
     if (b.offset !== 0) throw new Error(`webgpu device: the loss kernels need ${what} to start at offset 0`);
@@ -332,6 +380,7 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
       step: this.step,
       removeAccidentalHits: loss.removeAccidentalHits,
       ignoreIndex: a.ignoreIndex,
+      act: this.act,
     };
   }
 
@@ -349,6 +398,7 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
           loss: this.whole(a.rowLoss, 'rowLoss'),
         },
         this.cceOptions(a, loss),
+        { act: this.act },
       );
       this.queueCce(f);
     } else {
@@ -372,6 +422,7 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
           ...(a.scratch ? { itemsScratch: this.binding(a.scratch) } : {}),
         },
         this.cceOptions(a, loss),
+        { act: this.act },
       );
       this.queueCce(b);
     } else {
@@ -396,6 +447,7 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
         ring: this.lossRing,
         step: this.step,
         dValues: a.dRow,
+        ...(a.gradScale ? { gradScale: a.gradScale } : {}),
       }),
     );
   }
@@ -405,6 +457,7 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
       wgslRankOfTargets(this.device, {
         ...rest,
         ...(seen ? { seen: { offsets: seen.offsets, items: seen.items, nnz: seen.items.n } } : {}),
+        act: this.act,
       }),
     );
   }
@@ -431,6 +484,8 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
         clipNorm: opt.clipNorm,
         normSq: a.normSq,
         ...(a.paramsAct && a.paramsAct.buffer !== a.params.buffer ? { paramsAct: a.paramsAct } : {}),
+        ...(a.gradScale ? { gradScale: a.gradScale } : {}),
+        act: this.act,
       }),
     );
   }
@@ -441,6 +496,8 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
   upload(b: WebGpuBuf, data: Float32Array | Int32Array): void {
     if (data.length > b.n)
       throw new RangeError(`webgpu device: ${data.length} values do not fit a buffer of ${b.n}`);
+    if (this.elt(b.kind) !== 4)
+      throw new Error('webgpu device: uploads go to float32 or int32 buffers (then castToAct)');
     this.flush();
     this.device.queue.writeBuffer(b.buffer, b.offset * 4, data.buffer, data.byteOffset, data.byteLength);
   }
@@ -524,9 +581,12 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
     staging.destroy();
     return out;
   }
-  /** The first `n` values of `b` as float32, after all queued work. */
+  /** The first `n` values of `b` as float32 (f16 'act' values widened), after all queued work. */
   async downloadAsync(b: WebGpuBuf, n: number): Promise<Float32Array> {
-    return new Float32Array(await this.read(b.buffer, b.offset * 4, n * 4));
+    if (this.elt(b.kind) === 4) return new Float32Array(await this.read(b.buffer, b.offset * 4, n * 4));
+    const start = b.offset & ~1; // copies start at a 4-byte boundary
+    const bits = new Uint16Array(await this.read(b.buffer, start * 2, (b.offset - start + n) * 2));
+    return unpackF16(bits.subarray(b.offset - start));
   }
   /** The first `n` values of an int32 buffer, after all queued work. */
   async downloadInt32Async(b: WebGpuBuf, n: number): Promise<Int32Array> {
