@@ -5,8 +5,10 @@
  * the tfjs engine (`cutrec evaluate --backend cpu`: the same test metrics) and recommends; and
  * `--engine auto` on WebGPU picks the fused engine, which trains as the tfjs engine does (the same
  * epoch losses within 1e-4, the same test NDCG@10 within 1e-3, well above popularity and at least
- * 0.6 of the planted model's). Skips with the printed reason without an adapter; under CI=true a
- * missing adapter fails.
+ * 0.6 of the planted model's). `--precision f16` (adapters with shader-f16; lavapipe has it)
+ * trains the same set to the same quality: epoch losses within 1e-2 of fp32's, test NDCG@10 within
+ * 0.02, above popularity and 0.6 of the planted model's; it resumes in f16. Skips with the printed
+ * reason without an adapter; under CI=true a missing adapter fails.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -115,4 +117,41 @@ describe.skipIf(!device)('cutrec train --engine fused on WebGPU', () => {
     expect(da.test['ndcg@10']).toBeGreaterThan(3 * auto.baselines.popularity.test['ndcg@10']);
     expect(da.test['ndcg@10']).toBeGreaterThan(0.6 * auto.baselines.plantedBest.test['ndcg@10']);
   });
+
+  it.skipIf(!device?.features.has('shader-f16'))(
+    '--precision f16 trains to the quality of fp32 and resumes in f16',
+    {
+      timeout: 300_000,
+    },
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'cutrec-f16-webgpu-'));
+      const common = ['train', '--backend', 'webgpu', '--json', '--seed', '3', '--synth-users', '300'];
+      const run = (precision: string, epochs: string) => {
+        const out = join(dir, precision);
+        const args = [...common, '--epochs', epochs, '--engine', 'fused', '--precision', precision];
+        const events = cutrec([...args, '--out', out]).events;
+        const baselines = JSON.parse(readFileSync(join(out, 'baselines.json'), 'utf8')) as Event;
+        return { out, events, baselines };
+      };
+      const half = run('f16', '2');
+      const full = run('fp32', '3');
+      expect(half.events[0]).toMatchObject({
+        event: 'start',
+        engine: 'fused',
+        precision: 'f16',
+        backend: 'webgpu',
+      });
+      const resumed = cutrec(['train', '--resume', half.out, '--epochs', '3', '--json']).events;
+      expect(resumed[0]).toMatchObject({ event: 'start', resumed: true, startEpoch: 2, precision: 'f16' });
+      const losses = (ev: Event[]) => ev.filter((e) => e.event === 'epoch').map((e) => e.trainLoss as number);
+      const [lh, lf] = [[...losses(half.events), ...losses(resumed)], losses(full.events)];
+      expect(lh).toHaveLength(3);
+      for (const [i, l] of lh.entries())
+        expect(Math.abs(l - lf[i]!), `epoch ${i} loss: f16 ${l}, fp32 ${lf[i]}`).toBeLessThan(1e-2 * lf[i]!);
+      const [dh, df] = [resumed.at(-1)!, full.events.at(-1)!];
+      expect(Math.abs(dh.test['ndcg@10'] - df.test['ndcg@10'])).toBeLessThan(0.02);
+      expect(dh.test['ndcg@10']).toBeGreaterThan(3 * half.baselines.popularity.test['ndcg@10']);
+      expect(dh.test['ndcg@10']).toBeGreaterThan(0.6 * half.baselines.plantedBest.test['ndcg@10']);
+    },
+  );
 });
