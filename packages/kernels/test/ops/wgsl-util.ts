@@ -68,25 +68,26 @@ export function gpuArray(
     host.set(new Uint32Array(typed.buffer), pad);
   }
   gpu.queue.writeBuffer(buffer, 0, host);
-  const readU32 = async () => {
-    const staging = gpu.createBuffer({
-      size: total * 4,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    const enc = gpu.createCommandEncoder();
-    enc.copyBufferToBuffer(buffer, 0, staging, 0, total * 4);
-    gpu.queue.submit([enc.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const out = new Uint32Array(staging.getMappedRange().slice(pad * 4, (pad + n) * 4));
-    staging.unmap();
-    staging.destroy();
-    return out;
-  };
+  const readU32 = async () => new Uint32Array(await readBytes(buffer, total * 4, pad * 4, (pad + n) * 4));
   return {
     view: { buffer, offset: pad },
     readU32,
     read: async () => new Float32Array((await readU32()).buffer),
   };
+}
+
+/** Bytes [from, to) of the first `size` bytes of `buffer`, after the work submitted so far. */
+async function readBytes(buffer: GPUBuffer, size: number, from: number, to: number): Promise<ArrayBuffer> {
+  const gpu = device as GPUDevice;
+  const staging = gpu.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const enc = gpu.createCommandEncoder();
+  enc.copyBufferToBuffer(buffer, 0, staging, 0, size);
+  gpu.queue.submit([enc.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const out = staging.getMappedRange().slice(from, to);
+  staging.unmap();
+  staging.destroy();
+  return out;
 }
 
 /** n f16 elements after `pad` NaN ones (the buffer's size rounded up to 4 bytes). */
@@ -101,20 +102,7 @@ function gpuArrayF16(n: number, x: ArrayLike<number> | undefined, pad: number): 
   const host = new Uint16Array(total).fill(NAN_F16);
   if (x) host.set(packF16(x), pad);
   gpu.queue.writeBuffer(buffer, 0, host);
-  const readBits = async () => {
-    const staging = gpu.createBuffer({
-      size: total * 2,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    const enc = gpu.createCommandEncoder();
-    enc.copyBufferToBuffer(buffer, 0, staging, 0, total * 2);
-    gpu.queue.submit([enc.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const out = new Uint16Array(staging.getMappedRange().slice(pad * 2, (pad + n) * 2));
-    staging.unmap();
-    staging.destroy();
-    return out;
-  };
+  const readBits = async () => new Uint16Array(await readBytes(buffer, total * 2, pad * 2, (pad + n) * 2));
   return {
     view: { buffer, offset: pad },
     readU32: async () => Uint32Array.from(await readBits()),
