@@ -18,6 +18,11 @@
  * engine's f32 weight gradients), with and without accumulate. Tolerances: an f16 c is rounded
  * once from an f32 sum, 2^-11 of its magnitude plus the f32 sum's error: 2e-3 of the largest
  * magnitude; an f32 c (and db) sees the same rounded inputs as the reference and keeps 1e-5.
+ * The opt-in f16 math of the 128 × 128 kernel (math 'f16': products and each K step's partial sums
+ * of 8 or 16 products in f16, flushed into f32 accumulators) gets 5e-3 of the largest magnitude,
+ * for f16 and f32 c alike: every f16 operation rounds at 2^-11 of a partial's magnitude, and this
+ * file's shapes met at most 1.6e-3 on lavapipe (K step 16; 1.1e-3 at 8); a wrong index or a lost
+ * flush gives O(1). It also runs in split K, and is refused with act 'f32'.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -79,6 +84,9 @@ function gemmInputs(
 
 /** The tolerance of a GEMM's c (see the header): 2e-3 where c is rounded to f16, else 1e-5. */
 const gemmTol = (act: Act, cF32: boolean) => (act === 'f16' && !cF32 ? 2e-3 : 1e-5);
+
+/** The tolerance of the f16-math 128 kernel (see the header). */
+const MATH16_TOL = 5e-3;
 
 /** The key suffix of the storage types: `/<act>`, and `/c32` for an f32 c under act 'f16'. */
 const actKey = (act: Act, cF32: boolean) => `/${act}${act === 'f16' && cF32 ? '/c32' : ''}`;
@@ -272,6 +280,127 @@ describe.skipIf(skipReason !== undefined)('linear (WGSL)', () => {
       }
     }
   }
+
+  // The opt-in f16 math of the 128 × 128 kernel (math 'f16', act 'f16'): products and each K
+  // step's partial sums in f16, flushed into f32 accumulators every K step; see the header for
+  // the tolerance.
+  describe.skipIf(!ACTS.includes('f16'))('f16 math (128 × 128 kernel)', () => {
+    for (const tileK of [8, 16] as const) {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          it(`K step ${tileK}, transA ${transA}, transB ${transB}: c = op(a)·op(b) (+ bias, + c) matches the reference`, () =>
+            withLayout('gpu', async () => {
+              const rng = testRng(`wgsl gemm 128 f16 math ${tileK} ${transA} ${transB}`);
+              const gpu = device as GPUDevice;
+              let worst = 0;
+              for (const [M, N, K, pad, vec4] of shapes128) {
+                for (const [bias, accumulate, cF32] of cases('f16', [
+                  [false, false],
+                  [true, true],
+                ])) {
+                  const label = `M=${M} N=${N} K=${K} pad=${pad} vec4=${vec4} bias=${bias} acc=${accumulate} cF32=${cF32}`;
+                  const { a, b, c0, bv, ga, gb, gc, gbias } = gemmInputs(
+                    rng,
+                    M,
+                    N,
+                    K,
+                    pad,
+                    accumulate,
+                    'f16',
+                    cF32,
+                  );
+                  const args = {
+                    a: ga.view,
+                    b: gb.view,
+                    c: gc.view,
+                    M,
+                    N,
+                    K,
+                    transA,
+                    transB,
+                    accumulate,
+                    vec4,
+                  };
+                  const steps = wgslMatmul(gpu, {
+                    ...args,
+                    bias: bias ? gbias.view : null,
+                    tile: 128,
+                    tileK,
+                    act: 'f16',
+                    cF32,
+                    math: 'f16',
+                  });
+                  const t = `${transA ? 't' : 'n'}${transB ? 't' : 'n'}`;
+                  const v4 = vec4 && gemmVec4Ok(args) ? '/vec4' : '';
+                  expect(steps[0] && 'program' in steps[0] && steps[0].program.key, label).toBe(
+                    `linear/gemm/${t}${v4}/gpu/t128k${tileK}/m16${actKey('f16', cF32)}`,
+                  );
+                  run(steps);
+                  const want = Float64Array.from(c0);
+                  matmul({ a, b, c: want, M, N, K, transA, transB, accumulate, bias: bias ? bv : null });
+                  const e = relErr(await gc.read(), want);
+                  worst = Math.max(worst, e);
+                  expect(e, label).toBeLessThanOrEqual(MATH16_TOL);
+                }
+                freeAll();
+              }
+              console.log(`f16 math, K step ${tileK}: worst relErr ${worst.toExponential(2)}`);
+            }));
+        }
+      }
+    }
+  });
+
+  it.skipIf(!ACTS.includes('f16'))(
+    "math 'f16': in split K, ignored by the 64 × 64 kernel, refused with act 'f32'",
+    () =>
+      withLayout('gpu', async () => {
+        const rng = testRng('wgsl gemm f16 math options');
+        const gpu = device as GPUDevice;
+        const [M, N, K, splits] = [256, 130, 1000, 7];
+        for (const cF32 of [false, true]) {
+          const { a, b, c0, bv, ga, gb, gc, gbias } = gemmInputs(rng, M, N, K, 1, true, 'f16', cF32);
+          const part = gpuArray(splits * M * N, undefined, { pad: 3 });
+          const args = {
+            a: ga.view,
+            b: gb.view,
+            c: gc.view,
+            M,
+            N,
+            K,
+            transA: true,
+            transB: false,
+            accumulate: true,
+          };
+          const steps = wgslMatmul(gpu, {
+            ...args,
+            bias: gbias.view,
+            splitK: { part: part.view, splits },
+            act: 'f16',
+            cF32,
+            math: 'f16',
+          });
+          expect(steps.length).toBe(2);
+          expect(steps[0] && 'program' in steps[0] && steps[0].program.key).toBe(
+            'linear/gemm/tn/gpu/t128k8/m16/f16/c32',
+          );
+          run(steps);
+          const want = Float64Array.from(c0);
+          matmul({ a, b, c: want, M, N, K, transA: true, transB: false, accumulate: true, bias: bv });
+          expect(relErr(await gc.read(), want), `split K cF32=${cF32}`).toBeLessThanOrEqual(MATH16_TOL);
+          freeAll();
+        }
+        const [g, h] = [
+          gpuArray(64 * 64, undefined, { act: 'f16' }),
+          gpuArray(64 * 64, undefined, { act: 'f16' }),
+        ];
+        const base = { a: g.view, b: g.view, c: h.view, M: 64, N: 64, K: 64, transA: false, transB: false };
+        const small = wgslMatmul(gpu, { ...base, act: 'f16', math: 'f16' });
+        expect(small[0] && 'program' in small[0] && small[0].program.key).toBe('linear/gemm/nn/vec4/gpu/f16');
+        expect(() => wgslMatmul(gpu, { ...base, math: 'f16' })).toThrow(/math 'f16' needs act 'f16'/);
+        freeAll();
+      }),
+  );
 
   for (const act of ACTS) {
     it(`act ${act}, split K (gpu layout): a weight gradient over many K ranges, + bias, + c, equals the reference`, () =>

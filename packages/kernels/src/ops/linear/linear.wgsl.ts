@@ -298,9 +298,13 @@ export type Gemm128TileK = (typeof GEMM128_TILE_KS)[number];
 /** The K step the launcher picks by default (see the header of {@link gemm128WGSL}). */
 export const GEMM128_TILE_K: Gemm128TileK = 8;
 
-/** The 128 × 128 GEMM's compile-time variant: the K step of a workgroup-memory tile. */
+/**
+ * The 128 × 128 GEMM's compile-time variant: the K step of a workgroup-memory tile, and `math16`:
+ * f16 math (act 'f16' only; see {@link gemm128WGSL}).
+ */
 export interface Gemm128Variant extends GemmVariant {
   tileK: Gemm128TileK;
+  math16?: boolean;
 }
 
 /**
@@ -309,7 +313,8 @@ export interface Gemm128Variant extends GemmVariant {
  * of `<X>s` (k-major: vec4 k·32 + i/4 holds i … i+3 of row k). The operand is row-major with
  * contiguous axis k (element (i, k) at i·ld + k) or i (at k·ld + i); consecutive invocations walk
  * the contiguous axis. `vec4`: ld and the view's offset are multiples of 4 (a vector is all in or
- * all out), TK/8 vectors per invocation; else TK/2 scalars.
+ * all out), TK/8 vectors per invocation; else TK/2 scalars. `st`: the scalar type of the
+ * registers and the workgroup tiles (f32; f16 in the f16-math variant).
  */
 function loader128(
   x: 'a' | 'b',
@@ -319,13 +324,15 @@ function loader128(
   extent: string,
   vec4: boolean,
   tk: number,
+  st: 'f32' | 'f16' = 'f32',
 ): { decl: string; fetch: string; stash: string } {
   const X = `${x.toUpperCase()}s`;
   const W = GEMM_WORKGROUP;
   const per = vec4 ? tk / 8 : tk / 2;
   const qs = Array.from({ length: per }, (_, q) => q);
   const reg = (q: number) => `p${x}${q}`;
-  const zero = vec4 ? 'vec4<f32>(0.0)' : '0.0';
+  const rt = vec4 ? `vec4<${st}>` : st;
+  const zero = `${rt}(0.0)`;
   const decl = qs.map((q) => `var ${reg(q)} = ${zero};`).join(' ');
   // (gi, gk) of the first element an invocation loads, and that element's (or vector's) index.
   let gi: string;
@@ -364,7 +371,7 @@ function loader128(
       let gi = ${gi};
       let gk = ${gk};
       ${reg(q)} = ${zero};
-      if (gi < ${extent} && gk < P.K) { ${reg(q)} = ${vec4 ? 'vec4<f32>' : 'f32'}(${x}[${at}]); }
+      if (gi < ${extent} && gk < P.K) { ${reg(q)} = ${rt}(${x}[${at}]); }
     }`,
     )
     .join('\n    ');
@@ -377,10 +384,15 @@ const acc128 = (i: number, h: number) => `acc${i}_${h}`;
 /**
  * One k-tile of the 128 kernel's outer products (unrolled): per k, the invocation's two vec4 of a
  * (rows ty·4 … +3 and 64 + ty·4 … +3) and of b (columns tx·4 … and 64 + tx·4 …) from buffer `o`.
+ * `math16`: the tile's products and their sum over its TK k in vec4<f16> partials, added into the
+ * f32 accumulators after the tile.
  */
-function outer128(tk: number): string {
+function outer128(tk: number, math16 = false): string {
   const lines: string[] = [];
   const comp = ['x', 'y', 'z', 'w'];
+  const ps = [0, 1, 2, 3, 4, 5, 6, 7].flatMap((i) => [0, 1].map((h) => [i, h] as const));
+  const sum = math16 ? (i: number, h: number) => `h${i}_${h}` : acc128;
+  if (math16) lines.push(ps.map(([i, h]) => `var ${sum(i, h)} = vec4<f16>(0.0);`).join(' '));
   for (let k = 0; k < tk; k++) {
     const r = k * 32;
     const body = [
@@ -389,10 +401,11 @@ function outer128(tk: number): string {
     ];
     for (let i = 0; i < 8; i++) {
       const a = `a${i >> 2}.${comp[i & 3]}`;
-      body.push(`${acc128(i, 0)} += ${a} * b0; ${acc128(i, 1)} += ${a} * b1;`);
+      body.push(`${sum(i, 0)} += ${a} * b0; ${sum(i, 1)} += ${a} * b1;`);
     }
     lines.push(`{\n      ${body.join('\n      ')}\n    }`);
   }
+  if (math16) lines.push(ps.map(([i, h]) => `${acc128(i, h)} += vec4<f32>(${sum(i, h)});`).join('\n    '));
   return lines.join('\n    ');
 }
 
@@ -416,27 +429,35 @@ function outer128(tk: number): string {
  * (Dawn/Vulkan, fp32) at the step's nn/nt (M 131,072, N = K = 256) and split-K tn (M = N = 256,
  * K 131,072) GEMMs: per k an invocation does 16 multiply-adds for 8 scalar workgroup-memory loads,
  * where this kernel does 64 for 4 vector loads and hides the global loads behind the products.
+ *
+ * `math16` (act 'f16' only, opt-in): the prefetch registers and workgroup tiles hold f16 (half the
+ * workgroup memory), and each k-tile's products and their sum over its TK k are vec4<f16> partials
+ * (f16 multiply-adds, twice the rate of f32 on GPUs with packed f16), added into the f32
+ * accumulators after every k-tile; so only TK products are summed in f16, and the sum over K is
+ * f32. Each partial carries up to ~TK·2^-11 of its terms' magnitude in rounding error.
  */
 export function gemm128WGSL(v: Gemm128Variant, act: WgslAct = 'f32'): string {
   const T = GEMM128_TILE;
   const TK = v.tileK;
   if (!GEMM128_TILE_KS.includes(TK)) throw new RangeError(`gemm128WGSL: tileK ${TK} is not 8 or 16`);
+  if (v.math16 && act !== 'f16') throw new RangeError("gemm128WGSL: f16 math (math16) needs act 'f16'");
+  const st = v.math16 ? 'f16' : 'f32';
   // op(a) is [M, K]: stored [M, K] (contiguous k) or, transposed, [K, M] (contiguous m).
   const A = v.transA
-    ? loader128('a', 'm0', false, 'P.M', 'P.M', v.vec4, TK)
-    : loader128('a', 'm0', true, 'P.K', 'P.M', v.vec4, TK);
+    ? loader128('a', 'm0', false, 'P.M', 'P.M', v.vec4, TK, st)
+    : loader128('a', 'm0', true, 'P.K', 'P.M', v.vec4, TK, st);
   // op(b) is [K, N]: stored [K, N] (contiguous n) or, transposed, [N, K] (contiguous k).
   const B = v.transB
-    ? loader128('b', 'n0', true, 'P.K', 'P.N', v.vec4, TK)
-    : loader128('b', 'n0', false, 'P.N', 'P.N', v.vec4, TK);
+    ? loader128('b', 'n0', true, 'P.K', 'P.N', v.vec4, TK, st)
+    : loader128('b', 'n0', false, 'P.N', 'P.N', v.vec4, TK, st);
   const accs = [0, 1, 2, 3, 4, 5, 6, 7].flatMap((i) => [acc128(i, 0), acc128(i, 1)]);
   const rows = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => `${i < 4 ? '' : '64u + '}ty * 4u + ${i & 3}u`);
   return /* wgsl */ `${actHeaderWGSL(act)}
 ${paramsStructWGSL(GEMM_FIELDS)}
 ${storageWGSL(gemmBuffers(v.vec4, v.cF32))}
 ${unitWGSL}
-var<workgroup> As: array<vec4<f32>, ${2 * TK * (T / 4)}>;
-var<workgroup> Bs: array<vec4<f32>, ${2 * TK * (T / 4)}>;
+var<workgroup> As: array<vec4<${st}>, ${2 * TK * (T / 4)}>;
+var<workgroup> Bs: array<vec4<${st}>, ${2 * TK * (T / 4)}>;
 
 @compute @workgroup_size(${GEMM_WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -470,7 +491,7 @@ ${gemmTileWGSL(T)}
     }
     let ao = (t & 1u) * ${TK * (T / 4)}u + ty;
     let bo = (t & 1u) * ${TK * (T / 4)}u + tx;
-    ${outer128(TK)}
+    ${outer128(TK, v.math16)}
     t++;
     if (more) {
     let o = (t & 1u) * ${TK * (T / 4)}u;

@@ -69,7 +69,7 @@ export class GemmProgram implements WgslProgram {
     // With f32 activations an f32 c is the same kernel.
     this.variant = { ...variant, cF32: act === 'f16' && variant.cF32 === true };
     const sg = layout === 'cpu' && 'subgroup' in variant && variant.subgroup > 0 ? variant : undefined;
-    const t128 = is128(variant) ? `/t128k${variant.tileK}` : '';
+    const t128 = is128(variant) ? `/t128k${variant.tileK}${variant.math16 ? '/m16' : ''}` : '';
     const c32 = this.variant.cF32 ? '/c32' : '';
     this.key = `linear/gemm/${variant.transA ? 't' : 'n'}${variant.transB ? 't' : 'n'}${variant.vec4 ? '/vec4' : ''}/${layout}${sg ? `/sg${sg.subgroup}${sg.vec4A ? '/a4' : ''}${sg.vec4C ? '/c4' : ''}` : ''}${t128}/${act}${c32}`;
     this.workgroupSize = layout === 'cpu' ? GEMM_CPU_LANES : GEMM_WORKGROUP;
@@ -167,6 +167,15 @@ export interface WgslMatmulArgs {
    * (c is `act`); no effect with act 'f32'.
    */
   cF32?: boolean;
+  /**
+   * Arithmetic of the products: 'f32' (default; f16 storage is converted to f32, products and sums
+   * in f32), or 'f16' (act 'f16' only): where the 'gpu' 128 × 128 kernel runs, the products and each
+   * K step's (tileK's) partial sums are f16, added into f32 accumulators every K step (linear.wgsl.ts
+   * gemm128WGSL; error up to ~tileK·2^-11 of the products' magnitudes per step, against f32's
+   * 2^-24). A speed option, not a storage contract: the other kernels (64 × 64 tiles, layout 'cpu')
+   * compute in f32 whatever it says.
+   */
+  math?: 'f32' | 'f16';
 }
 
 /** The 'gpu' GEMM's output tile for an M × N output: 128 where both are at least 128 (else 64). */
@@ -249,7 +258,10 @@ export function gemmCpuVariant(
  * allowed (`vec4` not false) and {@link gemmVec4Ok}.
  */
 function gemmGpuVariant(
-  a: Pick<WgslMatmulArgs, 'a' | 'b' | 'M' | 'N' | 'K' | 'transA' | 'transB' | 'vec4' | 'tile' | 'tileK'>,
+  a: Pick<
+    WgslMatmulArgs,
+    'a' | 'b' | 'M' | 'N' | 'K' | 'transA' | 'transB' | 'vec4' | 'tile' | 'tileK' | 'math'
+  >,
 ): GemmVariant | Gemm128Variant {
   const tile = a.tile ?? gemmTile(a.M, a.N);
   if (tile !== 64 && tile !== 128) throw new RangeError(`wgslMatmul: tile ${tile} is not 64 or 128`);
@@ -258,7 +270,7 @@ function gemmGpuVariant(
   const tileK = a.tileK ?? GEMM128_TILE_K;
   if (!GEMM128_TILE_KS.includes(tileK))
     throw new RangeError(`wgslMatmul: tileK ${tileK} is not one of ${GEMM128_TILE_KS.join(', ')}`);
-  return { ...v, tileK };
+  return { ...v, tileK, ...(a.math === 'f16' ? { math16: true } : {}) };
 }
 
 /** The GEMM's dispatch (none when M or N is 0). */
@@ -274,6 +286,11 @@ export function wgslMatmul(device: GPUDevice, a: WgslMatmulArgs): Step[] {
   ] as const) {
     if (n > 2 ** 32 - 4) throw new RangeError(`${op}: ${name} = ${n} exceeds the 32-bit element index`);
   }
+  const math = a.math ?? 'f32';
+  if (math !== 'f32' && math !== 'f16')
+    throw new RangeError(`${op}: math must be 'f32' or 'f16', got ${String(math)}`);
+  if (math === 'f16' && a.act !== 'f16')
+    throw new RangeError(`${op}: math 'f16' needs act 'f16', got act ${a.act ?? 'f32'}`);
   if (a.M === 0 || a.N === 0) return [];
   const layout = layoutOf(device);
   const cpu = layout === 'cpu';
