@@ -6,7 +6,7 @@
  * tfjs engine's step when `--tfjs` is given. Prints a table; `--out f.json` writes the rows.
  *
  *   node bench/webgpu-step.mjs [--configs beauty-d64,ml20m,synthetic,readme] [--share block|row|batch (default: the config's, else block)] [--steps 30] [--warmup 20] [--quick]
- *                              [--tfjs] [--tfjs-backend cpu|webgpu] [--profile] [--precision fp32,f16]
+ *                              [--tfjs] [--tfjs-backend cpu|webgpu] [--profile] [--precision fp32,f16] [--gemm-math f16]
  *
  * Before timing, 3 steps are awaited (pipelines built, the step recorded) and `--warmup` more are
  * queued and awaited together: a GPU's first second of work after idling runs at lower clocks
@@ -47,6 +47,7 @@ function parseArgs(argv) {
     tfjsBackend: 'cpu',
     profile: false,
     precisions: ['fp32'],
+    gemmMath: 'f32',
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -60,6 +61,7 @@ function parseArgs(argv) {
     else if (k === '--tfjs-backend') a.tfjsBackend = v();
     else if (k === '--profile') a.profile = true;
     else if (k === '--precision') a.precisions = v().split(',');
+    else if (k === '--gemm-math') a.gemmMath = v();
     else if (k === '--out') a.out = v();
     else throw new Error(`unknown argument ${k} (see the header of this file)`);
   }
@@ -139,11 +141,15 @@ async function main() {
       const base = meter.read().current;
       meter.resetPeak();
       const dtype = precision === 'f16' ? 'float16' : 'float32';
-      const fused = new FusedTrainer(model, new WebGpuDevice(device, { dtype }), {
-        loss,
-        optimizer: { lr: 1e-3 },
-        batchSize: c.B,
-      });
+      const fused = new FusedTrainer(
+        model,
+        new WebGpuDevice(device, { dtype, ...(precision === 'f16' ? { gemmMath: args.gemmMath } : {}) }),
+        {
+          loss,
+          optimizer: { lr: 1e-3 },
+          batchSize: c.B,
+        },
+      );
       const batches = Array.from({ length: 4 }, (_, i) => batch(17 + i, c.B, c.L, c.C));
       const t0 = performance.now();
       for (let s = 0; s < 3; s++) await fused.trainStepAsync(batches[s % 4]); // builds pipelines, records the step

@@ -192,4 +192,7 @@ describe.skipIf(skipReason !== undefined || f16Skip)('fused engine on WebGPU wit
       await expectBf16Step(c, 'webgpu f16 contract', f16);
     });
   }
+  it("gemmMath 'f16' needs dtype 'float16'", () => {
+    expect(() => new WebGpuDevice(device as GPUDevice, { gemmMath: 'f16' })).toThrow(/needs dtype 'float16'/);
+  });
 });

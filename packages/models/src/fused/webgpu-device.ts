@@ -84,6 +84,12 @@ export interface WebGpuDeviceOptions {
    * 'float32' (default) or 'float16' (needs the adapter's 'shader-f16' feature).
    */
   dtype?: 'float32' | 'float16';
+  /**
+   * float16: the GEMMs' arithmetic, 'f32' (default) or 'f16' (products and each K step's partial
+   * sums in f16 on the 'gpu' 128 × 128 kernel; @cutrec/kernels WgslMatmulArgs.math). Unmeasured on
+   * a GPU with fast f16 so far: a benchmark option, not a default.
+   */
+  gemmMath?: 'f32' | 'f16';
 }
 
 /**
@@ -115,6 +121,7 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
   readonly dtype: 'float32' | 'float16';
   /** The kernels' storage of 'act' bindings. */
   private readonly act: WgslAct;
+  private readonly gemmMath: 'f32' | 'f16';
   readonly lossRing: number;
   seed = 0;
   private readonly owned: GPUBuffer[] = [];
@@ -151,6 +158,9 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
       );
     }
     this.act = this.dtype === 'float16' ? 'f16' : 'f32';
+    if (options.gemmMath === 'f16' && this.act !== 'f16')
+      throw new RangeError("webgpu device: gemmMath 'f16' needs dtype 'float16'");
+    this.gemmMath = options.gemmMath ?? 'f32';
     this.lossRing = options.lossRing ?? 64;
     this.useRecording = (options.record ?? true) && process.env.CUTREC_WEBGPU_RECORD !== '0';
     this.runner = Runner.of(device);
@@ -302,6 +312,7 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
         ...(splitK ? { splitK } : {}),
         act: this.act,
         cF32: out === 'f32',
+        math: this.gemmMath,
       }),
     );
   }
