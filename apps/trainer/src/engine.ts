@@ -4,8 +4,10 @@
  * chosen tfjs backend. `--engine fused` without CUDA runs the fused engine on WebGPU (float32),
  * `--precision f16` runs it there in half precision on adapters with 'shader-f16' (even where CUDA
  * is usable), and so does `--engine auto` (float32) once tfjs's backend turns out to be WebGPU
- * ({@link onBackend}: measured 5.8–6.8× faster than the tfjs engine per epoch of the README's `cutrec train` on lavapipe, side by side; 12.7 ms per step on an
+ * ({@link onBackend}: measured 4.5–4.9× faster than the tfjs engine per epoch of the README's `cutrec train` on lavapipe, side by side; 12.7 ms per step on an
  * H200 through Vulkan against the tfjs step's 228 ms in an earlier run; packages/models/BENCHMARKS.md). Both are @cutrec/models `TrainingEngine`s.
+ * A half precision is never dropped quietly: bf16 or f16 with `--engine tfjs`, or bf16 where CUDA
+ * is not usable, is an error that names the flag.
  */
 
 import {
@@ -55,7 +57,11 @@ export function fusedUnavailable(config: Pick<TrainConfig, 'loss'>): string | un
 export function chooseEngine(
   config: Pick<TrainConfig, 'engine' | 'precision' | 'loss'> & Partial<Pick<TrainConfig, 'backend'>>,
 ): EngineChoice {
-  if (config.precision === 'f16' && config.engine !== 'tfjs') {
+  if (config.engine === 'tfjs' && (config.precision === 'bf16' || config.precision === 'f16'))
+    throw new Error(
+      `--precision ${config.precision} is the fused engine's; the tfjs engine trains in fp32: drop --precision or use --engine fused`,
+    );
+  if (config.precision === 'f16') {
     // f16 is the WebGPU engine's half precision (CUDA's is bf16): the fused engine on WebGPU, even
     // where CUDA is usable. Whether the adapter has 'shader-f16' is known once tfjs is on it
     // ({@link onBackend}).
@@ -81,6 +87,10 @@ export function chooseEngine(
       );
     return { engine: 'fused', precision: 'fp32', device: 'webgpu' };
   }
+  if (config.precision === 'bf16' && why)
+    throw new Error(
+      `--precision bf16 needs the fused engine on CUDA: ${why} (on WebGPU use --precision f16 or fp32)`,
+    );
   if (config.engine === 'tfjs' || why)
     return { engine: 'tfjs', precision: null, ...(why ? { reason: why } : {}) };
   // 'auto' is fp32 for now: the bf16 step does not yet meet the engine contract's 2e-2 on every

@@ -117,13 +117,21 @@ describe('chooseEngine and onBackend', () => {
     expect(() => chooseEngine(config({ engine: 'fused', precision: 'bf16' }))).toThrow(
       /--engine fused --precision bf16 needs CUDA: no NVIDIA driver \(on WebGPU use --precision f16 or fp32\)/,
     );
-    // auto: bf16 keeps the tfjs engine on WebGPU (as before), with the reason.
-    const auto = choose({ precision: 'bf16' });
-    expect(auto).toMatchObject({ engine: 'tfjs', precision: null });
+    // auto: bf16 is not quietly dropped for the tfjs engine's fp32.
+    expect(() => chooseEngine(config({ precision: 'bf16' }))).toThrow(
+      /--precision bf16 needs the fused engine on CUDA: no NVIDIA driver \(on WebGPU use --precision f16 or fp32\)/,
+    );
   });
 
-  it('--engine tfjs ignores the fused precision (as for bf16)', () => {
-    expect(choose({ engine: 'tfjs', precision: 'f16' })).toEqual({ engine: 'tfjs', precision: null });
+  it('--engine tfjs with a fused precision names both flags; fp32 and auto are fine', () => {
+    for (const precision of ['bf16', 'f16'])
+      expect(() => chooseEngine(config({ engine: 'tfjs', precision }))).toThrow(
+        new RegExp(
+          `--precision ${precision} is the fused engine's; the tfjs engine trains in fp32: drop --precision or use --engine fused`,
+        ),
+      );
+    for (const precision of ['auto', 'fp32'])
+      expect(choose({ engine: 'tfjs', precision })).toEqual({ engine: 'tfjs', precision: null });
   });
 
   it('the fused engine gets its precision: f16 on WebGPU, bf16 on CUDA, fp32 by default', () => {

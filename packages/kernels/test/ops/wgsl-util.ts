@@ -126,11 +126,13 @@ export function freeAll(): void {
 }
 
 /**
- * max |got − want| / max(1e-30, max |want|); NaN anywhere or a length mismatch gives Infinity
- * (so an unwritten, NaN-poisoned element always fails).
+ * max |got − want| / max(floor, max |want|); NaN anywhere or a length mismatch gives Infinity
+ * (so an unwritten, NaN-poisoned element always fails). The floor is 1e-30, or with `act` 'f16'
+ * f16's smallest normal 2^-14: below it f16 spacing is absolute (2^-24), so a correctly rounded
+ * subnormal is within 2^-25 / 2^-14 = 4.9e-4 of that floor, as a normal value is of itself.
  */
-export function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  const r = maxRelDiff(got, want);
+export function relErr(got: ArrayLike<number>, want: ArrayLike<number>, act: WgslAct = 'f32'): number {
+  const r = maxRelDiff(got, want, act === 'f16' ? 2 ** -14 : 1e-30);
   return Number.isNaN(r) ? Number.POSITIVE_INFINITY : r;
 }
 
