@@ -295,12 +295,12 @@ describe('cutrec recommend --all: formats and errors', () => {
         /--engine must be auto, fused or tfjs, got 'gpu'/,
       ],
       [['--user', users[0]!.id, '--engine', 'tfjs'], /--engine goes with --all/],
-      // Without CUDA the fused engine cannot recommend (it scores on CUDA only).
+      // Without CUDA, and with tfjs on the CPU (this run's backend), the fused engine cannot recommend.
       ...(fusedCudaUnavailableReason()
         ? ([
             [
               ['--all', '--engine', 'fused', '--out', join(work, 'r.jsonl')],
-              /--engine fused: the fused engine recommends on CUDA only, and CUDA unavailable.*; use --engine tfjs/,
+              /--engine fused: the fused engine recommends on CUDA or on tfjs's WebGPU backend, and CUDA unavailable.*; tfjs is not on WebGPU; use --engine tfjs/,
             ],
           ] as [string[], RegExp][])
         : []),

@@ -2,7 +2,8 @@
  * `cutrec train --engine fused --backend webgpu` end to end on a tiny synthetic set (lavapipe is
  * enough): the fused engine on WebGPU trains an epoch and checkpoints, `--resume` continues it to
  * the second epoch, the run folder's test metrics exist, and the fused-WebGPU checkpoint loads in
- * the tfjs engine (`cutrec evaluate --backend cpu`: the same test metrics) and recommends; and
+ * the tfjs engine (`cutrec evaluate --backend cpu`: the same test metrics) and recommends, and
+ * `recommend --all` on WebGPU scores with the fused engine, giving the tfjs model's lists; and
  * `--engine auto` on WebGPU picks the fused engine, which trains as the tfjs engine does (the same
  * epoch losses within 1e-4, the same test NDCG@10 within 1e-3, well above popularity and at least
  * 0.6 of the planted model's). `--precision f16` (adapters with shader-f16; lavapipe has it)
@@ -85,6 +86,39 @@ describe.skipIf(!device)('cutrec train --engine fused on WebGPU', () => {
       cutrec(['recommend', out, '--user', '5', '--k', '4', '--json', '--backend', 'cpu']).stdout,
     ) as Event;
     expect(rec.items).toHaveLength(4);
+
+    // recommend --all on the run's WebGPU backend: the fused engine's WGSL forward and top-k by
+    // default, the same lists as the tfjs model's (scores within 1e-4).
+    const all = (engine: string) => {
+      const file = join(out, `all-${engine}.jsonl`);
+      const r = JSON.parse(
+        cutrec(['recommend', out, '--all', '--k', '5', '--engine', engine, '--out', file, '--json']).stdout,
+      ) as Event;
+      const lines = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { user: string; items: string[]; scores: number[] });
+      return { r, lines };
+    };
+    const fused = all('auto');
+    const tfjs = all('tfjs');
+    expect(fused.r).toMatchObject({ engine: 'fused', device: 'webgpu', users: 80, k: 5 });
+    expect(tfjs.r).toMatchObject({ engine: 'tfjs', users: 80, k: 5 });
+    expect(fused.lines.map((l) => l.user)).toEqual(tfjs.lines.map((l) => l.user));
+    for (const [i, l] of fused.lines.entries()) {
+      const w = tfjs.lines[i]!;
+      expect(l.scores.length, `user ${l.user}`).toBe(w.scores.length);
+      for (const [j, sc] of l.scores.entries())
+        expect(Math.abs(sc - w.scores[j]!), `user ${l.user}`).toBeLessThan(1e-4);
+      // Items agree except where two scores are within 1e-4 (a near tie may swap).
+      for (const [j, item] of l.items.entries()) {
+        if (item === w.items[j]) continue;
+        const near = [w.scores[j - 1], w.scores[j + 1]].some(
+          (x) => x !== undefined && Math.abs(x - l.scores[j]!) < 1e-4,
+        );
+        expect(near, `user ${l.user} slot ${j}: ${item} where ${w.items[j]}`).toBe(true);
+      }
+    }
   });
 
   it('--engine auto picks the fused engine on WebGPU, which trains as the tfjs engine does', {

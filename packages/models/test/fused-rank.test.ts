@@ -183,6 +183,46 @@ describe.skipIf(skipReason !== undefined)('fused evaluation over many chunks, on
     expect(err?.message, 'no WebGPU validation error').toBeUndefined();
   });
 
+  it('top-k of 23 users in 6 chunks (k 10, 5, 20 with seen lists) equals the host reference, in fp32 and f16', async () => {
+    const gpu = device as GPUDevice;
+    gpu.pushErrorScope('validation');
+    const model = new SASRec(cfg);
+    const dtypes = gpu.features.has('shader-f16')
+      ? (['float32', 'float16'] as const)
+      : (['float32'] as const);
+    const { inputs, seen } = rankCase(4, 23);
+    for (const dtype of dtypes) {
+      const wd = new WebGpuDevice(gpu, { dtype });
+      const onGpu = new FusedTrainer(model, wd, { loss, optimizer: {}, batchSize: B });
+      // The host rounds the f16 step's activations as the kernels store them.
+      const onHost = new FusedTrainer(model, new HostDevice({ dtype }), {
+        loss,
+        optimizer: {},
+        batchSize: B,
+      });
+      const tol = dtype === 'float16' ? 2e-3 : 1e-4;
+      for (const [s, k] of [
+        [undefined, 10],
+        [seen, 5],
+        [seen, 20], // a user with 12 candidates: −1 / −∞ after them
+      ] as const) {
+        const got = await onGpu.topKAsync(inputs, k, s);
+        expectSameTopK(got, onHost.topK(inputs, k, s), `${dtype} k ${k}${s ? ', seen' : ''}`, tol);
+      }
+      expect(wd.replayableCount, 'one recording per (k, seen)').toBe(3);
+      expect(() => onGpu.topK(inputs, 5)).toThrow(/use topKAsync/);
+      await expect(onGpu.topKAsync(inputs, 513)).rejects.toThrow(
+        /k = 513 exceeds the fused kernel's limit of 512/,
+      );
+      expect((await onGpu.topKAsync(inputs.subarray(0, 0), 3)).items.length).toBe(0);
+      onGpu.dispose();
+      onHost.dispose();
+    }
+    model.dispose();
+    const err = await gpu.popErrorScope();
+    expect(err?.message, 'no WebGPU validation error').toBeUndefined();
+  });
+
   it('evaluate (removeSeen, 150 users: 3 batches of 16·B) = tfjs evaluateModel', async () => {
     const gpu = device as GPUDevice;
     gpu.pushErrorScope('validation');

@@ -43,8 +43,10 @@ export interface RecommendAllReport {
   k: number;
   removeSeen: boolean;
   batchSize: number;
-  /** What scored: the fused engine's CUDA top-k or the tfjs model. */
+  /** What scored: the fused engine's streamed top-k or the tfjs model. */
   engine: 'fused' | 'tfjs';
+  /** Where the fused engine scored. */
+  device?: 'cuda' | 'webgpu';
   seconds: number;
 }
 
@@ -74,9 +76,9 @@ export async function recommendAll(dir: string, opts: RecommendAllOptions): Prom
     : Array.from({ length: ds.numUsers }, (_, u) => u);
   const kk = Math.min(k, C);
   const removeSeen = opts.includeSeen !== true;
-  let scorer: ReturnType<typeof openScorer>;
+  let scorer: Awaited<ReturnType<typeof openScorer>>;
   try {
-    scorer = openScorer(run.model, (opts.engine ?? 'auto') as RecommendEngine, kk, batchSize);
+    scorer = await openScorer(run.model, (opts.engine ?? 'auto') as RecommendEngine, kk, batchSize);
   } catch (err) {
     run.model.dispose();
     throw err;
@@ -163,11 +165,12 @@ export async function recommendAll(dir: string, opts: RecommendAllOptions): Prom
     removeSeen,
     batchSize,
     engine: scorer.engine,
+    ...(scorer.device ? { device: scorer.device } : {}),
     seconds: (performance.now() - started) / 1000,
   };
 }
 
 /** The report as one line. */
 export function formatRecommendAll(r: RecommendAllReport): string {
-  return `wrote top ${r.k} for ${r.users} users${r.removeSeen ? ' (seen items removed)' : ''} to ${r.out} (${r.format}) in ${r.seconds.toFixed(1)} s (${r.engine === 'fused' ? 'fused engine, CUDA' : 'tfjs'})`;
+  return `wrote top ${r.k} for ${r.users} users${r.removeSeen ? ' (seen items removed)' : ''} to ${r.out} (${r.format}) in ${r.seconds.toFixed(1)} s (${r.engine === 'fused' ? `fused engine, ${r.device === 'webgpu' ? 'WebGPU' : 'CUDA'}` : 'tfjs'})`;
 }

@@ -550,10 +550,44 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
    * The top k items of each of the U users whose histories are `inputs` [U·L] (left-padded), over
    * the whole catalog by the forward pass without dropout on the engine's own buffers, best first,
    * ties to the lower id, `seen` items left out (−1 / −∞ past a user's candidates): the streamed
-   * top-k op, B users at a time (the chunk's forward and top-k replayed as one CUDA graph), no
-   * users × C matrix. Waits for the result (host and CUDA; a device without the op throws).
+   * top-k op, B users at a time (the chunk's forward and top-k replayed as one CUDA graph or one
+   * recorded WebGPU submission), no users × C matrix. Waits for the result (host and CUDA; on
+   * WebGPU use {@link topKAsync}; a device without the op throws).
    */
   topK(inputs: Int32Array, k: number, seen?: SeenItems): TopK {
+    if (this.device.downloadInt32Async) {
+      throw new Error(
+        `FusedTrainer.topK: read-backs on the ${this.device.name} device are asynchronous; use topKAsync`,
+      );
+    }
+    const d = this.device;
+    const q = this.queueTopK(inputs, k, seen);
+    if (!q.t) return q.empty;
+    return {
+      items: d.downloadInt32(q.t.ids, q.n),
+      scores: d.download(q.t.outScores, q.n),
+      users: q.empty.users,
+      k,
+    };
+  }
+
+  /** {@link topK} as a Promise (every device; the only form on WebGPU). */
+  async topKAsync(inputs: Int32Array, k: number, seen?: SeenItems): Promise<TopK> {
+    const d = this.device;
+    const q = this.queueTopK(inputs, k, seen);
+    if (!q.t) return q.empty;
+    const [items, scores] = d.downloadInt32Async
+      ? await Promise.all([d.downloadInt32Async(q.t.ids, q.n), d.downloadAsync!(q.t.outScores, q.n)])
+      : [d.downloadInt32(q.t.ids, q.n), d.download(q.t.outScores, q.n)];
+    return { items, scores, users: q.empty.users, k };
+  }
+
+  /** Checks a top-k call and queues its chunks; `t` holds the U·k = n results (none when U is 0). */
+  private queueTopK(
+    inputs: Int32Array,
+    k: number,
+    seen: SeenItems | undefined,
+  ): { t?: TopKScratch<B>; n: number; empty: TopK } {
     const { B, L, D, C } = this.shapes;
     const d = this.device;
     const topKOp = d.topK?.bind(d);
@@ -564,12 +598,15 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
     }
     if (!(Number.isInteger(k) && k >= 1 && k <= TOPK_CUDA_MAX_K))
       throw new RangeError(`topK: k must be an integer in [1, ${TOPK_CUDA_MAX_K}], got ${k}`);
+    const why = d.topKUnsupported?.(k, D);
+    if (why) throw new RangeError(`topK: ${why}`);
     if (inputs.length % L !== 0)
       throw new RangeError(`topK: inputs has ${inputs.length} ids, not a multiple of L = ${L}`);
     const U = inputs.length / L;
     checkInputIds(inputs, C, 'inputs');
     if (seen) checkSeenLists(seen, U, 'topK');
-    if (U === 0) return { items: new Int32Array(0), scores: new Float32Array(0), users: 0, k };
+    const empty: TopK = { items: new Int32Array(0), scores: new Float32Array(0), users: U, k };
+    if (U === 0) return { n: 0, empty };
     const r = this.rankScratch(U, largestChunkSeen(seen, U, B));
     const t = this.topKScratch(U * k, k);
     const evalCtx: StepContext<B> = { ...this.ctx, training: false };
@@ -601,7 +638,7 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
       d.copyInt32(t.chunkIds, d.view(t.ids, u0 * k, n * k), n * k);
       d.copyInt32(t.chunkScores, d.view(t.outScores, u0 * k, n * k), n * k);
     }
-    return { items: d.downloadInt32(t.ids, U * k), scores: d.download(t.outScores, U * k), users: U, k };
+    return { t, n: U * k, empty };
   }
 
   /** The top-k scratch for U·k results of lists of k: allocated on first use, grown when a call needs more. */

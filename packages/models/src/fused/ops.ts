@@ -249,6 +249,8 @@ export interface EngineOps<B> {
     ids: B;
     outScores: B;
   }): void;
+  /** Why {@link topK} cannot take k lists at width D here (a kernel limit), or undefined when it can. */
+  topKUnsupported?(k: number, D: number): string | undefined;
 
   /** Σ (s·g)² into the device scalar `out` (s: the device scalar `gradScale`, else 1). */
   gradNormSquared(a: { g: B; n: number; out: B; gradScale?: B }): void;

@@ -22,6 +22,7 @@ import {
   Runner,
   resolveOptions,
   type Step,
+  topKWgslUnsupported,
   type WgslAct,
   type WgslDropout,
   type WgslLayout,
@@ -47,6 +48,7 @@ import {
   wgslMeanLoss,
   wgslRankOfTargets,
   wgslStepIncrement,
+  wgslTopK,
 } from '@cutrec/kernels';
 import { memoryMeter, unpackF16, waitQuietly } from '@cutrec/tensor';
 import type { FusedDevice, PendingRead } from './engine.js';
@@ -471,6 +473,20 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
         act: this.act,
       }),
     );
+  }
+  /** The fused WGSL top-k (one workgroup per user over the whole catalog; `rows`/`scores` unused). */
+  topK(a: Args<'topK'>): void {
+    const { seen, rows: _rows, scores: _scores, ...rest } = a;
+    this.queue(
+      wgslTopK(this.device, {
+        ...rest,
+        ...(seen ? { seen: { offsets: seen.offsets, items: seen.items, nnz: seen.items.n } } : {}),
+        act: this.act,
+      }),
+    );
+  }
+  topKUnsupported(k: number, D: number): string | undefined {
+    return topKWgslUnsupported(this.device, k, D);
   }
   gradNormSquared(a: Args<'gradNormSquared'>): void {
     this.queue(wgslGradNormSquared(this.device, a));
