@@ -27,7 +27,7 @@ export interface RecommendAllOptions {
   batchSize?: string;
   checkpoint?: string;
   backend?: string;
-  /** auto (default: the fused engine's CUDA top-k where usable), fused or tfjs. */
+  /** auto (default: the fused engine's top-k on CUDA, else on tfjs's WebGPU device, where usable), fused or tfjs. */
   engine?: string;
   /** Show a progress bar on stderr. Default: when stderr is a terminal. */
   progress?: boolean;

@@ -15,7 +15,7 @@ export function addRecommendAllOptions(cmd: Command): Command {
     .option('--batch-size <n>', 'with --all: users per forward pass (default 256)')
     .option(
       '--engine <engine>',
-      'with --all: auto (the fused engine on CUDA where usable), fused (CUDA) or tfjs',
+      'with --all: auto (the fused engine on CUDA, else on WebGPU, where usable), fused or tfjs',
     );
 }
 
