@@ -138,6 +138,10 @@ async function main() {
     for (const precision of args.precisions) {
       if (precision !== 'fp32' && precision !== 'f16')
         throw new Error(`--precision: fp32 or f16, got ${precision}`);
+      if (precision === 'f16' && !device.features.has('shader-f16')) {
+        console.log(`${name.padEnd(11)} fused webgpu f16: skipped, this adapter has no 'shader-f16'`);
+        continue;
+      }
       const base = meter.read().current;
       meter.resetPeak();
       const dtype = precision === 'f16' ? 'float16' : 'float32';
@@ -173,7 +177,7 @@ async function main() {
       };
       rows.push(row);
       console.log(
-        `${name.padEnd(11)} fused webgpu ${precision} cce- ${share}: ${ms.toFixed(2)} ms/step · ${(row.peakBytes / 2 ** 20).toFixed(0)} MiB (warm-up ${(warm / 1000).toFixed(1)} s; PyTorch eager ${c.torchMs ?? '-'} ms), loss ${row.lossValue?.toFixed(4)}`,
+        `${name.padEnd(11)} fused webgpu ${precision} cce- ${share}: ${ms.toFixed(2)} ms/step · ${(row.peakBytes / 2 ** 20).toFixed(0)} MiB (warm-up ${(warm / 1000).toFixed(1)} s; PyTorch eager on an H200, 2026-12-01: ${c.torchMs ?? '-'} ms), loss ${row.lossValue?.toFixed(4)}`,
       );
       if (args.profile && device.features.has('timestamp-query')) {
         const prof = await profileSteps(device, fused, batches, 3);
