@@ -20,9 +20,9 @@
  * magnitude; an f32 c (and db) sees the same rounded inputs as the reference and keeps 1e-5.
  * The opt-in f16 math of the 128 × 128 kernel (math 'f16': products and each K step's partial sums
  * of 8 or 16 products in f16, flushed into f32 accumulators) gets 5e-3 of the largest sum of an
- * element's term magnitudes (Σ|a·b| + |c| + |bias|; math16Err), for f16 and f32 c alike: every f16 operation rounds at 2^-11 of a partial's magnitude, and this
- * file's shapes met at most 1.2e-3 of that on lavapipe (K step 16; 8e-4 at 8); a wrong index or a lost
- * flush gives O(1). It also runs in split K, and is refused with act 'f32'.
+ * element's term magnitudes (Σ|a·b| + |c| + |bias|; math16Err), for f16 and f32 c alike: every
+ * f16 operation rounds at 2^-11 of a partial's magnitude, and this file's shapes met at most
+ * 1.2e-3 of that on lavapipe (K step 16; 8e-4 at 8); a wrong index or a lost flush gives O(1). It also runs in split K, and is refused with act 'f32'.
  */
 import { maxAbs, maxAbsDiff } from '@cutrec/config/testing';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -35,7 +35,10 @@ export interface Scorer {
 }
 
 /** Where the fused engine can recommend k lists of a model of width D here, or why it cannot. */
-export function fusedRecommendDevice(k: number, D: number): { device: 'cuda' | 'webgpu' } | { why: string } {
+export function fusedRecommendDevice(
+  k: number,
+  D: number,
+): { device: 'cuda' } | { device: 'webgpu'; gpu: GPUDevice } | { why: string } {
   const cudaWhy = fusedCudaUnavailableReason();
   if (!cudaWhy) {
     if (k <= TOPK_CUDA_MAX_K) return { device: 'cuda' };
@@ -47,7 +50,7 @@ export function fusedRecommendDevice(k: number, D: number): { device: 'cuda' | '
       why: `the fused engine recommends on CUDA or on tfjs's WebGPU backend, and ${cudaWhy}; tfjs is not on WebGPU`,
     };
   const why = topKWgslUnsupported(gpu, k, D);
-  return why ? { why: `on WebGPU, ${why}` } : { device: 'webgpu' };
+  return why ? { why: `on WebGPU, ${why}` } : { device: 'webgpu', gpu };
 }
 
 /** The scorer `engine` asks for ('auto': fused where {@link fusedRecommendDevice} allows). */
@@ -72,7 +75,7 @@ export async function openScorer(
   // The training buffers are sized for batchSize users; the loss is never run (a minimal one).
   const options = { loss: { kind: 'cce-', negatives: 1 } as const, optimizer: {}, batchSize };
   const device: FusedDevice<unknown> =
-    where.device === 'cuda' ? new CudaDevice() : new WebGpuDevice(tfjsDevice() as GPUDevice);
+    where.device === 'cuda' ? new CudaDevice() : new WebGpuDevice(where.gpu);
   const fused = await FusedTrainer.fromModel(model, device, options);
   return {
     engine: 'fused',

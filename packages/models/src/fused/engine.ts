@@ -561,33 +561,29 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
       );
     }
     const d = this.device;
-    const q = this.queueTopK(inputs, k, seen);
-    if (!q.t) return q.empty;
-    return {
-      items: d.downloadInt32(q.t.ids, q.n),
-      scores: d.download(q.t.outScores, q.n),
-      users: q.empty.users,
-      k,
-    };
+    const { U, t } = this.queueTopK(inputs, k, seen);
+    if (!t) return emptyTopK(k);
+    return { items: d.downloadInt32(t.ids, U * k), scores: d.download(t.outScores, U * k), users: U, k };
   }
 
   /** {@link topK} as a Promise (every device; the only form on WebGPU). */
   async topKAsync(inputs: Int32Array, k: number, seen?: SeenItems): Promise<TopK> {
     const d = this.device;
-    const q = this.queueTopK(inputs, k, seen);
-    if (!q.t) return q.empty;
+    const { U, t } = this.queueTopK(inputs, k, seen);
+    if (!t) return emptyTopK(k);
+    const n = U * k;
     const [items, scores] = d.downloadInt32Async
-      ? await Promise.all([d.downloadInt32Async(q.t.ids, q.n), d.downloadAsync!(q.t.outScores, q.n)])
-      : [d.downloadInt32(q.t.ids, q.n), d.download(q.t.outScores, q.n)];
-    return { items, scores, users: q.empty.users, k };
+      ? await Promise.all([d.downloadInt32Async(t.ids, n), d.downloadAsync!(t.outScores, n)])
+      : [d.downloadInt32(t.ids, n), d.download(t.outScores, n)];
+    return { items, scores, users: U, k };
   }
 
-  /** Checks a top-k call and queues its chunks; `t` holds the U·k = n results (none when U is 0). */
+  /** Checks a top-k call of U users and queues its chunks; `t` holds the U·k results (none when U is 0). */
   private queueTopK(
     inputs: Int32Array,
     k: number,
     seen: SeenItems | undefined,
-  ): { t?: TopKScratch<B>; n: number; empty: TopK } {
+  ): { U: number; t?: TopKScratch<B> } {
     const { B, L, D, C } = this.shapes;
     const d = this.device;
     const topKOp = d.topK?.bind(d);
@@ -605,8 +601,7 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
     const U = inputs.length / L;
     checkInputIds(inputs, C, 'inputs');
     if (seen) checkSeenLists(seen, U, 'topK');
-    const empty: TopK = { items: new Int32Array(0), scores: new Float32Array(0), users: U, k };
-    if (U === 0) return { n: 0, empty };
+    if (U === 0) return { U };
     const r = this.rankScratch(U, largestChunkSeen(seen, U, B));
     const t = this.topKScratch(U * k, k);
     const evalCtx: StepContext<B> = { ...this.ctx, training: false };
@@ -638,7 +633,7 @@ export class FusedTrainer<B = unknown> implements TrainingEngine {
       d.copyInt32(t.chunkIds, d.view(t.ids, u0 * k, n * k), n * k);
       d.copyInt32(t.chunkScores, d.view(t.outScores, u0 * k, n * k), n * k);
     }
-    return { t, n: U * k, empty };
+    return { U, t };
   }
 
   /** The top-k scratch for U·k results of lists of k: allocated on first use, grown when a call needs more. */
@@ -841,4 +836,9 @@ function assignParameters(target: SASRec, values: Record<string, Float32Array>):
     if (!v) throw new Error(`FusedTrainer.syncModel: the model has parameter ${p.name}, the engine does not`);
     p.variable.assign(tf.tensor(v, p.variable.shape, 'float32'));
   }
+}
+
+/** The top-k of no users. */
+function emptyTopK(k: number): TopK {
+  return { items: new Int32Array(0), scores: new Float32Array(0), users: 0, k };
 }

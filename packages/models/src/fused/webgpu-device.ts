@@ -469,7 +469,7 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
     this.queue(
       wgslRankOfTargets(this.device, {
         ...rest,
-        ...(seen ? { seen: { offsets: seen.offsets, items: seen.items, nnz: seen.items.n } } : {}),
+        ...seenArg(seen),
         act: this.act,
       }),
     );
@@ -480,7 +480,7 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
     this.queue(
       wgslTopK(this.device, {
         ...rest,
-        ...(seen ? { seen: { offsets: seen.offsets, items: seen.items, nnz: seen.items.n } } : {}),
+        ...seenArg(seen),
         act: this.act,
       }),
     );
@@ -682,4 +682,11 @@ export class WebGpuDevice implements FusedDevice<WebGpuBuf> {
     this.replays.clear();
     for (const b of this.owned.splice(0)) memoryMeter().destroy(b);
   }
+}
+
+/** The kernels' `seen` argument (CSR views and their entry count) of the engine's seen buffers. */
+function seenArg(seen: { offsets: WebGpuBuf; items: WebGpuBuf } | undefined): {
+  seen?: { offsets: WebGpuBuf; items: WebGpuBuf; nnz: number };
+} {
+  return seen ? { seen: { offsets: seen.offsets, items: seen.items, nnz: seen.items.n } } : {};
 }
